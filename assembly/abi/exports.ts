@@ -1,0 +1,60 @@
+// The proxy-wasm ABI 0.2.1 exports. Each one is a host entry point; all dispatch by context id.
+import { FilterHeadersStatus } from "./imports";
+import { roots, streams, createContext } from "./context";
+
+/** ABI version marker: the host reads the export's name. Higress only adds its extensions for 0.2.1. */
+export function proxy_abi_version_0_2_1(): void {}
+
+/** Host contract: memory for data the host hands to the module (released by abi/host.ts after copying). */
+export function proxy_on_memory_allocate(size: usize): usize {
+  return heap.alloc(size);
+}
+
+/** Host contract: a root (parent 0) or stream context is created. */
+export function proxy_on_context_create(contextId: u32, parentId: u32): void {
+  createContext(contextId, parentId);
+}
+
+/** Host contract: the VM starts (once per VM, root context). */
+export function proxy_on_vm_start(rootId: u32, vmConfigSize: u32): bool {
+  return roots.has(rootId) ? roots.get(rootId).onVmStart(vmConfigSize) : false;
+}
+
+/** Host contract: a plugin configuration arrives; false rejects it. */
+export function proxy_on_configure(rootId: u32, configSize: u32): bool {
+  return roots.has(rootId) ? roots.get(rootId).onConfigure(configSize) : false;
+}
+
+/** Host contract: the tick set by proxy_set_tick_period_milliseconds fires (per root, per thread). */
+export function proxy_on_tick(rootId: u32): void {
+  if (roots.has(rootId)) roots.get(rootId).onTick();
+}
+
+/** Host contract: a proxy_http_call completed (or failed: headers 0, body 0). */
+export function proxy_on_http_call_response(rootId: u32, token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
+  if (roots.has(rootId)) roots.get(rootId).onHttpCallResponse(token, headerCount, bodySize);
+}
+
+/** Host contract: request headers of a stream. */
+export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+  return streams.has(contextId) ? streams.get(contextId).onRequestHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+}
+
+/** Host contract: response headers of a stream (the 101 of a WebSocket upgrade). */
+export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+  return streams.has(contextId) ? streams.get(contextId).onResponseHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+}
+
+/** Host contract: the context is finished; true lets the host delete it now. */
+export function proxy_on_done(contextId: u32): bool {
+  return true;
+}
+
+/** Host contract: access-log time; nothing to log. */
+export function proxy_on_log(contextId: u32): void {}
+
+/** Host contract: the context is gone; drop our state for it. */
+export function proxy_on_delete(contextId: u32): void {
+  if (streams.has(contextId)) streams.delete(contextId);
+  else if (roots.has(contextId)) roots.delete(contextId);
+}

@@ -1,0 +1,11 @@
+// Higress extensions to proxy-wasm ABI 0.2.1 (higress-group proxy-wasm-cpp-host). Stock Envoy does not
+// provide these: a module importing them does not load there, so only the Higress target reaches this file.
+
+// Raw "ip:port" bytes; Envoy honours it only for a member of the routed cluster whose health status is
+// in the cluster's override_host_status set (otherwise its load balancer picks as usual).
+@external("env", "proxy_set_upstream_override_host")
+export declare function proxy_set_upstream_override_host(addressPtr: usize, addressSize: usize): u32;
+
+// Pair map of the routed cluster's hosts: key "ip:port", value JSON with at least "health_status".
+@external("env", "proxy_get_upstream_hosts")
+export declare function proxy_get_upstream_hosts(retPtrPtr: usize, retSizePtr: usize): u32;

@@ -1,0 +1,193 @@
+// Thin, typed wrappers over the ABI 0.2.1 host functions: memory hand-off, UTF-8, pair maps.
+// Nothing here knows about rooms; the plugin logic calls these, never the raw imports.
+import {
+  Status, LogLevel, BufferType, MapType, MetricType,
+  proxy_log, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
+  proxy_remove_header_map_value, proxy_get_property, proxy_get_shared_data, proxy_set_shared_data,
+  proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
+  proxy_http_call, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
+} from "./imports";
+
+// Out-parameters the host writes into; static so no allocation per call.
+const RET_PTR: usize = memory.data(8);
+const RET_SIZE: usize = memory.data(8);
+const RET_U32: usize = memory.data(8);
+const RET_U64: usize = memory.data(8);
+
+/** Copies a host-allocated block (made through proxy_on_memory_allocate) and releases it. */
+function takeBytes(ptr: usize, size: usize): Uint8Array {
+  const out = new Uint8Array(<i32>size);
+  if (size > 0) memory.copy(out.dataStart, ptr, size);
+  if (ptr != 0) heap.free(ptr);
+  return out;
+}
+
+function takeReturned(status: u32): Uint8Array | null {
+  if (status != Status.Ok) return null;
+  return takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
+}
+
+export function utf8(s: string): ArrayBuffer {
+  return String.UTF8.encode(s);
+}
+
+export function fromUtf8(b: Uint8Array): string {
+  return String.UTF8.decodeUnsafe(b.dataStart, b.length);
+}
+
+// ---- logging ----
+export function log(level: LogLevel, message: string): void {
+  const b = utf8(message);
+  proxy_log(level, changetype<usize>(b), b.byteLength);
+}
+export function logDebug(message: string): void { log(LogLevel.Debug, message); }
+export function logInfo(message: string): void { log(LogLevel.Info, message); }
+export function logWarn(message: string): void { log(LogLevel.Warn, message); }
+export function logError(message: string): void { log(LogLevel.Error, message); }
+
+// ---- buffers ----
+export function getBuffer(type: BufferType, size: u32): Uint8Array | null {
+  return takeReturned(proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE));
+}
+
+// ---- headers ----
+export function getHeaderBytes(map: MapType, name: string): Uint8Array | null {
+  const k = utf8(name);
+  return takeReturned(proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE));
+}
+
+export function getHeader(map: MapType, name: string): string | null {
+  const v = getHeaderBytes(map, name);
+  return v == null ? null : fromUtf8(v);
+}
+
+export function replaceHeader(map: MapType, name: string, value: string): void {
+  const k = utf8(name);
+  const v = utf8(value);
+  proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+}
+
+export function removeHeader(map: MapType, name: string): void {
+  const k = utf8(name);
+  proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+}
+
+// ---- properties ----
+/** Reads a host property; `path` segments are joined by NUL as the ABI requires. */
+export function getProperty(path: string[]): Uint8Array | null {
+  const joined = path.join("\0");
+  const p = utf8(joined);
+  return takeReturned(proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
+}
+
+export function getPropertyString(path: string[]): string | null {
+  const v = getProperty(path);
+  return v == null ? null : fromUtf8(v);
+}
+
+// ---- shared data ----
+/** A value read from shared data together with the CAS token to write it back with. */
+export class SharedValue {
+  constructor(public value: Uint8Array | null, public cas: u32) {}
+}
+
+export function getSharedData(key: string): SharedValue {
+  const k = utf8(key);
+  const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_U32);
+  if (status != Status.Ok) return new SharedValue(null, 0);
+  const cas = load<u32>(RET_U32);
+  return new SharedValue(takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)), cas);
+}
+
+/** Writes a value; cas 0 writes unconditionally. Returns the ABI status (Ok or CasMismatch). */
+export function setSharedData(key: string, value: Uint8Array, cas: u32): Status {
+  const k = utf8(key);
+  return <Status>proxy_set_shared_data(changetype<usize>(k), k.byteLength, value.dataStart, value.length, cas);
+}
+
+// ---- time, ticks ----
+export function nowNanos(): u64 {
+  proxy_get_current_time_nanoseconds(RET_U64);
+  return load<u64>(RET_U64);
+}
+
+export function setTickPeriodMs(ms: u32): void {
+  proxy_set_tick_period_milliseconds(ms);
+}
+
+// ---- pair maps (header maps for http calls and local replies; Higress host lists) ----
+/** Encodes pairs as the ABI wants: u32 count, (u32 keyLen, u32 valueLen)*, then each key and value NUL-terminated. */
+export function encodePairs(pairs: string[][]): Uint8Array {
+  const enc = new Array<ArrayBuffer>(0);
+  let size = 4 + pairs.length * 8;
+  for (let i = 0; i < pairs.length; i++) {
+    const k = utf8(pairs[i][0]);
+    const v = utf8(pairs[i][1]);
+    enc.push(k); enc.push(v);
+    size += k.byteLength + v.byteLength + 2;
+  }
+  const out = new Uint8Array(size);
+  const base = out.dataStart;
+  store<u32>(base, pairs.length);
+  let off: usize = 4 + pairs.length * 8;
+  for (let i = 0; i < pairs.length; i++) {
+    const k = enc[i * 2]; const v = enc[i * 2 + 1];
+    store<u32>(base + 4 + i * 8, k.byteLength);
+    store<u32>(base + 8 + i * 8, v.byteLength);
+    memory.copy(base + off, changetype<usize>(k), k.byteLength); off += k.byteLength + 1;
+    memory.copy(base + off, changetype<usize>(v), v.byteLength); off += v.byteLength + 1;
+  }
+  return out;
+}
+
+/** Decodes a pair map; returns null if the encoding is malformed (never traps on host data). */
+export function decodePairs(b: Uint8Array): string[][] | null {
+  const n = b.length;
+  if (n < 4) return n == 0 ? new Array<string[]>(0) : null;
+  const base = b.dataStart;
+  const count = load<u32>(base);
+  if (<u64>count * 8 + 4 > <u64>n) return null;
+  let off: usize = 4 + <usize>count * 8;
+  const out = new Array<string[]>(0);
+  for (let i: u32 = 0; i < count; i++) {
+    const kl = <usize>load<u32>(base + 4 + i * 8);
+    const vl = <usize>load<u32>(base + 8 + i * 8);
+    if (<u64>off + kl + vl + 2 > <u64>n) return null;
+    const k = String.UTF8.decodeUnsafe(base + off, kl); off += kl + 1;
+    const v = String.UTF8.decodeUnsafe(base + off, vl); off += vl + 1;
+    out.push([k, v]);
+  }
+  return out;
+}
+
+// ---- local replies ----
+export function sendLocalResponse(status: u32, details: string, body: string, headers: string[][]): void {
+  const d = utf8(details);
+  const bd = utf8(body);
+  const h = encodePairs(headers);
+  proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(bd), bd.byteLength, h.dataStart, h.length, -1);
+}
+
+// ---- outgoing http calls ----
+/** Dispatches an HTTP call to an Envoy cluster; returns the token, or -1 if the host refused it. */
+export function httpCall(cluster: string, headers: string[][], timeoutMs: u32): i64 {
+  const c = utf8(cluster);
+  const h = encodePairs(headers);
+  const status = proxy_http_call(changetype<usize>(c), c.byteLength, h.dataStart, h.length, 0, 0, 0, 0, timeoutMs, RET_U32);
+  if (status != Status.Ok) return -1;
+  return <i64>load<u32>(RET_U32);
+}
+
+// ---- metrics ----
+/** Defines a metric; returns its id, or u32.MAX_VALUE if the host refused (metrics then become no-ops). */
+export function defineMetric(type: MetricType, name: string): u32 {
+  const n = utf8(name);
+  if (proxy_define_metric(type, changetype<usize>(n), n.byteLength, RET_U32) != Status.Ok) return u32.MAX_VALUE;
+  return load<u32>(RET_U32);
+}
+export function incrementMetric(id: u32, by: i64): void {
+  if (id != u32.MAX_VALUE) proxy_increment_metric(id, by);
+}
+export function recordMetric(id: u32, value: u64): void {
+  if (id != u32.MAX_VALUE) proxy_record_metric(id, value);
+}

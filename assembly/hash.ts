@@ -1,0 +1,30 @@
+// 64-bit hashing shared by the table (bucket choice, key fingerprint) and placement (rendezvous scores).
+// FNV-1a over bytes followed by the murmur3 finalizer: cheap, and the finalizer spreads FNV's weak low bits.
+
+/** Murmur3 fmix64: a bijective avalanche mix. */
+export function mix64(x: u64): u64 {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccd;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53;
+  x ^= x >> 33;
+  return x;
+}
+
+export function hashBytesRaw(ptr: usize, len: usize): u64 {
+  let h: u64 = 0xcbf29ce484222325;
+  for (let i: usize = 0; i < len; i++) {
+    h ^= <u64>load<u8>(ptr + i);
+    h *= 0x100000001b3;
+  }
+  return mix64(h ^ <u64>len);
+}
+
+export function hashBytes(b: Uint8Array): u64 {
+  return hashBytesRaw(b.dataStart, b.length);
+}
+
+export function hashString(s: string): u64 {
+  const b = String.UTF8.encode(s);
+  return hashBytesRaw(changetype<usize>(b), b.byteLength);
+}

@@ -1,0 +1,147 @@
+// The room key: built from the request path and query parameters, as bytes (headers arrive as
+// UTF-8 bytes; decoding may produce any byte, which we keep as is).
+//
+// Encoding: components joined by ':' (e.g. "/ws:a1:r9"), each component with '%', ':' and control
+// bytes percent-escaped. Escaping makes the encoding injective: "appId=a:b&roomId=c" gives
+// "/ws:a%3Ab:c" while "appId=a&roomId=b:c" gives "/ws:a:b%3Ac".
+
+export const enum KeyStatus {
+  Ok = 0,
+  /** A key parameter is absent, or its first occurrence has an empty value. */
+  Missing = 1,
+  /** The encoded key exceeds maxKeyLength. */
+  TooLong = 2,
+}
+
+export class KeyResult {
+  constructor(public status: KeyStatus, public key: Uint8Array | null, public missingParam: string) {}
+}
+
+/** Key parameter names, pre-encoded once per configuration (not per request). */
+export class KeySpec {
+  names: Uint8Array[] = [];
+  constructor(public paramNames: string[], public includePath: bool, public maxKeyLength: i32) {
+    for (let i = 0; i < paramNames.length; i++) {
+      this.names.push(Uint8Array.wrap(String.UTF8.encode(paramNames[i])));
+    }
+  }
+}
+
+function hexVal(c: u8): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return <i32>c - 0x41 + 10;
+  if (c >= 0x61 && c <= 0x66) return <i32>c - 0x61 + 10;
+  return -1;
+}
+
+/**
+ * Decodes application/x-www-form-urlencoded bytes in [start, end) of `src` into `dst`:
+ * '+' is a space, %XX a byte; a malformed escape is kept literally (as browsers do).
+ * Returns the decoded length. `dst` must hold at least end - start bytes.
+ */
+export function formDecode(src: Uint8Array, start: i32, end: i32, dst: Uint8Array): i32 {
+  let n = 0;
+  let i = start;
+  while (i < end) {
+    const c = unchecked(src[i]);
+    if (c == 0x2b) { unchecked(dst[n++] = 0x20); i++; continue; }
+    if (c == 0x25 && i + 2 < end) {
+      const h = hexVal(unchecked(src[i + 1]));
+      const l = hexVal(unchecked(src[i + 2]));
+      if (h >= 0 && l >= 0) { unchecked(dst[n++] = <u8>((h << 4) | l)); i += 3; continue; }
+    }
+    unchecked(dst[n++] = c);
+    i++;
+  }
+  return n;
+}
+
+function bytesEqual(a: Uint8Array, aLen: i32, b: Uint8Array): bool {
+  if (aLen != b.length) return false;
+  for (let i = 0; i < aLen; i++) if (unchecked(a[i]) != unchecked(b[i])) return false;
+  return true;
+}
+
+const HEX = "0123456789ABCDEF";
+
+/** Appends `src[0..len)` to `out` at `pos`, escaping '%', ':' and control bytes; returns the new position. */
+function appendEscaped(out: Uint8Array, pos: i32, src: Uint8Array, start: i32, len: i32): i32 {
+  for (let i = start; i < start + len; i++) {
+    const c = unchecked(src[i]);
+    if (c == 0x25 || c == 0x3a || c < 0x20 || c == 0x7f) {
+      if (pos + 3 > out.length) return out.length + 1;
+      unchecked(out[pos] = 0x25);
+      unchecked(out[pos + 1] = <u8>HEX.charCodeAt(c >> 4));
+      unchecked(out[pos + 2] = <u8>HEX.charCodeAt(c & 15));
+      pos += 3;
+    } else {
+      if (pos + 1 > out.length) return out.length + 1;
+      unchecked(out[pos] = c);
+      pos++;
+    }
+  }
+  return pos;
+}
+
+/**
+ * Builds the room key from a `:path` value ("/ws?appId=a1&roomId=r9").
+ * Query rules: parameters in any order; names and values form-decoded; the first occurrence of a
+ * name wins (even if empty, so a later duplicate cannot override it); an empty value counts as missing.
+ */
+export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
+  const len = path.length;
+  let q = 0;
+  while (q < len && unchecked(path[q]) != 0x3f) q++; // '?'
+  let qEnd = q;
+  while (qEnd < len && unchecked(path[qEnd]) != 0x23) qEnd++; // '#': never sent by clients, ignore if present
+
+  const count = spec.names.length;
+  const starts = new StaticArray<i32>(count);
+  const ends = new StaticArray<i32>(count);
+  for (let k = 0; k < count; k++) unchecked(starts[k] = -1);
+
+  // Scan the query once, recording where each wanted parameter's first value lies.
+  const scratch = new Uint8Array(len);
+  let found = 0;
+  let i = q + 1;
+  while (i < qEnd && found < count) {
+    let j = i;
+    while (j < qEnd && unchecked(path[j]) != 0x26) j++; // '&'
+    let eq = i;
+    while (eq < j && unchecked(path[eq]) != 0x3d) eq++; // '='
+    const nameLen = formDecode(path, i, eq, scratch);
+    for (let k = 0; k < count; k++) {
+      if (unchecked(starts[k]) < 0 && bytesEqual(scratch, nameLen, unchecked(spec.names[k]))) {
+        unchecked(starts[k] = eq < j ? eq + 1 : j);
+        unchecked(ends[k] = j);
+        found++;
+        break;
+      }
+    }
+    i = j + 1;
+  }
+
+  // Decoding never turns a non-empty value into an empty one, so raw ranges decide "missing".
+  for (let k = 0; k < count; k++) {
+    const s = unchecked(starts[k]);
+    if (s < 0 || s == unchecked(ends[k])) return new KeyResult(KeyStatus.Missing, null, spec.paramNames[k]);
+  }
+
+  // Assemble: [path ':'] value (':' value)*, with each value decoded then escaped.
+  const out = new Uint8Array(spec.maxKeyLength);
+  let pos = 0;
+  if (spec.includePath) {
+    pos = appendEscaped(out, pos, path, 0, q);
+    if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+  }
+  for (let k = 0; k < count; k++) {
+    const vLen = formDecode(path, unchecked(starts[k]), unchecked(ends[k]), scratch);
+    if (k > 0 || spec.includePath) {
+      if (pos + 1 > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+      unchecked(out[pos++] = 0x3a);
+    }
+    pos = appendEscaped(out, pos, scratch, 0, vLen);
+    if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+  }
+  return new KeyResult(KeyStatus.Ok, out.subarray(0, pos), "");
+}

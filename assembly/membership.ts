@@ -1,0 +1,199 @@
+// Cluster membership: which pods exist, which are healthy, which are draining. Built from Envoy's
+// admin /clusters?format=json (stock Envoy) or Higress's proxy_get_upstream_hosts, published as a
+// compact text snapshot in shared data, and read back on request paths.
+import { JSON } from "assemblyscript-json/assembly";
+import { checkJson } from "./json-check";
+import { hashString } from "./hash";
+import { rendezvousPick } from "./placement";
+import { PinPolicy } from "./table";
+
+export const HOST_HEALTHY: u8 = 1;
+export const HOST_DRAINING: u8 = 2;
+
+/** Longest address accepted ("[v6]:port" fits); longer ones cannot be an Envoy host anyway. */
+export const MAX_ADDRESS_LENGTH = 64;
+
+export class Membership {
+  addresses: string[] = [];
+  flags: u8[] = [];
+  hashes: StaticArray<u64> = new StaticArray<u64>(0);
+  eligible: StaticArray<bool> = new StaticArray<bool>(0);
+  private index: Map<string, i32> = new Map();
+
+  add(address: string, flags: u8): void {
+    if (address.length == 0 || address.length > MAX_ADDRESS_LENGTH || this.index.has(address)) return;
+    this.index.set(address, this.addresses.length);
+    this.addresses.push(address);
+    this.flags.push(flags);
+  }
+
+  /** Freezes lookup arrays; call once after the last add. */
+  seal(): Membership {
+    const n = this.addresses.length;
+    this.hashes = new StaticArray<u64>(n);
+    this.eligible = new StaticArray<bool>(n);
+    for (let i = 0; i < n; i++) {
+      this.hashes[i] = hashString(this.addresses[i]);
+      this.eligible[i] = this.flags[i] == HOST_HEALTHY; // healthy and not draining
+    }
+    return this;
+  }
+
+  get size(): i32 { return this.addresses.length; }
+
+  flagsOf(address: string): i32 {
+    return this.index.has(address) ? <i32>this.flags[this.index.get(address)] : -1;
+  }
+
+  /** A pinned room may stay on a member that is healthy, or draining (old rooms finish there). */
+  keepsPin(address: string): bool {
+    const f = this.flagsOf(address);
+    return f >= 0 && (f & (HOST_HEALTHY | HOST_DRAINING)) != 0;
+  }
+
+  /** New rooms go to healthy, non-draining members only. */
+  place(fingerprint: u64): string {
+    const i = rendezvousPick(fingerprint, this.hashes, this.eligible);
+    return i < 0 ? "" : this.addresses[i];
+  }
+
+  eligibleCount(): i32 {
+    let n = 0;
+    for (let i = 0; i < this.eligible.length; i++) if (this.eligible[i]) n++;
+    return n;
+  }
+}
+
+/** Adapts a Membership to the table's PinPolicy. */
+export class MembershipPolicy extends PinPolicy {
+  constructor(public members: Membership) { super(); }
+  keepsPin(address: string): bool { return this.members.keepsPin(address); }
+  place(fingerprint: u64): string { return this.members.place(fingerprint); }
+}
+
+// ---- snapshot codec: "v1\n" then one "address flags\n" line per host ----
+
+export function encodeSnapshot(m: Membership): string {
+  let s = "v1\n";
+  for (let i = 0; i < m.addresses.length; i++) s += m.addresses[i] + " " + m.flags[i].toString() + "\n";
+  return s;
+}
+
+export function decodeSnapshot(s: string): Membership | null {
+  if (!s.startsWith("v1\n")) return null;
+  const m = new Membership();
+  const lines = s.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.length == 0) continue;
+    const sp = line.lastIndexOf(" ");
+    if (sp <= 0) return null;
+    const f = I32.parseInt(line.substring(sp + 1));
+    if (f < 0 || f > 3) return null;
+    m.add(line.substring(0, sp), <u8>f);
+  }
+  return m.seal();
+}
+
+// ---- stock Envoy: admin /clusters?format=json ----
+
+function objField(o: JSON.Obj, name: string): JSON.Obj | null {
+  const v = o.get(name);
+  return v != null && v.isObj ? <JSON.Obj>v : null;
+}
+function strField(o: JSON.Obj | null, name: string): string {
+  if (o == null) return "";
+  const v = o.get(name);
+  return v != null && v.isString ? (<JSON.Str>v)._str : "";
+}
+function boolField(o: JSON.Obj | null, name: string): bool {
+  if (o == null) return false;
+  const v = o.get(name);
+  return v != null && v.isBool && (<JSON.Bool>v)._bool;
+}
+function intField(o: JSON.Obj | null, name: string): i64 {
+  if (o == null) return -1;
+  const v = o.get(name);
+  return v != null && v.isInteger ? (<JSON.Integer>v)._num : -1;
+}
+
+/** Flags of one admin host_statuses[] entry. */
+function adminHostFlags(hs: JSON.Obj): u8 {
+  const health = objField(hs, "health_status");
+  const eds = strField(health, "eds_health_status");
+  if (eds == "DRAINING") return HOST_DRAINING;
+  const failed = boolField(health, "failed_active_health_check") || boolField(health, "failed_outlier_check") ||
+    boolField(health, "failed_eds_health") || boolField(health, "pending_dynamic_removal");
+  if (failed || eds == "UNHEALTHY" || eds == "TIMEOUT") return 0;
+  return HOST_HEALTHY;
+}
+
+export class ClusterMembership {
+  constructor(public cluster: string, public members: Membership) {}
+}
+
+/**
+ * Parses the admin JSON into one Membership per cluster (skipping `skipCluster`, the admin cluster).
+ * Returns null with `error` set when the body is not the expected shape.
+ */
+export class AdminParse {
+  clusters: ClusterMembership[] = [];
+  error: string = "";
+}
+
+export function parseAdminClusters(body: Uint8Array, skipCluster: string): AdminParse {
+  const out = new AdminParse();
+  const syntax = checkJson(body);
+  if (syntax.length > 0) { out.error = "admin /clusters: invalid JSON: " + syntax; return out; }
+  const root = JSON.parse(body);
+  if (!root.isObj) { out.error = "admin /clusters: expected an object"; return out; }
+  const list = (<JSON.Obj>root).get("cluster_statuses");
+  if (list == null) return out; // no clusters at all
+  if (!list.isArr) { out.error = "admin /clusters: cluster_statuses is not an array"; return out; }
+  const arr = (<JSON.Arr>list)._arr;
+  for (let i = 0; i < arr.length; i++) {
+    if (!arr[i].isObj) continue;
+    const c = <JSON.Obj>arr[i];
+    const name = strField(c, "name");
+    if (name.length == 0 || name == skipCluster) continue;
+    const m = new Membership();
+    const hosts = c.get("host_statuses");
+    if (hosts != null && hosts.isArr) {
+      const harr = (<JSON.Arr>hosts)._arr;
+      for (let j = 0; j < harr.length; j++) {
+        if (!harr[j].isObj) continue;
+        const hs = <JSON.Obj>harr[j];
+        const sock = objField(objField(hs, "address") || new JSON.Obj(), "socket_address");
+        const ip = strField(sock, "address");
+        const port = intField(sock, "port_value");
+        if (ip.length == 0 || port < 0 || port > 65535) continue;
+        const addr = ip.includes(":") ? "[" + ip + "]:" + port.toString() : ip + ":" + port.toString();
+        m.add(addr, adminHostFlags(hs));
+      }
+    }
+    out.clusters.push(new ClusterMembership(name, m.seal()));
+  }
+  return out;
+}
+
+// ---- Higress: proxy_get_upstream_hosts pairs (address -> JSON with health_status) ----
+
+export function membershipFromHostPairs(pairs: string[][]): Membership {
+  const m = new Membership();
+  for (let i = 0; i < pairs.length; i++) {
+    const addr = pairs[i][0];
+    const info = pairs[i][1];
+    let flags: u8 = 0;
+    const b = Uint8Array.wrap(String.UTF8.encode(info));
+    if (checkJson(b).length == 0) {
+      const v = JSON.parse(b);
+      if (v.isObj) {
+        const hs = strField(<JSON.Obj>v, "health_status");
+        if (hs == "Healthy" || hs == "HEALTHY") flags = HOST_HEALTHY;
+        else if (hs == "Draining" || hs == "DRAINING") flags = HOST_DRAINING;
+      }
+    }
+    m.add(addr, flags);
+  }
+  return m.seal();
+}

@@ -1,0 +1,104 @@
+// Stock Envoy: the upstream is pinned through envoy.filters.http.stateful_session with header-based
+// session state (base64 "ip:port"); Envoy checks membership and override_host_status itself. Membership
+// comes from the admin /clusters?format=json, fetched on a tick by one elected root context (CAS lease)
+// through a static cluster pointing at the admin listener, and published as snapshots in shared data.
+import { Platform } from "./platform";
+import { PluginConfig } from "../config";
+import { Membership, parseAdminClusters } from "../membership";
+import { KvStore } from "../store";
+import { SnapshotStore } from "../snapshots";
+import { Lease } from "../lease";
+import { base64Encode } from "../base64";
+import { Metrics } from "../metrics";
+import { MapType, BufferType } from "../abi/imports";
+import { replaceHeader, removeHeader, httpCall, getBuffer, getHeader, logWarn, logInfo, nowNanos } from "../abi/host";
+
+const ADMIN_TIMEOUT_MS: u32 = 2000;
+
+export class StockEnvoyPlatform extends Platform {
+  snapshots: SnapshotStore | null = null;
+  lease: Lease | null = null;
+  metrics: Metrics | null = null;
+  inFlightToken: i64 = -1;
+  inFlightSinceMs: u64 = 0;
+  lastFailure: string = "";
+
+  configure(config: PluginConfig, store: KvStore, rootId: u32): void {
+    this.snapshots = new SnapshotStore(store, config.sharedDataPrefix);
+    // Unique enough across threads and VMs: the root id plus the creation time in nanoseconds.
+    const owner = rootId.toString() + "-" + nowNanos().toString();
+    this.lease = new Lease(store, config.sharedDataPrefix + ":lease:membership", owner, <u64>config.tickPeriodMs * 3);
+    if (this.metrics == null) this.metrics = new Metrics();
+    this.inFlightToken = -1;
+  }
+
+  sanitizeRequest(config: PluginConfig): void {
+    // stateful_session would honour a client-sent pin; only the plugin may set it.
+    removeHeader(MapType.HttpRequestHeaders, config.pinHeader);
+  }
+
+  pin(config: PluginConfig, address: string): void {
+    replaceHeader(MapType.HttpRequestHeaders, config.pinHeader, base64Encode(address));
+  }
+
+  sanitizeResponse(config: PluginConfig): void {
+    // stateful_session echoes the chosen host (base64 ip:port); pod addresses are not the client's business.
+    removeHeader(MapType.HttpResponseHeaders, config.pinHeader);
+  }
+
+  membership(config: PluginConfig, cluster: string, nowMs: u64): Membership | null {
+    return this.snapshots == null ? null : this.snapshots!.current(cluster);
+  }
+
+  onTick(config: PluginConfig, nowMs: u64): void {
+    if (config.adminCluster.length == 0 || this.lease == null) return;
+    if (!this.lease!.tryHold(nowMs)) return;
+    if (this.inFlightToken >= 0 && nowMs - this.inFlightSinceMs < <u64>ADMIN_TIMEOUT_MS * 2) return;
+    const token = httpCall(config.adminCluster, [
+      [":method", "GET"], [":path", "/clusters?format=json"], [":authority", "envoy-admin"],
+    ], ADMIN_TIMEOUT_MS);
+    if (token < 0) {
+      this.fail("cannot call admin cluster '" + config.adminCluster + "' (is it defined as a static cluster?)");
+      return;
+    }
+    this.inFlightToken = token;
+    this.inFlightSinceMs = nowMs;
+  }
+
+  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): void {
+    if (<i64>token != this.inFlightToken) return;
+    this.inFlightToken = -1;
+    const metrics = this.metrics!;
+    const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
+    if (status == null || status != "200") {
+      this.fail("admin /clusters answered " + (status == null ? "nothing (timeout or connection failure)" : status));
+      return;
+    }
+    const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
+    if (body == null) { this.fail("admin /clusters: empty body"); return; }
+    const parsed = parseAdminClusters(body, config.adminCluster);
+    if (parsed.error.length > 0) { this.fail(parsed.error); return; }
+    let hosts: u64 = 0;
+    let eligible: u64 = 0;
+    for (let i = 0; i < parsed.clusters.length; i++) {
+      const c = parsed.clusters[i];
+      if (this.snapshots!.publish(c.cluster, c.members, nowMs)) {
+        logInfo("room-affinity: membership of cluster '" + c.cluster + "': " + c.members.size.toString() +
+          " hosts, " + c.members.eligibleCount().toString() + " take new rooms");
+      }
+      hosts += <u64>c.members.size;
+      eligible += <u64>c.members.eligibleCount();
+    }
+    metrics.inc(metrics.membershipFetches);
+    metrics.set(metrics.membershipHosts, hosts);
+    metrics.set(metrics.membershipEligibleHosts, eligible);
+    this.lastFailure = "";
+  }
+
+  private fail(message: string): void {
+    if (this.metrics != null) this.metrics!.inc(this.metrics!.membershipFetchFailures);
+    // Log a repeating failure once, not every tick.
+    if (message != this.lastFailure) logWarn("room-affinity: membership fetch failed: " + message);
+    this.lastFailure = message;
+  }
+}

@@ -1,0 +1,23 @@
+// What differs between gateways: how the upstream host is overridden and where membership comes from.
+// One implementation per build target (platform/envoy.ts, platform/higress.ts); the plugin logic
+// only talks to this interface.
+import { Membership } from "../membership";
+import { PluginConfig } from "../config";
+import { KvStore } from "../store";
+
+export abstract class Platform {
+  /** on_configure contract: (re)start for a new configuration. */
+  configure(config: PluginConfig, store: KvStore, rootId: u32): void {}
+  /** Request-path contract, first thing on every request: drop client-supplied routing input. */
+  sanitizeRequest(config: PluginConfig): void {}
+  /** Request-path contract: route this request to `address` ("ip:port"). */
+  abstract pin(config: PluginConfig, address: string): void;
+  /** Response-path contract: remove anything the pin mechanism echoes to the client. */
+  sanitizeResponse(config: PluginConfig): void {}
+  /** Request-path contract: the routed cluster's membership, or null while unknown. */
+  abstract membership(config: PluginConfig, cluster: string, nowMs: u64): Membership | null;
+  /** on_tick contract. */
+  onTick(config: PluginConfig, nowMs: u64): void {}
+  /** on_http_call_response contract. */
+  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): void {}
+}

@@ -1,0 +1,167 @@
+// The room-affinity filter: per request, build the room key, resolve its pod through the affinity
+// table (placing new rooms by rendezvous over the cluster's membership), and pin the upstream.
+import { RootContext, HttpContext } from "./abi/context";
+import { FilterHeadersStatus, MapType, BufferType } from "./abi/imports";
+import {
+  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs,
+  nowNanos, logError, logInfo,
+} from "./abi/host";
+import { SharedDataStore } from "./abi/shared-store";
+import { PluginConfig, parseConfig, MissingKeyPolicy } from "./config";
+import { KeySpec, KeyStatus, buildRoomKey } from "./key";
+import { hashBytes } from "./hash";
+import { AffinityTable, Outcome, PinPolicy, Resolution } from "./table";
+import { MembershipPolicy } from "./membership";
+import { Platform } from "./platform/platform";
+import { Metrics } from "./metrics";
+
+/** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
+export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
+export const DETAILS_KEY_TOO_LONG = "room_affinity_key_too_long";
+
+/** Used while membership is unknown: keep any pin (Envoy still checks it), place nothing. */
+class KeepPinsOnly extends PinPolicy {
+  keepsPin(address: string): bool { return true; }
+  place(fingerprint: u64): string { return ""; }
+}
+const KEEP_PINS_ONLY = new KeepPinsOnly();
+
+function nowSeconds(): u32 { return <u32>(nowNanos() / 1000000000); }
+function nowMillis(): u64 { return nowNanos() / 1000000; }
+
+export class RoomAffinityRoot extends RootContext {
+  config: PluginConfig | null = null;
+  keySpec: KeySpec | null = null;
+  table: AffinityTable | null = null;
+  metrics: Metrics | null = null;
+  readonly store: SharedDataStore = new SharedDataStore();
+
+  constructor(id: u32, public platform: Platform) { super(id); }
+
+  onConfigure(size: u32): bool {
+    const raw = size == 0 ? new Uint8Array(0) : getBuffer(BufferType.PluginConfiguration, size);
+    const result = parseConfig(raw == null ? new Uint8Array(0) : raw);
+    if (result.config == null) {
+      logError("room-affinity: " + result.error);
+      return false;
+    }
+    const c = result.config!;
+    this.config = c;
+    this.keySpec = new KeySpec(c.keyParams, c.keyIncludesPath, c.maxKeyLength);
+    const refresh = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
+    this.table = new AffinityTable(this.store, c.sharedDataPrefix, c.bucketCount, c.bucketSize, <u32>c.entryTtlSeconds, refresh);
+    if (this.metrics == null) this.metrics = new Metrics();
+    this.platform.configure(c, this.store, this.id);
+    setTickPeriodMs(<u32>c.tickPeriodMs);
+    logInfo("room-affinity: configured: key " + (c.keyIncludesPath ? "path:" : "") + c.keyParams.join(":") +
+      ", capacity " + c.capacity.toString() + " in " + c.bucketCount.toString() + " buckets of " + c.bucketSize.toString());
+    return true;
+  }
+
+  onTick(): void {
+    if (this.config != null) this.platform.onTick(this.config!, nowMillis());
+  }
+
+  onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32): void {
+    if (this.config != null) this.platform.onHttpCallResponse(this.config!, token, bodySize, nowMillis());
+  }
+
+  newHttpContext(id: u32): HttpContext {
+    return new RoomAffinityStream(id, this);
+  }
+}
+
+function isWebSocketUpgrade(): bool {
+  const up = getHeader(MapType.HttpRequestHeaders, "upgrade");
+  return up != null && up.toLowerCase() == "websocket";
+}
+
+export class RoomAffinityStream extends HttpContext {
+  /** Set when the room had no pin and no placement: learn the load balancer's choice from the response. */
+  learnFingerprint: u64 = 0;
+  learning: bool = false;
+
+  constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const root = this.root;
+    if (root.config == null) return FilterHeadersStatus.Continue;
+    const config = root.config!;
+    const metrics = root.metrics!;
+    const platform = root.platform;
+    platform.sanitizeRequest(config);
+    if (config.websocketOnly && !isWebSocketUpgrade()) return FilterHeadersStatus.Continue;
+
+    const path = getHeaderBytes(MapType.HttpRequestHeaders, ":path");
+    const key = buildRoomKey(path == null ? new Uint8Array(0) : path, root.keySpec!);
+    if (key.status == KeyStatus.TooLong) {
+      metrics.inc(metrics.rejectKeyTooLong);
+      sendLocalResponse(400, DETAILS_KEY_TOO_LONG,
+        "room key longer than " + config.maxKeyLength.toString() + " bytes\n", [["content-type", "text/plain"]]);
+      return FilterHeadersStatus.StopIteration;
+    }
+    if (key.status == KeyStatus.Missing) {
+      if (config.onMissingKey == MissingKeyPolicy.Reject) {
+        metrics.inc(metrics.rejectNoKey);
+        sendLocalResponse(400, DETAILS_MISSING_KEY,
+          "missing query parameter '" + key.missingParam + "'\n", [["content-type", "text/plain"]]);
+        return FilterHeadersStatus.StopIteration;
+      }
+      metrics.inc(metrics.passthroughNoKey);
+      return FilterHeadersStatus.Continue;
+    }
+
+    const fingerprint = hashBytes(key.key!);
+    const cluster = getPropertyString(["xds", "cluster_name"]);
+    const nowMs = nowMillis();
+    let policy: PinPolicy = KEEP_PINS_ONLY;
+    if (cluster != null) {
+      const members = platform.membership(config, cluster, nowMs);
+      if (members != null && members.size > 0) policy = new MembershipPolicy(members);
+    }
+    const res = root.table!.resolve(fingerprint, <u32>(nowMs / 1000), policy);
+    this.count(res);
+    if (res.outcome == Outcome.NoPlacement) {
+      this.learnFingerprint = fingerprint;
+      this.learning = true;
+    } else {
+      platform.pin(config, res.address);
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const root = this.root;
+    if (root.config == null) return FilterHeadersStatus.Continue;
+    root.platform.sanitizeResponse(root.config!);
+    if (this.learning) {
+      // The load balancer chose; make that the room's pin unless a racing request pinned it first.
+      const upstream = getPropertyString(["upstream", "address"]);
+      if (upstream != null && upstream!.length > 0) {
+        const res = root.table!.learn(this.learnFingerprint, nowSeconds(), upstream!);
+        if (res.outcome == Outcome.Pinned) root.metrics!.inc(root.metrics!.learned);
+        this.countEvictions(res);
+      }
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  private count(res: Resolution): void {
+    const m = this.root.metrics!;
+    switch (res.outcome) {
+      case Outcome.Hit: m.inc(m.hits); break;
+      case Outcome.Pinned: m.inc(m.pins); break;
+      case Outcome.Repinned: m.inc(m.repins); break;
+      case Outcome.NoPlacement: m.inc(m.unplaced); break;
+      case Outcome.Contended: m.inc(m.contended); break;
+    }
+    this.countEvictions(res);
+  }
+
+  private countEvictions(res: Resolution): void {
+    const m = this.root.metrics!;
+    m.add(m.casRetries, res.casRetries);
+    m.add(m.evictedCapacity, res.evictedForCapacity);
+    m.add(m.evictedExpired, res.evictedExpired);
+  }
+}

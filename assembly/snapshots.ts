@@ -1,0 +1,80 @@
+// Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
+// and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
+// key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
+import { KvStore } from "./store";
+import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
+
+class Cached {
+  constructor(public version: u64, public members: Membership | null) {}
+}
+
+export class VersionInfo {
+  constructor(public version: u64, public publishedAtMs: u64) {}
+}
+
+function text(b: Uint8Array): string {
+  return String.UTF8.decodeUnsafe(b.dataStart, b.length);
+}
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+
+export class SnapshotStore {
+  private cache: Map<string, Cached> = new Map();
+  /** Snapshot texts this thread last published, to skip rewriting unchanged ones. */
+  private published: Map<string, string> = new Map();
+
+  constructor(public store: KvStore, public prefix: string) {}
+
+  snapshotKey(cluster: string): string { return this.prefix + ":m:" + cluster; }
+  versionKey(cluster: string): string { return this.prefix + ":mv:" + cluster; }
+
+  readVersion(cluster: string): VersionInfo | null {
+    const v = this.store.get(this.versionKey(cluster)).value;
+    if (v == null) return null;
+    const s = text(v);
+    const sp = s.indexOf(" ");
+    if (sp <= 0) return null;
+    return new VersionInfo(U64.parseInt(s.substring(0, sp)), U64.parseInt(s.substring(sp + 1)));
+  }
+
+  /** Request-path contract: the cluster's current membership, or null if none was published yet. */
+  current(cluster: string): Membership | null {
+    const info = this.readVersion(cluster);
+    if (info == null) return null;
+    if (this.cache.has(cluster)) {
+      const c = this.cache.get(cluster);
+      if (c.version == info.version) return c.members;
+    }
+    const raw = this.store.get(this.snapshotKey(cluster)).value;
+    const members: Membership | null = raw == null ? null : decodeSnapshot(text(raw));
+    this.cache.set(cluster, new Cached(info.version, members));
+    return members;
+  }
+
+  /**
+   * Fetcher contract (lease holder only): publishes `members` for `cluster`. The snapshot is rewritten
+   * and the version bumped only when the content changed; the publish time is refreshed every call.
+   */
+  publish(cluster: string, members: Membership, nowMs: u64): bool {
+    const snap = encodeSnapshot(members);
+    const prev = this.readVersion(cluster);
+    let version: u64 = prev == null ? 1 : prev.version;
+    let changed = prev == null;
+    if (!changed) {
+      if (this.published.has(cluster) && this.published.get(cluster) == snap) {
+        changed = false;
+      } else {
+        const raw = this.store.get(this.snapshotKey(cluster)).value;
+        changed = raw == null || text(raw) != snap;
+      }
+    }
+    if (changed) {
+      if (prev != null) version = prev.version + 1;
+      this.store.set(this.snapshotKey(cluster), bytes(snap), 0);
+    }
+    this.published.set(cluster, snap);
+    this.store.set(this.versionKey(cluster), bytes(version.toString() + " " + nowMs.toString()), 0);
+    return changed;
+  }
+}

@@ -1,0 +1,82 @@
+// WebSocket players: connect through the gateway and report which pod answered.
+import WebSocket from "ws";
+
+export interface Joined {
+  pod: string;
+  room: string;
+  ws: WebSocket;
+}
+
+export interface JoinOptions {
+  /** Source address on the loopback range (127.0.0.x) to look like a player on another network. */
+  localAddress?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Opens a WebSocket and resolves with the pod's greeting; rejects on an HTTP error (status in message). */
+export function join(url: string, opts: JoinOptions = {}): Promise<Joined> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { localAddress: opts.localAddress, headers: opts.headers, handshakeTimeout: opts.timeoutMs ?? 10000 });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`${url}: no greeting within ${opts.timeoutMs ?? 10000} ms`));
+    }, opts.timeoutMs ?? 10000);
+    ws.once("message", (data) => {
+      clearTimeout(timer);
+      try {
+        const m = JSON.parse(String(data));
+        resolve({ pod: m.pod, room: m.room, ws });
+      } catch (e) {
+        reject(e);
+      }
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      clearTimeout(timer);
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => reject(new HttpRejection(res.statusCode ?? 0, body)));
+    });
+    ws.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+export class HttpRejection extends Error {
+  constructor(public status: number, public body: string) {
+    super(`HTTP ${status}: ${body.trim()}`);
+  }
+}
+
+export function closeAll(sockets: { ws: WebSocket }[]): Promise<void> {
+  return Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((r) => {
+          if (s.ws.readyState === WebSocket.CLOSED) return r();
+          s.ws.once("close", () => r());
+          s.ws.close();
+          setTimeout(() => {
+            s.ws.terminate();
+            r();
+          }, 2000);
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}

