@@ -1,0 +1,194 @@
+import { AffinityTable, Entry, Outcome, encodeBucket, decodeBucket, PinPolicy, MAX_CAS_ATTEMPTS } from "../table";
+import { MemoryStore, KvStore } from "../store";
+
+/** Members A, B, C usable; new rooms go to `target`. */
+class Fixed extends PinPolicy {
+  places: i32 = 0;
+  constructor(public target: string, public gone: string = "") { super(); }
+  keepsPin(address: string): bool { return address != this.gone; }
+  place(fp: u64): string { this.places++; return this.target; }
+}
+
+function newTable(store: MemoryStore, buckets: i32 = 4, size: i32 = 3): AffinityTable {
+  return new AffinityTable(store, "ra", buckets, size, 100, 10);
+}
+
+// A racing writer (another worker thread): pins fingerprint RACE_FP to RACE_ADDR just before our write.
+const RACE_FP: u64 = 0x1234_0000_0000_0001;
+let raceAddr = "10.0.0.9:80";
+function racer(store: MemoryStore, key: string): void {
+  const t = new AffinityTable(store, "ra", 4, 3, 100, 10);
+  t.resolve(RACE_FP, 1000, new Fixed(raceAddr));
+}
+let raceRounds = 0;
+function endlessRacer(store: MemoryStore, key: string): void {
+  // Touches the bucket on every write attempt, so our CAS never succeeds.
+  const sv = store.get(key);
+  store.values.set(key, sv.value!);
+  store.tokens.set(key, store.nextCas++);
+  raceRounds++;
+  store.beforeSet = endlessRacer;
+}
+
+describe("bucket codec", () => {
+  it("round-trips entries", () => {
+    const e = [new Entry(1, 2, "127.0.0.1:18001"), new Entry(0xffffffffffffffff, 0xfffffffe, "[::1]:80")];
+    const d = decodeBucket(encodeBucket(e))!;
+    expect(d.length).toBe(2);
+    expect(d[1].fingerprint).toBe(0xffffffffffffffff);
+    expect(d[1].lastSeen).toBe(0xfffffffe);
+    expect(d[1].address).toBe("[::1]:80");
+    expect(encodeBucket(e).length).toBe(2 + 13 + 15 + 13 + 8);
+  });
+  it("treats missing or empty values as empty buckets", () => {
+    expect(decodeBucket(null)!.length).toBe(0);
+    expect(decodeBucket(new Uint8Array(0))!.length).toBe(0);
+  });
+  it("rejects corrupt bytes instead of trapping", () => {
+    const good = encodeBucket([new Entry(7, 1, "1.2.3.4:5")]);
+    expect(decodeBucket(good.subarray(0, good.length - 1))).toBeNull();
+    const bad = new Uint8Array(3); bad[0] = 9;
+    expect(decodeBucket(bad)).toBeNull();
+    const extra = new Uint8Array(good.length + 1); extra.set(good);
+    expect(decodeBucket(extra)).toBeNull();
+  });
+});
+
+describe("affinity table", () => {
+  it("pins a new room, then hits", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    const r1 = t.resolve(42, 1000, new Fixed("A"));
+    expect(r1.outcome).toBe(Outcome.Pinned);
+    expect(r1.address).toBe("A");
+    const r2 = t.resolve(42, 1001, new Fixed("B"));
+    expect(r2.outcome).toBe(Outcome.Hit);
+    expect(r2.address).toBe("A");
+  });
+  it("keys buckets by geometry, so a different bucket count starts a fresh table", () => {
+    const s = new MemoryStore();
+    newTable(s, 4).resolve(42, 1000, new Fixed("A"));
+    expect(newTable(s, 8).resolve(42, 1000, new Fixed("B")).address).toBe("B");
+  });
+  it("re-pins a room whose pod is gone", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(42, 1000, new Fixed("A"));
+    const r = t.resolve(42, 1001, new Fixed("B", "A"));
+    expect(r.outcome).toBe(Outcome.Repinned);
+    expect(r.address).toBe("B");
+    expect(t.lookup(42, 1002)!.address).toBe("B");
+  });
+  it("refreshes lastSeen on hits only after refreshSeconds", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(42, 1000, new Fixed("A"));
+    const writes = s.writes;
+    t.resolve(42, 1005, new Fixed("A"));
+    expect(s.writes).toBe(writes);
+    t.resolve(42, 1010, new Fixed("A"));
+    expect(s.writes).toBe(writes + 1);
+    expect(t.lookup(42, 1010)!.lastSeen).toBe(1010);
+  });
+  it("expires entries after the TTL", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(42, 1000, new Fixed("A"));
+    expect(t.lookup(42, 1100)).not.toBeNull();
+    expect(t.lookup(42, 1101)).toBeNull();
+    const r = t.resolve(42, 1101, new Fixed("B"));
+    expect(r.outcome).toBe(Outcome.Pinned); // an expired pin is a new room, not a re-pin
+    expect(r.address).toBe("B");
+  });
+  it("drops expired entries and evicts the least recently seen when a bucket is full", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 1, 3, 100, 1);
+    t.resolve(1, 1000, new Fixed("A"));
+    t.resolve(2, 1010, new Fixed("A"));
+    t.resolve(3, 1020, new Fixed("A"));
+    t.resolve(1, 1030, new Fixed("A")); // touch 1: now 2 is the oldest
+    const r = t.resolve(4, 1040, new Fixed("A"));
+    expect(r.evictedForCapacity).toBe(1);
+    expect(t.lookup(2, 1040)).toBeNull();
+    expect(t.lookup(1, 1040)).not.toBeNull();
+    expect(decodeBucket(s.get(t.bucketKey(0)).value)!.length).toBe(3);
+    // 100 s later, 3 (seen at 1020) has expired and makes room without a capacity eviction
+    const r2 = t.resolve(5, 1121, new Fixed("A"));
+    expect(r2.evictedExpired).toBe(1);
+    expect(r2.evictedForCapacity).toBe(0);
+  });
+  it("never holds more than bucketSize entries per bucket", () => {
+    const s = new MemoryStore();
+    const t = newTable(s, 4, 3);
+    for (let i: u64 = 0; i < 500; i++) t.resolve(i * 0x9E3779B97F4A7C15, 1000, new Fixed("A"));
+    let total = 0;
+    for (let b = 0; b < 4; b++) {
+      const n = decodeBucket(s.get(t.bucketKey(b)).value)!.length;
+      expect(n).toBeLessThanOrEqual(3);
+      total += n;
+    }
+    expect(total).toBe(12);
+  });
+  it("follows the winner when another writer pins the same room first (CAS mismatch)", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(RACE_FP + 1, 1000, new Fixed("X")); // bucket exists
+    raceAddr = "WINNER";
+    s.beforeSet = racer; // the racer pins RACE_FP between our read and our write
+    const r = t.resolve(RACE_FP, 1000, new Fixed("LOSER"));
+    expect(r.outcome).toBe(Outcome.Hit);
+    expect(r.address).toBe("WINNER");
+    expect(r.casRetries).toBe(1); // our write lost once, the re-read found the winner
+  });
+  it("keeps other rooms' entries when a racing write to the same bucket lands first", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(RACE_FP + 1, 1000, new Fixed("X"));
+    raceAddr = "R";
+    s.beforeSet = racer;
+    // A different room in the same bucket (same high 32 bits): our first CAS fails, the retry keeps R.
+    const other: u64 = RACE_FP + 2;
+    const r = t.resolve(other, 1000, new Fixed("O"));
+    expect(r.outcome).toBe(Outcome.Pinned);
+    expect(r.casRetries).toBe(1);
+    expect(t.lookup(RACE_FP, 1000)!.address).toBe("R");
+    expect(t.lookup(other, 1000)!.address).toBe("O");
+    expect(t.lookup(RACE_FP + 1, 1000)!.address).toBe("X");
+  });
+  it("gives up after bounded CAS attempts and routes unpinned", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(5, 1000, new Fixed("X"));
+    raceRounds = 0;
+    s.beforeSet = endlessRacer;
+    const r = t.resolve(6, 1000, new Fixed("P"));
+    s.beforeSet = null;
+    expect(r.outcome).toBe(Outcome.Contended);
+    expect(r.address).toBe("P");
+    expect(r.casRetries).toBe(MAX_CAS_ATTEMPTS);
+  });
+  it("rewrites a corrupt bucket instead of failing", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    const garbage = new Uint8Array(5); garbage[0] = 0xee;
+    s.set(t.bucketKey(t.bucketOf(42)), garbage, 0);
+    const r = t.resolve(42, 1000, new Fixed("A"));
+    expect(r.outcome).toBe(Outcome.Pinned);
+    expect(t.lookup(42, 1000)!.address).toBe("A");
+  });
+  it("reports no placement without writing when nothing can be chosen", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    const r = t.resolve(42, 1000, new Fixed(""));
+    expect(r.outcome).toBe(Outcome.NoPlacement);
+    expect(t.lookup(42, 1000)).toBeNull();
+  });
+  it("learn: first writer wins, later learners follow it", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    expect(t.learn(42, 1000, "A").outcome).toBe(Outcome.Pinned);
+    const r = t.learn(42, 1000, "B");
+    expect(r.outcome).toBe(Outcome.Hit);
+    expect(r.address).toBe("A");
+  });
+});

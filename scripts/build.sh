@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds both wasm targets from the same sources, and transpiles the TypeScript tooling to dist/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+npx --no-install asc assembly/targets/envoy.ts --config asconfig.json --target envoy
+npx --no-install asc assembly/targets/higress.ts --config asconfig.json --target higress
+node scripts/build-tools.mjs
+echo "build: build/envoy.wasm $(stat -c %s build/envoy.wasm) B, build/higress.wasm $(stat -c %s build/higress.wasm) B"

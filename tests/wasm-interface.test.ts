@@ -1,0 +1,45 @@
+// Both builds' host interface: the stock-Envoy build must not import Higress-only functions (Envoy
+// would refuse to load it), and both must export the ABI 0.2.1 hooks the plugin relies on.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readInterface } from "../tools/lib/wasm-sections";
+import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+
+const HIGRESS_ONLY = ["env.proxy_set_upstream_override_host", "env.proxy_get_upstream_hosts"];
+// The ABI 0.2.1 host functions stock Envoy provides that this plugin may use.
+const ABI_0_2_1 = new Set([
+  "proxy_log", "proxy_get_buffer_bytes", "proxy_get_header_map_value", "proxy_replace_header_map_value",
+  "proxy_remove_header_map_value", "proxy_get_property", "proxy_get_shared_data", "proxy_set_shared_data",
+  "proxy_set_tick_period_milliseconds", "proxy_get_current_time_nanoseconds", "proxy_send_local_response",
+  "proxy_http_call", "proxy_define_metric", "proxy_increment_metric", "proxy_record_metric",
+].map((n) => `env.${n}`));
+const REQUIRED_EXPORTS = [
+  "memory", "_initialize", "proxy_abi_version_0_2_1", "proxy_on_memory_allocate", "proxy_on_context_create",
+  "proxy_on_vm_start", "proxy_on_configure", "proxy_on_tick", "proxy_on_request_headers", "proxy_on_response_headers",
+  "proxy_on_http_call_response", "proxy_on_done", "proxy_on_log", "proxy_on_delete",
+];
+
+test("stock Envoy build imports only ABI 0.2.1 functions", () => {
+  const w = readInterface(WASM_ENVOY);
+  console.log(`envoy.wasm imports: ${w.imports.join(", ")}`);
+  for (const imp of w.imports) assert.ok(ABI_0_2_1.has(imp), `envoy.wasm imports ${imp}, which stock Envoy does not provide`);
+  for (const h of HIGRESS_ONLY) assert.ok(!w.imports.includes(h), `envoy.wasm must not import ${h}`);
+  assert.ok(!w.imports.includes("env.abort"), "AssemblyScript's env.abort must be replaced (asconfig use abort=)");
+});
+
+test("Higress build adds exactly the Higress upstream functions", () => {
+  const w = readInterface(WASM_HIGRESS);
+  console.log(`higress.wasm imports: ${w.imports.join(", ")}`);
+  for (const h of HIGRESS_ONLY) assert.ok(w.imports.includes(h), `higress.wasm must import ${h}`);
+  for (const imp of w.imports) assert.ok(ABI_0_2_1.has(imp) || HIGRESS_ONLY.includes(imp), `unexpected import ${imp}`);
+  // No stateful_session header or admin fetch on Higress: those are the stock build's mechanisms.
+  assert.ok(!w.imports.includes("env.proxy_http_call"), "higress.wasm should not fetch the admin endpoint");
+});
+
+test("both builds export the ABI 0.2.1 hooks", () => {
+  for (const file of [WASM_ENVOY, WASM_HIGRESS]) {
+    const w = readInterface(file);
+    for (const e of REQUIRED_EXPORTS) assert.ok(w.exports.includes(e), `${file} lacks export ${e}`);
+    assert.ok(!w.exports.some((e) => e.startsWith("proxy_abi_version_0_2_0")), "must not claim ABI 0.2.0");
+  }
+});

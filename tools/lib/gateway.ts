@@ -1,0 +1,84 @@
+// A running gateway: real Envoy with the plugin in front of demo pods, plus the operations the trial
+// and the tests perform on it (wait for membership, push plugin config by ECDS, read metrics).
+import fs from "node:fs";
+import path from "node:path";
+import { Layout, Endpoint, writeAtomic, extensionConfig } from "./envoy-config";
+import { startEnvoy, EnvoyProcess, pluginStat, stats, waitFor } from "./envoy";
+import { startPods, PodProcess } from "./pods";
+import { WASM_ENVOY, scratchDir } from "./paths";
+import { toYaml } from "./yaml";
+
+export interface GatewayOptions {
+  name: string;
+  listenPort: number;
+  adminPort: number;
+  podBasePort: number;
+  podCount?: number;
+  pluginConfig?: object | string;
+  concurrency?: number;
+  listenHost?: string;
+  dir?: string;
+}
+
+export class Gateway {
+  constructor(public envoy: EnvoyProcess, public pods: PodProcess[], public layout: Layout) {}
+
+  url(appId: string, roomId: string, pathname = "/ws"): string {
+    return `ws://127.0.0.1:${this.layout.listenPort}${pathname}?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
+  }
+
+  get adminPort(): number { return this.layout.adminPort; }
+
+  stat(name: string): Promise<number> { return pluginStat(this.layout.adminPort, name); }
+
+  /** Waits until the plugin published membership with `eligible` pods that take new rooms. */
+  waitMembership(eligible: number, timeoutMs = 15000): Promise<boolean> {
+    return waitFor(`membership with ${eligible} eligible pods`, async () => (await this.stat("membership.eligible_hosts")) === eligible, timeoutMs);
+  }
+
+  /** ECDS counter for the plugin filter, e.g. "config_reload" or "config_fail". */
+  async ecdsStat(name: string): Promise<number> {
+    const s = await stats(this.layout.adminPort, "extension_config_discovery");
+    for (const [k, v] of s) if (k.endsWith(`.${name}`) && k.includes("room-affinity")) return v;
+    return 0;
+  }
+
+  /** Pushes a new plugin configuration through ECDS (atomic file rename, as a control plane would). */
+  async pushPluginConfig(config: object | string): Promise<void> {
+    this.layout.pluginConfig = typeof config === "string" ? config : JSON.stringify(config);
+    writeAtomic(path.join(this.layout.dir, "ecds.yaml"), toYaml(extensionConfig(this.layout)));
+  }
+
+  accessLog(): string[] {
+    const f = path.join(this.layout.dir, "access.log");
+    return fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
+  }
+
+  podAddress(p: PodProcess): string { return `${p.host}:${p.port}`; }
+
+  async close(): Promise<void> {
+    await this.envoy.stop();
+    await Promise.all(this.pods.map((p) => p.kill()));
+  }
+}
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const pods = await startPods(o.podCount ?? 3, o.podBasePort);
+  const endpoints: Endpoint[] = pods.map((p) => ({ host: p.host, port: p.port }));
+  const layout: Layout = {
+    dir: o.dir ?? scratchDir(o.name),
+    listenHost: o.listenHost ?? "127.0.0.1",
+    listenPort: o.listenPort,
+    adminPort: o.adminPort,
+    wasmPath: WASM_ENVOY,
+    pluginConfig: typeof o.pluginConfig === "string" ? o.pluginConfig : JSON.stringify(o.pluginConfig ?? {}),
+    endpoints,
+  };
+  try {
+    const envoy = await startEnvoy(layout, { concurrency: o.concurrency ?? 2 });
+    return new Gateway(envoy, pods, layout);
+  } catch (e) {
+    await Promise.all(pods.map((p) => p.kill()));
+    throw e;
+  }
+}
