@@ -7,6 +7,7 @@ export class Metrics {
   pins: u32 = defineMetric(MetricType.Counter, "room_affinity.pins");
   hits: u32 = defineMetric(MetricType.Counter, "room_affinity.hits");
   repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins");
+  fallbackRepins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins_after_fallback");
   learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned");
   unplaced: u32 = defineMetric(MetricType.Counter, "room_affinity.unplaced");
   contended: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_contended");

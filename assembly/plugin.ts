@@ -4,12 +4,12 @@ import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType } from "./abi/imports";
 import {
   getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs,
-  nowNanos, logError, logInfo,
+  nowNanos, logError, logInfo, logDebug,
 } from "./abi/host";
 import { SharedDataStore } from "./abi/shared-store";
 import { PluginConfig, parseConfig, MissingKeyPolicy } from "./config";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
-import { hashBytes } from "./hash";
+import { hashBytes, hashString, mix64 } from "./hash";
 import { AffinityTable, Outcome, PinPolicy, Resolution } from "./table";
 import { MembershipPolicy } from "./membership";
 import { Platform } from "./platform/platform";
@@ -76,10 +76,20 @@ function isWebSocketUpgrade(): bool {
   return up != null && up.toLowerCase() == "websocket";
 }
 
+/** The upstream Envoy connected to, if any, and whether its answer is one to build a pin on (not 5xx). */
+function servedUpstream(): string | null {
+  const status = getHeader(MapType.HttpResponseHeaders, ":status");
+  if (status == null || status.length != 3 || status.charCodeAt(0) >= 0x35) return null;
+  const upstream = getPropertyString(["upstream", "address"]);
+  return upstream != null && upstream.length > 0 ? upstream : null;
+}
+
 export class RoomAffinityStream extends HttpContext {
-  /** Set when the room had no pin and no placement: learn the load balancer's choice from the response. */
-  learnFingerprint: u64 = 0;
+  fingerprint: u64 = 0;
+  /** The room had no pin and no placement: learn the load balancer's choice from the response. */
   learning: bool = false;
+  /** The address this request was pinned to ("" if none), checked against the actual upstream. */
+  pinned: string = "";
 
   constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
 
@@ -111,8 +121,10 @@ export class RoomAffinityStream extends HttpContext {
       return FilterHeadersStatus.Continue;
     }
 
-    const fingerprint = hashBytes(key.key!);
     const cluster = getPropertyString(["xds", "cluster_name"]);
+    // Rooms are per routed cluster: the same key routed to two clusters is two rooms.
+    const fingerprint = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : hashString(cluster)));
+    this.fingerprint = fingerprint;
     const nowMs = nowMillis();
     let policy: PinPolicy = KEEP_PINS_ONLY;
     if (cluster != null) {
@@ -122,10 +134,14 @@ export class RoomAffinityStream extends HttpContext {
     const res = root.table!.resolve(fingerprint, <u32>(nowMs / 1000), policy);
     this.count(res);
     if (res.outcome == Outcome.NoPlacement) {
-      this.learnFingerprint = fingerprint;
       this.learning = true;
     } else {
+      this.pinned = res.address;
       platform.pin(config, res.address);
+      if (res.outcome != Outcome.Hit) {
+        logDebug("room-affinity: " + (res.outcome == Outcome.Repinned ? "re-pinned" : "pinned") + " room " +
+          String.UTF8.decodeUnsafe(key.key!.dataStart, key.key!.length) + " to " + res.address);
+      }
     }
     return FilterHeadersStatus.Continue;
   }
@@ -134,14 +150,21 @@ export class RoomAffinityStream extends HttpContext {
     const root = this.root;
     if (root.config == null) return FilterHeadersStatus.Continue;
     root.platform.sanitizeResponse(root.config!);
+    if (!this.learning && this.pinned.length == 0) return FilterHeadersStatus.Continue;
+    const upstream = servedUpstream();
+    if (upstream == null) return FilterHeadersStatus.Continue;
+    const metrics = root.metrics!;
     if (this.learning) {
       // The load balancer chose; make that the room's pin unless a racing request pinned it first.
-      const upstream = getPropertyString(["upstream", "address"]);
-      if (upstream != null && upstream!.length > 0) {
-        const res = root.table!.learn(this.learnFingerprint, nowSeconds(), upstream!);
-        if (res.outcome == Outcome.Pinned) root.metrics!.inc(root.metrics!.learned);
-        this.countEvictions(res);
-      }
+      const res = root.table!.learn(this.fingerprint, nowSeconds(), upstream);
+      if (res.outcome == Outcome.Pinned) metrics.inc(metrics.learned);
+      this.countEvictions(res);
+    } else if (upstream != this.pinned) {
+      // The gateway did not honour the pin (pod gone or unusable in its eyes) and its load balancer
+      // chose another pod: move the room there, so the next players follow instead of scattering.
+      const res = root.table!.correct(this.fingerprint, nowSeconds(), this.pinned, upstream);
+      if (res.outcome == Outcome.Repinned) metrics.inc(metrics.fallbackRepins);
+      this.countEvictions(res);
     }
     return FilterHeadersStatus.Continue;
   }

@@ -208,14 +208,21 @@ export class AffinityTable {
    * unless another request pinned it first. Returns the address the room is pinned to afterwards.
    */
   learn(fingerprint: u64, now: u32, address: string): Resolution {
-    const fixed = new FixedPlacement(address);
-    return this.resolve(fingerprint, now, fixed);
+    return this.resolve(fingerprint, now, new FixedPlacement(address, ""));
+  }
+
+  /**
+   * Response-path contract for a pin the gateway did not honour (the pinned pod was not usable, so its
+   * load balancer chose `actual`): move the room to `actual` unless someone already moved it elsewhere.
+   */
+  correct(fingerprint: u64, now: u32, pinned: string, actual: string): Resolution {
+    return this.resolve(fingerprint, now, new FixedPlacement(actual, pinned));
   }
 }
 
-/** A PinPolicy that keeps any existing pin and places new rooms on one given address. */
+/** Keeps any pin except one to `replaced`, and places new (or re-placed) rooms on `address`. */
 export class FixedPlacement extends PinPolicy {
-  constructor(public address: string) { super(); }
-  keepsPin(address: string): bool { return true; }
+  constructor(public address: string, public replaced: string) { super(); }
+  keepsPin(address: string): bool { return address != this.replaced; }
   place(fingerprint: u64): string { return this.address; }
 }

@@ -199,4 +199,31 @@ test("without membership (admin fetch disabled): the first player's pod, chosen 
     await closeAll([...firsts, ...rest]);
   }
   assert.equal((await gw.stat("learned")) - learnedBefore, rooms.length);
+  for (const j of firsts) learnedPod.set(j.room, j.pod);
+});
+
+/** "a1:learnN" -> pod, from the learn-mode test. */
+const learnedPod = new Map<string, string>();
+
+test("a pin Envoy will not honour (pod left the endpoints) moves the whole room to Envoy's new choice", async () => {
+  assert.ok(learnedPod.size > 0, "needs the learn-mode test's rooms");
+  const gone = gw.pods[0];
+  const keep = gw.pods.slice(1);
+  gw.setEndpoints(keep.map((p) => ({ host: p.host, port: p.port })));
+  await waitFor("EDS update", async () => !(await gw.clusterHosts()).includes(gw.podAddress(gone)), 10000);
+  const orphaned = [...learnedPod].filter(([, pod]) => pod === gone.id).map(([room]) => room.slice(3));
+  assert.ok(orphaned.length > 0, `no learned room was on ${gone.id}`);
+  const before = await gw.stat("repins_after_fallback");
+  // One player per orphaned room first (Envoy's load balancer picks), then four more each, concurrently.
+  const firsts = await mapLimit(orphaned, 1, (r) => join(gw.url("a1", r)));
+  const rest = await mapLimit(orphaned.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
+  try {
+    const first = new Map(firsts.map((j) => [j.room, j.pod]));
+    for (const pod of first.values()) assert.notEqual(pod, gone.id);
+    const wrong = rest.filter((j) => first.get(j.room) !== j.pod);
+    assert.equal(wrong.length, 0, `players scattered after the fallback: ${wrong.slice(0, 5).map((j) => `${j.room}@${j.pod}`).join(" ")}`);
+  } finally {
+    await closeAll([...firsts, ...rest]);
+  }
+  assert.equal((await gw.stat("repins_after_fallback")) - before, orphaned.length);
 });

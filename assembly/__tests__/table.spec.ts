@@ -183,6 +183,18 @@ describe("affinity table", () => {
     expect(r.outcome).toBe(Outcome.NoPlacement);
     expect(t.lookup(42, 1000)).toBeNull();
   });
+  it("correct: moves a pin the gateway did not honour, unless another request moved it first", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    t.resolve(42, 1000, new Fixed("A"));
+    const r = t.correct(42, 1001, "A", "B");
+    expect(r.outcome).toBe(Outcome.Repinned);
+    expect(t.lookup(42, 1001)!.address).toBe("B");
+    // a late correction from another request that also saw A fail follows B instead of flapping
+    const r2 = t.correct(42, 1002, "A", "C");
+    expect(r2.outcome).toBe(Outcome.Hit);
+    expect(r2.address).toBe("B");
+  });
   it("learn: first writer wins, later learners follow it", () => {
     const s = new MemoryStore();
     const t = newTable(s);

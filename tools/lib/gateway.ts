@@ -2,8 +2,8 @@
 // and the tests perform on it (wait for membership, push plugin config by ECDS, read metrics).
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, Endpoint, writeAtomic, extensionConfig } from "./envoy-config";
-import { startEnvoy, EnvoyProcess, pluginStat, stats, waitFor } from "./envoy";
+import { Layout, Endpoint, writeAtomic, extensionConfig, endpoints, CLUSTER } from "./envoy-config";
+import { startEnvoy, EnvoyProcess, pluginStat, stats, waitFor, httpGet } from "./envoy";
 import { startPods, PodProcess } from "./pods";
 import { WASM_ENVOY, scratchDir } from "./paths";
 import { toYaml } from "./yaml";
@@ -47,6 +47,20 @@ export class Gateway {
   async pushPluginConfig(config: object | string): Promise<void> {
     this.layout.pluginConfig = typeof config === "string" ? config : JSON.stringify(config);
     writeAtomic(path.join(this.layout.dir, "ecds.yaml"), toYaml(extensionConfig(this.layout)));
+  }
+
+  /** Pushes a new endpoint list for the game cluster through EDS (atomic file rename). */
+  setEndpoints(list: Endpoint[]): void {
+    this.layout.endpoints = list;
+    writeAtomic(path.join(this.layout.dir, "eds.yaml"), toYaml(endpoints(this.layout)));
+  }
+
+  /** Hosts Envoy currently has in the game cluster (admin /clusters). */
+  async clusterHosts(): Promise<string[]> {
+    const r = await httpGet("127.0.0.1", this.layout.adminPort, "/clusters?format=json");
+    const c = (JSON.parse(r.body).cluster_statuses ?? []).find((x: { name: string }) => x.name === CLUSTER);
+    return (c?.host_statuses ?? []).map((h: { address: { socket_address: { address: string; port_value: number } } }) =>
+      `${h.address.socket_address.address}:${h.address.socket_address.port_value}`);
   }
 
   accessLog(): string[] {
