@@ -19,6 +19,8 @@ export namespace Defaults {
   export const capacity: i32 = 1048576;
   export const bucketSize: i32 = 8;
   export const tickPeriodMs: i32 = 1000;
+  /** 0: visit half the buckets per tick, so a removed pod's rooms are gone within two ticks. */
+  export const sweepBucketsPerTick: i32 = 0;
   export const adminCluster = "room_affinity_admin";
   export const websocketOnly = true;
   export const sharedDataPrefix = "room-affinity";
@@ -34,6 +36,7 @@ export class PluginConfig {
   capacity: i32 = Defaults.capacity;
   bucketSize: i32 = Defaults.bucketSize;
   tickPeriodMs: i32 = Defaults.tickPeriodMs;
+  sweepBucketsPerTick: i32 = Defaults.sweepBucketsPerTick;
   adminCluster: string = Defaults.adminCluster;
   websocketOnly: bool = Defaults.websocketOnly;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
@@ -41,6 +44,11 @@ export class PluginConfig {
   /** Buckets in the table; derived, so capacity and bucketSize stay the only knobs. */
   get bucketCount(): i32 {
     return (this.capacity + this.bucketSize - 1) / this.bucketSize;
+  }
+
+  /** Buckets the sweeper visits per pass (sweepBucketsPerTick, or half the table when 0). */
+  get sweepWindow(): i32 {
+    return this.sweepBucketsPerTick > 0 ? this.sweepBucketsPerTick : (this.bucketCount + 1) / 2;
   }
 }
 
@@ -53,7 +61,7 @@ export class ConfigResult {
 /** Every accepted field. A field not listed here is rejected, so typos do not pass silently. */
 export const KNOWN_FIELDS: string[] = [
   "keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "pinHeader", "entryTtlSeconds",
-  "capacity", "bucketSize", "tickPeriodMs", "adminCluster", "websocketOnly", "sharedDataPrefix",
+  "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "websocketOnly", "sharedDataPrefix",
 ];
 
 const MAX_KEY_PARAMS = 8;
@@ -184,6 +192,7 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   c.capacity = r.int("capacity", Defaults.capacity, 1, 16777216);
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);
   c.tickPeriodMs = r.int("tickPeriodMs", Defaults.tickPeriodMs, 100, 60000);
+  c.sweepBucketsPerTick = r.int("sweepBucketsPerTick", Defaults.sweepBucketsPerTick, 0, 16777216);
   c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
   c.websocketOnly = r.bool("websocketOnly", Defaults.websocketOnly);
   c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);

@@ -123,7 +123,7 @@ function adminHostFlags(hs: JSON.Obj): u8 {
   const eds = strField(health, "eds_health_status");
   if (eds == "DRAINING") return HOST_DRAINING;
   const failed = boolField(health, "failed_active_health_check") || boolField(health, "failed_outlier_check") ||
-    boolField(health, "failed_eds_health") || boolField(health, "pending_dynamic_removal");
+    boolField(health, "failed_eds_health");
   if (failed || eds == "UNHEALTHY" || eds == "TIMEOUT") return 0;
   return HOST_HEALTHY;
 }
@@ -163,6 +163,8 @@ export function parseAdminClusters(body: Uint8Array, skipCluster: string): Admin
       for (let j = 0; j < harr.length; j++) {
         if (!harr[j].isObj) continue;
         const hs = <JSON.Obj>harr[j];
+        // Removed by the control plane but kept by Envoy while it passes health checks: not a member.
+        if (boolField(objField(hs, "health_status"), "pending_dynamic_removal")) continue;
         const sock = objField(objField(hs, "address") || new JSON.Obj(), "socket_address");
         const ip = strField(sock, "address");
         const port = intField(sock, "port_value");

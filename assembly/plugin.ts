@@ -14,6 +14,9 @@ import { AffinityTable, Outcome, PinPolicy, Resolution } from "./table";
 import { MembershipPolicy } from "./membership";
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
+import { SnapshotStore } from "./snapshots";
+import { Lease } from "./lease";
+import { Sweeper, PresentHosts } from "./sweeper";
 
 /** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
 export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
@@ -34,6 +37,10 @@ export class RoomAffinityRoot extends RootContext {
   keySpec: KeySpec | null = null;
   table: AffinityTable | null = null;
   metrics: Metrics | null = null;
+  snapshots: SnapshotStore | null = null;
+  /** One root context (of all threads) refreshes membership and sweeps; see lease.ts. */
+  lease: Lease | null = null;
+  sweeper: Sweeper | null = null;
   readonly store: SharedDataStore = new SharedDataStore();
 
   constructor(id: u32, public platform: Platform) { super(id); }
@@ -49,21 +56,66 @@ export class RoomAffinityRoot extends RootContext {
     this.config = c;
     this.keySpec = new KeySpec(c.keyParams, c.keyIncludesPath, c.maxKeyLength);
     const refresh = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
-    this.table = new AffinityTable(this.store, c.sharedDataPrefix, c.bucketCount, c.bucketSize, <u32>c.entryTtlSeconds, refresh);
+    this.table = new AffinityTable(this.store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refresh);
     if (this.metrics == null) this.metrics = new Metrics();
-    this.platform.configure(c, this.store, this.id);
+    this.snapshots = new SnapshotStore(this.store, c.sharedDataPrefix);
+    // Unique across threads and VMs: the root id plus the creation time in nanoseconds.
+    const owner = this.id.toString() + "-" + nowNanos().toString();
+    this.lease = new Lease(this.store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
+    this.sweeper = new Sweeper(this.table!, c.sweepWindow);
+    this.platform.configure(c, this.snapshots!, this.metrics!);
     setTickPeriodMs(<u32>c.tickPeriodMs);
     logInfo("room-affinity: configured: key " + (c.keyIncludesPath ? "path:" : "") + c.keyParams.join(":") +
-      ", capacity " + c.capacity.toString() + " in " + c.bucketCount.toString() + " buckets of " + c.bucketSize.toString());
+      ", capacity " + c.capacity.toString() + " in " + c.bucketCount.toString() + " buckets of " + c.bucketSize.toString() +
+      ", sweeping " + c.sweepWindow.toString() + " buckets per tick");
     return true;
   }
 
   onTick(): void {
-    if (this.config != null) this.platform.onTick(this.config!, nowMillis());
+    if (this.config == null) return;
+    const nowMs = nowMillis();
+    const m = this.metrics!;
+    // Every thread reports the age, so the gauge keeps rising if the lease holder stops refreshing.
+    const age = this.snapshots!.freshestAgeMs(nowMs);
+    if (age >= 0) m.set(m.snapshotAgeMs, <u64>age);
+    if (!this.lease!.tryHold(nowMs)) return;
+    // With an asynchronous refresh in flight, sweep when it completes (fresh membership), else now.
+    if (!this.platform.refreshMembership(this.config!, nowMs)) this.sweep(nowMs);
   }
 
   onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32): void {
-    if (this.config != null) this.platform.onHttpCallResponse(this.config!, token, bodySize, nowMillis());
+    if (this.config == null) return;
+    const nowMs = nowMillis();
+    if (this.platform.onHttpCallResponse(this.config!, token, bodySize, nowMs)) this.sweep(nowMs);
+  }
+
+  /** Sweep contract (lease holder): one window of buckets against the current membership. */
+  sweep(nowMs: u64): void {
+    const res = this.sweeper!.pass(<u32>(nowMs / 1000), this.presentHosts());
+    const m = this.metrics!;
+    m.add(m.sweptBuckets, res.bucketsVisited);
+    m.add(m.evictedGone, res.evictedGone);
+    m.add(m.evictedExpired, res.evictedExpired);
+    if (res.cycleEntries >= 0) {
+      m.set(m.tableEntries, <u64>res.cycleEntries);
+      m.inc(m.sweepCycles);
+    }
+  }
+
+  /**
+   * Every pod of every cluster with a snapshot (an entry records its pod, not its cluster), or null
+   * when no pod is known: pod-gone eviction then waits, so an empty or failed view never empties the table.
+   */
+  presentHosts(): PresentHosts | null {
+    const snaps = this.snapshots!;
+    const clusters = snaps.clusters();
+    const present = new PresentHosts();
+    for (let i = 0; i < clusters.length; i++) {
+      const members = snaps.current(clusters[i]);
+      if (members == null) continue;
+      for (let j = 0; j < members.addresses.length; j++) present.add(members.addresses[j]);
+    }
+    return present.size > 0 ? present : null;
   }
 
   newHttpContext(id: u32): HttpContext {
@@ -178,6 +230,8 @@ export class RoomAffinityStream extends HttpContext {
       case Outcome.NoPlacement: m.inc(m.unplaced); break;
       case Outcome.Contended: m.inc(m.contended); break;
     }
+    // A miss is a join that found no usable pin (new, expired or evicted room), however it was routed.
+    if (res.outcome != Outcome.Hit && res.outcome != Outcome.Repinned) m.inc(m.misses);
     this.countEvictions(res);
   }
 

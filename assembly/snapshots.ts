@@ -1,7 +1,7 @@
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
-import { KvStore } from "./store";
+import { KvStore, WriteStatus } from "./store";
 import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
 
 class Cached {
@@ -26,6 +26,7 @@ export class SnapshotStore {
 
   constructor(public store: KvStore, public prefix: string) {}
 
+  clusterListKey(): string { return this.prefix + ":mc"; }
   snapshotKey(cluster: string): string { return this.prefix + ":m:" + cluster; }
   versionKey(cluster: string): string { return this.prefix + ":mv:" + cluster; }
 
@@ -52,8 +53,38 @@ export class SnapshotStore {
     return members;
   }
 
+  /** Clusters that have a published snapshot. */
+  clusters(): string[] {
+    const v = this.store.get(this.clusterListKey()).value;
+    if (v == null || v.length == 0) return new Array<string>(0);
+    return text(v).split("\n");
+  }
+
+  /** Adds `cluster` to the cluster list (CAS loop: publishers on several threads may add at once). */
+  private listCluster(cluster: string): void {
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const sv = this.store.get(this.clusterListKey());
+      const current = sv.value == null || sv.value!.length == 0 ? new Array<string>(0) : text(sv.value!).split("\n");
+      if (current.includes(cluster)) return;
+      current.push(cluster);
+      if (this.store.set(this.clusterListKey(), bytes(current.join("\n")), sv.cas) == WriteStatus.Ok) return;
+    }
+  }
+
+  /** Age of the freshest snapshot in ms, or -1 if none was published. */
+  freshestAgeMs(nowMs: u64): i64 {
+    const list = this.clusters();
+    let newest: u64 = 0;
+    for (let i = 0; i < list.length; i++) {
+      const info = this.readVersion(list[i]);
+      if (info != null && info.publishedAtMs > newest) newest = info.publishedAtMs;
+    }
+    if (newest == 0) return -1;
+    return nowMs > newest ? <i64>(nowMs - newest) : 0;
+  }
+
   /**
-   * Fetcher contract (lease holder only): publishes `members` for `cluster`. The snapshot is rewritten
+   * Publisher contract: publishes `members` for `cluster`. The snapshot is rewritten
    * and the version bumped only when the content changed; the publish time is refreshed every call.
    */
   publish(cluster: string, members: Membership, nowMs: u64): bool {
@@ -69,6 +100,7 @@ export class SnapshotStore {
         changed = raw == null || text(raw) != snap;
       }
     }
+    if (prev == null) this.listCluster(cluster);
     if (changed) {
       if (prev != null) version = prev.version + 1;
       this.store.set(this.snapshotKey(cluster), bytes(snap), 0);

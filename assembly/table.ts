@@ -95,18 +95,23 @@ export const MAX_CAS_ATTEMPTS = 16;
 export class AffinityTable {
   readonly keyPrefix: string;
 
+  readonly bucketCount: i32;
+
   constructor(
     public store: KvStore,
     prefix: string,
-    public bucketCount: i32,
+    /** Most entries the table holds; the last bucket takes the remainder so the total never exceeds it. */
+    public capacity: i32,
     public bucketSize: i32,
     public ttlSeconds: u32,
     /** A hit rewrites lastSeen only when it is older than this, to keep hot rooms from writing on every join. */
     public refreshSeconds: u32,
   ) {
+    const buckets = (capacity + bucketSize - 1) / bucketSize;
+    this.bucketCount = buckets;
     // The geometry is part of the key: a different bucket count maps rooms differently, so it gets a
     // fresh table instead of misreading the old one.
-    this.keyPrefix = prefix + ":t:" + bucketCount.toString() + ":";
+    this.keyPrefix = prefix + ":t:" + buckets.toString() + ":";
   }
 
   bucketOf(fingerprint: u64): i32 {
@@ -117,7 +122,12 @@ export class AffinityTable {
     return this.keyPrefix + index.toString();
   }
 
-  private expired(e: Entry, now: u32): bool {
+  /** Entries bucket `index` may hold: bucketSize, except the last bucket, which holds what is left. */
+  limitOf(index: i32): i32 {
+    return index < this.bucketCount - 1 ? this.bucketSize : this.capacity - (this.bucketCount - 1) * this.bucketSize;
+  }
+
+  expired(e: Entry, now: u32): bool {
     return now > e.lastSeen && now - e.lastSeen > this.ttlSeconds;
   }
 
@@ -138,7 +148,9 @@ export class AffinityTable {
    */
   resolve(fingerprint: u64, now: u32, policy: PinPolicy): Resolution {
     const res = new Resolution();
-    const key = this.bucketKey(this.bucketOf(fingerprint));
+    const bucket = this.bucketOf(fingerprint);
+    const key = this.bucketKey(bucket);
+    const limit = this.limitOf(bucket);
     let placement = "";
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const sv = this.store.get(key);
@@ -182,7 +194,7 @@ export class AffinityTable {
         kept.push(e);
       }
       let capacityDropped = 0;
-      while (kept.length >= this.bucketSize) {
+      while (kept.length >= limit) {
         let oldest = 0;
         for (let i = 1; i < kept.length; i++) if (kept[i].lastSeen < kept[oldest].lastSeen) oldest = i;
         kept.splice(oldest, 1);

@@ -8,7 +8,7 @@ import { ROOT } from "../tools/lib/paths";
 
 test("trial starts, routes each room to one pod, and stops cleanly", () => {
   const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "tools", "trial.js"), "--check",
-    "--listen-port", "20300", "--admin-port", "20301", "--pod-base-port", "20311"], { encoding: "utf8", timeout: 90000 });
+    "--listen-port", "20300", "--admin-port", "20301", "--control-port", "20302", "--pod-base-port", "20311"], { encoding: "utf8", timeout: 90000 });
   const out = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, out);
   assert.match(out, /room demo:1 -> pod-\d \(3 players\)/);

@@ -5,17 +5,19 @@ import path from "node:path";
 import { startGateway, Gateway } from "./lib/gateway";
 import { join, closeAll } from "./lib/clients";
 import { ROOT } from "./lib/paths";
+import { TrialControl, ControlServer } from "./lib/control";
 
 interface TrialOptions {
   listenPort: number;
   adminPort: number;
   podBasePort: number;
+  controlPort: number;
   pods: number;
   check: boolean;
 }
 
 function parseArgs(argv: string[]): TrialOptions {
-  const o: TrialOptions = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, pods: 3, check: false };
+  const o: TrialOptions = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, controlPort: 10001, pods: 3, check: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -26,9 +28,10 @@ function parseArgs(argv: string[]): TrialOptions {
     if (a === "--listen-port") o.listenPort = num();
     else if (a === "--admin-port") o.adminPort = num();
     else if (a === "--pod-base-port") o.podBasePort = num();
+    else if (a === "--control-port") o.controlPort = num();
     else if (a === "--pods") o.pods = num();
     else if (a === "--check") o.check = true;
-    else throw new Error(`unknown option ${a} (options: --listen-port N --admin-port N --pod-base-port N --pods N --check)`);
+    else throw new Error(`unknown option ${a} (options: --listen-port N --admin-port N --control-port N --pod-base-port N --pods N --check)`);
   }
   return o;
 }
@@ -54,7 +57,9 @@ async function main(): Promise<void> {
     name: "trial", dir, listenPort: o.listenPort, adminPort: o.adminPort, podBasePort: o.podBasePort, podCount: o.pods,
   });
   let code = 0;
+  const control = new ControlServer(new TrialControl(gw, o.podBasePort));
   try {
+    await control.listen(o.controlPort);
     await gw.waitMembership(o.pods);
     for (const l of await selfCheck(gw)) console.log(`trial: ${l}`);
     const url = `ws://127.0.0.1:${o.listenPort}/ws?appId=demo&roomId=1`;
@@ -65,7 +70,9 @@ Room-affinity trial is running.
   Pods:              ${gw.pods.map((p) => `${p.id}=${p.host}:${p.port}`).join("  ")}  (GET /rooms on a pod lists its rooms)
   Envoy admin:       http://127.0.0.1:${o.adminPort}/stats?filter=room_affinity
   Access log:        ${path.relative(ROOT, path.join(dir, "access.log"))}
-  Plugin config:     edit ${path.relative(ROOT, path.join(dir, "ecds.yaml"))} (write a temp file and mv it over: Envoy reloads it, sockets stay open)
+  Control API:       http://127.0.0.1:${o.controlPort}/  (change the cluster while players are connected)
+${ControlServer.ROUTES.map((r) => `                     ${r}`).join("\n")}
+  e.g.               curl -XPOST 127.0.0.1:${o.controlPort}/scale -d '{"count":6}'
 Press Ctrl-C to stop.`);
     if (!o.check) {
       await new Promise<void>((resolve) => {
@@ -83,6 +90,7 @@ Press Ctrl-C to stop.`);
     code = 1;
   } finally {
     console.log("trial: stopping");
+    await control.close().catch(() => undefined);
     await gw.close();
   }
   process.exit(code);

@@ -17,7 +17,8 @@ const ADMIN_BODY =
     '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18001}},"health_status":{"eds_health_status":"HEALTHY"}},' +
     '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18002}},"health_status":{"eds_health_status":"DRAINING"}},' +
     '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18003}},"health_status":{"failed_active_health_check":true,"eds_health_status":"HEALTHY"}},' +
-    '{"address":{"socket_address":{"address":"::1","port_value":18004}},"health_status":{}}' +
+    '{"address":{"socket_address":{"address":"::1","port_value":18004}},"health_status":{}},' +
+    '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18005}},"health_status":{"eds_health_status":"HEALTHY","pending_dynamic_removal":true}}' +
     ']}]}';
 
 
@@ -117,6 +118,7 @@ describe("admin /clusters parsing", () => {
     expect(m.flagsOf("127.0.0.1:18002")).toBe(HOST_DRAINING);
     expect(m.flagsOf("127.0.0.1:18003")).toBe(0);
     expect(m.flagsOf("[::1]:18004")).toBe(HOST_HEALTHY);
+    expect(m.flagsOf("127.0.0.1:18005")).toBe(-1); // removed from EDS, kept by Envoy: not a member
   });
   it("reports bad bodies without trapping", () => {
     expectContains(parseAdminClusters(bytes("<html>"), "").error, "invalid JSON");

@@ -10,14 +10,14 @@ class Fixed extends PinPolicy {
 }
 
 function newTable(store: MemoryStore, buckets: i32 = 4, size: i32 = 3): AffinityTable {
-  return new AffinityTable(store, "ra", buckets, size, 100, 10);
+  return new AffinityTable(store, "ra", buckets * size, size, 100, 10);
 }
 
 // A racing writer (another worker thread): pins fingerprint RACE_FP to RACE_ADDR just before our write.
 const RACE_FP: u64 = 0x1234_0000_0000_0001;
 let raceAddr = "10.0.0.9:80";
 function racer(store: MemoryStore, key: string): void {
-  const t = new AffinityTable(store, "ra", 4, 3, 100, 10);
+  const t = new AffinityTable(store, "ra", 12, 3, 100, 10);
   t.resolve(RACE_FP, 1000, new Fixed(raceAddr));
 }
 let raceRounds = 0;
@@ -102,7 +102,7 @@ describe("affinity table", () => {
   });
   it("drops expired entries and evicts the least recently seen when a bucket is full", () => {
     const s = new MemoryStore();
-    const t = new AffinityTable(s, "ra", 1, 3, 100, 1);
+    const t = new AffinityTable(s, "ra", 3, 3, 100, 1);
     t.resolve(1, 1000, new Fixed("A"));
     t.resolve(2, 1010, new Fixed("A"));
     t.resolve(3, 1020, new Fixed("A"));
@@ -116,6 +116,16 @@ describe("affinity table", () => {
     const r2 = t.resolve(5, 1121, new Fixed("A"));
     expect(r2.evictedExpired).toBe(1);
     expect(r2.evictedForCapacity).toBe(0);
+  });
+  it("never holds more than capacity entries, even when capacity is not a multiple of bucketSize", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 10, 4, 100, 10); // buckets of 4, 4 and 2
+    expect(t.bucketCount).toBe(3);
+    expect(t.limitOf(2)).toBe(2);
+    for (let i: u64 = 0; i < 300; i++) t.resolve(i * 0x9E3779B97F4A7C15, 1000, new Fixed("A"));
+    let total = 0;
+    for (let b = 0; b < 3; b++) total += decodeBucket(s.get(t.bucketKey(b)).value)!.length;
+    expect(total).toBe(10);
   });
   it("never holds more than bucketSize entries per bucket", () => {
     const s = new MemoryStore();

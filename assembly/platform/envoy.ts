@@ -1,34 +1,28 @@
 // Stock Envoy: the upstream is pinned through envoy.filters.http.stateful_session with header-based
 // session state (base64 "ip:port"); Envoy checks membership and override_host_status itself. Membership
-// comes from the admin /clusters?format=json, fetched on a tick by one elected root context (CAS lease)
-// through a static cluster pointing at the admin listener, and published as snapshots in shared data.
+// comes from the admin /clusters?format=json, fetched by the lease holder through a static cluster
+// pointing at the admin listener, and published as snapshots in shared data for every thread.
 import { Platform } from "./platform";
 import { PluginConfig } from "../config";
 import { Membership, parseAdminClusters } from "../membership";
-import { KvStore } from "../store";
 import { SnapshotStore } from "../snapshots";
-import { Lease } from "../lease";
 import { base64Encode } from "../base64";
 import { Metrics } from "../metrics";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeader, removeHeader, httpCall, getBuffer, getHeader, logWarn, logInfo, nowNanos } from "../abi/host";
+import { replaceHeader, removeHeader, httpCall, getBuffer, getHeader, logWarn, logInfo } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
 export class StockEnvoyPlatform extends Platform {
   snapshots: SnapshotStore | null = null;
-  lease: Lease | null = null;
   metrics: Metrics | null = null;
   inFlightToken: i64 = -1;
   inFlightSinceMs: u64 = 0;
   lastFailure: string = "";
 
-  configure(config: PluginConfig, store: KvStore, rootId: u32): void {
-    this.snapshots = new SnapshotStore(store, config.sharedDataPrefix);
-    // Unique enough across threads and VMs: the root id plus the creation time in nanoseconds.
-    const owner = rootId.toString() + "-" + nowNanos().toString();
-    this.lease = new Lease(store, config.sharedDataPrefix + ":lease:membership", owner, <u64>config.tickPeriodMs * 3);
-    if (this.metrics == null) this.metrics = new Metrics();
+  configure(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): void {
+    this.snapshots = snapshots;
+    this.metrics = metrics;
     this.inFlightToken = -1;
   }
 
@@ -50,34 +44,34 @@ export class StockEnvoyPlatform extends Platform {
     return this.snapshots == null ? null : this.snapshots!.current(cluster);
   }
 
-  onTick(config: PluginConfig, nowMs: u64): void {
-    if (config.adminCluster.length == 0 || this.lease == null) return;
-    if (!this.lease!.tryHold(nowMs)) return;
-    if (this.inFlightToken >= 0 && nowMs - this.inFlightSinceMs < <u64>ADMIN_TIMEOUT_MS * 2) return;
+  refreshMembership(config: PluginConfig, nowMs: u64): bool {
+    if (config.adminCluster.length == 0) return false;
+    if (this.inFlightToken >= 0 && nowMs - this.inFlightSinceMs < <u64>ADMIN_TIMEOUT_MS * 2) return true;
     const token = httpCall(config.adminCluster, [
       [":method", "GET"], [":path", "/clusters?format=json"], [":authority", "envoy-admin"],
     ], ADMIN_TIMEOUT_MS);
     if (token < 0) {
       this.fail("cannot call admin cluster '" + config.adminCluster + "' (is it defined as a static cluster?)");
-      return;
+      return false;
     }
     this.inFlightToken = token;
     this.inFlightSinceMs = nowMs;
+    return true;
   }
 
-  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): void {
-    if (<i64>token != this.inFlightToken) return;
+  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): bool {
+    if (<i64>token != this.inFlightToken) return false;
     this.inFlightToken = -1;
     const metrics = this.metrics!;
     const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
     if (status == null || status != "200") {
       this.fail("admin /clusters answered " + (status == null ? "nothing (timeout or connection failure)" : status));
-      return;
+      return false;
     }
     const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
-    if (body == null) { this.fail("admin /clusters: empty body"); return; }
+    if (body == null) { this.fail("admin /clusters: empty body"); return false; }
     const parsed = parseAdminClusters(body, config.adminCluster);
-    if (parsed.error.length > 0) { this.fail(parsed.error); return; }
+    if (parsed.error.length > 0) { this.fail(parsed.error); return false; }
     let hosts: u64 = 0;
     let eligible: u64 = 0;
     for (let i = 0; i < parsed.clusters.length; i++) {
@@ -93,6 +87,7 @@ export class StockEnvoyPlatform extends Platform {
     metrics.set(metrics.membershipHosts, hosts);
     metrics.set(metrics.membershipEligibleHosts, eligible);
     this.lastFailure = "";
+    return true;
   }
 
   private fail(message: string): void {

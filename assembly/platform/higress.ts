@@ -1,9 +1,12 @@
 // Higress: the upstream is pinned with proxy_set_upstream_override_host and membership is read from
-// proxy_get_upstream_hosts (the routed cluster of the current stream), cached per thread per cluster
-// for one tick period so the host list is not re-parsed on every request.
+// proxy_get_upstream_hosts (the routed cluster of the current stream). The host list is cached per
+// thread per cluster for one tick period, and published as a snapshot so the sweeper (which runs on a
+// tick, outside any stream) knows which pods are present.
 import { Platform } from "./platform";
 import { PluginConfig } from "../config";
 import { Membership, membershipFromHostPairs } from "../membership";
+import { SnapshotStore } from "../snapshots";
+import { Metrics } from "../metrics";
 import { decodePairs } from "../abi/host";
 import { proxy_set_upstream_override_host, proxy_get_upstream_hosts } from "../abi/higress-imports";
 
@@ -16,6 +19,14 @@ class CachedHosts {
 
 export class HigressPlatform extends Platform {
   cache: Map<string, CachedHosts> = new Map();
+  snapshots: SnapshotStore | null = null;
+  metrics: Metrics | null = null;
+
+  configure(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): void {
+    this.snapshots = snapshots;
+    this.metrics = metrics;
+    this.cache.clear();
+  }
 
   pin(config: PluginConfig, address: string): void {
     const a = String.UTF8.encode(address);
@@ -32,12 +43,18 @@ export class HigressPlatform extends Platform {
       const ptr = load<usize>(RET_PTR);
       const size = load<usize>(RET_SIZE);
       const raw = new Uint8Array(<i32>size);
-      memory.copy(raw.dataStart, ptr, size);
+      if (size > 0) memory.copy(raw.dataStart, ptr, size);
       if (ptr != 0) heap.free(ptr);
       const pairs = decodePairs(raw);
       if (pairs != null && pairs.length > 0) members = membershipFromHostPairs(pairs);
     }
     this.cache.set(cluster, new CachedHosts(nowMs, members));
+    if (members != null && this.snapshots != null) {
+      this.snapshots!.publish(cluster, members, nowMs);
+      const m = this.metrics!;
+      m.set(m.membershipHosts, <u64>members.size);
+      m.set(m.membershipEligibleHosts, <u64>members.eligibleCount());
+    }
     return members;
   }
 }

@@ -3,11 +3,12 @@
 // only talks to this interface.
 import { Membership } from "../membership";
 import { PluginConfig } from "../config";
-import { KvStore } from "../store";
+import { SnapshotStore } from "../snapshots";
+import { Metrics } from "../metrics";
 
 export abstract class Platform {
-  /** on_configure contract: (re)start for a new configuration. */
-  configure(config: PluginConfig, store: KvStore, rootId: u32): void {}
+  /** on_configure contract: (re)start for a new configuration; snapshots are shared across threads. */
+  configure(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): void {}
   /** Request-path contract, first thing on every request: drop client-supplied routing input. */
   sanitizeRequest(config: PluginConfig): void {}
   /** Request-path contract: route this request to `address` ("ip:port"). */
@@ -16,8 +17,11 @@ export abstract class Platform {
   sanitizeResponse(config: PluginConfig): void {}
   /** Request-path contract: the routed cluster's membership, or null while unknown. */
   abstract membership(config: PluginConfig, cluster: string, nowMs: u64): Membership | null;
-  /** on_tick contract. */
-  onTick(config: PluginConfig, nowMs: u64): void {}
-  /** on_http_call_response contract. */
-  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): void {}
+  /**
+   * on_tick contract, lease holder only: start a membership refresh. Returns true if one was
+   * dispatched asynchronously (onHttpCallResponse then reports its completion).
+   */
+  refreshMembership(config: PluginConfig, nowMs: u64): bool { return false; }
+  /** on_http_call_response contract: returns true when this completed a membership refresh. */
+  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): bool { return false; }
 }

@@ -37,6 +37,10 @@ export interface Layout {
   /** Envoy-native hashing on a query parameter instead of the plugin (comparison baseline). */
   hashQueryParam?: string;
   lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
+  /** Deliver the listener by LDS (a file) instead of statically; used to show which changes drain. */
+  lds?: boolean;
+  /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
+  healthCheck?: boolean;
 }
 
 const srcPath = (p: string) => ({ path_config_source: { path: p }, resource_api_version: "V3" });
@@ -61,6 +65,11 @@ export function wasmFilterConfig(l: Layout): object {
 }
 
 export function bootstrap(l: Layout): object {
+  return bootstrapWith(l, listenerOf(l));
+}
+
+/** The game listener: HCM with the wasm filter, stateful_session and the router; routes by RDS. */
+export function listenerOf(l: Layout): object {
   const httpFilters: object[] = [];
   if (l.plugin !== false) {
     if (l.ecds !== false) {
@@ -98,49 +107,53 @@ export function bootstrap(l: Layout): object {
   });
 
   return {
-    node: { id: "room-affinity-trial", cluster: "room-affinity-trial" },
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } },
-    static_resources: {
-      listeners: [
-        {
-          name: "game_listener",
-          address: { socket_address: { address: l.listenHost, port_value: l.listenPort } },
-          filter_chains: [
-            {
-              filters: [
+    name: "game_listener",
+    address: { socket_address: { address: l.listenHost, port_value: l.listenPort } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+              stat_prefix: "game",
+              codec_type: "AUTO",
+              upgrade_configs: [{ upgrade_type: "websocket" }],
+              // Game sockets live for the whole game: no idle timeout on the stream.
+              stream_idle_timeout: "0s",
+              rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
+              http_filters: httpFilters,
+              access_log: [
                 {
-                  name: "envoy.filters.network.http_connection_manager",
+                  name: "envoy.access_loggers.file",
                   typed_config: {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    stat_prefix: "game",
-                    codec_type: "AUTO",
-                    upgrade_configs: [{ upgrade_type: "websocket" }],
-                    // Game sockets live for the whole game: no idle timeout on the stream.
-                    stream_idle_timeout: "0s",
-                    rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
-                    http_filters: httpFilters,
-                    access_log: [
-                      {
-                        name: "envoy.access_loggers.file",
-                        typed_config: {
-                          "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                          path: path.join(l.dir, "access.log"),
-                          log_format: {
-                            text_format_source: {
-                              inline_string:
-                                "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
-                            },
-                          },
-                        },
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                    path: path.join(l.dir, "access.log"),
+                    log_format: {
+                      text_format_source: {
+                        inline_string:
+                          "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
                       },
-                    ],
+                    },
                   },
                 },
               ],
             },
-          ],
-        },
-      ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The bootstrap: admin, the game listener (static, or by LDS), the game cluster (EDS) and the admin cluster. */
+function bootstrapWith(l: Layout, listener: object): object {
+  return {
+    node: { id: "room-affinity-trial", cluster: "room-affinity-trial" },
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } },
+    ...(l.lds ? { dynamic_resources: { lds_config: srcPath(path.join(l.dir, "lds.yaml")) } } : {}),
+    static_resources: {
+      listeners: l.lds ? [] : [listener],
       clusters: [
         {
           name: CLUSTER,
@@ -152,6 +165,28 @@ export function bootstrap(l: Layout): object {
             // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
             override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
           },
+          // Every WebSocket holds an upstream connection: Envoy's default limits (1024 connections and
+          // 1024 pending requests per cluster) would queue the 1025th player forever.
+          circuit_breakers: {
+            thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }],
+          },
+          // An endpoint removed by the control plane is gone now, even while it still passes health checks.
+          ignore_health_on_host_removal: true,
+          ...(l.healthCheck === false
+            ? {}
+            : {
+                // Like a readiness probe, but seen by the gateway itself within a second of a crash.
+                health_checks: [
+                  {
+                    timeout: "0.5s",
+                    interval: "1s",
+                    no_traffic_interval: "1s",
+                    unhealthy_threshold: 1,
+                    healthy_threshold: 1,
+                    http_health_check: { path: "/healthz" },
+                  },
+                ],
+              }),
         },
         {
           // Loopback-only route from the plugin's tick to Envoy's own admin /clusters (membership).
@@ -209,6 +244,10 @@ export function endpoints(l: Layout): object {
   };
 }
 
+export function listeners(l: Layout): object {
+  return { resources: [{ "@type": "type.googleapis.com/envoy.config.listener.v3.Listener", ...listenerOf(l) }] };
+}
+
 export function extensionConfig(l: Layout): object {
   return {
     resources: [
@@ -230,12 +269,13 @@ export function writeAtomic(file: string, content: string): void {
 
 const HEADER = "# Rendered by tools/lib/envoy-config.ts; edit that, not this file.\n";
 
-/** Writes bootstrap.yaml and the three xDS files into l.dir; returns the bootstrap path. */
+/** Writes bootstrap.yaml and the xDS files (rds, eds, ecds; lds in LDS mode) into l.dir; returns the bootstrap path. */
 export function writeAll(l: Layout, routeVersion = 1): string {
   fs.mkdirSync(l.dir, { recursive: true });
   writeAtomic(path.join(l.dir, "rds.yaml"), toYaml(routes(l, routeVersion), HEADER));
   writeAtomic(path.join(l.dir, "eds.yaml"), toYaml(endpoints(l), HEADER));
   writeAtomic(path.join(l.dir, "ecds.yaml"), toYaml(extensionConfig(l), HEADER));
+  if (l.lds) writeAtomic(path.join(l.dir, "lds.yaml"), toYaml(listeners(l), HEADER));
   const boot = path.join(l.dir, "bootstrap.yaml");
   writeAtomic(boot, toYaml(bootstrap(l), HEADER));
   return boot;

@@ -2,11 +2,21 @@
 // and the tests perform on it (wait for membership, push plugin config by ECDS, read metrics).
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, Endpoint, writeAtomic, extensionConfig, endpoints, CLUSTER } from "./envoy-config";
+import { Layout, Endpoint, writeAtomic, extensionConfig, endpoints, listeners, CLUSTER } from "./envoy-config";
 import { startEnvoy, EnvoyProcess, pluginStat, stats, waitFor, httpGet } from "./envoy";
 import { startPods, PodProcess } from "./pods";
 import { WASM_ENVOY, scratchDir } from "./paths";
 import { toYaml } from "./yaml";
+
+interface AdminHost {
+  address: { socket_address: { address: string; port_value: number } };
+  health_status?: { eds_health_status?: string; failed_active_health_check?: boolean; failed_outlier_check?: boolean; pending_dynamic_removal?: boolean };
+}
+
+export interface EnvoyHost {
+  address: string;
+  state: "healthy" | "draining" | "unhealthy" | "removing";
+}
 
 export interface GatewayOptions {
   name: string;
@@ -18,6 +28,8 @@ export interface GatewayOptions {
   concurrency?: number;
   listenHost?: string;
   dir?: string;
+  /** Extra layout settings (LDS mode, inline filter config, ...). */
+  layout?: Partial<Layout>;
 }
 
 export class Gateway {
@@ -49,18 +61,46 @@ export class Gateway {
     writeAtomic(path.join(this.layout.dir, "ecds.yaml"), toYaml(extensionConfig(this.layout)));
   }
 
+  /** LDS mode: pushes the listener again with the plugin config inline (a listener filter-chain change). */
+  pushListener(pluginConfig: object): void {
+    this.layout.pluginConfig = JSON.stringify(pluginConfig);
+    writeAtomic(path.join(this.layout.dir, "lds.yaml"), toYaml(listeners(this.layout)));
+  }
+
   /** Pushes a new endpoint list for the game cluster through EDS (atomic file rename). */
   setEndpoints(list: Endpoint[]): void {
     this.layout.endpoints = list;
     writeAtomic(path.join(this.layout.dir, "eds.yaml"), toYaml(endpoints(this.layout)));
   }
 
-  /** Hosts Envoy currently has in the game cluster (admin /clusters). */
-  async clusterHosts(): Promise<string[]> {
+  /** Hosts Envoy currently has in the game cluster (admin /clusters), with what the plugin would see. */
+  async envoyHosts(): Promise<EnvoyHost[]> {
     const r = await httpGet("127.0.0.1", this.layout.adminPort, "/clusters?format=json");
     const c = (JSON.parse(r.body).cluster_statuses ?? []).find((x: { name: string }) => x.name === CLUSTER);
-    return (c?.host_statuses ?? []).map((h: { address: { socket_address: { address: string; port_value: number } } }) =>
-      `${h.address.socket_address.address}:${h.address.socket_address.port_value}`);
+    return (c?.host_statuses ?? []).map((h: AdminHost) => {
+      const hs = h.health_status ?? {};
+      const state: EnvoyHost["state"] = hs.pending_dynamic_removal ? "removing" : hs.eds_health_status === "DRAINING" ? "draining"
+        : hs.failed_active_health_check || hs.failed_outlier_check ? "unhealthy" : "healthy";
+      return { address: `${h.address.socket_address.address}:${h.address.socket_address.port_value}`, state };
+    });
+  }
+
+  async clusterHosts(): Promise<string[]> {
+    return (await this.envoyHosts()).map((h) => h.address);
+  }
+
+  /**
+   * Waits until Envoy itself shows `expected` (address -> state; listed hosts only, others absent),
+   * then for a membership fetch that started after that, so the plugin's snapshot shows it too.
+   */
+  async settle(expected: Record<string, EnvoyHost["state"]>, timeoutMs = 15000): Promise<void> {
+    await waitFor(`Envoy hosts ${JSON.stringify(expected)}`, async () => {
+      const hosts = await this.envoyHosts();
+      const seen = Object.fromEntries(hosts.filter((h) => h.state !== "removing").map((h) => [h.address, h.state]));
+      return JSON.stringify(Object.entries(seen).sort()) === JSON.stringify(Object.entries(expected).sort());
+    }, timeoutMs);
+    const fetches = await this.stat("membership.fetches");
+    await waitFor("a fresh membership snapshot", async () => (await this.stat("membership.fetches")) >= fetches + 2, timeoutMs);
   }
 
   accessLog(): string[] {
@@ -87,6 +127,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     wasmPath: WASM_ENVOY,
     pluginConfig: typeof o.pluginConfig === "string" ? o.pluginConfig : JSON.stringify(o.pluginConfig ?? {}),
     endpoints,
+    ...o.layout,
   };
   try {
     const envoy = await startEnvoy(layout, { concurrency: o.concurrency ?? 2 });

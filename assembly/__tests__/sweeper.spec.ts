@@ -1,0 +1,73 @@
+import { Sweeper, PresentHosts } from "../sweeper";
+import { AffinityTable, PinPolicy, decodeBucket } from "../table";
+import { MemoryStore } from "../store";
+
+class To extends PinPolicy {
+  constructor(public target: string) { super(); }
+  keepsPin(address: string): bool { return true; }
+  place(fp: u64): string { return this.target; }
+}
+
+function fp(i: i32): u64 { return <u64>(i + 1) * 0x9E3779B97F4A7C15; }
+
+function fill(t: AffinityTable, n: i32, now: u32): void {
+  for (let i = 0; i < n; i++) t.resolve(fp(i), now, new To(i % 2 == 0 ? "A:1" : "B:1"));
+}
+
+function count(s: MemoryStore, t: AffinityTable, addr: string): i32 {
+  let n = 0;
+  for (let b = 0; b < t.bucketCount; b++) {
+    const e = decodeBucket(s.get(t.bucketKey(b)).value);
+    if (e == null) continue;
+    for (let i = 0; i < e.length; i++) if (addr.length == 0 || e[i].address == addr) n++;
+  }
+  return n;
+}
+
+describe("sweeper", () => {
+  it("evicts entries of pods that left, within ceil(buckets / window) passes", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 64, 4, 1000, 10); // 16 buckets
+    fill(t, 40, 100);
+    expect(count(s, t, "B:1")).toBe(20);
+    const present = new PresentHosts();
+    present.add("A:1");
+    const sw = new Sweeper(t, 8);
+    const r1 = sw.pass(101, present);
+    expect(r1.bucketsVisited).toBe(8);
+    expect(r1.cycleEntries).toBe(-1);
+    const r2 = sw.pass(102, present);
+    expect(r1.evictedGone + r2.evictedGone).toBe(20);
+    expect(count(s, t, "B:1")).toBe(0);
+    expect(count(s, t, "A:1")).toBe(20);
+    expect(r2.cycleEntries).toBe(20);
+  });
+  it("evicts expired entries even when membership is unknown, and nothing else", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 64, 4, 100, 10);
+    fill(t, 10, 100);
+    for (let i = 10; i < 20; i++) t.resolve(fp(i), 150, new To("C:1"));
+    const sw = new Sweeper(t, 16);
+    const r = sw.pass(201, null); // 101 s after the first ten: expired; the others are 51 s old
+    expect(r.evictedExpired).toBe(10);
+    expect(r.evictedGone).toBe(0);
+    expect(count(s, t, "")).toBe(10);
+    expect(r.cycleEntries).toBe(10);
+  });
+  it("wraps around and keeps counting per cycle", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 12, 4, 1000, 10); // 3 buckets
+    fill(t, 6, 100);
+    const sw = new Sweeper(t, 2);
+    sw.pass(100, null);
+    const r = sw.pass(100, null); // visits bucket 2, then wraps to 0
+    expect(r.cycleEntries).toBe(count(s, t, ""));
+    expect(sw.cursor).toBe(1);
+  });
+  it("visits every bucket once per cycle even if the window exceeds the table", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 8, 4, 1000, 10);
+    const r = new Sweeper(t, 100).pass(1, null);
+    expect(r.bucketsVisited).toBe(2);
+  });
+});

@@ -1,0 +1,305 @@
+// Churn scenarios, end to end: real Envoy (--concurrency 2), real WebSocket pods, the cluster changed
+// through the trial's control API (HTTP) the way Kubernetes and a control plane would change it.
+// Every scenario ends with 0 split rooms. Durations are printed for the record, never asserted.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startGateway, Gateway } from "../tools/lib/gateway";
+import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control";
+import { closeAll, Joined } from "../tools/lib/clients";
+import { joinRooms, assignment, moved, countBy, rooms } from "../tools/lib/players";
+import { waitFor, sleep } from "../tools/lib/envoy";
+
+interface Bed {
+  gw: Gateway;
+  ctl: ControlClient;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A gateway with `pods` pods and the control API, on ports base..base+49. */
+async function bed(name: string, base: number, pods: number, pluginConfig: object = {}, layout = {}): Promise<Bed> {
+  const gw = await startGateway({ name, listenPort: base, adminPort: base + 1, podBasePort: base + 10, podCount: pods, pluginConfig, layout });
+  const server = new ControlServer(new TrialControl(gw, base + 10));
+  await server.listen(base + 2);
+  await gw.waitMembership(pods);
+  return {
+    gw,
+    ctl: new ControlClient(base + 2),
+    port: base,
+    close: async () => {
+      await server.close();
+      await gw.close();
+    },
+  };
+}
+
+function timer(label: string): () => void {
+  const t0 = Date.now();
+  return () => console.log(`${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function reconnect(b: Bed, open: Joined[], roomIds: string[], perRoom: number): Promise<Joined[]> {
+  await closeAll(open);
+  return joinRooms(b.port, roomIds, { perRoom });
+}
+
+test("scale-out 3 -> 6 with 300 rooms connected: 0 rooms moved, new rooms use the new pods", async () => {
+  const done = timer("scale-out");
+  const b = await bed("scale-out", 21000, 3);
+  try {
+    const old = rooms("s", 300);
+    let open = await joinRooms(b.port, old, { perRoom: 2 });
+    const before = assignment(open);
+    assert.deepEqual(before.split, []);
+    await b.ctl.scale(6);
+    await b.ctl.settle();
+    open = await reconnect(b, open, old, 2);
+    const after = assignment(open);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), [], "pinned rooms moved on scale-out");
+    const fresh = await joinRooms(b.port, rooms("n", 300), { perRoom: 2 });
+    open.push(...fresh);
+    const placed = assignment(fresh);
+    assert.deepEqual(placed.split, []);
+    const perPod = countBy(placed.pods.values());
+    console.log(`new rooms per pod after scale-out: ${JSON.stringify(perPod)}`);
+    for (const p of ["pod-4", "pod-5", "pod-6"]) assert.ok((perPod[p] ?? 0) > 20, `new rooms should use ${p}: ${JSON.stringify(perPod)}`);
+    await closeAll(open);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("scale-in 6 -> 3: rooms of removed pods re-pin each to one pod, the others never move", async () => {
+  const done = timer("scale-in");
+  const b = await bed("scale-in", 21050, 6);
+  try {
+    const all = rooms("s", 300);
+    let open = await joinRooms(b.port, all, { perRoom: 2 });
+    const before = assignment(open);
+    assert.deepEqual(before.split, []);
+    await b.ctl.scale(3);
+    await b.ctl.settle();
+    open = await reconnect(b, open, all, 3);
+    const after = assignment(open);
+    assert.deepEqual(after.split, []);
+    const survivors = new Set(["pod-1", "pod-2", "pod-3"]);
+    for (const [r, pod] of after.pods) {
+      assert.ok(survivors.has(pod), `room ${r} on stopped pod ${pod}`);
+      if (survivors.has(before.pods.get(r)!)) assert.equal(pod, before.pods.get(r), `room ${r} moved off a surviving pod`);
+    }
+    const repinned = [...before.pods.values()].filter((p) => !survivors.has(p)).length;
+    console.log(`scale-in: ${repinned} rooms re-pinned, ${300 - repinned} stayed`);
+    // Each orphaned room was either evicted by the sweeper first (then pinned anew) or re-pinned on reconnect.
+    assert.equal((await b.gw.stat("repins")) + (await b.gw.stat("evictions.pod_gone")), repinned);
+    await closeAll(open);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("rolling update: old rooms stay on draining old pods until they are gone; new rooms only on new pods", async () => {
+  const done = timer("rolling update");
+  const b = await bed("rolling", 21100, 3);
+  try {
+    const old = rooms("old", 150);
+    const games = await joinRooms(b.port, old, { perRoom: 2 }); // running games, kept open throughout
+    const before = assignment(games);
+    assert.deepEqual(before.split, []);
+    // New version starts; the old pods are drained (they keep their games).
+    await b.ctl.start(3, "v2");
+    for (const id of ["pod-1", "pod-2", "pod-3"]) await b.ctl.drain(id);
+    await b.ctl.settle(); // only the v2 pods take new rooms
+    const rejoin = await joinRooms(b.port, old, { perRoom: 2 });
+    const during = assignment(rejoin);
+    assert.deepEqual(during.split, []);
+    assert.deepEqual(moved(before.pods, during.pods), [], "old rooms left their draining pods");
+    const fresh = await joinRooms(b.port, rooms("new", 150), { perRoom: 2 });
+    const placed = assignment(fresh);
+    assert.deepEqual(placed.split, []);
+    const perPod = countBy(placed.pods.values());
+    assert.deepEqual(Object.keys(perPod).filter((p) => !p.startsWith("v2-")), [], `new rooms on old pods: ${JSON.stringify(perPod)}`);
+    // The old games end; the old pods go away. Old rooms that come back re-pin, each to one new pod.
+    await closeAll([...games, ...rejoin]);
+    for (const id of ["pod-1", "pod-2", "pod-3"]) await b.ctl.stop(id);
+    await b.ctl.settle();
+    const back = await joinRooms(b.port, old, { perRoom: 3 });
+    const after = assignment(back);
+    assert.deepEqual(after.split, []);
+    for (const pod of after.pods.values()) assert.ok(pod.startsWith("v2-"), `old room on ${pod}`);
+    await closeAll([...fresh, ...back]);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other rooms stay", async () => {
+  const done = timer("pod killed");
+  const b = await bed("killed", 21150, 3);
+  try {
+    const all = rooms("k", 300);
+    let open = await joinRooms(b.port, all, { perRoom: 2 });
+    const before = assignment(open);
+    await b.ctl.kill("pod-2");
+    // Envoy's health check notices the crash; the next membership snapshot marks the pod unhealthy.
+    await b.ctl.settle();
+    open = await reconnect(b, open.filter((j) => j.pod !== "pod-2"), all, 3);
+    const after = assignment(open);
+    assert.deepEqual(after.split, []);
+    for (const [r, pod] of after.pods) {
+      assert.notEqual(pod, "pod-2");
+      if (before.pods.get(r) !== "pod-2") assert.equal(pod, before.pods.get(r), `room ${r} moved although its pod lives`);
+    }
+    const orphans = [...before.pods.values()].filter((p) => p === "pod-2").length;
+    assert.equal(await b.gw.stat("repins"), orphans);
+    await closeAll(open);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("reconnect storm: 2,000 players reconnect at once and all land on their room's pod", async () => {
+  const done = timer("reconnect storm");
+  const b = await bed("storm", 21200, 3);
+  try {
+    const all = rooms("st", 400);
+    const first = await joinRooms(b.port, all, { perRoom: 5 });
+    const before = assignment(first);
+    assert.deepEqual(before.split, []);
+    await closeAll(first);
+    const t0 = Date.now();
+    const storm = await joinRooms(b.port, all, { perRoom: 5, limit: 2000, localAddress: (i) => `127.0.${(i >> 8) + 1}.${(i & 255) || 1}` });
+    console.log(`reconnect storm: ${storm.length} players joined in ${Date.now() - t0} ms`);
+    const after = assignment(storm);
+    assert.equal(storm.length, 2000);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), []);
+    await closeAll(storm);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("hot reload: 5 plugin-config (ECDS) and 5 route (RDS) changes with 500 sockets open: 0 closed, pins kept", async () => {
+  const done = timer("hot reload");
+  const b = await bed("hot-reload", 21250, 3);
+  try {
+    const all = rooms("h", 100);
+    const open = await joinRooms(b.port, all, { perRoom: 5 });
+    const before = assignment(open);
+    let closed = 0;
+    for (const j of open) j.ws.on("close", () => closed++);
+    for (let i = 1; i <= 5; i++) {
+      const reloads = await b.gw.ecdsStat("config_reload");
+      await b.ctl.pluginConfig({ entryTtlSeconds: 3600 * i, tickPeriodMs: 1000 });
+      await waitFor(`plugin config ${i} applied`, async () => (await b.gw.ecdsStat("config_reload")) > reloads, 10000);
+      const { version } = await b.ctl.reloadRoutes();
+      await waitFor(`routes v${version} applied`, async () => {
+        const r = await fetch(`http://127.0.0.1:${b.port}/plain`);
+        return r.headers.get("x-route-version") === String(version);
+      }, 10000);
+    }
+    await sleep(500);
+    assert.equal(closed, 0, "WebSockets closed by reloads");
+    // Every socket still carries traffic.
+    await Promise.all(open.map((j, i) => new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("no echo")), 5000);
+      j.ws.once("message", (d) => { clearTimeout(t); assert.equal(String(d), `ping${i}`); resolve(); });
+      j.ws.send(`ping${i}`);
+    })));
+    const again = await joinRooms(b.port, all, { perRoom: 2 });
+    const after = assignment(again);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), [], "the table did not survive the reloads");
+    await closeAll([...open, ...again]);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("a plugin config change inside the listener (LDS) drains WebSockets; that is why ECDS is used", async () => {
+  const b = await bed("lds-drain", 21300, 3, {}, { lds: true, ecds: false });
+  try {
+    const open = await joinRooms(b.port, rooms("l", 10), { perRoom: 2 });
+    let closed = 0;
+    for (const j of open) j.ws.on("close", () => closed++);
+    b.gw.pushListener({ entryTtlSeconds: 7200 });
+    // --drain-time-s is 2 in tests: the old listener's connections are closed after it.
+    await waitFor("sockets closed by the listener drain", async () => closed === open.length, 15000);
+    console.log(`LDS filter-chain change: ${closed}/${open.length} WebSockets closed`);
+  } finally {
+    await b.close();
+  }
+});
+
+test("eviction: a removed pod's entries leave the table within two sweeps; its rooms come back together", async () => {
+  const done = timer("eviction");
+  // 4096 rooms in 512 buckets: the sweeper visits 256 buckets per tick.
+  const b = await bed("eviction", 21350, 3, { capacity: 4096, bucketSize: 8 });
+  try {
+    const all = rooms("e", 300);
+    const open = await joinRooms(b.port, all, { perRoom: 2 });
+    const before = assignment(open);
+    const onPod3 = [...before.pods].filter(([, p]) => p === "pod-3").map(([r]) => r);
+    await closeAll(open);
+    await waitFor("a full sweep cycle counting 300 entries", async () => (await b.gw.stat("table.entries")) === 300, 10000);
+    const t0 = Date.now();
+    await b.ctl.remove("pod-3");
+    await waitFor("pod-3's entries evicted", async () => (await b.gw.stat("evictions.pod_gone")) === onPod3.length, 15000, 50);
+    const ticks = (Date.now() - t0) / 1000;
+    console.log(`eviction: ${onPod3.length} entries of pod-3 evicted ${ticks.toFixed(2)} ticks after its removal from the endpoints`);
+    await waitFor("table size after eviction", async () => (await b.gw.stat("table.entries")) === 300 - onPod3.length, 10000);
+    // Its players come back concurrently: each room lands on one pod.
+    const back = await joinRooms(b.port, onPod3, { perRoom: 4 });
+    const after = assignment(back);
+    assert.deepEqual(after.split, []);
+    for (const pod of after.pods.values()) assert.notEqual(pod, "pod-3");
+    assert.equal(await b.gw.stat("repins"), 0, "evicted rooms are new rooms, not re-pins");
+    await closeAll(back);
+  } finally {
+    await b.close();
+  }
+  done();
+});
+
+test("capacity: with capacity 64 and 400 distinct rooms, the table never holds more than 64", async () => {
+  const done = timer("capacity");
+  const b = await bed("capacity", 21400, 3, { capacity: 64, bucketSize: 8, tickPeriodMs: 200 });
+  try {
+    let maxSeen = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxSeen = Math.max(maxSeen, await b.gw.stat("table.entries"));
+        await sleep(50);
+      }
+    })();
+    for (let wave = 0; wave < 4; wave++) {
+      const open = await joinRooms(b.port, rooms(`c${wave}-`, 100), { perRoom: 2 });
+      assert.deepEqual(assignment(open).split, []);
+      await closeAll(open);
+    }
+    await waitFor("a sweep cycle after the last wave", async () => (await b.gw.stat("table.entries")) > 0, 5000);
+    await sleep(600);
+    sampling = false;
+    await sampler;
+    const evicted = await b.gw.stat("evictions.capacity");
+    const pins = await b.gw.stat("pins");
+    console.log(`capacity: max table entries seen ${maxSeen}, ${pins} pins, ${evicted} capacity evictions`);
+    assert.ok(maxSeen <= 64, `table held ${maxSeen} entries`);
+    assert.ok(maxSeen >= 32, `the table should fill up (saw ${maxSeen})`);
+    // Every pin is still in the table or was evicted for capacity (a room evicted between its two
+    // players' joins is pinned again, so pins can exceed the 400 rooms).
+    assert.ok(pins >= 400);
+    assert.equal(evicted, pins - (await b.gw.stat("table.entries")));
+  } finally {
+    await b.close();
+  }
+  done();
+});

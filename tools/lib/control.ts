@@ -1,0 +1,285 @@
+// The trial control plane: changes the cluster behind a running gateway the way Kubernetes and a
+// control plane would (pods start, crash, drain, leave the endpoints; plugin config and routes change),
+// always through Envoy's file-based xDS. The trial serves it over HTTP (ControlServer); tests and
+// benchmarks drive the same class, usually through that HTTP API.
+import http from "node:http";
+import path from "node:path";
+import { Gateway } from "./gateway";
+import { Endpoint, routes, writeAtomic } from "./envoy-config";
+import { startPodProcess, PodProcess } from "./pods";
+import { toYaml } from "./yaml";
+
+/** serving: in endpoints, healthy. draining: in endpoints as DRAINING (keeps its rooms, gets no new ones).
+ *  removed: out of the endpoints but still running (its open sockets live on). stopped: gone (SIGTERM).
+ *  killed: crashed (SIGKILL); its endpoint stays until removed, as with a pod Kubernetes has not noticed yet. */
+export type PodState = "serving" | "draining" | "removed" | "stopped" | "killed";
+
+export interface PodInfo {
+  id: string;
+  address: string;
+  state: PodState;
+  rooms: number;
+  players: number;
+}
+
+export class ControlError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+export class TrialControl {
+  states = new Map<string, PodState>();
+  private nextPort: number;
+  private routeVersion = 1;
+  private counters = new Map<string, number>();
+
+  constructor(public gw: Gateway, basePort: number) {
+    for (const p of gw.pods) this.states.set(p.id, "serving");
+    this.nextPort = basePort + gw.pods.length;
+    this.counters.set("pod", gw.pods.length);
+  }
+
+  private pod(id: string): PodProcess {
+    const p = this.gw.pods.find((x) => x.id === id);
+    if (!p) throw new ControlError(404, `no pod ${id}`);
+    return p;
+  }
+
+  private publishEndpoints(): void {
+    const list: Endpoint[] = [];
+    for (const p of this.gw.pods) {
+      const s = this.states.get(p.id);
+      if (s === "serving" || s === "killed") list.push({ host: p.host, port: p.port });
+      else if (s === "draining") list.push({ host: p.host, port: p.port, health: "DRAINING" });
+    }
+    this.gw.setEndpoints(list);
+  }
+
+  async list(): Promise<PodInfo[]> {
+    return Promise.all(
+      this.gw.pods.map(async (p) => {
+        const state = this.states.get(p.id)!;
+        let rooms = 0;
+        let players = 0;
+        if (state !== "stopped" && state !== "killed") {
+          try {
+            const s = await p.stats();
+            rooms = Object.keys(s.rooms).length;
+            players = s.players;
+          } catch {
+            /* not answering: report zeros */
+          }
+        }
+        return { id: p.id, address: `${p.host}:${p.port}`, state, rooms, players };
+      }),
+    );
+  }
+
+  /** Starts `count` new pods named `<prefix>-<n>` and adds them to the endpoints. */
+  async start(count: number, prefix = "pod"): Promise<string[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 50) throw new ControlError(400, "count must be an integer from 1 to 50");
+    if (!/^[a-z0-9-]{1,20}$/.test(prefix)) throw new ControlError(400, "prefix must match [a-z0-9-]{1,20}");
+    const started: PodProcess[] = [];
+    for (let i = 0; i < count; i++) {
+      const n = (this.counters.get(prefix) ?? 0) + 1;
+      this.counters.set(prefix, n);
+      started.push(await startPodProcess(`${prefix}-${n}`, this.nextPort++));
+    }
+    for (const p of started) {
+      this.gw.pods.push(p);
+      this.states.set(p.id, "serving");
+    }
+    this.publishEndpoints();
+    return started.map((p) => p.id);
+  }
+
+  /** Scales the serving pods to `count`: starts new ones, or stops the newest (out of endpoints, then SIGTERM). */
+  async scale(count: number): Promise<PodInfo[]> {
+    if (!Number.isInteger(count) || count < 0 || count > 50) throw new ControlError(400, "count must be an integer from 0 to 50");
+    const serving = this.gw.pods.filter((p) => this.states.get(p.id) === "serving");
+    if (count > serving.length) await this.start(count - serving.length);
+    else if (count < serving.length) {
+      const victims = serving.slice(count);
+      for (const p of victims) this.states.set(p.id, "stopped");
+      this.publishEndpoints();
+      await Promise.all(victims.map((p) => p.kill("SIGTERM")));
+    }
+    return this.list();
+  }
+
+  /** What Envoy should show once it caught up: address -> state (removed and stopped pods absent). */
+  expectedEnvoyView(): Record<string, "healthy" | "draining" | "unhealthy"> {
+    const view: Record<string, "healthy" | "draining" | "unhealthy"> = {};
+    for (const p of this.gw.pods) {
+      const s = this.states.get(p.id);
+      const addr = `${p.host}:${p.port}`;
+      if (s === "serving") view[addr] = "healthy";
+      else if (s === "draining") view[addr] = "draining";
+      else if (s === "killed") view[addr] = "unhealthy";
+    }
+    return view;
+  }
+
+  /** Waits until Envoy and then the plugin's membership snapshot reflect the pods' states. */
+  settle(): Promise<void> {
+    return this.gw.settle(this.expectedEnvoyView());
+  }
+
+  async kill(id: string): Promise<void> {
+    const p = this.pod(id);
+    await p.kill("SIGKILL");
+    this.states.set(id, "killed");
+  }
+
+  drain(id: string): void {
+    this.requireRunning(id);
+    this.states.set(id, "draining");
+    this.publishEndpoints();
+  }
+
+  remove(id: string): void {
+    this.pod(id);
+    if (this.states.get(id) === "stopped") throw new ControlError(409, `pod ${id} is stopped`);
+    this.states.set(id, this.states.get(id) === "killed" ? "stopped" : "removed");
+    this.publishEndpoints();
+  }
+
+  async stop(id: string): Promise<void> {
+    const p = this.pod(id);
+    this.states.set(id, "stopped");
+    this.publishEndpoints();
+    await p.kill("SIGTERM");
+  }
+
+  private requireRunning(id: string): void {
+    this.pod(id);
+    const s = this.states.get(id);
+    if (s !== "serving" && s !== "draining") throw new ControlError(409, `pod ${id} is ${s}`);
+  }
+
+  async setPluginConfig(config: unknown): Promise<void> {
+    if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ControlError(400, "plugin config must be a JSON object");
+    await this.gw.pushPluginConfig(config);
+  }
+
+  /** Rewrites the route configuration (RDS) with a new version (visible as x-route-version on responses). */
+  reloadRoutes(): number {
+    this.routeVersion++;
+    writeAtomic(path.join(this.gw.layout.dir, "rds.yaml"), toYaml(routes(this.gw.layout, this.routeVersion)));
+    return this.routeVersion;
+  }
+}
+
+/** The control API over HTTP (JSON). Routes are listed by GET /. */
+export class ControlServer {
+  server: http.Server;
+
+  static readonly ROUTES = [
+    "GET  /pods                      list pods: id, address, state, rooms, players",
+    "POST /pods        {count,prefix} start pods (added to the endpoints)",
+    "POST /scale       {count}        scale serving pods to count (scale-in stops the newest)",
+    "POST /pods/:id/kill              SIGKILL the pod (crash); its endpoint stays until removed",
+    "POST /pods/:id/drain             publish the pod as DRAINING (keeps its rooms, gets no new ones)",
+    "POST /pods/:id/remove            take the pod out of the endpoints (it keeps running)",
+    "POST /pods/:id/stop              take the pod out of the endpoints and stop it (SIGTERM)",
+    "PUT  /plugin-config  {...}       push a plugin configuration by ECDS",
+    "POST /routes/reload              push the routes again by RDS (new version)",
+    "POST /settle                     wait until Envoy and the plugin's membership show the pods' states",
+  ];
+
+  constructor(public control: TrialControl) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req).then(
+        (body) => this.reply(res, 200, body),
+        (e) => this.reply(res, e instanceof ControlError ? e.status : 500, { error: e instanceof Error ? e.message : String(e) }),
+      );
+    });
+  }
+
+  listen(port: number, host = "127.0.0.1"): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => resolve());
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+
+  private reply(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(body) + "\n");
+  }
+
+  private async body(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+    let raw = "";
+    for await (const chunk of req) raw += chunk;
+    if (raw.trim() === "") return {};
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ControlError(400, "body must be JSON");
+    }
+  }
+
+  private async handle(req: http.IncomingMessage): Promise<unknown> {
+    const c = this.control;
+    const url = new URL(req.url ?? "/", "http://control");
+    const m = `${req.method} ${url.pathname}`;
+    if (m === "GET /") return { routes: ControlServer.ROUTES };
+    if (m === "GET /pods") return c.list();
+    if (m === "POST /pods") {
+      const b = await this.body(req);
+      return { started: await c.start(Number(b.count ?? 1), String(b.prefix ?? "pod")) };
+    }
+    if (m === "POST /scale") return c.scale(Number((await this.body(req)).count));
+    if (m === "PUT /plugin-config") {
+      await c.setPluginConfig(await this.body(req));
+      return { ok: true };
+    }
+    if (m === "POST /routes/reload") return { version: c.reloadRoutes() };
+    if (m === "POST /settle") {
+      await c.settle();
+      return { ok: true, view: c.expectedEnvoyView() };
+    }
+    const action = /^POST \/pods\/([^/]+)\/(kill|drain|remove|stop)$/.exec(m);
+    if (action) {
+      const [, id, verb] = action;
+      if (verb === "kill") await c.kill(id);
+      else if (verb === "drain") c.drain(id);
+      else if (verb === "remove") c.remove(id);
+      else await c.stop(id);
+      return { ok: true, pod: id, state: c.states.get(id) };
+    }
+    throw new ControlError(404, `no route ${m}; GET / lists the routes`);
+  }
+}
+
+/** A small client for the control API (tests, benchmarks). */
+export class ControlClient {
+  constructor(public port: number, public host = "127.0.0.1") {}
+
+  async call<T = unknown>(method: string, pathname: string, body?: unknown): Promise<T> {
+    const r = await fetch(`http://${this.host}:${this.port}${pathname}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`${method} ${pathname}: ${r.status} ${json.error}`);
+    return json as T;
+  }
+
+  pods(): Promise<PodInfo[]> { return this.call("GET", "/pods"); }
+  start(count: number, prefix = "pod"): Promise<{ started: string[] }> { return this.call("POST", "/pods", { count, prefix }); }
+  scale(count: number): Promise<PodInfo[]> { return this.call("POST", "/scale", { count }); }
+  kill(id: string) { return this.call("POST", `/pods/${id}/kill`); }
+  drain(id: string) { return this.call("POST", `/pods/${id}/drain`); }
+  remove(id: string) { return this.call("POST", `/pods/${id}/remove`); }
+  stop(id: string) { return this.call("POST", `/pods/${id}/stop`); }
+  pluginConfig(config: unknown) { return this.call("PUT", "/plugin-config", config); }
+  reloadRoutes(): Promise<{ version: number }> { return this.call("POST", "/routes/reload"); }
+  settle() { return this.call("POST", "/settle"); }
+}
