@@ -6,6 +6,7 @@ import { startGateway, Gateway } from "../tools/lib/gateway";
 import { join, closeAll, mapLimit, HttpRejection, Joined } from "../tools/lib/clients";
 import { httpGet, sleep, waitFor } from "../tools/lib/envoy";
 import { PIN_HEADER } from "../tools/lib/envoy-config";
+import { assignment, roomIdOf } from "../tools/lib/players";
 
 const ROOMS = 200;
 const PLAYERS = 5;
@@ -22,20 +23,6 @@ after(async () => {
   await gw?.close();
 });
 
-/** The pod greets with "<appId>:<roomId>". */
-function roomIdOf(j: Joined): string {
-  return j.room.slice(j.room.indexOf(":") + 1);
-}
-
-function splitRooms(joined: Joined[]): string[] {
-  const pods = new Map<string, Set<string>>();
-  for (const j of joined) {
-    if (!pods.has(j.room)) pods.set(j.room, new Set());
-    pods.get(j.room)!.add(j.pod);
-  }
-  return [...pods].filter(([, s]) => s.size > 1).map(([r, s]) => `${r} -> ${[...s].join(",")}`);
-}
-
 test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms, all 3 pods used`, async () => {
   const players: { room: string }[] = [];
   for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}` });
@@ -45,7 +32,7 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
   console.log(`joined ${joined.length} players in ${Date.now() - t0} ms`);
   try {
     assert.equal(joined.length, ROOMS * PLAYERS);
-    assert.deepEqual(splitRooms(joined), [], "rooms split across pods");
+    assert.deepEqual(assignment(joined).split, [], "rooms split across pods");
     for (const j of joined) roomPod.set(roomIdOf(j), j.pod);
     const perPod = new Map<string, number>();
     for (const pod of roomPod.values()) perPod.set(pod, (perPod.get(pod) ?? 0) + 1);
