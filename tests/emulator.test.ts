@@ -1,0 +1,181 @@
+// The real build outputs, run under the TypeScript host emulator (tools/lib/host-emulator.ts).
+// The Higress build cannot run in a real Higress here, so this is where its runtime path
+// (proxy_get_upstream_hosts, proxy_set_upstream_override_host) is exercised. Both builds also get
+// randomized hostile input, which must never trap the VM.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { WasmVm, newProcess, Process, UpstreamHost, adminClustersJson } from "../tools/lib/host-emulator";
+import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+
+const HOSTS = (): UpstreamHost[] => [
+  { address: "10.0.0.1:8080", health: "Healthy" },
+  { address: "10.0.0.2:8080", health: "Healthy" },
+  { address: "10.0.0.3:8080", health: "Healthy" },
+];
+const path = (room: string, app = "a1") => `/ws?appId=${app}&roomId=${room}`;
+
+/** Two VMs (two worker threads) of one Higress process. */
+async function higress(config: object = {}, hosts = HOSTS()): Promise<{ proc: Process; vms: WasmVm[] }> {
+  const proc = newProcess(hosts);
+  const vms = [await WasmVm.load(WASM_HIGRESS, proc, true), await WasmVm.load(WASM_HIGRESS, proc, true)];
+  for (const vm of vms) assert.equal(vm.configure(config), true, JSON.stringify(vm.logs));
+  return { proc, vms };
+}
+
+test("the stock build loads on a stock host; the Higress build does not (it needs Higress's imports)", async () => {
+  const proc = newProcess(HOSTS());
+  await WasmVm.load(WASM_ENVOY, proc, false);
+  await assert.rejects(WasmVm.load(WASM_HIGRESS, proc, false), /stock Envoy does not provide proxy_(set_upstream_override_host|get_upstream_hosts)/);
+});
+
+test("Higress: 200 rooms x 5 players over two threads: one pod per room, every override honoured", async () => {
+  const { proc, vms } = await higress();
+  const podOf = new Map<string, Set<string>>();
+  for (let p = 0; p < 5; p++) {
+    for (let r = 0; r < 200; r++) {
+      const out = vms[(r + p) % 2].request({ path: path(`r${r}`) });
+      assert.equal(out.requested, out.upstream, "the override must name a usable member");
+      if (!podOf.has(`r${r}`)) podOf.set(`r${r}`, new Set());
+      podOf.get(`r${r}`)!.add(out.upstream!);
+    }
+  }
+  const split = [...podOf].filter(([, s]) => s.size > 1);
+  assert.equal(split.length, 0);
+  assert.equal(new Set([...podOf.values()].map((s) => [...s][0])).size, 3);
+  assert.equal(proc.metrics.get("room_affinity.pins"), 200);
+  assert.equal(proc.metrics.get("room_affinity.hits"), 800);
+});
+
+test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or removed pods' rooms re-pin", async () => {
+  const { proc, vms } = await higress();
+  const home = new Map<string, string>();
+  for (let r = 0; r < 60; r++) home.set(`r${r}`, vms[0].request({ path: path(`r${r}`) }).upstream!);
+  proc.hosts[0].health = "Draining";
+  proc.nowMs += 1001; // past the per-thread host cache
+  for (const [room, pod] of home) assert.equal(vms[1].request({ path: path(room) }).upstream, pod, `${room} left its draining pod`);
+  for (let r = 0; r < 60; r++) assert.notEqual(vms[0].request({ path: path(`new${r}`) }).upstream, "10.0.0.1:8080");
+
+  // 10.0.0.2 fails its health checks, 10.0.0.3 leaves, 10.0.0.4 joins: only 10.0.0.4 takes rooms now.
+  proc.hosts[1].health = "Unhealthy";
+  proc.hosts.splice(2, 1);
+  proc.hosts.push({ address: "10.0.0.4:8080", health: "Healthy" });
+  proc.nowMs += 1001;
+  const repinsBefore = proc.metrics.get("room_affinity.repins");
+  let moved = 0;
+  for (const [room, pod] of home) {
+    const a = vms[0].request({ path: path(room) });
+    const b = vms[1].request({ path: path(room) });
+    assert.equal(a.upstream, b.upstream, `${room} split`);
+    if (pod === "10.0.0.1:8080") assert.equal(a.upstream, pod, `${room} left its draining pod`);
+    else {
+      assert.equal(a.upstream, "10.0.0.4:8080", `${room} should re-pin to the only eligible pod`);
+      moved++;
+    }
+  }
+  assert.ok(moved > 0);
+  assert.equal(proc.metrics.get("room_affinity.repins") - repinsBefore, moved);
+});
+
+test("Higress: the sweeper evicts rooms of pods that left, from the tick", async () => {
+  const { proc, vms } = await higress({ capacity: 1024, bucketSize: 8 });
+  const home = new Map<string, string>();
+  for (let r = 0; r < 90; r++) home.set(`r${r}`, vms[0].request({ path: path(`r${r}`) }).upstream!);
+  const onGone = [...home.values()].filter((p) => p === "10.0.0.3:8080").length;
+  proc.hosts.splice(2, 1);
+  proc.nowMs += 1001;
+  vms[0].request({ path: path("refresh") }); // a request refreshes this thread's view and publishes it
+  for (let t = 0; t < 3; t++) {
+    for (const vm of vms) vm.tick();
+    proc.nowMs += 1000;
+  }
+  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone"), onGone);
+  // 90 rooms plus "refresh", minus the evicted ones, counted over a full sweep cycle.
+  assert.equal(proc.metrics.get("room_affinity.table.entries"), 91 - onGone);
+});
+
+test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_session header, client pins are replaced", async () => {
+  const proc = newProcess(HOSTS(), "game_pods");
+  const vm = await WasmVm.load(WASM_ENVOY, proc, false);
+  assert.equal(vm.configure({}), true);
+  assert.equal(vm.tickPeriodMs, 1000);
+  // Before membership is known, the load balancer chooses and the plugin learns it.
+  const first = vm.request({ path: path("x") });
+  assert.equal(first.requested, undefined);
+  assert.equal(first.responseHeaders.get("x-room-affinity-pin"), undefined, "the echoed pin must be stripped");
+  assert.equal(vm.request({ path: path("x") }).upstream, first.upstream);
+  assert.equal(proc.metrics.get("room_affinity.learned"), 1);
+
+  vm.tick();
+  assert.equal(vm.httpCalls.length, 1);
+  const call = vm.httpCalls[0];
+  assert.equal(call.cluster, "room_affinity_admin");
+  assert.deepEqual(Object.fromEntries(call.headers), { ":method": "GET", ":path": "/clusters?format=json", ":authority": "envoy-admin" });
+  vm.answerHttpCall(200, adminClustersJson(proc));
+  assert.equal(proc.metrics.get("room_affinity.membership.eligible_hosts"), 3);
+
+  const forged = Buffer.from("10.0.0.9:1").toString("base64");
+  for (let r = 0; r < 30; r++) {
+    const out = vm.request({ path: path(`p${r}`), headers: { "x-room-affinity-pin": forged } });
+    assert.ok(out.requested && out.requested !== "10.0.0.9:1", "a client pin must be replaced");
+    assert.equal(out.upstream, out.requested);
+  }
+  // Plain requests pass untouched, minus any client pin.
+  const plain = vm.request({ path: "/api", upgrade: false, headers: { "x-room-affinity-pin": forged } });
+  assert.equal(plain.headers.has("x-room-affinity-pin"), false);
+  // A failed fetch is counted, and logged once.
+  vm.tick();
+  vm.answerHttpCall(503, "");
+  vm.tick();
+  vm.answerHttpCall(503, "");
+  assert.equal(proc.metrics.get("room_affinity.membership.fetch_failures"), 2);
+  assert.equal(vm.logs.filter((l) => /membership fetch failed: admin \/clusters answered 503/.test(l.message)).length, 1);
+});
+
+test("invalid config fails configuration with the field named, on both builds", async () => {
+  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const vm = await WasmVm.load(file, newProcess(HOSTS()), h);
+    assert.equal(vm.configure({ capacity: "big" }), false);
+    assert.ok(vm.logs.some((l) => l.level === 4 && /invalid config field 'capacity': expected an integer from 1 to 16777216/.test(l.message)), JSON.stringify(vm.logs));
+    const vm2 = await WasmVm.load(file, newProcess(HOSTS()), h);
+    assert.equal(vm2.configure("{\"keyParams\": [\"a\""), false);
+    assert.ok(vm2.logs.some((l) => /not valid JSON: expected ',' or '\]' at byte 18/.test(l.message)), JSON.stringify(vm2.logs));
+  }
+});
+
+/** Deterministic pseudo-random bytes (xorshift), so a failure can be replayed. */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+test("hostile request paths never trap either build (5,000 random paths each)", async () => {
+  const alphabet = ["%", "%2", "%zz", "%3A", ":", "&", "=", "+", "?", "#", "appId", "roomId", "a", "\u00e9", "\xff", "\x00", "/", "&&", "==", "%00", "%FF"];
+  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const proc = newProcess(HOSTS(), "game_pods");
+    const vm = await WasmVm.load(file, proc, h);
+    assert.equal(vm.configure({ maxKeyLength: 64, onMissingKey: "reject" }), true);
+    const rand = rng(h ? 7 : 11);
+    const rejected = { room_affinity_key_too_long: 0, room_affinity_missing_key: 0 } as Record<string, number>;
+    for (let i = 0; i < 5000; i++) {
+      const n = Math.floor(rand() * 40);
+      let s = "/ws?";
+      for (let j = 0; j < n; j++) s += alphabet[Math.floor(rand() * alphabet.length)];
+      if (i % 50 === 0) s = `/ws?appId=a&roomId=${"x".repeat(60 + Math.floor(rand() * 20000))}${s.slice(4)}`;
+      const out = vm.request({ path: "", rawPath: Buffer.from(s, "latin1") });
+      if (out.localReply) {
+        assert.equal(out.localReply.status, 400);
+        assert.ok(out.localReply.details in rejected, out.localReply.details);
+        rejected[out.localReply.details]++;
+      }
+    }
+    assert.equal(rejected.room_affinity_key_too_long, 100, "every over-long key is rejected");
+    assert.ok(rejected.room_affinity_missing_key > 4000, JSON.stringify(rejected));
+    // Still healthy afterwards.
+    assert.ok(vm.request({ path: path("after") }).upstream);
+  }
+});

@@ -1,0 +1,375 @@
+// A proxy-wasm ABI 0.2.1 host in TypeScript, with Higress's two upstream extensions, to run the real
+// build outputs (build/envoy.wasm, build/higress.wasm) without a gateway: for tests of the Higress build
+// (no Higress runs here) and for the benchmark of the plugin's own per-request cost.
+//
+// It emulates what the plugin relies on, as REFERENCE.md describes the hosts: shared data with
+// Envoy's CAS rules (one store per process, shared by all VMs), header maps, properties, metrics,
+// ticks, http calls, local replies, and the routing decision that follows a request:
+//  - Higress: proxy_set_upstream_override_host is honoured only for a member of the routed cluster
+//    whose health is allowed (Healthy, or Draining for pinned rooms); otherwise round robin.
+//  - stock Envoy: the stateful_session pin header (base64 ip:port) is honoured the same way.
+// Round robin only picks healthy hosts, as Envoy's load balancer does.
+import fs from "node:fs";
+
+const OK = 0;
+const NOT_FOUND = 1;
+const BAD_ARGUMENT = 2;
+const CAS_MISMATCH = 8;
+
+export type HostHealth = "Healthy" | "Draining" | "Unhealthy";
+
+export interface UpstreamHost {
+  address: string;
+  health: HostHealth;
+}
+
+/** Process-wide shared data (one per emulated Envoy), shared by every VM ("worker thread"). */
+export class SharedData {
+  map = new Map<string, { value: Buffer; cas: number }>();
+  private nextCas = 1;
+  get(key: string): { value: Buffer; cas: number } | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: Buffer, cas: number): number {
+    const cur = this.map.get(key);
+    if (cur && cas !== 0 && cur.cas !== cas) return CAS_MISMATCH;
+    this.map.set(key, { value: Buffer.from(value), cas: this.nextCas++ });
+    return OK;
+  }
+  bytes(): number {
+    let n = 0;
+    for (const [k, v] of this.map) n += k.length + v.value.length;
+    return n;
+  }
+}
+
+/** Metrics shared by the VMs of one emulated process (as Envoy's stats store is). */
+export class MetricStore {
+  byName = new Map<string, { type: number; value: bigint }>();
+  names: string[] = [];
+  define(type: number, name: string): number {
+    if (!this.byName.has(name)) {
+      this.byName.set(name, { type, value: 0n });
+      this.names.push(name);
+    }
+    return this.names.indexOf(name);
+  }
+  get(name: string): number {
+    return Number(this.byName.get(name)?.value ?? 0n);
+  }
+}
+
+export interface Process {
+  shared: SharedData;
+  metrics: MetricStore;
+  /** Emulated wall clock in ms (shared, so all VMs agree). */
+  nowMs: number;
+  /** The routed cluster and its hosts. */
+  cluster: string;
+  hosts: UpstreamHost[];
+  rr: number;
+}
+
+export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||game.default.svc.cluster.local"): Process {
+  return { shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, hosts, rr: 0 };
+}
+
+export interface RequestInput {
+  path: string;
+  headers?: Record<string, string>;
+  /** Raw :path bytes (to test invalid UTF-8); overrides `path`. */
+  rawPath?: Buffer;
+  upgrade?: boolean;
+}
+
+export interface RequestOutcome {
+  /** 0 Continue, 1 StopIteration. */
+  action: number;
+  localReply?: { status: number; details: string; body: string };
+  /** Request headers after the plugin ran (lower-case names). */
+  headers: Map<string, string>;
+  /** What the plugin asked for (Higress override or decoded pin header), if anything. */
+  requested?: string;
+  /** Where the emulated gateway sent the request. */
+  upstream?: string;
+  /** Response headers after the plugin's response phase. */
+  responseHeaders: Map<string, string>;
+}
+
+type Stream = { req: Map<string, string>; resp: Map<string, string>; upstream?: string; override?: string };
+
+export class WasmVm {
+  memory!: WebAssembly.Memory;
+  exports!: Record<string, (...args: any[]) => any>;
+  logs: { level: number; message: string }[] = [];
+  tickPeriodMs = 0;
+  httpCalls: { cluster: string; headers: [string, string][]; token: number }[] = [];
+  private pluginConfig = Buffer.alloc(0);
+  private stream: Stream | null = null;
+  private localReply: RequestOutcome["localReply"];
+  private nextContext = 2;
+  private nextToken = 1;
+  private callResponse: { headers: [string, string][]; body: Buffer } | null = null;
+  static readonly ROOT = 1;
+
+  private constructor(public proc: Process, public higress: boolean) {}
+
+  static async load(wasmPath: string, proc: Process, higress: boolean): Promise<WasmVm> {
+    const vm = new WasmVm(proc, higress);
+    const mod = await WebAssembly.compile(fs.readFileSync(wasmPath));
+    const imports: Record<string, Function> = vm.imports();
+    // Instantiate with exactly what the module imports: a missing function fails like it would in Envoy.
+    const env: Record<string, Function> = {};
+    for (const imp of WebAssembly.Module.imports(mod)) {
+      if (imp.module !== "env" || !(imp.name in imports)) throw new Error(`host does not provide ${imp.module}.${imp.name}`);
+      if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts")) {
+        throw new Error(`stock Envoy does not provide ${imp.name}`);
+      }
+      env[imp.name] = imports[imp.name];
+    }
+    const inst = await WebAssembly.instantiate(mod, { env } as WebAssembly.Imports);
+    vm.exports = inst.exports as any;
+    vm.memory = inst.exports.memory as WebAssembly.Memory;
+    vm.exports._initialize();
+    return vm;
+  }
+
+  // ---- memory helpers ----
+  private bytes(ptr: number, len: number): Buffer {
+    return Buffer.from(new Uint8Array(this.memory.buffer, ptr, len));
+  }
+  private str(ptr: number, len: number): string {
+    return this.bytes(ptr, len).toString("utf8");
+  }
+  private u32(ptr: number, v: number): void {
+    new DataView(this.memory.buffer).setUint32(ptr, v, true);
+  }
+  /** Copies `data` into module memory (via proxy_on_memory_allocate) and writes ptr/size out-params. */
+  private give(data: Buffer, retPtr: number, retSize: number): number {
+    const p = this.exports.proxy_on_memory_allocate(Math.max(1, data.length)) as number;
+    new Uint8Array(this.memory.buffer, p, data.length).set(data);
+    this.u32(retPtr, p);
+    this.u32(retSize, data.length);
+    return OK;
+  }
+
+  static encodePairs(pairs: [string, string][]): Buffer {
+    const parts: Buffer[] = [];
+    const head = Buffer.alloc(4 + pairs.length * 8);
+    head.writeUInt32LE(pairs.length, 0);
+    pairs.forEach(([k, v], i) => {
+      head.writeUInt32LE(Buffer.byteLength(k), 4 + i * 8);
+      head.writeUInt32LE(Buffer.byteLength(v), 8 + i * 8);
+      parts.push(Buffer.from(k), Buffer.from([0]), Buffer.from(v), Buffer.from([0]));
+    });
+    return Buffer.concat([head, ...parts]);
+  }
+
+  private decodePairs(buf: Buffer): [string, string][] {
+    if (buf.length < 4) return [];
+    const n = buf.readUInt32LE(0);
+    let off = 4 + n * 8;
+    const out: [string, string][] = [];
+    for (let i = 0; i < n; i++) {
+      const kl = buf.readUInt32LE(4 + i * 8);
+      const vl = buf.readUInt32LE(8 + i * 8);
+      const k = buf.toString("utf8", off, off + kl);
+      off += kl + 1;
+      const v = buf.toString("utf8", off, off + vl);
+      off += vl + 1;
+      out.push([k, v]);
+    }
+    return out;
+  }
+
+  private headerMap(type: number): Map<string, string> | null {
+    if (type === 0) return this.stream?.req ?? null;
+    if (type === 2) return this.stream?.resp ?? null;
+    if (type === 6 && this.callResponse) return new Map(this.callResponse.headers);
+    return null;
+  }
+
+  private imports(): Record<string, Function> {
+    const vm = this;
+    return {
+      proxy_log(level: number, ptr: number, len: number) {
+        vm.logs.push({ level, message: vm.str(ptr, len) });
+        return OK;
+      },
+      proxy_get_buffer_bytes(type: number, start: number, max: number, retPtr: number, retSize: number) {
+        let buf: Buffer;
+        if (type === 7) buf = vm.pluginConfig;
+        else if (type === 4 && vm.callResponse) buf = vm.callResponse.body;
+        else return NOT_FOUND;
+        return vm.give(buf.subarray(start, start + max), retPtr, retSize);
+      },
+      proxy_get_header_map_value(type: number, kp: number, kl: number, retPtr: number, retSize: number) {
+        const m = vm.headerMap(type);
+        const v = m?.get(vm.str(kp, kl).toLowerCase());
+        if (v === undefined) return NOT_FOUND;
+        return vm.give(Buffer.from(v, "latin1"), retPtr, retSize);
+      },
+      proxy_replace_header_map_value(type: number, kp: number, kl: number, vp: number, vl: number) {
+        const m = vm.headerMap(type);
+        if (!m) return BAD_ARGUMENT;
+        m.set(vm.str(kp, kl).toLowerCase(), vm.str(vp, vl));
+        return OK;
+      },
+      proxy_remove_header_map_value(type: number, kp: number, kl: number) {
+        vm.headerMap(type)?.delete(vm.str(kp, kl).toLowerCase());
+        return OK;
+      },
+      proxy_get_property(pp: number, pl: number, retPtr: number, retSize: number) {
+        const path = vm.str(pp, pl);
+        if (path === "xds\0cluster_name") return vm.give(Buffer.from(vm.proc.cluster), retPtr, retSize);
+        if (path === "upstream\0address" && vm.stream?.upstream) return vm.give(Buffer.from(vm.stream.upstream), retPtr, retSize);
+        return NOT_FOUND;
+      },
+      proxy_get_shared_data(kp: number, kl: number, retPtr: number, retSize: number, retCas: number) {
+        const e = vm.proc.shared.get(vm.str(kp, kl));
+        if (!e) return NOT_FOUND;
+        vm.give(e.value, retPtr, retSize);
+        vm.u32(retCas, e.cas);
+        return OK;
+      },
+      proxy_set_shared_data(kp: number, kl: number, vp: number, vl: number, cas: number) {
+        return vm.proc.shared.set(vm.str(kp, kl), vm.bytes(vp, vl), cas);
+      },
+      proxy_set_tick_period_milliseconds(ms: number) {
+        vm.tickPeriodMs = ms;
+        return OK;
+      },
+      proxy_get_current_time_nanoseconds(retPtr: number) {
+        new DataView(vm.memory.buffer).setBigUint64(retPtr, BigInt(Math.floor(vm.proc.nowMs)) * 1_000_000n, true);
+        return OK;
+      },
+      proxy_send_local_response(status: number, dp: number, dl: number, bp: number, bl: number) {
+        vm.localReply = { status, details: vm.str(dp, dl), body: vm.str(bp, bl) };
+        return OK;
+      },
+      proxy_http_call(cp: number, cl: number, hp: number, hl: number, _bp: number, _bl: number, _tp: number, _tl: number, _timeout: number, retToken: number) {
+        const token = vm.nextToken++;
+        vm.httpCalls.push({ cluster: vm.str(cp, cl), headers: vm.decodePairs(vm.bytes(hp, hl)), token });
+        vm.u32(retToken, token);
+        return OK;
+      },
+      proxy_define_metric(type: number, np: number, nl: number, retId: number) {
+        vm.u32(retId, vm.proc.metrics.define(type, vm.str(np, nl)));
+        return OK;
+      },
+      proxy_increment_metric(id: number, offset: bigint) {
+        const m = vm.proc.metrics.byName.get(vm.proc.metrics.names[id]);
+        if (!m) return NOT_FOUND;
+        m.value += offset;
+        return OK;
+      },
+      proxy_record_metric(id: number, value: bigint) {
+        const m = vm.proc.metrics.byName.get(vm.proc.metrics.names[id]);
+        if (!m) return NOT_FOUND;
+        m.value = value;
+        return OK;
+      },
+      // ---- Higress extensions (REFERENCE §3) ----
+      proxy_set_upstream_override_host(ap: number, al: number) {
+        if (!vm.stream) return BAD_ARGUMENT;
+        vm.stream.override = vm.str(ap, al);
+        return OK;
+      },
+      proxy_get_upstream_hosts(retPtr: number, retSize: number) {
+        if (vm.proc.hosts.length === 0) return NOT_FOUND;
+        const pairs: [string, string][] = vm.proc.hosts.map((h) => [h.address, JSON.stringify({ health_status: h.health, weight: 1 })]);
+        return vm.give(WasmVm.encodePairs(pairs), retPtr, retSize);
+      },
+    };
+  }
+
+  /** on_context_create + on_vm_start + on_configure for the root context; returns on_configure's verdict. */
+  configure(config: string | object): boolean {
+    this.pluginConfig = Buffer.from(typeof config === "string" ? config : JSON.stringify(config));
+    this.exports.proxy_on_context_create(WasmVm.ROOT, 0);
+    this.exports.proxy_on_vm_start(WasmVm.ROOT, 0);
+    return Boolean(this.exports.proxy_on_configure(WasmVm.ROOT, this.pluginConfig.length));
+  }
+
+  tick(): void {
+    this.exports.proxy_on_tick(WasmVm.ROOT);
+  }
+
+  /** Delivers the response to the oldest pending http call. */
+  answerHttpCall(status: number, body: string | Buffer): void {
+    const call = this.httpCalls.shift();
+    if (!call) throw new Error("no http call pending");
+    const b = Buffer.from(body);
+    this.callResponse = { headers: [[":status", String(status)]], body: b };
+    this.exports.proxy_on_http_call_response(WasmVm.ROOT, call.token, 1, b.length, 0);
+    this.callResponse = null;
+  }
+
+  /** The gateway's choice after the request phase: the honoured override/pin, else round robin. */
+  private route(requested: string | undefined, pinHeader: string): string | undefined {
+    const hosts = this.proc.hosts;
+    if (requested) {
+      const h = hosts.find((x) => x.address === requested);
+      if (h && (h.health === "Healthy" || h.health === "Draining")) return h.address;
+    }
+    const healthy = hosts.filter((h) => h.health === "Healthy");
+    if (healthy.length === 0) return undefined;
+    return healthy[this.proc.rr++ % healthy.length].address;
+  }
+
+  /** A whole request: request headers, routing, response headers (101 for upgrades), done. */
+  request(input: RequestInput, pinHeader = "x-room-affinity-pin"): RequestOutcome {
+    const id = this.nextContext++;
+    const req = new Map<string, string>([[":method", "GET"], [":authority", "game.example.com"]]);
+    req.set(":path", input.rawPath ? input.rawPath.toString("latin1") : input.path);
+    if (input.upgrade !== false) {
+      req.set("upgrade", "websocket");
+      req.set("connection", "Upgrade");
+    }
+    for (const [k, v] of Object.entries(input.headers ?? {})) req.set(k.toLowerCase(), v);
+    this.stream = { req, resp: new Map() };
+    this.localReply = undefined;
+    this.exports.proxy_on_context_create(id, WasmVm.ROOT);
+    const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
+    const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map() };
+    if (this.localReply) {
+      out.localReply = this.localReply;
+    } else {
+      const pin = req.get(pinHeader);
+      out.requested = this.higress ? this.stream.override : pin ? Buffer.from(pin, "base64").toString() : undefined;
+      out.upstream = this.route(out.requested, pinHeader);
+      this.stream.upstream = out.upstream;
+      this.stream.resp = new Map([[":status", out.upstream ? (input.upgrade !== false ? "101" : "200") : "503"]]);
+      if (!this.higress && out.upstream && out.upstream !== out.requested) {
+        // stateful_session tells the client where it went (the plugin must strip this).
+        this.stream.resp.set(pinHeader, Buffer.from(out.upstream).toString("base64"));
+      }
+      this.exports.proxy_on_response_headers(id, this.stream.resp.size, 0);
+      out.responseHeaders = new Map(this.stream.resp);
+    }
+    this.exports.proxy_on_done(id);
+    this.exports.proxy_on_log(id);
+    this.exports.proxy_on_delete(id);
+    this.stream = null;
+    return out;
+  }
+}
+
+/** Admin /clusters?format=json for the process's hosts (what stock Envoy's admin answers). */
+export function adminClustersJson(proc: Process, adminCluster = "room_affinity_admin"): string {
+  const host = (h: UpstreamHost) => {
+    const [ip, port] = [h.address.slice(0, h.address.lastIndexOf(":")), Number(h.address.slice(h.address.lastIndexOf(":") + 1))];
+    return {
+      address: { socket_address: { address: ip, port_value: port } },
+      health_status: h.health === "Draining" ? { eds_health_status: "DRAINING" }
+        : h.health === "Unhealthy" ? { eds_health_status: "HEALTHY", failed_active_health_check: true }
+        : { eds_health_status: "HEALTHY" },
+    };
+  };
+  return JSON.stringify({
+    cluster_statuses: [
+      { name: adminCluster, host_statuses: [host({ address: "127.0.0.1:9901", health: "Healthy" })] },
+      { name: proc.cluster, host_statuses: proc.hosts.map(host) },
+    ],
+  });
+}
