@@ -2,6 +2,7 @@
 // Errors name the field and the expected shape; on_configure logs them and fails configuration.
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "./json-check";
+import { RuleMatcher, MatchKind, MATCH_KEYS } from "./rules";
 
 export const enum MissingKeyPolicy {
   Passthrough = 0,
@@ -19,18 +20,41 @@ export namespace Defaults {
   export const capacity: i32 = 1048576;
   export const bucketSize: i32 = 8;
   export const tickPeriodMs: i32 = 1000;
-  /** 0: visit half the buckets per tick, so a removed pod's rooms are gone within two ticks. */
-  export const sweepBucketsPerTick: i32 = 0;
+  /** Steady-state sweep window; a pod leaving always triggers a two-tick sweep of the whole table. */
+  export const sweepBucketsPerTick: i32 = 1024;
   export const adminCluster = "room_affinity_admin";
   export const websocketOnly = true;
   export const sharedDataPrefix = "room-affinity";
 }
 
-export class PluginConfig {
+/** The settings a per-route rule may change; everything else is one per plugin instance. */
+export class RouteSettings {
   keyParams: string[] = Defaults.keyParams;
   keyIncludesPath: bool = Defaults.keyIncludesPath;
   onMissingKey: MissingKeyPolicy = Defaults.onMissingKey;
   maxKeyLength: i32 = Defaults.maxKeyLength;
+  websocketOnly: bool = Defaults.websocketOnly;
+
+  clone(): RouteSettings {
+    const r = new RouteSettings();
+    r.keyParams = this.keyParams;
+    r.keyIncludesPath = this.keyIncludesPath;
+    r.onMissingKey = this.onMissingKey;
+    r.maxKeyLength = this.maxKeyLength;
+    r.websocketOnly = this.websocketOnly;
+    return r;
+  }
+}
+
+/** A `_rules_` entry: when its matcher applies, its settings replace the global route settings. */
+export class Rule {
+  constructor(public matcher: RuleMatcher, public settings: RouteSettings) {}
+}
+
+export class PluginConfig {
+  /** Route settings used when no rule matches. */
+  route: RouteSettings = new RouteSettings();
+  rules: Rule[] = [];
   pinHeader: string = Defaults.pinHeader;
   entryTtlSeconds: i32 = Defaults.entryTtlSeconds;
   capacity: i32 = Defaults.capacity;
@@ -38,7 +62,6 @@ export class PluginConfig {
   tickPeriodMs: i32 = Defaults.tickPeriodMs;
   sweepBucketsPerTick: i32 = Defaults.sweepBucketsPerTick;
   adminCluster: string = Defaults.adminCluster;
-  websocketOnly: bool = Defaults.websocketOnly;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
 
   /** Buckets in the table; derived, so capacity and bucketSize stay the only knobs. */
@@ -46,9 +69,9 @@ export class PluginConfig {
     return (this.capacity + this.bucketSize - 1) / this.bucketSize;
   }
 
-  /** Buckets the sweeper visits per pass (sweepBucketsPerTick, or half the table when 0). */
+  /** Buckets the sweeper visits per steady-state pass (never more than the table). */
   get sweepWindow(): i32 {
-    return this.sweepBucketsPerTick > 0 ? this.sweepBucketsPerTick : (this.bucketCount + 1) / 2;
+    return min<i32>(this.sweepBucketsPerTick, this.bucketCount);
   }
 }
 
@@ -58,21 +81,26 @@ export class ConfigResult {
   static fail(e: string): ConfigResult { return new ConfigResult(null, e); }
 }
 
-/** Every accepted field. A field not listed here is rejected, so typos do not pass silently. */
-export const KNOWN_FIELDS: string[] = [
-  "keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "pinHeader", "entryTtlSeconds",
-  "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "websocketOnly", "sharedDataPrefix",
+/** Fields a `_rules_` entry may set (and the top level too). */
+export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
+/** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
+export const GLOBAL_FIELDS: string[] = [
+  "pinHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix",
 ];
+export const RULES_KEY = "_rules_";
+/** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
+export const KNOWN_FIELDS: string[] = ROUTE_FIELDS.concat(GLOBAL_FIELDS).concat([RULES_KEY]);
 
 const MAX_KEY_PARAMS = 8;
 
 // Collects the first error; the parser stops at it.
 class Reader {
   error: string = "";
-  constructor(public obj: JSON.Obj) {}
+  /** Prefix for field names in messages, e.g. "_rules_[2]." inside a rule. */
+  constructor(public obj: JSON.Obj, public where: string = "") {}
 
   fail(field: string, expected: string): void {
-    if (this.error.length == 0) this.error = "invalid config field '" + field + "': expected " + expected;
+    if (this.error.length == 0) this.error = "invalid config field '" + this.where + field + "': expected " + expected;
   }
 
   bool(field: string, dflt: bool): bool {
@@ -129,16 +157,102 @@ function hasUpper(s: string): bool {
   return false;
 }
 
+function isBlank(raw: Uint8Array): bool {
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i];
+    if (!(b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d)) return false;
+  }
+  return true;
+}
+
+/** Reads the per-route fields of `r.obj` over `base` (the global settings, for a rule). */
+function readRouteSettings(r: Reader, base: RouteSettings): RouteSettings {
+  const s = base.clone();
+  const params = r.obj.get("keyParams");
+  if (params != null) {
+    const shape = "a non-empty array of up to " + MAX_KEY_PARAMS.toString() + " distinct, non-empty query parameter names";
+    if (!params.isArr) r.fail("keyParams", shape);
+    else {
+      const arr = (<JSON.Arr>params)._arr;
+      const names = new Array<string>(0);
+      if (arr.length == 0 || arr.length > MAX_KEY_PARAMS) r.fail("keyParams", shape);
+      for (let i = 0; i < arr.length && r.error.length == 0; i++) {
+        const v = arr[i];
+        if (!v.isString || (<JSON.Str>v)._str.length == 0) { r.fail("keyParams", shape + " (element " + i.toString() + " is not)"); break; }
+        const name = (<JSON.Str>v)._str;
+        if (names.includes(name)) { r.fail("keyParams", shape + " (\"" + name + "\" repeats)"); break; }
+        names.push(name);
+      }
+      if (r.error.length == 0) s.keyParams = names;
+    }
+  }
+  s.keyIncludesPath = r.bool("keyIncludesPath", base.keyIncludesPath);
+  if (r.obj.has("onMissingKey")) {
+    const policy = r.str("onMissingKey", "");
+    if (r.error.length == 0) {
+      if (policy == "passthrough") s.onMissingKey = MissingKeyPolicy.Passthrough;
+      else if (policy == "reject") s.onMissingKey = MissingKeyPolicy.Reject;
+      else r.fail("onMissingKey", "\"passthrough\" or \"reject\", got \"" + policy + "\"");
+    }
+  }
+  s.maxKeyLength = r.int("maxKeyLength", base.maxKeyLength, 8, 4096);
+  s.websocketOnly = r.bool("websocketOnly", base.websocketOnly);
+  return s;
+}
+
+/** Reads one `_rules_` entry: exactly one match key with a non-empty list, plus per-route fields. */
+class RuleResult {
+  constructor(public rule: Rule | null, public error: string) {}
+}
+
+function ruleError(e: string): RuleResult {
+  return new RuleResult(null, e);
+}
+
+function readRule(v: JSON.Value, index: i32, global: RouteSettings): RuleResult {
+  const where = RULES_KEY + "[" + index.toString() + "]";
+  if (!v.isObj) return ruleError("invalid config field '" + where + "': expected an object with one of " + MATCH_KEYS.join(", "));
+  const obj = <JSON.Obj>v;
+  const keys = obj.keys;
+  let kind = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    const m = MATCH_KEYS.indexOf(k);
+    if (m >= 0) {
+      if (kind >= 0) return ruleError("invalid config field '" + where + "': expected exactly one of " + MATCH_KEYS.join(", ") + ", got both '" + MATCH_KEYS[kind] + "' and '" + k + "'");
+      kind = m;
+    } else if (GLOBAL_FIELDS.includes(k)) {
+      return ruleError("invalid config field '" + where + "." + k + "': '" + k + "' applies to the whole plugin; set it at the top level");
+    } else if (!ROUTE_FIELDS.includes(k)) {
+      return ruleError("invalid config field '" + where + "': unknown field '" + k + "'; a rule may set " + ROUTE_FIELDS.join(", ") + " and one of " + MATCH_KEYS.join(", "));
+    }
+  }
+  if (kind < 0) return ruleError("invalid config field '" + where + "': expected one of " + MATCH_KEYS.join(", "));
+  const key = MATCH_KEYS[kind];
+  const shape = kind == <i32>MatchKind.Domain ? "a non-empty array of host names (exact, \"*.suffix\" or \"prefix*\")"
+    : kind == <i32>MatchKind.Service ? "a non-empty array of services (\"name.namespace.svc.cluster.local\" or with \":port\")"
+    : "a non-empty array of route names (\"namespace/ingress\")";
+  const list = obj.get(key)!;
+  const values = new Array<string>(0);
+  if (list.isArr) {
+    const arr = (<JSON.Arr>list)._arr;
+    for (let i = 0; i < arr.length; i++) {
+      if (!arr[i].isString || (<JSON.Str>arr[i])._str.length == 0) return ruleError("invalid config field '" + where + "." + key + "': expected " + shape);
+      values.push((<JSON.Str>arr[i])._str);
+    }
+  }
+  if (values.length == 0) return ruleError("invalid config field '" + where + "." + key + "': expected " + shape);
+  const r = new Reader(obj, where + ".");
+  const settings = readRouteSettings(r, global);
+  if (r.error.length > 0) return ruleError(r.error);
+  return new RuleResult(new Rule(new RuleMatcher(<MatchKind>kind, values), settings), "");
+}
+
 /** on_configure contract: parses the plugin configuration (UTF-8 JSON; empty means all defaults). */
 export function parseConfig(raw: Uint8Array): ConfigResult {
   const c = new PluginConfig();
   // Envoy passes an empty buffer when no configuration is set.
-  let blank = true;
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i];
-    if (!(b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d)) { blank = false; break; }
-  }
-  if (blank) return ConfigResult.ok(c);
+  if (isBlank(raw)) return ConfigResult.ok(c);
 
   const syntax = checkJson(raw);
   if (syntax.length > 0) return ConfigResult.fail("invalid config: not valid JSON: " + syntax);
@@ -154,49 +268,27 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   }
 
   const r = new Reader(obj);
-
-  const params = obj.get("keyParams");
-  if (params != null) {
-    const shape = "a non-empty array of up to " + MAX_KEY_PARAMS.toString() + " distinct, non-empty query parameter names";
-    if (!params.isArr) r.fail("keyParams", shape);
-    else {
-      const arr = (<JSON.Arr>params)._arr;
-      const names = new Array<string>(0);
-      if (arr.length == 0 || arr.length > MAX_KEY_PARAMS) r.fail("keyParams", shape);
-      for (let i = 0; i < arr.length && r.error.length == 0; i++) {
-        const v = arr[i];
-        if (!v.isString || (<JSON.Str>v)._str.length == 0) { r.fail("keyParams", shape + " (element " + i.toString() + " is not)"); break; }
-        const name = (<JSON.Str>v)._str;
-        if (names.includes(name)) { r.fail("keyParams", shape + " (\"" + name + "\" repeats)"); break; }
-        names.push(name);
-      }
-      if (r.error.length == 0) c.keyParams = names;
-    }
-  }
-
-  c.keyIncludesPath = r.bool("keyIncludesPath", Defaults.keyIncludesPath);
-
-  const policy = r.str("onMissingKey", "passthrough");
-  if (r.error.length == 0) {
-    if (policy == "passthrough") c.onMissingKey = MissingKeyPolicy.Passthrough;
-    else if (policy == "reject") c.onMissingKey = MissingKeyPolicy.Reject;
-    else r.fail("onMissingKey", "\"passthrough\" or \"reject\", got \"" + policy + "\"");
-  }
-
-  c.maxKeyLength = r.int("maxKeyLength", Defaults.maxKeyLength, 8, 4096);
-
+  c.route = readRouteSettings(r, c.route);
   c.pinHeader = r.token("pinHeader", Defaults.pinHeader, "a lower-case HTTP header name such as \"x-room-affinity-pin\"", false);
   if (r.error.length == 0 && hasUpper(c.pinHeader)) r.fail("pinHeader", "a lower-case HTTP header name, got \"" + c.pinHeader + "\"");
-
   c.entryTtlSeconds = r.int("entryTtlSeconds", Defaults.entryTtlSeconds, 10, 31536000);
   c.capacity = r.int("capacity", Defaults.capacity, 1, 16777216);
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);
   c.tickPeriodMs = r.int("tickPeriodMs", Defaults.tickPeriodMs, 100, 60000);
-  c.sweepBucketsPerTick = r.int("sweepBucketsPerTick", Defaults.sweepBucketsPerTick, 0, 16777216);
+  c.sweepBucketsPerTick = r.int("sweepBucketsPerTick", Defaults.sweepBucketsPerTick, 1, 16777216);
   c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
-  c.websocketOnly = r.bool("websocketOnly", Defaults.websocketOnly);
   c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);
-
   if (r.error.length > 0) return ConfigResult.fail(r.error);
+
+  const rules = obj.get(RULES_KEY);
+  if (rules != null) {
+    if (!rules.isArr) return ConfigResult.fail("invalid config field '" + RULES_KEY + "': expected an array of rules");
+    const arr = (<JSON.Arr>rules)._arr;
+    for (let i = 0; i < arr.length; i++) {
+      const res = readRule(arr[i], i, c.route);
+      if (res.rule == null) return ConfigResult.fail(res.error);
+      c.rules.push(res.rule!);
+    }
+  }
   return ConfigResult.ok(c);
 }

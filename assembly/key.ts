@@ -20,7 +20,15 @@ export class KeyResult {
 /** Key parameter names, pre-encoded once per configuration (not per request). */
 export class KeySpec {
   names: Uint8Array[] = [];
+  /** Reused per request (a VM runs one request at a time): decoding scratch and the key buffer. */
+  scratch: Uint8Array = new Uint8Array(256);
+  out: Uint8Array;
+  starts: StaticArray<i32>;
+  ends: StaticArray<i32>;
   constructor(public paramNames: string[], public includePath: bool, public maxKeyLength: i32) {
+    this.out = new Uint8Array(maxKeyLength);
+    this.starts = new StaticArray<i32>(paramNames.length);
+    this.ends = new StaticArray<i32>(paramNames.length);
     for (let i = 0; i < paramNames.length; i++) {
       this.names.push(Uint8Array.wrap(String.UTF8.encode(paramNames[i])));
     }
@@ -96,12 +104,13 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
   while (qEnd < len && unchecked(path[qEnd]) != 0x23) qEnd++; // '#': never sent by clients, ignore if present
 
   const count = spec.names.length;
-  const starts = new StaticArray<i32>(count);
-  const ends = new StaticArray<i32>(count);
+  const starts = spec.starts;
+  const ends = spec.ends;
   for (let k = 0; k < count; k++) unchecked(starts[k] = -1);
 
   // Scan the query once, recording where each wanted parameter's first value lies.
-  const scratch = new Uint8Array(len);
+  if (spec.scratch.length < len) spec.scratch = new Uint8Array(len);
+  const scratch = spec.scratch;
   let found = 0;
   let i = q + 1;
   while (i < qEnd && found < count) {
@@ -128,7 +137,7 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
   }
 
   // Assemble: [path ':'] value (':' value)*, with each value decoded then escaped.
-  const out = new Uint8Array(spec.maxKeyLength);
+  const out = spec.out;
   let pos = 0;
   if (spec.includePath) {
     pos = appendEscaped(out, pos, path, 0, q);
@@ -143,5 +152,6 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
     pos = appendEscaped(out, pos, scratch, 0, vLen);
     if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
   }
+  // A view of the reused buffer: valid until the next call with this spec.
   return new KeyResult(KeyStatus.Ok, out.subarray(0, pos), "");
 }

@@ -13,7 +13,8 @@ export const HOST_DRAINING: u8 = 2;
 /** Longest address accepted ("[v6]:port" fits); longer ones cannot be an Envoy host anyway. */
 export const MAX_ADDRESS_LENGTH = 64;
 
-export class Membership {
+/** A cluster's pods; also the table's PinPolicy for rooms of that cluster (no wrapper per request). */
+export class Membership extends PinPolicy {
   addresses: string[] = [];
   flags: u8[] = [];
   hashes: StaticArray<u64> = new StaticArray<u64>(0);
@@ -62,13 +63,6 @@ export class Membership {
     for (let i = 0; i < this.eligible.length; i++) if (this.eligible[i]) n++;
     return n;
   }
-}
-
-/** Adapts a Membership to the table's PinPolicy. */
-export class MembershipPolicy extends PinPolicy {
-  constructor(public members: Membership) { super(); }
-  keepsPin(address: string): bool { return this.members.keepsPin(address); }
-  place(fingerprint: u64): string { return this.members.place(fingerprint); }
 }
 
 // ---- snapshot codec: "v1\n" then one "address flags\n" line per host ----

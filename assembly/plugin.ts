@@ -7,11 +7,11 @@ import {
   nowNanos, logError, logInfo, logDebug,
 } from "./abi/host";
 import { SharedDataStore } from "./abi/shared-store";
-import { PluginConfig, parseConfig, MissingKeyPolicy } from "./config";
+import { PluginConfig, RouteSettings, parseConfig, MissingKeyPolicy } from "./config";
+import { stripPort } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
 import { hashBytes, hashString, mix64 } from "./hash";
 import { AffinityTable, Outcome, PinPolicy, Resolution } from "./table";
-import { MembershipPolicy } from "./membership";
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { SnapshotStore } from "./snapshots";
@@ -34,7 +34,8 @@ function nowMillis(): u64 { return nowNanos() / 1000000; }
 
 export class RoomAffinityRoot extends RootContext {
   config: PluginConfig | null = null;
-  keySpec: KeySpec | null = null;
+  /** Key specs built once per configuration: [0] for the global settings, [i + 1] for rules[i]. */
+  keySpecs: KeySpec[] = [];
   table: AffinityTable | null = null;
   metrics: Metrics | null = null;
   snapshots: SnapshotStore | null = null;
@@ -54,7 +55,11 @@ export class RoomAffinityRoot extends RootContext {
     }
     const c = result.config!;
     this.config = c;
-    this.keySpec = new KeySpec(c.keyParams, c.keyIncludesPath, c.maxKeyLength);
+    this.keySpecs = [new KeySpec(c.route.keyParams, c.route.keyIncludesPath, c.route.maxKeyLength)];
+    for (let i = 0; i < c.rules.length; i++) {
+      const r = c.rules[i].settings;
+      this.keySpecs.push(new KeySpec(r.keyParams, r.keyIncludesPath, r.maxKeyLength));
+    }
     const refresh = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
     this.table = new AffinityTable(this.store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refresh);
     if (this.metrics == null) this.metrics = new Metrics();
@@ -65,7 +70,8 @@ export class RoomAffinityRoot extends RootContext {
     this.sweeper = new Sweeper(this.table!, c.sweepWindow);
     this.platform.configure(c, this.snapshots!, this.metrics!);
     setTickPeriodMs(<u32>c.tickPeriodMs);
-    logInfo("room-affinity: configured: key " + (c.keyIncludesPath ? "path:" : "") + c.keyParams.join(":") +
+    logInfo("room-affinity: configured: key " + (c.route.keyIncludesPath ? "path:" : "") + c.route.keyParams.join(":") +
+      (c.rules.length > 0 ? " (" + c.rules.length.toString() + " per-route rules)" : "") +
       ", capacity " + c.capacity.toString() + " in " + c.bucketCount.toString() + " buckets of " + c.bucketSize.toString() +
       ", sweeping " + c.sweepWindow.toString() + " buckets per tick");
     return true;
@@ -87,6 +93,37 @@ export class RoomAffinityRoot extends RootContext {
     if (this.config == null) return;
     const nowMs = nowMillis();
     if (this.platform.onHttpCallResponse(this.config!, token, bodySize, nowMs)) this.sweep(nowMs);
+  }
+
+  /**
+   * Request-path contract: index into keySpecs of the settings that apply (0 = global, i + 1 = rules[i]),
+   * matched like Higress matches `_rules_`: route name, host without port, or routed cluster.
+   */
+  routeIndex(cluster: string): i32 {
+    const rules = this.config!.rules;
+    if (rules.length == 0) return 0;
+    let routeName = getPropertyString(["route_name"]);
+    if (routeName == null) routeName = getPropertyString(["xds", "route_name"]);
+    const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
+    const host = authority == null ? "" : stripPort(authority);
+    for (let i = 0; i < rules.length; i++) {
+      if (rules[i].matcher.matches(routeName == null ? "" : routeName, host, cluster)) return i + 1;
+    }
+    return 0;
+  }
+
+  /** Hash of a routed cluster's name, computed once per cluster. */
+  private clusterHashes: Map<string, u64> = new Map();
+  clusterHash(cluster: string): u64 {
+    if (this.clusterHashes.has(cluster)) return this.clusterHashes.get(cluster);
+    const h = hashString(cluster);
+    if (this.clusterHashes.size > 4096) this.clusterHashes.clear();
+    this.clusterHashes.set(cluster, h);
+    return h;
+  }
+
+  settingsAt(index: i32): RouteSettings {
+    return index == 0 ? this.config!.route : this.config!.rules[index - 1].settings;
   }
 
   /** Sweep contract (lease holder): one window of buckets against the current membership. */
@@ -152,18 +189,22 @@ export class RoomAffinityStream extends HttpContext {
     const metrics = root.metrics!;
     const platform = root.platform;
     platform.sanitizeRequest(config);
-    if (config.websocketOnly && !isWebSocketUpgrade()) return FilterHeadersStatus.Continue;
+    const clusterName = getPropertyString(["xds", "cluster_name"]);
+    const cluster = clusterName == null ? "" : clusterName;
+    const routeIndex = root.routeIndex(cluster);
+    const settings = root.settingsAt(routeIndex);
+    if (settings.websocketOnly && !isWebSocketUpgrade()) return FilterHeadersStatus.Continue;
 
     const path = getHeaderBytes(MapType.HttpRequestHeaders, ":path");
-    const key = buildRoomKey(path == null ? new Uint8Array(0) : path, root.keySpec!);
+    const key = buildRoomKey(path == null ? new Uint8Array(0) : path, root.keySpecs[routeIndex]);
     if (key.status == KeyStatus.TooLong) {
       metrics.inc(metrics.rejectKeyTooLong);
       sendLocalResponse(400, DETAILS_KEY_TOO_LONG,
-        "room key longer than " + config.maxKeyLength.toString() + " bytes\n", [["content-type", "text/plain"]]);
+        "room key longer than " + settings.maxKeyLength.toString() + " bytes\n", [["content-type", "text/plain"]]);
       return FilterHeadersStatus.StopIteration;
     }
     if (key.status == KeyStatus.Missing) {
-      if (config.onMissingKey == MissingKeyPolicy.Reject) {
+      if (settings.onMissingKey == MissingKeyPolicy.Reject) {
         metrics.inc(metrics.rejectNoKey);
         sendLocalResponse(400, DETAILS_MISSING_KEY,
           "missing query parameter '" + key.missingParam + "'\n", [["content-type", "text/plain"]]);
@@ -173,15 +214,14 @@ export class RoomAffinityStream extends HttpContext {
       return FilterHeadersStatus.Continue;
     }
 
-    const cluster = getPropertyString(["xds", "cluster_name"]);
     // Rooms are per routed cluster: the same key routed to two clusters is two rooms.
-    const fingerprint = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : hashString(cluster)));
+    const fingerprint = mix64(hashBytes(key.key!) ^ (clusterName == null ? 0 : root.clusterHash(cluster)));
     this.fingerprint = fingerprint;
     const nowMs = nowMillis();
     let policy: PinPolicy = KEEP_PINS_ONLY;
-    if (cluster != null) {
+    if (clusterName != null) {
       const members = platform.membership(config, cluster, nowMs);
-      if (members != null && members.size > 0) policy = new MembershipPolicy(members);
+      if (members != null && members.size > 0) policy = members;
     }
     const res = root.table!.resolve(fingerprint, <u32>(nowMs / 1000), policy);
     this.count(res);
@@ -201,6 +241,12 @@ export class RoomAffinityStream extends HttpContext {
   onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const root = this.root;
     if (root.config == null) return FilterHeadersStatus.Continue;
+    if (this.pinned.length > 0) {
+      // The common case, a join that went where it was pinned: stateful_session echoed nothing (it
+      // only writes its header when the host changed), so there is nothing to strip or correct.
+      const upstream = getPropertyString(["upstream", "address"]);
+      if (upstream != null && upstream == this.pinned) return FilterHeadersStatus.Continue;
+    }
     root.platform.sanitizeResponse(root.config!);
     if (!this.learning && this.pinned.length == 0) return FilterHeadersStatus.Continue;
     const upstream = servedUpstream();

@@ -5,7 +5,17 @@ import { KvStore, WriteStatus } from "./store";
 import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
 
 class Cached {
-  constructor(public version: u64, public members: Membership | null) {}
+  /** "<version> " as bytes, to recognise an unchanged version key without parsing it. */
+  versionText: Uint8Array;
+  constructor(public version: u64, public members: Membership | null) {
+    this.versionText = Uint8Array.wrap(String.UTF8.encode(version.toString() + " "));
+  }
+}
+
+function versionPrefixIs(raw: Uint8Array, prefix: Uint8Array): bool {
+  if (raw.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (unchecked(raw[i]) != unchecked(prefix[i])) return false;
+  return true;
 }
 
 export class VersionInfo {
@@ -28,7 +38,14 @@ export class SnapshotStore {
 
   clusterListKey(): string { return this.prefix + ":mc"; }
   snapshotKey(cluster: string): string { return this.prefix + ":m:" + cluster; }
-  versionKey(cluster: string): string { return this.prefix + ":mv:" + cluster; }
+  /** The version key is read on every request: build its string once per cluster. */
+  private versionKeys: Map<string, string> = new Map();
+  versionKey(cluster: string): string {
+    if (this.versionKeys.has(cluster)) return this.versionKeys.get(cluster);
+    const k = this.prefix + ":mv:" + cluster;
+    this.versionKeys.set(cluster, k);
+    return k;
+  }
 
   readVersion(cluster: string): VersionInfo | null {
     const v = this.store.get(this.versionKey(cluster)).value;
@@ -41,14 +58,17 @@ export class SnapshotStore {
 
   /** Request-path contract: the cluster's current membership, or null if none was published yet. */
   current(cluster: string): Membership | null {
-    const info = this.readVersion(cluster);
-    if (info == null) return null;
+    const raw = this.store.get(this.versionKey(cluster)).value;
+    if (raw == null) return null;
+    // Compare the version prefix ("<version> ") with the cached one before parsing anything.
     if (this.cache.has(cluster)) {
       const c = this.cache.get(cluster);
-      if (c.version == info.version) return c.members;
+      if (versionPrefixIs(raw!, c.versionText)) return c.members;
     }
-    const raw = this.store.get(this.snapshotKey(cluster)).value;
-    const members: Membership | null = raw == null ? null : decodeSnapshot(text(raw));
+    const info = this.readVersion(cluster);
+    if (info == null) return null;
+    const snap = this.store.get(this.snapshotKey(cluster)).value;
+    const members: Membership | null = snap == null ? null : decodeSnapshot(text(snap));
     this.cache.set(cluster, new Cached(info.version, members));
     return members;
   }

@@ -58,6 +58,36 @@ export function decodeBucket(b: Uint8Array | null): Entry[] | null {
   return off == b.length ? out : null;
 }
 
+/**
+ * Byte offset of `fingerprint`'s entry in a raw bucket, -1 if absent, -2 if the bytes are not a
+ * valid bucket. The join path uses it to avoid decoding every entry of a full bucket.
+ */
+export function findEntry(b: Uint8Array, fingerprint: u64): i32 {
+  if (b.length == 0) return -1;
+  if (b.length < 2 || b[0] != FORMAT_V1) return -2;
+  const base = b.dataStart;
+  const count = <i32>load<u8>(base + 1);
+  let off = 2;
+  for (let i = 0; i < count; i++) {
+    if (off + ENTRY_FIXED > b.length) return -2;
+    const alen = <i32>load<u8>(base + off + 12);
+    if (off + ENTRY_FIXED + alen > b.length) return -2;
+    if (load<u64>(base + off) == fingerprint) return off;
+    off += ENTRY_FIXED + alen;
+  }
+  return off == b.length ? -1 : -2;
+}
+
+/** lastSeen of the entry at `off` (see findEntry). */
+export function entrySeenAt(b: Uint8Array, off: i32): u32 {
+  return load<u32>(b.dataStart + off + 8);
+}
+
+/** Address of the entry at `off` (see findEntry). */
+export function entryAddressAt(b: Uint8Array, off: i32): string {
+  return String.UTF8.decodeUnsafe(b.dataStart + off + ENTRY_FIXED, <usize>load<u8>(b.dataStart + off + 12));
+}
+
 /** Answers, for a resolve, whether a pinned pod may still take the room's players. */
 export abstract class PinPolicy {
   /** The pinned pod is known to be usable (member, healthy or draining); false re-places the room. */
@@ -128,7 +158,11 @@ export class AffinityTable {
   }
 
   expired(e: Entry, now: u32): bool {
-    return now > e.lastSeen && now - e.lastSeen > this.ttlSeconds;
+    return this.expiredAt(e.lastSeen, now);
+  }
+
+  expiredAt(lastSeen: u32, now: u32): bool {
+    return now > lastSeen && now - lastSeen > this.ttlSeconds;
   }
 
   /** Reads the room's live entry, if any (no write). */
@@ -160,7 +194,27 @@ export class AffinityTable {
         this.store.set(key, encodeBucket([]), 0);
         continue;
       }
-      let entries = decodeBucket(sv.value);
+      // Fast path for a join of a pinned room: find the entry in the raw bytes, decode nothing else,
+      // and refresh lastSeen in place.
+      const raw = sv.value!;
+      const at = findEntry(raw, fingerprint);
+      if (at >= 0) {
+        const seen = entrySeenAt(raw, at);
+        if (!this.expiredAt(seen, now)) {
+          const address = entryAddressAt(raw, at);
+          if (policy.keepsPin(address)) {
+            res.outcome = Outcome.Hit;
+            res.address = address;
+            if (now > seen && now - seen >= this.refreshSeconds) {
+              store<u32>(raw.dataStart + at + 8, now);
+              // Best effort: a lost race means someone else just wrote the bucket; the pin stands.
+              this.store.set(key, raw, sv.cas);
+            }
+            return res;
+          }
+        }
+      }
+      let entries = decodeBucket(raw);
       if (entries == null) entries = new Array<Entry>(0); // unreadable bucket: rewrite it
       let found = -1;
       for (let i = 0; i < entries.length; i++) {
@@ -168,18 +222,8 @@ export class AffinityTable {
       }
       let repin = false;
       if (found >= 0) {
-        const e = entries[found];
-        if (!this.expired(e, now) && policy.keepsPin(e.address)) {
-          res.outcome = Outcome.Hit;
-          res.address = e.address;
-          if (now > e.lastSeen && now - e.lastSeen >= this.refreshSeconds) {
-            e.lastSeen = now;
-            // Best effort: a lost race here means someone else just wrote the bucket; the pin stands.
-            this.store.set(key, encodeBucket(entries), sv.cas);
-          }
-          return res;
-        }
-        repin = !this.expired(e, now);
+        // The fast path above handled a live, usable pin; here the pin expired or its pod is unusable.
+        repin = !this.expired(entries[found], now);
       }
       if (placement.length == 0) placement = policy.place(fingerprint);
       if (placement.length == 0) { res.outcome = Outcome.NoPlacement; return res; }

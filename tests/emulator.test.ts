@@ -179,3 +179,17 @@ test("hostile request paths never trap either build (5,000 random paths each)", 
     assert.ok(vm.request({ path: path("after") }).upstream);
   }
 });
+
+test("wasm memory stays bounded over 100,000 joins (the minimal runtime collects between requests)", async () => {
+  const proc = newProcess(HOSTS());
+  const vm = await WasmVm.load(WASM_HIGRESS, proc, true);
+  assert.equal(vm.configure({}), true);
+  const pages: number[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    vm.request({ path: path(i % 2 ? `hot${i % 1000}` : `new${i}`) });
+    if (i % 10_000 === 9_999) pages.push(vm.memory.buffer.byteLength / 65536);
+  }
+  // Growth would show as rising pages; the plateau must be reached early and kept.
+  assert.ok(pages[pages.length - 1] <= 64, `wasm memory grew to ${pages[pages.length - 1]} pages: ${pages.join(",")}`);
+  assert.equal(pages[pages.length - 1], pages[2], `memory still growing: ${pages.join(",")}`);
+});

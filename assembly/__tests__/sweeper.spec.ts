@@ -25,6 +25,23 @@ function count(s: MemoryStore, t: AffinityTable, addr: string): i32 {
 }
 
 describe("sweeper", () => {
+  it("sweeps a small window in steady state, and the whole table within two passes after a pod leaves", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 256, 4, 1000, 10); // 64 buckets
+    fill(t, 100, 100);
+    const both = new PresentHosts(); both.add("A:1"); both.add("B:1");
+    const onlyA = new PresentHosts(); onlyA.add("A:1");
+    const sw = new Sweeper(t, 4);
+    expect(sw.pass(101, both).bucketsVisited).toBe(4);
+    expect(sw.pass(102, both).bucketsVisited).toBe(4);
+    const r1 = sw.pass(103, onlyA); // B left: urgent cycle
+    const r2 = sw.pass(104, onlyA);
+    expect(r1.bucketsVisited).toBe(32);
+    expect(r2.bucketsVisited).toBe(32);
+    expect(r1.evictedGone + r2.evictedGone).toBe(50);
+    expect(count(s, t, "B:1")).toBe(0);
+    expect(sw.pass(105, onlyA).bucketsVisited).toBe(4); // back to steady state
+  });
   it("evicts entries of pods that left, within ceil(buckets / window) passes", () => {
     const s = new MemoryStore();
     const t = new AffinityTable(s, "ra", 64, 4, 1000, 10); // 16 buckets

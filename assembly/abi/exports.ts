@@ -1,6 +1,22 @@
 // The proxy-wasm ABI 0.2.1 exports. Each one is a host entry point; all dispatch by context id.
+//
+// Memory: the module uses AssemblyScript's minimal runtime, whose collector does not scan the wasm
+// stack, so it may only run when no export is active. Hosts re-enter the module while it runs (a
+// local reply calls the response hooks from inside proxy_send_local_response), so every export that
+// can reach host code counts its depth, and collection happens only at depth 0: after every
+// COLLECT_EVERY finished streams, and on every tick.
 import { FilterHeadersStatus } from "./imports";
 import { roots, streams, createContext } from "./context";
+
+const COLLECT_EVERY: u32 = 256;
+let depth: i32 = 0;
+let finishedStreams: u32 = 0;
+
+function enter(): void { depth++; }
+function leave(): void { depth--; }
+function collectIfIdle(): void {
+  if (depth == 0) __collect();
+}
 
 /** ABI version marker: the host reads the export's name. Higress only adds its extensions for 0.2.1. */
 export function proxy_abi_version_0_2_1(): void {}
@@ -12,37 +28,56 @@ export function proxy_on_memory_allocate(size: usize): usize {
 
 /** Host contract: a root (parent 0) or stream context is created. */
 export function proxy_on_context_create(contextId: u32, parentId: u32): void {
+  enter();
   createContext(contextId, parentId);
+  leave();
 }
 
 /** Host contract: the VM starts (once per VM, root context). */
 export function proxy_on_vm_start(rootId: u32, vmConfigSize: u32): bool {
-  return roots.has(rootId) ? roots.get(rootId).onVmStart(vmConfigSize) : false;
+  enter();
+  const ok = roots.has(rootId) ? roots.get(rootId).onVmStart(vmConfigSize) : false;
+  leave();
+  return ok;
 }
 
 /** Host contract: a plugin configuration arrives; false rejects it. */
 export function proxy_on_configure(rootId: u32, configSize: u32): bool {
-  return roots.has(rootId) ? roots.get(rootId).onConfigure(configSize) : false;
+  enter();
+  const ok = roots.has(rootId) ? roots.get(rootId).onConfigure(configSize) : false;
+  leave();
+  return ok;
 }
 
 /** Host contract: the tick set by proxy_set_tick_period_milliseconds fires (per root, per thread). */
 export function proxy_on_tick(rootId: u32): void {
+  enter();
   if (roots.has(rootId)) roots.get(rootId).onTick();
+  leave();
+  collectIfIdle();
 }
 
 /** Host contract: a proxy_http_call completed (or failed: headers 0, body 0). */
 export function proxy_on_http_call_response(rootId: u32, token: u32, headerCount: u32, bodySize: u32, trailerCount: u32): void {
+  enter();
   if (roots.has(rootId)) roots.get(rootId).onHttpCallResponse(token, headerCount, bodySize);
+  leave();
 }
 
 /** Host contract: request headers of a stream. */
 export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOfStream: bool): FilterHeadersStatus {
-  return streams.has(contextId) ? streams.get(contextId).onRequestHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+  enter();
+  const status = streams.has(contextId) ? streams.get(contextId).onRequestHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+  leave();
+  return status;
 }
 
 /** Host contract: response headers of a stream (the 101 of a WebSocket upgrade). */
 export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: bool): FilterHeadersStatus {
-  return streams.has(contextId) ? streams.get(contextId).onResponseHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+  enter();
+  const status = streams.has(contextId) ? streams.get(contextId).onResponseHeaders(headerCount, endOfStream) : FilterHeadersStatus.Continue;
+  leave();
+  return status;
 }
 
 /** Host contract: the context is finished; true lets the host delete it now. */
@@ -55,6 +90,10 @@ export function proxy_on_log(contextId: u32): void {}
 
 /** Host contract: the context is gone; drop our state for it. */
 export function proxy_on_delete(contextId: u32): void {
-  if (streams.has(contextId)) streams.delete(contextId);
-  else if (roots.has(contextId)) roots.delete(contextId);
+  if (streams.has(contextId)) {
+    streams.delete(contextId);
+    if (++finishedStreams % COLLECT_EVERY == 0) collectIfIdle();
+  } else if (roots.has(contextId)) {
+    roots.delete(contextId);
+  }
 }

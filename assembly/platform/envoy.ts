@@ -31,8 +31,18 @@ export class StockEnvoyPlatform extends Platform {
     removeHeader(MapType.HttpRequestHeaders, config.pinHeader);
   }
 
+  /** base64 of each pod address, built once (a handful of pods, a pin on every join). */
+  private encoded: Map<string, string> = new Map();
+
   pin(config: PluginConfig, address: string): void {
-    replaceHeader(MapType.HttpRequestHeaders, config.pinHeader, base64Encode(address));
+    let v: string;
+    if (this.encoded.has(address)) v = this.encoded.get(address);
+    else {
+      v = base64Encode(address);
+      if (this.encoded.size > 4096) this.encoded.clear(); // bounded: pods come and go
+      this.encoded.set(address, v);
+    }
+    replaceHeader(MapType.HttpRequestHeaders, config.pinHeader, v);
   }
 
   sanitizeResponse(config: PluginConfig): void {

@@ -34,8 +34,8 @@ export interface Layout {
   statefulSession?: boolean;
   /** Leave the wasm filter out (baseline). */
   plugin?: boolean;
-  /** Envoy-native hashing on a query parameter instead of the plugin (comparison baseline). */
-  hashQueryParam?: string;
+  /** Envoy-native hashing on query parameters instead of the plugin (comparison baseline). */
+  hashQueryParams?: string[];
   lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
   /** Deliver the listener by LDS (a file) instead of statically; used to show which changes drain. */
   lds?: boolean;
@@ -205,7 +205,7 @@ function bootstrapWith(l: Layout, listener: object): object {
 
 export function routes(l: Layout, version = 1): object {
   const route: Record<string, unknown> = { cluster: CLUSTER, timeout: "0s" };
-  if (l.hashQueryParam) route.hash_policy = [{ query_parameter: { name: l.hashQueryParam } }];
+  if (l.hashQueryParams) route.hash_policy = l.hashQueryParams.map((name) => ({ query_parameter: { name } }));
   return {
     resources: [
       {
@@ -217,7 +217,8 @@ export function routes(l: Layout, version = 1): object {
             domains: ["*"],
             // The version travels in a response header so a test can see which routes served it.
             response_headers_to_add: [{ header: { key: "x-route-version", value: String(version) } }],
-            routes: [{ match: { prefix: "/" }, route }],
+            // Named, so per-route rules (`_match_route_`) have something to match.
+            routes: [{ name: "game", match: { prefix: "/" }, route }],
           },
         ],
       },

@@ -1,0 +1,102 @@
+// `npm run compare`: the churn scenarios against this plugin and the setups users would pick instead,
+// in one run on this machine, with the same demo pods and clients. Writes bench/results/compare.json
+// and bench/charts/rooms-moved.svg, and prints the table. `--smoke` runs a tiny version (CI).
+import fs from "node:fs";
+import path from "node:path";
+import { ROOT, scratchDir } from "../tools/lib/paths";
+import { EnvoySystem, NginxHashSystem, NginxLuaSystem, HaproxySystem, System } from "./systems";
+import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "./scenarios";
+import { groupedBars } from "./svg";
+
+export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"] as const;
+
+export function makeSystem(name: string, dir: string): System {
+  switch (name) {
+    case "plugin": return new EnvoySystem("plugin", 22000, 22001, dir);
+    case "maglev": return new EnvoySystem("maglev", 22000, 22001, dir);
+    case "nginx": return new NginxHashSystem(22000, dir);
+    case "haproxy": return new HaproxySystem(22000, 22005, dir);
+    case "nginx-lua": return new NginxLuaSystem(22000, dir);
+  }
+  throw new Error(`unknown system ${name} (known: ${SYSTEM_NAMES.join(", ")})`);
+}
+
+interface Options {
+  smoke: boolean;
+  rooms: number;
+  players: number;
+  systems: string[];
+  scenarios: Scenario[];
+  write: boolean;
+}
+
+function parse(argv: string[]): Options {
+  const o: Options = { smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    // Smoke: every system's start, membership change, drain and reload paths, tiny.
+    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; }
+    else if (a === "--rooms") o.rooms = Number(argv[++i]);
+    else if (a === "--players") o.players = Number(argv[++i]);
+    else if (a === "--systems") o.systems = argv[++i].split(",");
+    else if (a === "--scenarios") o.scenarios = argv[++i].split(",") as Scenario[];
+    else if (a === "--no-write") o.write = false;
+    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y --no-write)`);
+  }
+  for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
+  for (const s of o.systems) makeSystem(s, "/tmp");
+  return o;
+}
+
+export function table(results: ScenarioResult[]): string {
+  const rows = ["| system | scenario | rooms split | pinned rooms moved | WebSockets dropped | reconnects on the right pod | new rooms on draining pods |", "|---|---|---|---|---|---|---|"];
+  for (const r of results) {
+    const right = r.reconnects ? `${r.right}/${r.reconnects} (${((100 * r.right) / r.reconnects).toFixed(1)}%)` : "-";
+    rows.push(`| ${r.system} | ${r.scenario} | ${r.error ? `error: ${r.error}` : r.split} | ${r.moved} | ${r.dropped} | ${right} | ${r.newOnDraining ?? "-"} |`);
+  }
+  return rows.join("\n");
+}
+
+async function main(): Promise<void> {
+  const o = parse(process.argv.slice(2));
+  const results: ScenarioResult[] = [];
+  const systems: Record<string, { label: string; key: string; how: string }> = {};
+  for (const name of o.systems) {
+    for (const scenario of o.scenarios) {
+      const sys = makeSystem(name, scratchDir(`compare-${name}-${scenario}`));
+      systems[name] = { label: sys.label, key: sys.key, how: sys.how };
+      const r = await runScenario(sys, scenario, { rooms: o.rooms, players: o.players, podBasePort: 22100 });
+      results.push(r);
+      console.log(`${name.padEnd(10)} ${scenario.padEnd(19)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}${r.newOnDraining !== undefined ? `  new-on-draining ${r.newOnDraining}` : ""}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`);
+    }
+  }
+  console.log("\n" + table(results));
+  const errors = results.filter((r) => r.error);
+  if (o.write) {
+    const out = { date: new Date().toISOString(), rooms: o.rooms, players: o.players, systems, results };
+    fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, "bench", "results", "compare.json"), JSON.stringify(out, null, 2) + "\n");
+    fs.mkdirSync(path.join(ROOT, "bench", "charts"), { recursive: true });
+    const scen = o.scenarios.filter((s) => s !== "new-source-address");
+    fs.writeFileSync(path.join(ROOT, "bench", "charts", "rooms-moved.svg"), groupedBars(
+      `Pinned rooms moved per scenario (${o.rooms} rooms, lower is better)`, "rooms moved", scen,
+      o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.moved : NaN; }) })),
+    ));
+    fs.writeFileSync(path.join(ROOT, "bench", "charts", "websockets-dropped.svg"), groupedBars(
+      `Open WebSockets dropped by the gateway per scenario (${o.rooms * o.players} open, lower is better)`, "WebSockets dropped", scen,
+      o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.dropped : NaN; }) })),
+    ));
+    console.log("\nwrote bench/results/compare.json, bench/charts/rooms-moved.svg, bench/charts/websockets-dropped.svg");
+  }
+  if (errors.length) {
+    console.error(`${errors.length} scenario run(s) failed`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,199 @@
+// The churn scenarios, run the same way against any System (bench/systems.ts) with the same demo pods
+// and clients. For each run we count:
+//   split      rooms whose players reached more than one pod, when they first joined together or
+//              when they reconnected after the change
+//   moved      rooms whose pod was still usable but that reconnected elsewhere
+//   dropped    open WebSockets (on pods that stayed up) closed by the gateway during the change
+//   right      reconnecting players that reached the right pod: the room's old pod while it is usable,
+//              else the pod most of the room's players reached
+import { startPodProcess, PodProcess } from "../tools/lib/pods";
+import { closeAll, Joined } from "../tools/lib/clients";
+import { joinRooms, roomIdOf, rooms as roomIds } from "../tools/lib/players";
+import { sleep } from "../tools/lib/envoy";
+import { System, Member, RELOAD_GRACE_S } from "./systems";
+
+export interface ScenarioResult {
+  system: string;
+  scenario: string;
+  rooms: number;
+  split: number;
+  moved: number;
+  dropped: number;
+  right: number;
+  reconnects: number;
+  /** New rooms placed on draining pods (rolling update only). */
+  newOnDraining?: number;
+  seconds: number;
+  error?: string;
+}
+
+export const SCENARIOS = ["scale-out", "scale-in", "pod-killed", "rolling-update", "new-source-address", "config-reload"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface RunOptions {
+  rooms: number;
+  players: number;
+  podBasePort: number;
+}
+
+class Pods {
+  list: PodProcess[] = [];
+  states = new Map<string, Member["state"]>();
+  private next = 0;
+  constructor(private basePort: number) {}
+
+  async start(n: number, prefix = "pod"): Promise<PodProcess[]> {
+    const started = await Promise.all(Array.from({ length: n }, (_, i) => startPodProcess(`${prefix}-${this.next + i + 1}`, this.basePort + this.next + i)));
+    this.next += n;
+    for (const p of started) {
+      this.list.push(p);
+      this.states.set(p.id, "serving");
+    }
+    return started;
+  }
+
+  members(): Member[] {
+    return this.list.filter((p) => this.states.has(p.id)).map((p) => ({ host: p.host, port: p.port, state: this.states.get(p.id)! }));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.list.map((p) => p.kill("SIGKILL")));
+  }
+}
+
+/** Tracks sockets the gateway closes (as opposed to the ones we close or whose pod we stop). */
+class Watch {
+  dropped = 0;
+  private ours = new Set<Joined>();
+  constructor(public sockets: Joined[], private exempt: (j: Joined) => boolean = () => false) {
+    for (const j of sockets) j.ws.on("close", () => { if (!this.ours.has(j) && !this.exempt(j)) this.dropped++; });
+  }
+  async close(): Promise<void> {
+    for (const j of this.sockets) this.ours.add(j);
+    await closeAll(this.sockets);
+  }
+}
+
+function tally(before: Map<string, string>, after: Joined[], usable: (pod: string) => boolean, r: ScenarioResult, splitOnJoin: Set<string>): void {
+  const byRoom = new Map<string, string[]>();
+  for (const j of after) {
+    const id = roomIdOf(j);
+    if (!byRoom.has(id)) byRoom.set(id, []);
+    byRoom.get(id)!.push(j.pod);
+  }
+  for (const [room, pods] of byRoom) {
+    const distinct = new Set(pods);
+    if (distinct.size > 1 || splitOnJoin.has(room)) r.split++;
+    const old = before.get(room);
+    let expected: string;
+    if (old !== undefined && usable(old)) {
+      expected = old;
+      if (pods.some((p) => p !== old)) r.moved++;
+    } else {
+      const counts = new Map<string, number>();
+      for (const p of pods) counts.set(p, (counts.get(p) ?? 0) + 1);
+      expected = [...counts].sort((a, b) => b[1] - a[1])[0][0];
+    }
+    r.right += pods.filter((p) => p === expected).length;
+    r.reconnects += pods.length;
+  }
+}
+
+function assignmentOf(joined: Joined[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const j of joined) if (!m.has(roomIdOf(j))) m.set(roomIdOf(j), j.pod);
+  return m;
+}
+
+/** A new source address (127.x.y.z) per player, different for every wave. */
+function sources(wave: number): (i: number) => string {
+  return (i) => `127.${10 + wave}.${(i >> 8) & 255}.${(i & 255) || 1}`;
+}
+
+export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
+  const r: ScenarioResult = { system: system.name, scenario, rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0 };
+  const t0 = Date.now();
+  const pods = new Pods(o.podBasePort);
+  const ids = roomIds("r", o.rooms);
+  const join = (list: string[], wave: number) => joinRooms(system.port, list, { perRoom: o.players, localAddress: sources(wave) });
+  try {
+    await pods.start(scenario === "scale-in" ? 6 : 3);
+    await system.start(pods.members());
+    const open = await join(ids, 0);
+    // Where each room is pinned before the change: one more player per room, after the rush.
+    const probe = await join(ids, 9);
+    const before = assignmentOf(probe);
+    const joinedTogether = new Map<string, Set<string>>();
+    for (const j of [...open, ...probe]) {
+      if (!joinedTogether.has(roomIdOf(j))) joinedTogether.set(roomIdOf(j), new Set());
+      joinedTogether.get(roomIdOf(j))!.add(j.pod);
+    }
+    const splitOnJoin = new Set([...joinedTogether].filter(([, s]) => s.size > 1).map(([r]) => r));
+    await closeAll(probe);
+    const alive = new Set(pods.list.map((p) => p.id));
+    const watch = new Watch(open, (j) => !alive.has(j.pod));
+    const usable = (pod: string) => alive.has(pod);
+
+    switch (scenario) {
+      case "scale-out":
+        await pods.start(3);
+        await system.setMembers(pods.members());
+        break;
+      case "scale-in": {
+        const victims = pods.list.slice(3);
+        for (const p of victims) pods.states.delete(p.id);
+        await system.setMembers(pods.members());
+        for (const p of victims) alive.delete(p.id);
+        await Promise.all(victims.map((p) => p.kill("SIGTERM")));
+        break;
+      }
+      case "pod-killed": {
+        const victim = pods.list[1];
+        alive.delete(victim.id);
+        await victim.kill("SIGKILL");
+        pods.states.delete(victim.id); // Kubernetes notices and removes the endpoint
+        await system.setMembers(pods.members());
+        break;
+      }
+      case "rolling-update": {
+        const old = [...pods.list];
+        await pods.start(3, "v2");
+        for (const p of old) pods.states.set(p.id, "draining");
+        await system.setMembers(pods.members());
+        // Old rooms reconnect while their games still run: they belong on their (draining) old pods.
+        await sleep((RELOAD_GRACE_S + 1) * 1000);
+        const rejoin = await join(ids, 1);
+        tally(before, rejoin, usable, r, splitOnJoin);
+        // New rooms must only land on new pods.
+        const fresh = await join(roomIds("new", o.rooms), 2);
+        r.newOnDraining = new Set(fresh.filter((j) => !j.pod.startsWith("v2-")).map((j) => roomIdOf(j))).size;
+        r.dropped = watch.dropped;
+        await closeAll([...rejoin, ...fresh]);
+        await watch.close();
+        break;
+      }
+      case "new-source-address":
+        break;
+      case "config-reload":
+        await system.reload();
+        await system.reload();
+        break;
+    }
+    if (scenario !== "rolling-update") {
+      // Give reload-surviving sockets the time the gateway would let them live, then count drops.
+      await sleep((RELOAD_GRACE_S + 1) * 1000);
+      r.dropped = watch.dropped;
+      await watch.close();
+      const again = await join(ids, 1);
+      tally(before, again, usable, r, splitOnJoin);
+      await closeAll(again);
+    }
+  } catch (e) {
+    r.error = e instanceof Error ? e.message : String(e);
+  } finally {
+    await system.stop().catch(() => undefined);
+    await pods.stopAll();
+    r.seconds = (Date.now() - t0) / 1000;
+  }
+  return r;
+}

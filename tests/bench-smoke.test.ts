@@ -1,0 +1,28 @@
+// Benchmarks are not tests and never fail on timing, but a broken benchmark (crash, no output) is a
+// bug: run tiny versions of `npm run bench` and `npm run compare` and check they finish with output.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { ROOT } from "../tools/lib/paths";
+
+function run(script: string, args: string[], timeoutMs: number) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "bench", script), ...args], { encoding: "utf8", timeout: timeoutMs });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+test("bench --smoke runs every measurement and prints its figures", () => {
+  const r = run("bench.js", ["--smoke"], 240000);
+  assert.equal(r.status, 0, r.out);
+  for (const re of [/us\/join at 1000 rooms/, /sweep pass/, /evicted in \d+ ticks/, /plugin throughput x[\d.]+ of MAGLEV/, /B\/room/]) assert.match(r.out, re);
+});
+
+test("compare --smoke runs every system through membership changes, draining and reloads", () => {
+  const r = run("compare.js", ["--smoke"], 600000);
+  assert.equal(r.status, 0, r.out);
+  for (const sys of ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"]) {
+    for (const sc of ["scale-out", "rolling-update", "config-reload"]) assert.match(r.out, new RegExp(`\\| ${sys} \\| ${sc} \\| \\d+ \\|`), `${sys} ${sc}`);
+  }
+  // The plugin's own guarantees hold even in the smoke run.
+  for (const line of r.out.split("\n").filter((l) => l.startsWith("| plugin |"))) assert.match(line, /\| plugin \| [a-z-]+ \| 0 \| 0 \| 0 \|/, line);
+});

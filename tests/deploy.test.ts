@@ -1,0 +1,99 @@
+// The deployment files users get: rendered from the same sources as the trial and the tests (no
+// drift), every reference in docker-compose resolves, the Higress examples are configs the plugin
+// accepts, and the docker-compose Envoy config really serves rooms in the real Envoy. Docker itself
+// cannot run here: the compose file's Envoy config is run directly, with only container paths,
+// addresses and ports substituted.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { ROOT, scratchDir, WASM_ENVOY, WASM_HIGRESS, envoyBinary } from "../tools/lib/paths";
+import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_RULE_CONFIGS } from "../tools/render-deploy";
+import { WasmVm, newProcess } from "../tools/lib/host-emulator";
+import { startPodProcess } from "../tools/lib/pods";
+import { join, closeAll } from "../tools/lib/clients";
+import { httpGet, waitFor } from "../tools/lib/envoy";
+import { spawn } from "node:child_process";
+
+test("checked-in deploy files equal what the renderer produces (no drift)", () => {
+  for (const [rel, content] of renderAll()) {
+    const file = path.join(ROOT, rel);
+    assert.ok(fs.existsSync(file), `${rel} is missing: run node dist/tools/render-deploy.js`);
+    assert.equal(fs.readFileSync(file, "utf8"), content, `${rel} drifted from tools/render-deploy.ts`);
+  }
+});
+
+test("docker-compose references resolve and match the Envoy config", () => {
+  const compose = composeFile();
+  const base = path.join(ROOT, "deploy", "envoy");
+  for (const svc of Object.values<any>(compose.services)) {
+    for (const v of svc.volumes ?? []) {
+      const src = v.split(":")[0];
+      assert.ok(fs.existsSync(path.resolve(base, src)), `compose volume source ${src} does not exist (after npm run build)`);
+    }
+  }
+  const envoy = compose.services.envoy;
+  const cfg = envoy.command[envoy.command.indexOf("-c") + 1];
+  assert.equal(cfg, `${COMPOSE_DIR}/envoy.yaml`);
+  assert.ok(fs.existsSync(path.join(base, path.basename(cfg))));
+  // The image is the Envoy version the tests run.
+  const setup = fs.readFileSync(path.join(ROOT, "scripts", "setup.sh"), "utf8");
+  assert.equal(ENVOY_IMAGE, `envoyproxy/envoy:v${(setup.match(/ENVOY_VERSION="([\d.]+)"/) ?? [])[1]}`);
+  // Pods sit where EDS says they are.
+  const eds = fs.readFileSync(path.join(base, "eds.yaml"), "utf8");
+  COMPOSE_PODS.forEach((ip, i) => {
+    assert.equal(compose.services[`pod-${i + 1}`].networks.game.ipv4_address, ip);
+    assert.ok(eds.includes(`address: "${ip}"`), `eds.yaml lacks ${ip}`);
+  });
+  // Every file the Envoy config names under the mount exists in deploy/envoy or is mounted.
+  const boot = fs.readFileSync(path.join(base, "envoy.yaml"), "utf8") + fs.readFileSync(path.join(base, "ecds.yaml"), "utf8");
+  for (const m of boot.matchAll(new RegExp(`"${COMPOSE_DIR}/([^"]+)"`, "g"))) {
+    const name = m[1];
+    const mounted = envoy.volumes.some((v: string) => v.split(":")[1] === `${COMPOSE_DIR}/${name}`);
+    assert.ok(name === "access.log" || mounted || fs.existsSync(path.join(base, name)), `${name} is referenced but neither in deploy/envoy nor mounted`);
+  }
+});
+
+test("the Higress WasmPlugin examples, merged the way Higress merges them, configure the Higress build", async () => {
+  const rules = HIGRESS_RULE_CONFIGS.map((r: any) => ({
+    ...r.config,
+    ...(r.ingress ? { _match_route_: r.ingress } : r.domain ? { _match_domain_: r.domain } : { _match_service_: r.service }),
+  }));
+  const merged = { ...HIGRESS_DEFAULT_CONFIG, _rules_: rules };
+  const vm = await WasmVm.load(WASM_HIGRESS, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), true);
+  assert.equal(vm.configure(merged), true, JSON.stringify(vm.logs));
+  assert.ok(vm.logs.some((l) => /3 per-route rules/.test(l.message)));
+  const wasmPlugin = fs.readFileSync(path.join(ROOT, "deploy", "higress", "wasmplugin.yaml"), "utf8");
+  for (const k of ["phase: \"UNSPECIFIED_PHASE\"", "priority: 100", "failStrategy: \"FAIL_OPEN\"", "matchRules:"]) assert.ok(wasmPlugin.includes(k), k);
+});
+
+test("the docker-compose Envoy config serves rooms in the real Envoy (paths, addresses and ports substituted)", async () => {
+  const dir = scratchDir("deploy-envoy");
+  const sub = (s: string) => s
+    .split(COMPOSE_DIR).join(dir)
+    .split("172.30.0.").join("127.0.0.")
+    .split('address: "0.0.0.0"').join('address: "127.0.0.1"')
+    .split("port_value: 10000").join("port_value: 20510")
+    .split("port_value: 9901").join("port_value: 20511");
+  for (const f of ["envoy.yaml", "rds.yaml", "eds.yaml", "ecds.yaml"]) {
+    fs.writeFileSync(path.join(dir, f), sub(fs.readFileSync(path.join(ROOT, "deploy", "envoy", f), "utf8")));
+  }
+  fs.copyFileSync(WASM_ENVOY, path.join(dir, "envoy.wasm"));
+  const check = spawnSync(envoyBinary(), ["--mode", "validate", "-c", path.join(dir, "envoy.yaml")], { encoding: "utf8" });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  const pods = await Promise.all(COMPOSE_PODS.map((ip, i) => startPodProcess(`pod-${i + 1}`, 8080, ip.replace("172.30.0.", "127.0.0."))));
+  const log = fs.openSync(path.join(dir, "envoy.log"), "a");
+  const envoy = spawn(envoyBinary(), ["-c", path.join(dir, "envoy.yaml"), "--concurrency", "2", "--disable-hot-restart"], { stdio: ["ignore", log, log] });
+  try {
+    await waitFor("deploy Envoy ready", async () => (await httpGet("127.0.0.1", 20511, "/ready")).body.trim() === "LIVE", 20000);
+    await waitFor("plugin membership", async () => (await httpGet("127.0.0.1", 20511, "/stats?filter=eligible_hosts")).body.includes(": 3"), 15000);
+    const players = await Promise.all([0, 1, 2, 3].map(() => join("ws://127.0.0.1:20510/ws?appId=compose&roomId=1")));
+    await closeAll(players);
+    assert.equal(new Set(players.map((p) => p.pod)).size, 1);
+  } finally {
+    envoy.kill("SIGTERM");
+    await new Promise((r) => envoy.once("exit", r));
+    await Promise.all(pods.map((p) => p.kill()));
+  }
+});

@@ -1,0 +1,105 @@
+// The docs tell the truth about the code: every config field the parser accepts is documented (in
+// English and Chinese) and in the JSON Schema, and every documented field is accepted; every JSON
+// example in the docs configures the plugin and passes the schema; the schema and the parser give
+// the same verdict on good and bad configs; every metric the plugin defines is documented.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import Ajv from "ajv";
+import { ROOT, WASM_ENVOY } from "../tools/lib/paths";
+import { WasmVm, newProcess } from "../tools/lib/host-emulator";
+
+const DOCS = ["README.md", "README.zh-CN.md", "deploy/higress/README.md"];
+const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "room-affinity.schema.json"), "utf8"));
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+/** Runs a config through the real stock build; returns "" if accepted, else the logged error. */
+async function verdict(config: unknown): Promise<string> {
+  const vm = await WasmVm.load(WASM_ENVOY, newProcess([]), false);
+  const ok = vm.configure(typeof config === "string" ? config : JSON.stringify(config));
+  return ok ? "" : (vm.logs.find((l) => l.level === 4)?.message ?? "rejected without a message");
+}
+
+/** The parser's own field lists, read from its error messages. */
+async function parserFields(): Promise<{ top: string[]; rule: string[] }> {
+  const top = (await verdict({ __probe__: 1 })).match(/known fields: (.*)$/)![1].split(", ");
+  const rule = (await verdict({ _rules_: [{ _match_route_: ["x"], __probe__: 1 }] })).match(/a rule may set (.*) and one of/)![1].split(", ");
+  return { top, rule };
+}
+
+/** `name` cells of the config table in the section whose heading matches `heading`. */
+function tableFields(doc: string, heading: RegExp): string[] {
+  const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+  const start = text.search(heading);
+  assert.ok(start >= 0, `${doc}: no section ${heading}`);
+  const rest = text.slice(start);
+  const end = rest.slice(3).search(/\n## /);
+  const section = end < 0 ? rest : rest.slice(0, end + 3);
+  return [...section.matchAll(/^\| `([A-Za-z_]+)` \|/gm)].map((m) => m[1]);
+}
+
+function jsonExamples(doc: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+  return [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+test("every field the parser accepts is documented (EN, ZH) and in the schema, and nothing else", async () => {
+  const { top, rule } = await parserFields();
+  const sorted = (xs: string[]) => [...xs].sort();
+  assert.deepEqual(sorted(tableFields("README.md", /\n## Configuration\n/)), sorted(top), "README.md config table");
+  assert.deepEqual(sorted(tableFields("README.zh-CN.md", /\n## 配置\n/)), sorted(top), "README.zh-CN.md config table");
+  assert.deepEqual(sorted(Object.keys(schema.properties)), sorted(top), "schema properties");
+  const ruleSchema = Object.keys(schema.definitions.rule.properties).filter((k) => !k.startsWith("_match_"));
+  assert.deepEqual(sorted(ruleSchema), sorted(rule), "schema rule properties");
+  for (const doc of ["README.md", "README.zh-CN.md"]) {
+    const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+    for (const k of ["_match_route_", "_match_route_prefix_", "_match_domain_", "_match_service_"]) assert.ok(text.includes(k), `${doc} does not mention ${k}`);
+  }
+});
+
+test("every JSON example in the docs configures the plugin and passes the schema", async () => {
+  let n = 0;
+  for (const doc of DOCS) {
+    for (const ex of jsonExamples(doc)) {
+      n++;
+      assert.equal(await verdict(ex), "", `${doc} example rejected by the plugin:\n${ex}`);
+      assert.ok(validate(JSON.parse(ex)), `${doc} example rejected by the schema: ${JSON.stringify(validate.errors)}\n${ex}`);
+    }
+  }
+  assert.ok(n >= 8, `expected the docs to carry examples, found ${n}`);
+});
+
+test("the schema and the parser agree on good and bad configs", async () => {
+  const cases: unknown[] = [
+    {}, { keyParams: ["a"] }, { keyParams: [] }, { keyParams: ["a", "a"] }, { keyParams: ["a", ""] }, { keyParams: "a" },
+    { keyParams: ["1", "2", "3", "4", "5", "6", "7", "8", "9"] }, { keyIncludesPath: false }, { keyIncludesPath: 1 },
+    { onMissingKey: "reject" }, { onMissingKey: "drop" }, { maxKeyLength: 8 }, { maxKeyLength: 7 }, { maxKeyLength: 4097 }, { maxKeyLength: 1.5 },
+    { pinHeader: "x-pin" }, { pinHeader: "X-Pin" }, { pinHeader: "x pin" }, { pinHeader: "" }, { entryTtlSeconds: 10 }, { entryTtlSeconds: 9 },
+    { capacity: 1 }, { capacity: 0 }, { capacity: 16777217 }, { bucketSize: 64 }, { bucketSize: 65 }, { tickPeriodMs: 100 }, { tickPeriodMs: 99 },
+    { sweepBucketsPerTick: 1 }, { sweepBucketsPerTick: 0 }, { adminCluster: "" }, { adminCluster: "outbound|80||a.b" }, { adminCluster: "a b" },
+    { websocketOnly: false }, { websocketOnly: "no" }, { sharedDataPrefix: "p" }, { sharedDataPrefix: "" }, { sharedDataPrefix: "a:b" }, { unknown: 1 },
+    { _rules_: [] }, { _rules_: {} }, { _rules_: [{ _match_route_: ["a"] }] }, { _rules_: [{ _match_route_: [] }] }, { _rules_: [{}] },
+    { _rules_: [{ _match_route_: ["a"], _match_domain_: ["b"] }] }, { _rules_: [{ _match_domain_: ["*.a"], keyParams: ["x"] }] },
+    { _rules_: [{ _match_service_: ["s.ns.svc.cluster.local:80"], capacity: 5 }] }, { _rules_: [{ _match_route_prefix_: ["g/"], websocketOnly: false }] },
+    { _rules_: [{ _match_route_: ["a"], extra: 1 }] }, { _rules_: [1] }, [], "x",
+  ];
+  for (const c of cases) {
+    const parser = (await verdict(c)) === "";
+    const schemaOk = validate(c) as boolean;
+    assert.equal(schemaOk, parser, `schema says ${schemaOk}, parser says ${parser} for ${JSON.stringify(c)}`);
+  }
+});
+
+test("every metric the plugin defines and both response-details codes are documented", async () => {
+  const proc = newProcess([]);
+  const vm = await WasmVm.load(WASM_ENVOY, proc, false);
+  assert.equal(vm.configure({}), true);
+  const metrics = proc.metrics.names.map((n) => n.replace(/^room_affinity\./, ""));
+  assert.ok(metrics.length >= 20);
+  for (const doc of ["README.md", "README.zh-CN.md"]) {
+    const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+    for (const m of metrics) assert.match(text, new RegExp(`\\| \`${m.replace(/\./g, "\\.")}\` \\|`), `${doc} lacks metric ${m}`);
+    for (const code of ["room_affinity_missing_key", "room_affinity_key_too_long"]) assert.ok(text.includes(code), `${doc} lacks ${code}`);
+  }
+});
