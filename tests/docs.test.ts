@@ -28,15 +28,16 @@ async function parserFields(): Promise<{ top: string[]; rule: string[] }> {
   return { top, rule };
 }
 
-/** `name` cells of the config table in the section whose heading matches `heading`. */
+/** `name` cells of the first table (the config table) after the heading matching `heading`. */
 function tableFields(doc: string, heading: RegExp): string[] {
   const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
   const start = text.search(heading);
   assert.ok(start >= 0, `${doc}: no section ${heading}`);
-  const rest = text.slice(start);
-  const end = rest.slice(3).search(/\n## /);
-  const section = end < 0 ? rest : rest.slice(0, end + 3);
-  return [...section.matchAll(/^\| `([A-Za-z_]+)` \|/gm)].map((m) => m[1]);
+  const lines = text.slice(start).split("\n");
+  const first = lines.findIndex((l) => l.startsWith("|"));
+  const table: string[] = [];
+  for (let i = first; i < lines.length && lines[i].startsWith("|"); i++) table.push(lines[i]);
+  return table.map((l) => /^\| `([A-Za-z_]+)` \|/.exec(l)?.[1]).filter((x): x is string => x !== undefined);
 }
 
 function jsonExamples(doc: string): string[] {
