@@ -1,12 +1,13 @@
 // The room-affinity filter: per request, build the room key, resolve its pod through the affinity
 // table (placing new rooms by rendezvous over the cluster's membership), and pin the upstream.
 import { RootContext, HttpContext } from "./abi/context";
-import { FilterHeadersStatus, MapType, BufferType } from "./abi/imports";
+import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
   getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs,
-  nowNanos, logError, logInfo, logDebug,
+  nowNanos, logError, logInfo, logDebug, hostLogLevel,
 } from "./abi/host";
 import { SharedDataStore } from "./abi/shared-store";
+import { collectInsideTick } from "./abi/exports";
 import { PluginConfig, RouteSettings, parseConfig, MissingKeyPolicy } from "./config";
 import { stripPort } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
@@ -43,6 +44,9 @@ export class RoomAffinityRoot extends RootContext {
   lease: Lease | null = null;
   sweeper: Sweeper | null = null;
   readonly store: SharedDataStore = new SharedDataStore();
+  /** Whether the host logs debug lines; refreshed on configure and each tick, so per-pin log lines
+   *  are only built when someone reads them. */
+  debugEnabled: bool = false;
 
   constructor(id: u32, public platform: Platform) { super(id); }
 
@@ -55,6 +59,7 @@ export class RoomAffinityRoot extends RootContext {
     }
     const c = result.config!;
     this.config = c;
+    this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     this.keySpecs = [new KeySpec(c.route.keyParams, c.route.keyIncludesPath, c.route.maxKeyLength)];
     for (let i = 0; i < c.rules.length; i++) {
       const r = c.rules[i].settings;
@@ -68,6 +73,7 @@ export class RoomAffinityRoot extends RootContext {
     const owner = this.id.toString() + "-" + nowNanos().toString();
     this.lease = new Lease(this.store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
     this.sweeper = new Sweeper(this.table!, c.sweepWindow);
+    this.sweeper!.collect = collectInsideTick;
     this.platform.configure(c, this.snapshots!, this.metrics!);
     setTickPeriodMs(<u32>c.tickPeriodMs);
     logInfo("room-affinity: configured: key " + (c.route.keyIncludesPath ? "path:" : "") + c.route.keyParams.join(":") +
@@ -79,6 +85,7 @@ export class RoomAffinityRoot extends RootContext {
 
   onTick(): void {
     if (this.config == null) return;
+    this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     const nowMs = nowMillis();
     const m = this.metrics!;
     // Every thread reports the age, so the gauge keeps rising if the lease holder stops refreshing.
@@ -230,7 +237,7 @@ export class RoomAffinityStream extends HttpContext {
     } else {
       this.pinned = res.address;
       platform.pin(config, res.address);
-      if (res.outcome != Outcome.Hit) {
+      if (res.outcome != Outcome.Hit && root.debugEnabled) {
         logDebug("room-affinity: " + (res.outcome == Outcome.Repinned ? "re-pinned" : "pinned") + " room " +
           String.UTF8.decodeUnsafe(key.key!.dataStart, key.key!.length) + " to " + res.address);
       }

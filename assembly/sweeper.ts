@@ -56,9 +56,19 @@ function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: Presen
 
 const WRITE_ATTEMPTS = 4;
 
+/** Buckets between calls of Sweeper.collect. */
+const COLLECT_EVERY_BUCKETS = 256;
+
 export class Sweeper {
   cursor: i32 = 0;
   private cycleEntries: i64 = 0;
+  /**
+   * Called every COLLECT_EVERY_BUCKETS buckets of a pass (the plugin collects garbage there; the
+   * minimal runtime does not scan the stack, so the pass keeps what it needs in fields).
+   */
+  collect: (() => void) | null = null;
+  private present: PresentHosts | null = null;
+  private result: SweepResult = new SweepResult();
   /** Passes left in an urgent cycle (a pod left): each visits half the table. */
   urgentPasses: i32 = 0;
   private lastPresent: PresentHosts | null = null;
@@ -77,6 +87,8 @@ export class Sweeper {
    */
   pass(now: u32, present: PresentHosts | null): SweepResult {
     const res = new SweepResult();
+    this.result = res;
+    this.present = present;
     const t = this.table;
     if (present != null) {
       if (this.lastPresent != null && present.lostSince(this.lastPresent!)) this.urgentPasses = 2;
@@ -85,10 +97,11 @@ export class Sweeper {
     const n = min<i32>(this.currentWindow, t.bucketCount);
     if (this.urgentPasses > 0) this.urgentPasses--;
     for (let i = 0; i < n; i++) {
+      if (i > 0 && i % COLLECT_EVERY_BUCKETS == 0 && this.collect != null) this.collect!();
       if (this.cursor >= t.bucketCount) this.cursor = 0;
       const index = this.cursor++;
       res.bucketsVisited++;
-      this.sweepBucket(index, now, present, res);
+      this.sweepBucket(index, now, this.present, res);
       if (this.cursor >= t.bucketCount) {
         res.cycleEntries = this.cycleEntries;
         this.cycleEntries = 0;

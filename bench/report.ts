@@ -48,7 +48,8 @@ export function render(): string {
     out.push(`| join of a pinned room, ${e.roomsBig.toLocaleString("en")} rooms in the table | ${f(e.usPerHitBig)} us |`);
     out.push(`| new room (placement + CAS insert), while filling to ${e.roomsBig.toLocaleString("en")} | ${f(e.usPerPin)} us |`);
     out.push(`| table in shared data at ${e.roomsBig.toLocaleString("en")} rooms | ${(e.tableBytes / 2 ** 20).toFixed(1)} MiB of keys and values in ${e.buckets.toLocaleString("en")} buckets = ${f(e.bytesPerRoomPayload, 1)} B/room; ~${f(e.bytesPerRoomEstimated, 1)} B/room with Envoy's per-key map overhead |`);
-    out.push(`| sweep pass (${e.sweepWindowBuckets.toLocaleString("en")} buckets, half the table) at ${e.roomsBig.toLocaleString("en")} rooms | ${e.sweepPassMs.map((x: number) => f(x, 1)).join(", ")} ms |`);
+    out.push(`| sweep pass in steady state (${e.sweepSteadyWindow.toLocaleString("en")} buckets) at ${e.roomsBig.toLocaleString("en")} rooms | ${e.sweepSteadyMs.map((x: number) => f(x, 1)).join(", ")} ms |`);
+    out.push(`| sweep pass after a pod left (${e.sweepUrgentWindow.toLocaleString("en")} buckets, half the table; two such passes) at ${e.roomsBig.toLocaleString("en")} rooms | ${e.sweepUrgentMs.map((x: number) => f(x, 1)).join(", ")} ms |`);
     out.push(`| eviction of a removed pod's rooms (${e.evictedRooms.toLocaleString("en")} rooms) | ${e.evictionTicks} ticks (${e.bucketsStillHoldingVictim} buckets still hold it afterwards) |`);
     out.push(`| through Envoy: ${m.pins.toLocaleString("en")} rooms pinned | Envoy RSS ${(m.rssBeforeKb / 1024).toFixed(1)} -> ${(m.rssAfterKb / 1024).toFixed(1)} MiB = ${f(m.bytesPerRoom, 1)} B/room |`);
     out.push("");

@@ -92,7 +92,7 @@ export class EnvoySystem implements System {
       hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
     };
     this.setEndpoints(members);
-    this.envoy = await startEnvoy(this.layout, { concurrency: 2, logLevel: "warning" });
+    this.envoy = await startEnvoy(this.layout, { concurrency: 2, logLevel: "warning", wasmLogLevel: "info" });
     await this.settle(members);
   }
 

@@ -193,3 +193,31 @@ test("wasm memory stays bounded over 100,000 joins (the minimal runtime collects
   assert.ok(pages[pages.length - 1] <= 64, `wasm memory grew to ${pages[pages.length - 1]} pages: ${pages.join(",")}`);
   assert.equal(pages[pages.length - 1], pages[2], `memory still growing: ${pages.join(",")}`);
 });
+
+test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) evicts exactly its rooms and keeps the rest", async () => {
+  const hosts: UpstreamHost[] = Array.from({ length: 5 }, (_, i) => ({ address: `10.0.1.${i + 1}:8080`, health: "Healthy" }));
+  const proc = newProcess(hosts);
+  const vm = await WasmVm.load(WASM_HIGRESS, proc, true);
+  // Room to spare (no capacity evictions), so every room is in the table when the pod leaves.
+  assert.equal(vm.configure({ capacity: 1048576, sweepBucketsPerTick: 64 }), true);
+  const home = new Map<string, string>();
+  for (let r = 0; r < 50_000; r++) home.set(`u${r}`, vm.request({ path: path(`u${r}`) }).upstream!);
+  assert.equal(proc.metrics.get("room_affinity.evictions.capacity"), 0);
+  for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // steady state, sees all 5 hosts
+  const victim = "10.0.1.5:8080";
+  const onVictim = [...home.values()].filter((p) => p === victim).length;
+  proc.hosts.splice(4, 1);
+  proc.nowMs += 1001;
+  vm.request({ path: path("refresh") });
+  const pagesBefore = vm.memory.buffer.byteLength / 65536;
+  for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // two urgent passes cover the table
+  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone"), onVictim);
+  assert.ok(vm.memory.buffer.byteLength / 65536 <= pagesBefore + 16, `memory grew from ${pagesBefore} to ${vm.memory.buffer.byteLength / 65536} pages`);
+  // Every room of a surviving pod is still where it was (nothing freed too early, nothing lost).
+  let checked = 0;
+  for (const [room, pod] of home) {
+    if (pod === victim || checked >= 5000) continue;
+    assert.equal(vm.request({ path: path(room) }).upstream, pod, `${room} moved`);
+    checked++;
+  }
+});

@@ -18,6 +18,15 @@ function collectIfIdle(): void {
   if (depth == 0) __collect();
 }
 
+/**
+ * For long loops inside proxy_on_tick / proxy_on_http_call_response (the sweeper): collects if that
+ * export is the only one active. The caller guarantees that everything it still needs is reachable
+ * from globals (object fields), not only from locals, at the point of the call.
+ */
+export function collectInsideTick(): void {
+  if (depth == 1) __collect();
+}
+
 /** ABI version marker: the host reads the export's name. Higress only adds its extensions for 0.2.1. */
 export function proxy_abi_version_0_2_1(): void {}
 

@@ -2,7 +2,7 @@
 // Nothing here knows about rooms; the plugin logic calls these, never the raw imports.
 import {
   Status, LogLevel, BufferType, MapType, MetricType,
-  proxy_log, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
+  proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
   proxy_remove_header_map_value, proxy_get_property, proxy_get_shared_data, proxy_set_shared_data,
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
@@ -41,6 +41,12 @@ export function log(level: LogLevel, message: string): void {
   proxy_log(level, changetype<usize>(b), b.byteLength);
 }
 export function logDebug(message: string): void { log(LogLevel.Debug, message); }
+
+/** The host's current log level for this plugin (Info if the host cannot tell). */
+export function hostLogLevel(): LogLevel {
+  if (proxy_get_log_level(RET_U32) != Status.Ok) return LogLevel.Info;
+  return <LogLevel>load<u32>(RET_U32);
+}
 export function logInfo(message: string): void { log(LogLevel.Info, message); }
 export function logWarn(message: string): void { log(LogLevel.Warn, message); }
 export function logError(message: string): void { log(LogLevel.Error, message); }

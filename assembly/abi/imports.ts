@@ -53,6 +53,9 @@ export const enum MetricType {
 @external("env", "proxy_log")
 export declare function proxy_log(level: u32, messagePtr: usize, messageSize: usize): u32;
 
+@external("env", "proxy_get_log_level")
+export declare function proxy_get_log_level(retLevelPtr: usize): u32;
+
 @external("env", "proxy_get_buffer_bytes")
 export declare function proxy_get_buffer_bytes(bufferType: u32, start: u32, maxSize: u32, retPtrPtr: usize, retSizePtr: usize): u32;
 

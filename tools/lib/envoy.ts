@@ -49,6 +49,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export interface StartOptions {
   concurrency?: number;
   logLevel?: string;
+  /** Log level of Envoy's wasm component (the plugin's own log lines); debug unless set. */
+  wasmLogLevel?: string;
   /** Wait until the listener serves (admin /ready). */
   waitReady?: boolean;
 }
@@ -66,7 +68,7 @@ export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promi
     // Access logs reach the file within 200 ms (default 10 s), so tests and the trial can read them.
     "--file-flush-interval-msec", "200",
     "--log-level", opts.logLevel ?? "info",
-    "--component-log-level", "wasm:debug",
+    "--component-log-level", `wasm:${opts.wasmLogLevel ?? "debug"}`,
   ];
   const proc = spawn(envoyBinary(), args, { stdio: ["ignore", out, out] });
   fs.closeSync(out);

@@ -102,6 +102,8 @@ export class WasmVm {
   memory!: WebAssembly.Memory;
   exports!: Record<string, (...args: any[]) => any>;
   logs: { level: number; message: string }[] = [];
+  /** The host log level the plugin reads (0 trace .. 5 critical). */
+  logLevel = 1;
   tickPeriodMs = 0;
   httpCalls: { cluster: string; headers: [string, string][]; token: number }[] = [];
   private pluginConfig = Buffer.alloc(0);
@@ -194,6 +196,10 @@ export class WasmVm {
     return {
       proxy_log(level: number, ptr: number, len: number) {
         vm.logs.push({ level, message: vm.str(ptr, len) });
+        return OK;
+      },
+      proxy_get_log_level(retPtr: number) {
+        vm.u32(retPtr, vm.logLevel);
         return OK;
       },
       proxy_get_buffer_bytes(type: number, start: number, max: number, retPtr: number, retSize: number) {
