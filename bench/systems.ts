@@ -47,6 +47,16 @@ export interface System {
 
 const addr = (m: Member) => `${m.host}:${m.port}`;
 
+/** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. */
+async function stopProcess(proc: ChildProcess | null): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
 // ---------------------------------------------------------------- Envoy (plugin, maglev, round robin)
 
 export class EnvoySystem implements System {
@@ -226,13 +236,7 @@ http {
   }
 
   async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc!.once("exit", r));
-      this.proc.kill("SIGTERM");
-      const t = setTimeout(() => this.proc?.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    await stopProcess(this.proc);
   }
 }
 
@@ -437,12 +441,6 @@ backend pods
   }
 
   async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc!.once("exit", r));
-      this.proc.kill("SIGTERM");
-      const t = setTimeout(() => this.proc?.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(t);
-    }
+    await stopProcess(this.proc);
   }
 }
