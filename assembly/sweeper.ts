@@ -3,7 +3,7 @@
 // a small window (expiry is measured in hours, so a slow cycle is enough), but when a pod leaves the
 // cluster an urgent cycle covers the whole table in two passes, so its rooms are gone within two
 // ticks. It also counts live entries, reported as the table size after each full cycle.
-import { AffinityTable, Entry, decodeBucket, encodeBucket } from "./table";
+import { AffinityTable, Entry, decodeBucket, encodeBucket, FORMAT_V1, ENTRY_FIXED } from "./table";
 import { WriteStatus } from "./store";
 import { hashBytesRaw, hashString } from "./hash";
 
@@ -33,9 +33,6 @@ export class PresentHosts {
     return false;
   }
 }
-
-const FORMAT_V1: u8 = 1;
-const ENTRY_FIXED: i32 = 13;
 
 /** Scans raw bucket bytes: returns the number of live entries, or -1 if any entry must go (or the bytes are odd). */
 function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: PresentHosts | null): i32 {

@@ -9,8 +9,9 @@ export class Entry {
   constructor(public fingerprint: u64, public lastSeen: u32, public address: string) {}
 }
 
-const FORMAT_V1: u8 = 1;
-const ENTRY_FIXED: i32 = 8 + 4 + 1;
+/** Bucket format version byte, and the fixed bytes of an entry before its address (shared with the sweeper). */
+export const FORMAT_V1: u8 = 1;
+export const ENTRY_FIXED: i32 = 8 + 4 + 1;
 
 /** Bucket value layout: u8 format, u8 count, then per entry u64 fingerprint, u32 lastSeen (s), u8 len, address. */
 export function encodeBucket(entries: Entry[]): Uint8Array {
