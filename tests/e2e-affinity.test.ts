@@ -2,6 +2,7 @@
 // build of the plugin, in front of three real WebSocket pods.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { startGateway, Gateway } from "../tools/lib/gateway";
 import { join, closeAll, mapLimit, HttpRejection, Joined } from "../tools/lib/clients";
 import { httpGet, sleep, waitFor } from "../tools/lib/envoy";
@@ -86,7 +87,6 @@ test("a client's own pin header cannot choose the pod", async () => {
   const seen = new Set<string>();
   for (let i = 0; i < 12; i++) {
     const r = await new Promise<string>((resolve, reject) => {
-      const http = require("node:http") as typeof import("node:http");
       http.get({ host: "127.0.0.1", port: gw.layout.listenPort, path: "/status", headers: { [PIN_HEADER]: forged } }, (res) => {
         let b = "";
         res.on("data", (c) => (b += c));
@@ -103,7 +103,6 @@ test("the pin never leaks to clients", async () => {
   assert.equal(r.headers[PIN_HEADER], undefined);
   // The WebSocket 101 response: use a raw upgrade to read its headers.
   const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
-    const http = require("node:http") as typeof import("node:http");
     const req = http.request({
       host: "127.0.0.1", port: gw.layout.listenPort, path: "/ws?appId=a1&roomId=r1",
       headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },

@@ -7,6 +7,7 @@ import {
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
+import { StoredValue } from "../store";
 
 // Out-parameters the host writes into; static so no allocation per call.
 const RET_PTR: usize = memory.data(8);
@@ -92,17 +93,13 @@ export function getPropertyString(path: string[]): string | null {
 }
 
 // ---- shared data ----
-/** A value read from shared data together with the CAS token to write it back with. */
-export class SharedValue {
-  constructor(public value: Uint8Array | null, public cas: u32) {}
-}
-
-export function getSharedData(key: string): SharedValue {
+/** Reads a shared-data value with the CAS token to write it back with (value null when absent). */
+export function getSharedData(key: string): StoredValue {
   const k = utf8(key);
   const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_U32);
-  if (status != Status.Ok) return new SharedValue(null, 0);
+  if (status != Status.Ok) return new StoredValue(null, 0);
   const cas = load<u32>(RET_U32);
-  return new SharedValue(takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)), cas);
+  return new StoredValue(takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)), cas);
 }
 
 /** Writes a value; cas 0 writes unconditionally. Returns the ABI status (Ok or CasMismatch). */

@@ -6,8 +6,7 @@ import { Status } from "./imports";
 
 export class SharedDataStore extends KvStore {
   get(key: string): StoredValue {
-    const v = getSharedData(key);
-    return new StoredValue(v.value, v.cas);
+    return getSharedData(key);
   }
   set(key: string, value: Uint8Array, cas: u32): WriteStatus {
     return setSharedData(key, value, cas) == Status.CasMismatch ? WriteStatus.CasMismatch : WriteStatus.Ok;
