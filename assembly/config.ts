@@ -1,5 +1,6 @@
 // Plugin configuration: one parse function, defaults in one place, every field validated.
 // Errors name the field and the expected shape; on_configure logs them and fails configuration.
+// Everything derived from a configuration is derived once, in instance.ts.
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "./json-check";
 import { RuleMatcher, MatchKind, MATCH_KEYS } from "./rules";
@@ -63,16 +64,6 @@ export class PluginConfig {
   sweepBucketsPerTick: i32 = Defaults.sweepBucketsPerTick;
   adminCluster: string = Defaults.adminCluster;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
-
-  /** Buckets in the table; derived, so capacity and bucketSize stay the only knobs. */
-  get bucketCount(): i32 {
-    return (this.capacity + this.bucketSize - 1) / this.bucketSize;
-  }
-
-  /** Buckets the sweeper visits per steady-state pass (never more than the table). */
-  get sweepWindow(): i32 {
-    return min<i32>(this.sweepBucketsPerTick, this.bucketCount);
-  }
 }
 
 export class ConfigResult {
@@ -127,7 +118,7 @@ class Reader {
     return (<JSON.Str>v)._str;
   }
 
-  /** A string that must satisfy `isValid`; `shape` says what is expected. */
+  /** A token (isToken), or "" where `allowEmpty`; `shape` says what is expected. */
   token(field: string, dflt: string, shape: string, allowEmpty: bool): string {
     const s = this.str(field, dflt);
     if (this.error.length > 0) return dflt;

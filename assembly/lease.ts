@@ -1,5 +1,5 @@
 // A CAS lease in the KvStore: on_tick fires on every root context of every worker thread, but only
-// one of them should fetch membership (and, later, sweep). The holder renews each tick; if it goes
+// one of them should fetch membership and sweep the table. The holder renews each tick; if it goes
 // away (VM replaced on config reload), the lease expires and another root context takes it over.
 import { KvStore, WriteStatus } from "./store";
 

@@ -4,8 +4,7 @@
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "./json-check";
 import { hashString } from "./hash";
-import { rendezvousPick } from "./placement";
-import { PinPolicy } from "./table";
+import { PinPolicy, rendezvousPick } from "./placement";
 
 export const HOST_HEALTHY: u8 = 1;
 export const HOST_DRAINING: u8 = 2;
@@ -126,15 +125,13 @@ export class ClusterMembership {
   constructor(public cluster: string, public members: Membership) {}
 }
 
-/**
- * Parses the admin JSON into one Membership per cluster (skipping `skipCluster`, the admin cluster).
- * Returns null with `error` set when the body is not the expected shape.
- */
+/** The admin JSON as one Membership per cluster; `error` is set when the body is not the expected shape. */
 export class AdminParse {
   clusters: ClusterMembership[] = [];
   error: string = "";
 }
 
+/** Membership-refresh contract (stock Envoy): parses admin /clusters, skipping `skipCluster` (the admin cluster). */
 export function parseAdminClusters(body: Uint8Array, skipCluster: string): AdminParse {
   const out = new AdminParse();
   const syntax = checkJson(body);

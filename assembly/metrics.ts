@@ -2,6 +2,8 @@
 // wasmcustom.room_affinity.<name> (Prometheus: envoy_wasmcustom_room_affinity_<name>).
 import { MetricType } from "./abi/imports";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
+import { Outcome, Resolution } from "./table";
+import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseAction, DETAILS_MISSING_KEY } from "./decision";
 
 export class Metrics {
   pins: u32 = defineMetric(MetricType.Counter, "room_affinity.pins");
@@ -27,8 +29,46 @@ export class Metrics {
   membershipHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.hosts");
   membershipEligibleHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.eligible_hosts");
   snapshotAgeMs: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.snapshot_age_ms");
+  hostCallFailures: u32 = defineMetric(MetricType.Gauge, "room_affinity.host_call_failures");
 
   inc(id: u32): void { incrementMetric(id, 1); }
   add(id: u32, n: i64): void { if (n != 0) incrementMetric(id, n); }
   set(id: u32, v: u64): void { recordMetric(id, v); }
+
+  /** Request-headers contract: counts what the decision did. */
+  countRequest(d: RequestDecision): void {
+    switch (d.action) {
+      case RequestAction.Reject: this.inc(d.details == DETAILS_MISSING_KEY ? this.rejectNoKey : this.rejectKeyTooLong); break;
+      case RequestAction.PassThrough: if (d.passReason == PassReason.MissingKey) this.inc(this.passthroughNoKey); break;
+      default: this.countResolution(d.resolution!);
+    }
+  }
+
+  /** Response-headers contract: counts a learned or corrected pin. */
+  countResponse(d: ResponseDecision): void {
+    const res = d.resolution;
+    if (res == null) return;
+    if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) this.inc(this.learned);
+    if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) this.inc(this.fallbackRepins);
+    this.countWrites(res);
+  }
+
+  private countResolution(res: Resolution): void {
+    switch (res.outcome) {
+      case Outcome.Hit: this.inc(this.hits); break;
+      case Outcome.Pinned: this.inc(this.pins); break;
+      case Outcome.Repinned: this.inc(this.repins); break;
+      case Outcome.NoPlacement: this.inc(this.unplaced); break;
+      case Outcome.Contended: this.inc(this.contended); break;
+    }
+    // A miss is a join that found no usable pin (new, expired or evicted room), however it was routed.
+    if (res.outcome != Outcome.Hit && res.outcome != Outcome.Repinned) this.inc(this.misses);
+    this.countWrites(res);
+  }
+
+  private countWrites(res: Resolution): void {
+    this.add(this.casRetries, res.casRetries);
+    this.add(this.evictedCapacity, res.evictedForCapacity);
+    this.add(this.evictedExpired, res.evictedExpired);
+  }
 }

@@ -3,7 +3,8 @@
 // a small window (expiry is measured in hours, so a slow cycle is enough), but when a pod leaves the
 // cluster an urgent cycle covers the whole table in two passes, so its rooms are gone within two
 // ticks. It also counts live entries, reported as the table size after each full cycle.
-import { AffinityTable, Entry, decodeBucket, encodeBucket, FORMAT_V1, ENTRY_FIXED } from "./table";
+import { AffinityTable } from "./table";
+import { Entry, BucketCursor, decodeBucket, encodeBucket, isExpired } from "./bucket";
 import { WriteStatus } from "./store";
 import { hashBytesRaw, hashString } from "./hash";
 
@@ -36,19 +37,14 @@ export class PresentHosts {
 
 /** Scans raw bucket bytes: returns the number of live entries, or -1 if any entry must go (or the bytes are odd). */
 function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: PresentHosts | null): i32 {
-  if (b.length < 2 || b[0] != FORMAT_V1) return -1;
-  const base = b.dataStart;
-  const count = <i32>load<u8>(base + 1);
-  let off = 2;
-  for (let i = 0; i < count; i++) {
-    if (off + ENTRY_FIXED > b.length) return -1;
-    const seen = load<u32>(base + off + 8);
-    if (now > seen && now - seen > ttl) return -1;
-    const alen = <usize>load<u8>(base + off + 12);
-    if (present != null && !present!.hasRaw(base + off + ENTRY_FIXED, alen)) return -1;
-    off += ENTRY_FIXED + <i32>alen;
+  const c = new BucketCursor(b);
+  let live = 0;
+  while (c.next()) {
+    if (isExpired(c.lastSeen, now, ttl)) return -1;
+    if (present != null && !present.hasRaw(c.addressPtr, <usize>c.addressLength)) return -1;
+    live++;
   }
-  return off == b.length ? count : -1;
+  return c.valid ? live : -1;
 }
 
 const WRITE_ATTEMPTS = 4;
@@ -59,18 +55,21 @@ const COLLECT_EVERY_BUCKETS = 256;
 export class Sweeper {
   cursor: i32 = 0;
   private cycleEntries: i64 = 0;
-  /**
-   * Called every COLLECT_EVERY_BUCKETS buckets of a pass (the plugin collects garbage there; the
-   * minimal runtime does not scan the stack, so the pass keeps what it needs in fields).
-   */
-  collect: (() => void) | null = null;
   private present: PresentHosts | null = null;
   private result: SweepResult = new SweepResult();
   /** Passes left in an urgent cycle (a pod left): each visits half the table. */
   urgentPasses: i32 = 0;
   private lastPresent: PresentHosts | null = null;
 
-  constructor(public table: AffinityTable, public window: i32) {}
+  constructor(
+    public table: AffinityTable,
+    public window: i32,
+    /**
+     * Called every COLLECT_EVERY_BUCKETS buckets of a pass (the plugin collects garbage there; the
+     * minimal runtime does not scan the stack, so the pass keeps what it needs in fields).
+     */
+    public collect: (() => void) | null = null,
+  ) {}
 
   /** Buckets the next pass visits. */
   get currentWindow(): i32 {
@@ -126,7 +125,7 @@ export class Sweeper {
       let expired = 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
-        if (t.expired(e, now)) expired++;
+        if (t.expired(e.lastSeen, now)) expired++;
         else if (present != null && !present.has(e.address)) gone++;
         else kept.push(e);
       }

@@ -1,101 +1,10 @@
-// The room -> pod affinity table: a fixed number of buckets, each one KvStore value holding up to
-// `bucketSize` entries. Shared data has no delete and no key listing, so the bucket index space is
-// what bounds memory and what the sweeper walks. Every write is a CAS on one bucket; the first
-// writer wins and racing requests re-read and follow the winner.
+// The room -> pod affinity table: a fixed number of buckets in a KvStore (bucket.ts holds the byte
+// format). Shared data has no delete and no key listing, so the bucket index space is what bounds
+// memory and what the sweeper walks. Every write is a CAS on one bucket; the first writer wins and
+// racing requests re-read and follow the winner.
 import { KvStore, WriteStatus } from "./store";
-
-/** One pinned room. The room key itself is not stored, only its 64-bit fingerprint (~27 B per entry). */
-export class Entry {
-  constructor(public fingerprint: u64, public lastSeen: u32, public address: string) {}
-}
-
-/** Bucket format version byte, and the fixed bytes of an entry before its address (shared with the sweeper). */
-export const FORMAT_V1: u8 = 1;
-export const ENTRY_FIXED: i32 = 8 + 4 + 1;
-
-/** Bucket value layout: u8 format, u8 count, then per entry u64 fingerprint, u32 lastSeen (s), u8 len, address. */
-export function encodeBucket(entries: Entry[]): Uint8Array {
-  let size = 2;
-  const addrs = new Array<ArrayBuffer>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    addrs[i] = String.UTF8.encode(entries[i].address);
-    size += ENTRY_FIXED + addrs[i].byteLength;
-  }
-  const out = new Uint8Array(size);
-  const base = out.dataStart;
-  store<u8>(base, FORMAT_V1);
-  store<u8>(base + 1, <u8>entries.length);
-  let off: usize = 2;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    store<u64>(base + off, e.fingerprint);
-    store<u32>(base + off + 8, e.lastSeen);
-    const a = addrs[i];
-    store<u8>(base + off + 12, <u8>a.byteLength);
-    memory.copy(base + off + ENTRY_FIXED, changetype<usize>(a), a.byteLength);
-    off += ENTRY_FIXED + a.byteLength;
-  }
-  return out;
-}
-
-/** Decodes a bucket; returns null when the bytes are not a valid bucket (never traps). */
-export function decodeBucket(b: Uint8Array | null): Entry[] | null {
-  const out = new Array<Entry>(0);
-  if (b == null || b.length == 0) return out;
-  if (b.length < 2 || b[0] != FORMAT_V1) return null;
-  const base = b.dataStart;
-  const count = <i32>load<u8>(base + 1);
-  let off = 2;
-  for (let i = 0; i < count; i++) {
-    if (off + ENTRY_FIXED > b.length) return null;
-    const fp = load<u64>(base + off);
-    const seen = load<u32>(base + off + 8);
-    const alen = <i32>load<u8>(base + off + 12);
-    if (off + ENTRY_FIXED + alen > b.length) return null;
-    const addr = String.UTF8.decodeUnsafe(base + off + ENTRY_FIXED, alen);
-    out.push(new Entry(fp, seen, addr));
-    off += ENTRY_FIXED + alen;
-  }
-  return off == b.length ? out : null;
-}
-
-/**
- * Byte offset of `fingerprint`'s entry in a raw bucket, -1 if absent, -2 if the bytes are not a
- * valid bucket. The join path uses it to avoid decoding every entry of a full bucket.
- */
-export function findEntry(b: Uint8Array, fingerprint: u64): i32 {
-  if (b.length == 0) return -1;
-  if (b.length < 2 || b[0] != FORMAT_V1) return -2;
-  const base = b.dataStart;
-  const count = <i32>load<u8>(base + 1);
-  let off = 2;
-  for (let i = 0; i < count; i++) {
-    if (off + ENTRY_FIXED > b.length) return -2;
-    const alen = <i32>load<u8>(base + off + 12);
-    if (off + ENTRY_FIXED + alen > b.length) return -2;
-    if (load<u64>(base + off) == fingerprint) return off;
-    off += ENTRY_FIXED + alen;
-  }
-  return off == b.length ? -1 : -2;
-}
-
-/** lastSeen of the entry at `off` (see findEntry). */
-export function entrySeenAt(b: Uint8Array, off: i32): u32 {
-  return load<u32>(b.dataStart + off + 8);
-}
-
-/** Address of the entry at `off` (see findEntry). */
-export function entryAddressAt(b: Uint8Array, off: i32): string {
-  return String.UTF8.decodeUnsafe(b.dataStart + off + ENTRY_FIXED, <usize>load<u8>(b.dataStart + off + 12));
-}
-
-/** Answers, for a resolve, whether a pinned pod may still take the room's players. */
-export abstract class PinPolicy {
-  /** The pinned pod is known to be usable (member, healthy or draining); false re-places the room. */
-  abstract keepsPin(address: string): bool;
-  /** The pod for a new (or re-placed) room, or "" if none can be chosen now. */
-  abstract place(fingerprint: u64): string;
-}
+import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
+import { PinPolicy, FixedPlacement } from "./placement";
 
 export const enum Outcome {
   /** The room was pinned already; `address` is its pod. */
@@ -125,7 +34,6 @@ export const MAX_CAS_ATTEMPTS = 16;
 
 export class AffinityTable {
   readonly keyPrefix: string;
-
   readonly bucketCount: i32;
 
   constructor(
@@ -138,7 +46,7 @@ export class AffinityTable {
     /** A hit rewrites lastSeen only when it is older than this, to keep hot rooms from writing on every join. */
     public refreshSeconds: u32,
   ) {
-    const buckets = (capacity + bucketSize - 1) / bucketSize;
+    const buckets = bucketCountFor(capacity, bucketSize);
     this.bucketCount = buckets;
     // The geometry is part of the key: a different bucket count maps rooms differently, so it gets a
     // fresh table instead of misreading the old one.
@@ -158,23 +66,8 @@ export class AffinityTable {
     return index < this.bucketCount - 1 ? this.bucketSize : this.capacity - (this.bucketCount - 1) * this.bucketSize;
   }
 
-  expired(e: Entry, now: u32): bool {
-    return this.expiredAt(e.lastSeen, now);
-  }
-
-  expiredAt(lastSeen: u32, now: u32): bool {
-    return now > lastSeen && now - lastSeen > this.ttlSeconds;
-  }
-
-  /** Reads the room's live entry, if any (no write). */
-  lookup(fingerprint: u64, now: u32): Entry | null {
-    const entries = decodeBucket(this.store.get(this.bucketKey(this.bucketOf(fingerprint))).value);
-    if (entries == null) return null;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i];
-      if (e.fingerprint == fingerprint) return this.expired(e, now) ? null : e;
-    }
-    return null;
+  expired(lastSeen: u32, now: u32): bool {
+    return isExpired(lastSeen, now, this.ttlSeconds);
   }
 
   /**
@@ -198,44 +91,35 @@ export class AffinityTable {
       // Fast path for a join of a pinned room: find the entry in the raw bytes, decode nothing else,
       // and refresh lastSeen in place.
       const raw = sv.value!;
-      const at = findEntry(raw, fingerprint);
-      if (at >= 0) {
-        const seen = entrySeenAt(raw, at);
-        if (!this.expiredAt(seen, now)) {
-          const address = entryAddressAt(raw, at);
-          if (policy.keepsPin(address)) {
-            res.outcome = Outcome.Hit;
-            res.address = address;
-            if (now > seen && now - seen >= this.refreshSeconds) {
-              store<u32>(raw.dataStart + at + 8, now);
-              // Best effort: a lost race means someone else just wrote the bucket; the pin stands.
-              this.store.set(key, raw, sv.cas);
-            }
-            return res;
-          }
-        }
-      }
-      let entries = decodeBucket(raw);
-      if (entries == null) entries = new Array<Entry>(0); // unreadable bucket: rewrite it
-      let found = -1;
-      for (let i = 0; i < entries.length; i++) {
-        if (entries[i].fingerprint == fingerprint) { found = i; break; }
-      }
+      const found = findEntry(raw, fingerprint);
       let repin = false;
-      if (found >= 0) {
-        // The fast path above handled a live, usable pin; here the pin expired or its pod is unusable.
-        repin = !this.expired(entries[found], now);
+      if (found != null && !this.expired(found.lastSeen, now)) {
+        const address = found.address;
+        if (policy.keepsPin(address)) {
+          res.outcome = Outcome.Hit;
+          res.address = address;
+          const seen = found.lastSeen;
+          if (now > seen && now - seen >= this.refreshSeconds) {
+            found.setLastSeen(now);
+            // Best effort: a lost race means someone else just wrote the bucket; the pin stands.
+            this.store.set(key, raw, sv.cas);
+          }
+          return res;
+        }
+        repin = true; // live pin on a pod that may not keep it
       }
       if (placement.length == 0) placement = policy.place(fingerprint);
       if (placement.length == 0) { res.outcome = Outcome.NoPlacement; return res; }
 
       // Write: drop expired entries, update or insert ours, evict least recently seen if still full.
+      let entries = decodeBucket(raw);
+      if (entries == null) entries = new Array<Entry>(0); // unreadable bucket: rewrite it
       const kept = new Array<Entry>(0);
       let expiredDropped = 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (e.fingerprint == fingerprint) continue;
-        if (this.expired(e, now)) { expiredDropped++; continue; }
+        if (this.expired(e.lastSeen, now)) { expiredDropped++; continue; }
         kept.push(e);
       }
       let capacityDropped = 0;
@@ -262,7 +146,7 @@ export class AffinityTable {
 
   /**
    * Response-path contract for learning: pin the room to `address` (the pod Envoy's load balancer chose)
-   * unless another request pinned it first. Returns the address the room is pinned to afterwards.
+   * unless another request pinned it first.
    */
   learn(fingerprint: u64, now: u32, address: string): Resolution {
     return this.resolve(fingerprint, now, new FixedPlacement(address, ""));
@@ -275,11 +159,4 @@ export class AffinityTable {
   correct(fingerprint: u64, now: u32, pinned: string, actual: string): Resolution {
     return this.resolve(fingerprint, now, new FixedPlacement(actual, pinned));
   }
-}
-
-/** Keeps any pin except one to `replaced`, and places new (or re-placed) rooms on `address`. */
-export class FixedPlacement extends PinPolicy {
-  constructor(public address: string, public replaced: string) { super(); }
-  keepsPin(address: string): bool { return address != this.replaced; }
-  place(fingerprint: u64): string { return this.address; }
 }

@@ -1,5 +1,6 @@
 import { expectContains } from "./helpers";
 import { parseConfig, MissingKeyPolicy, Defaults } from "../config";
+import { bucketCountFor } from "../bucket";
 
 function parse(s: string): string {
   const r = parseConfig(Uint8Array.wrap(String.UTF8.encode(s)));
@@ -16,7 +17,7 @@ describe("plugin config", () => {
     expect(c.route.onMissingKey).toBe(MissingKeyPolicy.Passthrough);
     expect(c.route.maxKeyLength).toBe(Defaults.maxKeyLength);
     expect(c.pinHeader).toBe("x-room-affinity-pin");
-    expect(c.bucketCount).toBe(131072);
+    expect(bucketCountFor(c.capacity, c.bucketSize)).toBe(131072);
     expect(parse("  \n")).toBe("ok");
     expect(parse("{}")).toBe("ok");
   });
@@ -35,7 +36,7 @@ describe("plugin config", () => {
     expect(c.entryTtlSeconds).toBe(600);
     expect(c.capacity).toBe(1000);
     expect(c.bucketSize).toBe(4);
-    expect(c.bucketCount).toBe(250);
+    expect(bucketCountFor(c.capacity, c.bucketSize)).toBe(250);
     expect(c.tickPeriodMs).toBe(500);
     expect(c.adminCluster).toBe("");
     expect(c.route.websocketOnly).toBe(false);

@@ -1,6 +1,6 @@
 import { Lease } from "../lease";
 import { SnapshotStore } from "../snapshots";
-import { MemoryStore } from "../store";
+import { MemoryStore } from "./memory-store";
 import { Membership, HOST_HEALTHY, HOST_DRAINING } from "../membership";
 import { base64Encode } from "../base64";
 

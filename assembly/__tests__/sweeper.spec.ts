@@ -1,6 +1,8 @@
 import { Sweeper, PresentHosts } from "../sweeper";
-import { AffinityTable, PinPolicy, decodeBucket } from "../table";
-import { MemoryStore } from "../store";
+import { AffinityTable } from "../table";
+import { decodeBucket } from "../bucket";
+import { PinPolicy } from "../placement";
+import { MemoryStore } from "./memory-store";
 
 class To extends PinPolicy {
   constructor(public target: string) { super(); }

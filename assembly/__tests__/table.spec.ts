@@ -1,5 +1,7 @@
-import { AffinityTable, Entry, Outcome, encodeBucket, decodeBucket, PinPolicy, MAX_CAS_ATTEMPTS } from "../table";
-import { MemoryStore, KvStore } from "../store";
+import { AffinityTable, Outcome, MAX_CAS_ATTEMPTS } from "../table";
+import { decodeBucket } from "../bucket";
+import { PinPolicy } from "../placement";
+import { MemoryStore, lookup } from "./memory-store";
 
 /** Members A, B, C usable; new rooms go to `target`. */
 class Fixed extends PinPolicy {
@@ -30,30 +32,6 @@ function endlessRacer(store: MemoryStore, key: string): void {
   store.beforeSet = endlessRacer;
 }
 
-describe("bucket codec", () => {
-  it("round-trips entries", () => {
-    const e = [new Entry(1, 2, "127.0.0.1:18001"), new Entry(0xffffffffffffffff, 0xfffffffe, "[::1]:80")];
-    const d = decodeBucket(encodeBucket(e))!;
-    expect(d.length).toBe(2);
-    expect(d[1].fingerprint).toBe(0xffffffffffffffff);
-    expect(d[1].lastSeen).toBe(0xfffffffe);
-    expect(d[1].address).toBe("[::1]:80");
-    expect(encodeBucket(e).length).toBe(2 + 13 + 15 + 13 + 8);
-  });
-  it("treats missing or empty values as empty buckets", () => {
-    expect(decodeBucket(null)!.length).toBe(0);
-    expect(decodeBucket(new Uint8Array(0))!.length).toBe(0);
-  });
-  it("rejects corrupt bytes instead of trapping", () => {
-    const good = encodeBucket([new Entry(7, 1, "1.2.3.4:5")]);
-    expect(decodeBucket(good.subarray(0, good.length - 1))).toBeNull();
-    const bad = new Uint8Array(3); bad[0] = 9;
-    expect(decodeBucket(bad)).toBeNull();
-    const extra = new Uint8Array(good.length + 1); extra.set(good);
-    expect(decodeBucket(extra)).toBeNull();
-  });
-});
-
 describe("affinity table", () => {
   it("pins a new room, then hits", () => {
     const s = new MemoryStore();
@@ -77,7 +55,7 @@ describe("affinity table", () => {
     const r = t.resolve(42, 1001, new Fixed("B", "A"));
     expect(r.outcome).toBe(Outcome.Repinned);
     expect(r.address).toBe("B");
-    expect(t.lookup(42, 1002)!.address).toBe("B");
+    expect(lookup(t, 42, 1002)!.address).toBe("B");
   });
   it("refreshes lastSeen on hits only after refreshSeconds", () => {
     const s = new MemoryStore();
@@ -88,14 +66,14 @@ describe("affinity table", () => {
     expect(s.writes).toBe(writes);
     t.resolve(42, 1010, new Fixed("A"));
     expect(s.writes).toBe(writes + 1);
-    expect(t.lookup(42, 1010)!.lastSeen).toBe(1010);
+    expect(lookup(t, 42, 1010)!.lastSeen).toBe(1010);
   });
   it("expires entries after the TTL", () => {
     const s = new MemoryStore();
     const t = newTable(s);
     t.resolve(42, 1000, new Fixed("A"));
-    expect(t.lookup(42, 1100)).not.toBeNull();
-    expect(t.lookup(42, 1101)).toBeNull();
+    expect(lookup(t, 42, 1100)).not.toBeNull();
+    expect(lookup(t, 42, 1101)).toBeNull();
     const r = t.resolve(42, 1101, new Fixed("B"));
     expect(r.outcome).toBe(Outcome.Pinned); // an expired pin is a new room, not a re-pin
     expect(r.address).toBe("B");
@@ -109,8 +87,8 @@ describe("affinity table", () => {
     t.resolve(1, 1030, new Fixed("A")); // touch 1: now 2 is the oldest
     const r = t.resolve(4, 1040, new Fixed("A"));
     expect(r.evictedForCapacity).toBe(1);
-    expect(t.lookup(2, 1040)).toBeNull();
-    expect(t.lookup(1, 1040)).not.toBeNull();
+    expect(lookup(t, 2, 1040)).toBeNull();
+    expect(lookup(t, 1, 1040)).not.toBeNull();
     expect(decodeBucket(s.get(t.bucketKey(0)).value)!.length).toBe(3);
     // 100 s later, 3 (seen at 1020) has expired and makes room without a capacity eviction
     const r2 = t.resolve(5, 1121, new Fixed("A"));
@@ -161,9 +139,9 @@ describe("affinity table", () => {
     const r = t.resolve(other, 1000, new Fixed("O"));
     expect(r.outcome).toBe(Outcome.Pinned);
     expect(r.casRetries).toBe(1);
-    expect(t.lookup(RACE_FP, 1000)!.address).toBe("R");
-    expect(t.lookup(other, 1000)!.address).toBe("O");
-    expect(t.lookup(RACE_FP + 1, 1000)!.address).toBe("X");
+    expect(lookup(t, RACE_FP, 1000)!.address).toBe("R");
+    expect(lookup(t, other, 1000)!.address).toBe("O");
+    expect(lookup(t, RACE_FP + 1, 1000)!.address).toBe("X");
   });
   it("gives up after bounded CAS attempts and routes unpinned", () => {
     const s = new MemoryStore();
@@ -184,14 +162,14 @@ describe("affinity table", () => {
     s.set(t.bucketKey(t.bucketOf(42)), garbage, 0);
     const r = t.resolve(42, 1000, new Fixed("A"));
     expect(r.outcome).toBe(Outcome.Pinned);
-    expect(t.lookup(42, 1000)!.address).toBe("A");
+    expect(lookup(t, 42, 1000)!.address).toBe("A");
   });
   it("reports no placement without writing when nothing can be chosen", () => {
     const s = new MemoryStore();
     const t = newTable(s);
     const r = t.resolve(42, 1000, new Fixed(""));
     expect(r.outcome).toBe(Outcome.NoPlacement);
-    expect(t.lookup(42, 1000)).toBeNull();
+    expect(lookup(t, 42, 1000)).toBeNull();
   });
   it("correct: moves a pin the gateway did not honour, unless another request moved it first", () => {
     const s = new MemoryStore();
@@ -199,7 +177,7 @@ describe("affinity table", () => {
     t.resolve(42, 1000, new Fixed("A"));
     const r = t.correct(42, 1001, "A", "B");
     expect(r.outcome).toBe(Outcome.Repinned);
-    expect(t.lookup(42, 1001)!.address).toBe("B");
+    expect(lookup(t, 42, 1001)!.address).toBe("B");
     // a late correction from another request that also saw A fail follows B instead of flapping
     const r2 = t.correct(42, 1002, "A", "C");
     expect(r2.outcome).toBe(Outcome.Hit);

@@ -1,31 +1,8 @@
 // The proxy-wasm ABI 0.2.1 exports. Each one is a host entry point; all dispatch by context id.
-//
-// Memory: the module uses AssemblyScript's minimal runtime, whose collector does not scan the wasm
-// stack, so it may only run when no export is active. Hosts re-enter the module while it runs (a
-// local reply calls the response hooks from inside proxy_send_local_response), so every export that
-// can reach host code counts its depth, and collection happens only at depth 0: after every
-// COLLECT_EVERY finished streams, and on every tick.
+// Exports that can reach host code are bracketed for the garbage-collection policy (collector.ts).
 import { FilterHeadersStatus } from "./imports";
 import { roots, streams, createContext } from "./context";
-
-const COLLECT_EVERY: u32 = 256;
-let depth: i32 = 0;
-let finishedStreams: u32 = 0;
-
-function enter(): void { depth++; }
-function leave(): void { depth--; }
-function collectIfIdle(): void {
-  if (depth == 0) __collect();
-}
-
-/**
- * For long loops inside proxy_on_tick / proxy_on_http_call_response (the sweeper): collects if that
- * export is the only one active. The caller guarantees that everything it still needs is reachable
- * from globals (object fields), not only from locals, at the point of the call.
- */
-export function collectInsideTick(): void {
-  if (depth == 1) __collect();
-}
+import { enterExport as enter, leaveExport as leave, collectIfIdle, streamFinished } from "./collector";
 
 /** ABI version marker: the host reads the export's name. Higress only adds its extensions for 0.2.1. */
 export function proxy_abi_version_0_2_1(): void {}
@@ -101,7 +78,7 @@ export function proxy_on_log(contextId: u32): void {}
 export function proxy_on_delete(contextId: u32): void {
   if (streams.has(contextId)) {
     streams.delete(contextId);
-    if (++finishedStreams % COLLECT_EVERY == 0) collectIfIdle();
+    streamFinished();
   } else if (roots.has(contextId)) {
     roots.delete(contextId);
   }

@@ -1,5 +1,7 @@
 // Thin, typed wrappers over the ABI 0.2.1 host functions: memory hand-off, UTF-8, pair maps.
-// Nothing here knows about rooms; the plugin logic calls these, never the raw imports.
+// Nothing here knows about rooms; the plugin logic calls these, never the raw imports. A status the
+// caller cannot expect (anything but Ok, and NotFound where absence is normal) is surfaced by
+// `surface`: logged once per distinct call and status, and counted (hostCallFailures).
 import {
   Status, LogLevel, BufferType, MapType, MetricType,
   proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
@@ -7,25 +9,53 @@ import {
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
-import { StoredValue } from "../store";
 
 // Out-parameters the host writes into; static so no allocation per call.
 const RET_PTR: usize = memory.data(8);
 const RET_SIZE: usize = memory.data(8);
 const RET_U32: usize = memory.data(8);
 const RET_U64: usize = memory.data(8);
+/** The CAS token of the last shared-data read, kept apart so no other call overwrites it. */
+const RET_CAS: usize = memory.data(8);
 
 /** Copies a host-allocated block (made through proxy_on_memory_allocate) and releases it. */
-function takeBytes(ptr: usize, size: usize): Uint8Array {
+export function takeHostBytes(ptr: usize, size: usize): Uint8Array {
   const out = new Uint8Array(<i32>size);
   if (size > 0) memory.copy(out.dataStart, ptr, size);
   if (ptr != 0) heap.free(ptr);
   return out;
 }
 
-function takeReturned(status: u32): Uint8Array | null {
-  if (status != Status.Ok) return null;
-  return takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
+let failures: u64 = 0;
+const failuresSeen = new Set<string>();
+
+/**
+ * Surfaces an unexpected host status: counted every time, logged the first time this call fails
+ * with this status (a host that refuses something refuses it on every request).
+ */
+export function surface(call: string, status: u32): void {
+  failures++;
+  const key = call + " " + status.toString();
+  if (failuresSeen.has(key)) return;
+  failuresSeen.add(key);
+  const b = String.UTF8.encode("room-affinity: host call " + call + " failed with status " + status.toString() +
+    " (logged once; counted in room_affinity.host_call_failures)");
+  proxy_log(LogLevel.Warn, changetype<usize>(b), b.byteLength);
+}
+
+/** Unexpected host statuses so far (this VM). */
+export function hostCallFailures(): u64 { return failures; }
+
+/** Ok, or NotFound where absence is an answer (a header, a property, a key); anything else is surfaced. */
+function okOrAbsent(call: string, status: u32): bool {
+  if (status == Status.Ok) return true;
+  if (status != Status.NotFound) surface(call, status);
+  return false;
+}
+
+function takeReturned(call: string, status: u32): Uint8Array | null {
+  if (!okOrAbsent(call, status)) return null;
+  return takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
 }
 
 export function utf8(s: string): ArrayBuffer {
@@ -45,7 +75,8 @@ export function logDebug(message: string): void { log(LogLevel.Debug, message); 
 
 /** The host's current log level for this plugin (Info if the host cannot tell). */
 export function hostLogLevel(): LogLevel {
-  if (proxy_get_log_level(RET_U32) != Status.Ok) return LogLevel.Info;
+  const status = proxy_get_log_level(RET_U32);
+  if (status != Status.Ok) { surface("proxy_get_log_level", status); return LogLevel.Info; }
   return <LogLevel>load<u32>(RET_U32);
 }
 export function logInfo(message: string): void { log(LogLevel.Info, message); }
@@ -54,13 +85,13 @@ export function logError(message: string): void { log(LogLevel.Error, message); 
 
 // ---- buffers ----
 export function getBuffer(type: BufferType, size: u32): Uint8Array | null {
-  return takeReturned(proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE));
+  return takeReturned("proxy_get_buffer_bytes", proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE));
 }
 
 // ---- headers ----
 export function getHeaderBytes(map: MapType, name: string): Uint8Array | null {
   const k = utf8(name);
-  return takeReturned(proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE));
+  return takeReturned("proxy_get_header_map_value", proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE));
 }
 
 export function getHeader(map: MapType, name: string): string | null {
@@ -71,12 +102,13 @@ export function getHeader(map: MapType, name: string): string | null {
 export function replaceHeader(map: MapType, name: string, value: string): void {
   const k = utf8(name);
   const v = utf8(value);
-  proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  const status = proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
+  if (status != Status.Ok) surface("proxy_replace_header_map_value", status);
 }
 
 export function removeHeader(map: MapType, name: string): void {
   const k = utf8(name);
-  proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength);
+  okOrAbsent("proxy_remove_header_map_value", proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength));
 }
 
 // ---- properties ----
@@ -84,7 +116,7 @@ export function removeHeader(map: MapType, name: string): void {
 export function getProperty(path: string[]): Uint8Array | null {
   const joined = path.join("\0");
   const p = utf8(joined);
-  return takeReturned(proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
+  return takeReturned("proxy_get_property", proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
 }
 
 export function getPropertyString(path: string[]): string | null {
@@ -93,29 +125,41 @@ export function getPropertyString(path: string[]): string | null {
 }
 
 // ---- shared data ----
-/** Reads a shared-data value with the CAS token to write it back with (value null when absent). */
-export function getSharedData(key: string): StoredValue {
+/**
+ * Reads a shared-data value (null when absent). Its CAS token, to write it back with, is then
+ * casOfLastSharedDataRead() (0 when absent).
+ */
+export function getSharedData(key: string): Uint8Array | null {
   const k = utf8(key);
-  const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_U32);
-  if (status != Status.Ok) return new StoredValue(null, 0);
-  const cas = load<u32>(RET_U32);
-  return new StoredValue(takeBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)), cas);
+  store<u32>(RET_CAS, 0);
+  const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_CAS);
+  if (!okOrAbsent("proxy_get_shared_data", status)) { store<u32>(RET_CAS, 0); return null; }
+  return takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
 }
 
-/** Writes a value; cas 0 writes unconditionally. Returns the ABI status (Ok or CasMismatch). */
-export function setSharedData(key: string, value: Uint8Array, cas: u32): Status {
+export function casOfLastSharedDataRead(): u32 {
+  return load<u32>(RET_CAS);
+}
+
+/** Writes a value; cas 0 writes unconditionally. Returns false on a CAS mismatch (or a surfaced failure). */
+export function setSharedData(key: string, value: Uint8Array, cas: u32): bool {
   const k = utf8(key);
-  return <Status>proxy_set_shared_data(changetype<usize>(k), k.byteLength, value.dataStart, value.length, cas);
+  const status = proxy_set_shared_data(changetype<usize>(k), k.byteLength, value.dataStart, value.length, cas);
+  if (status == Status.Ok) return true;
+  if (status != Status.CasMismatch) surface("proxy_set_shared_data", status);
+  return false;
 }
 
 // ---- time, ticks ----
 export function nowNanos(): u64 {
-  proxy_get_current_time_nanoseconds(RET_U64);
+  const status = proxy_get_current_time_nanoseconds(RET_U64);
+  if (status != Status.Ok) { surface("proxy_get_current_time_nanoseconds", status); return 0; }
   return load<u64>(RET_U64);
 }
 
 export function setTickPeriodMs(ms: u32): void {
-  proxy_set_tick_period_milliseconds(ms);
+  const status = proxy_set_tick_period_milliseconds(ms);
+  if (status != Status.Ok) surface("proxy_set_tick_period_milliseconds", status);
 }
 
 // ---- pair maps (header maps for http calls and local replies; Higress host lists) ----
@@ -168,7 +212,8 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
   const d = utf8(details);
   const bd = utf8(body);
   const h = encodePairs(headers);
-  proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(bd), bd.byteLength, h.dataStart, h.length, -1);
+  const r = proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(bd), bd.byteLength, h.dataStart, h.length, -1);
+  if (r != Status.Ok) surface("proxy_send_local_response", r);
 }
 
 // ---- outgoing http calls ----
@@ -177,7 +222,7 @@ export function httpCall(cluster: string, headers: string[][], timeoutMs: u32): 
   const c = utf8(cluster);
   const h = encodePairs(headers);
   const status = proxy_http_call(changetype<usize>(c), c.byteLength, h.dataStart, h.length, 0, 0, 0, 0, timeoutMs, RET_U32);
-  if (status != Status.Ok) return -1;
+  if (status != Status.Ok) { surface("proxy_http_call", status); return -1; }
   return <i64>load<u32>(RET_U32);
 }
 
@@ -185,12 +230,17 @@ export function httpCall(cluster: string, headers: string[][], timeoutMs: u32): 
 /** Defines a metric; returns its id, or u32.MAX_VALUE if the host refused (metrics then become no-ops). */
 export function defineMetric(type: MetricType, name: string): u32 {
   const n = utf8(name);
-  if (proxy_define_metric(type, changetype<usize>(n), n.byteLength, RET_U32) != Status.Ok) return u32.MAX_VALUE;
+  const status = proxy_define_metric(type, changetype<usize>(n), n.byteLength, RET_U32);
+  if (status != Status.Ok) { surface("proxy_define_metric", status); return u32.MAX_VALUE; }
   return load<u32>(RET_U32);
 }
 export function incrementMetric(id: u32, by: i64): void {
-  if (id != u32.MAX_VALUE) proxy_increment_metric(id, by);
+  if (id == u32.MAX_VALUE) return;
+  const status = proxy_increment_metric(id, by);
+  if (status != Status.Ok) surface("proxy_increment_metric", status);
 }
 export function recordMetric(id: u32, value: u64): void {
-  if (id != u32.MAX_VALUE) proxy_record_metric(id, value);
+  if (id == u32.MAX_VALUE) return;
+  const status = proxy_record_metric(id, value);
+  if (status != Status.Ok) surface("proxy_record_metric", status);
 }

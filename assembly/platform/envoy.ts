@@ -2,7 +2,7 @@
 // session state (base64 "ip:port"); Envoy checks membership and override_host_status itself. Membership
 // comes from the admin /clusters?format=json, fetched by the lease holder through a static cluster
 // pointing at the admin listener, and published as snapshots in shared data for every thread.
-import { Platform } from "./platform";
+import { Platform, PinWriter, MembershipSource } from "./platform";
 import { PluginConfig } from "../config";
 import { Membership, parseAdminClusters } from "../membership";
 import { SnapshotStore } from "../snapshots";
@@ -13,28 +13,19 @@ import { replaceHeader, removeHeader, httpCall, getBuffer, getHeader, logWarn, l
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
-export class StockEnvoyPlatform extends Platform {
-  snapshots: SnapshotStore | null = null;
-  metrics: Metrics | null = null;
-  inFlightToken: i64 = -1;
-  inFlightSinceMs: u64 = 0;
-  lastFailure: string = "";
-
-  configure(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): void {
-    this.snapshots = snapshots;
-    this.metrics = metrics;
-    this.inFlightToken = -1;
-  }
-
-  sanitizeRequest(config: PluginConfig): void {
-    // stateful_session would honour a client-sent pin; only the plugin may set it.
-    removeHeader(MapType.HttpRequestHeaders, config.pinHeader);
-  }
-
+/** Writes the pin into stateful_session's header; removes any client-sent or echoed value. */
+export class SessionHeaderPinWriter extends PinWriter {
   /** base64 of each pod address, built once (a handful of pods, a pin on every join). */
   private encoded: Map<string, string> = new Map();
 
-  pin(config: PluginConfig, address: string): void {
+  constructor(public header: string) { super(); }
+
+  sanitizeRequest(): void {
+    // stateful_session would honour a client-sent pin; only the plugin may set it.
+    removeHeader(MapType.HttpRequestHeaders, this.header);
+  }
+
+  pin(address: string): void {
     let v: string;
     if (this.encoded.has(address)) v = this.encoded.get(address);
     else {
@@ -42,26 +33,35 @@ export class StockEnvoyPlatform extends Platform {
       if (this.encoded.size > 4096) this.encoded.clear(); // bounded: pods come and go
       this.encoded.set(address, v);
     }
-    replaceHeader(MapType.HttpRequestHeaders, config.pinHeader, v);
+    replaceHeader(MapType.HttpRequestHeaders, this.header, v);
   }
 
-  sanitizeResponse(config: PluginConfig): void {
+  sanitizeResponse(): void {
     // stateful_session echoes the chosen host (base64 ip:port); pod addresses are not the client's business.
-    removeHeader(MapType.HttpResponseHeaders, config.pinHeader);
+    removeHeader(MapType.HttpResponseHeaders, this.header);
+  }
+}
+
+/** Membership from the admin /clusters JSON, fetched by the lease holder and shared as snapshots. */
+export class AdminMembershipSource extends MembershipSource {
+  private inFlightToken: i64 = -1;
+  private inFlightSinceMs: u64 = 0;
+  private lastFailure: string = "";
+
+  constructor(public adminCluster: string, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
+
+  membersOf(cluster: string, nowMs: u64): Membership | null {
+    return this.snapshots.current(cluster);
   }
 
-  membership(config: PluginConfig, cluster: string, nowMs: u64): Membership | null {
-    return this.snapshots == null ? null : this.snapshots!.current(cluster);
-  }
-
-  refreshMembership(config: PluginConfig, nowMs: u64): bool {
-    if (config.adminCluster.length == 0) return false;
+  refresh(nowMs: u64): bool {
+    if (this.adminCluster.length == 0) return false;
     if (this.inFlightToken >= 0 && nowMs - this.inFlightSinceMs < <u64>ADMIN_TIMEOUT_MS * 2) return true;
-    const token = httpCall(config.adminCluster, [
+    const token = httpCall(this.adminCluster, [
       [":method", "GET"], [":path", "/clusters?format=json"], [":authority", "envoy-admin"],
     ], ADMIN_TIMEOUT_MS);
     if (token < 0) {
-      this.fail("cannot call admin cluster '" + config.adminCluster + "' (is it defined as a static cluster?)");
+      this.fail("cannot call admin cluster '" + this.adminCluster + "' (is it defined as a static cluster?)");
       return false;
     }
     this.inFlightToken = token;
@@ -69,10 +69,9 @@ export class StockEnvoyPlatform extends Platform {
     return true;
   }
 
-  onHttpCallResponse(config: PluginConfig, token: u32, bodySize: u32, nowMs: u64): bool {
+  onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool {
     if (<i64>token != this.inFlightToken) return false;
     this.inFlightToken = -1;
-    const metrics = this.metrics!;
     const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
     if (status == null || status != "200") {
       this.fail("admin /clusters answered " + (status == null ? "nothing (timeout or connection failure)" : status));
@@ -80,30 +79,40 @@ export class StockEnvoyPlatform extends Platform {
     }
     const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
     if (body == null) { this.fail("admin /clusters: empty body"); return false; }
-    const parsed = parseAdminClusters(body, config.adminCluster);
+    const parsed = parseAdminClusters(body, this.adminCluster);
     if (parsed.error.length > 0) { this.fail(parsed.error); return false; }
     let hosts: u64 = 0;
     let eligible: u64 = 0;
     for (let i = 0; i < parsed.clusters.length; i++) {
       const c = parsed.clusters[i];
-      if (this.snapshots!.publish(c.cluster, c.members, nowMs)) {
+      if (this.snapshots.publish(c.cluster, c.members, nowMs)) {
         logInfo("room-affinity: membership of cluster '" + c.cluster + "': " + c.members.size.toString() +
           " hosts, " + c.members.eligibleCount().toString() + " take new rooms");
       }
       hosts += <u64>c.members.size;
       eligible += <u64>c.members.eligibleCount();
     }
-    metrics.inc(metrics.membershipFetches);
-    metrics.set(metrics.membershipHosts, hosts);
-    metrics.set(metrics.membershipEligibleHosts, eligible);
+    const m = this.metrics;
+    m.inc(m.membershipFetches);
+    m.set(m.membershipHosts, hosts);
+    m.set(m.membershipEligibleHosts, eligible);
     this.lastFailure = "";
     return true;
   }
 
   private fail(message: string): void {
-    if (this.metrics != null) this.metrics!.inc(this.metrics!.membershipFetchFailures);
+    this.metrics.inc(this.metrics.membershipFetchFailures);
     // Log a repeating failure once, not every tick.
     if (message != this.lastFailure) logWarn("room-affinity: membership fetch failed: " + message);
     this.lastFailure = message;
+  }
+}
+
+export class StockEnvoyPlatform extends Platform {
+  pinWriter(config: PluginConfig): PinWriter {
+    return new SessionHeaderPinWriter(config.pinHeader);
+  }
+  membershipSource(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): MembershipSource {
+    return new AdminMembershipSource(config.adminCluster, snapshots, metrics);
   }
 }

@@ -2,7 +2,7 @@
 // build outputs (build/envoy.wasm, build/higress.wasm) without a gateway: for tests of the Higress build
 // (no Higress runs here) and for the benchmark of the plugin's own per-request cost.
 //
-// It emulates what the plugin relies on, as REFERENCE.md describes the hosts: shared data with
+// It emulates what the plugin relies on, as Envoy and Higress behave: shared data with
 // Envoy's CAS rules (one store per process, shared by all VMs), header maps, properties, metrics,
 // ticks, http calls, local replies, and the routing decision that follows a request:
 //  - Higress: proxy_set_upstream_override_host is honoured only for a member of the routed cluster
@@ -275,7 +275,7 @@ export class WasmVm {
         m.value = value;
         return OK;
       },
-      // ---- Higress extensions (REFERENCE §3) ----
+      // ---- Higress extensions (higress-group proxy-wasm-cpp-host) ----
       proxy_set_upstream_override_host(ap: number, al: number) {
         if (!vm.stream) return BAD_ARGUMENT;
         vm.stream.override = vm.str(ap, al);

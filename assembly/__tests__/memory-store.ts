@@ -1,0 +1,45 @@
+// Test fixture: an in-memory KvStore with the CAS rules of Envoy's SharedData
+// (proxy-wasm-cpp-host shared_data.cc), plus a hook to inject a racing writer.
+import { KvStore, StoredValue, WriteStatus } from "../store";
+import { AffinityTable } from "../table";
+import { Entry, decodeBucket, isExpired } from "../bucket";
+
+export class MemoryStore extends KvStore {
+  values: Map<string, Uint8Array> = new Map();
+  tokens: Map<string, u32> = new Map();
+  nextCas: u32 = 1;
+  writes: i32 = 0;
+  /** When set, called before the next set (tests use it to inject a racing writer). */
+  beforeSet: ((store: MemoryStore, key: string) => void) | null = null;
+
+  get(key: string): StoredValue {
+    if (!this.values.has(key)) return new StoredValue(null, 0);
+    const v = this.values.get(key);
+    const copy = new Uint8Array(v.length);
+    copy.set(v);
+    return new StoredValue(copy, this.tokens.get(key));
+  }
+
+  set(key: string, value: Uint8Array, cas: u32): WriteStatus {
+    const hook = this.beforeSet;
+    if (hook != null) { this.beforeSet = null; hook(this, key); }
+    if (this.values.has(key) && cas != 0 && this.tokens.get(key) != cas) return WriteStatus.CasMismatch;
+    const copy = new Uint8Array(value.length);
+    copy.set(value);
+    this.values.set(key, copy);
+    this.tokens.set(key, this.nextCas++);
+    this.writes++;
+    return WriteStatus.Ok;
+  }
+}
+
+/** Reads a room's live entry from a table, if any (no write). */
+export function lookup(t: AffinityTable, fingerprint: u64, now: u32): Entry | null {
+  const entries = decodeBucket(t.store.get(t.bucketKey(t.bucketOf(fingerprint))).value);
+  if (entries == null) return null;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.fingerprint == fingerprint) return isExpired(e.lastSeen, now, t.ttlSeconds) ? null : e;
+  }
+  return null;
+}

@@ -1,0 +1,33 @@
+// Garbage-collection policy for AssemblyScript's minimal runtime, whose collector does not scan the
+// wasm stack: it may only run when no export is active. Hosts re-enter the module while it runs (a
+// local reply calls the response hooks from inside proxy_send_local_response), so every export that
+// can reach host code counts its depth (exports.ts), and collection happens only at depth 0: after
+// every COLLECT_EVERY_STREAMS finished streams, and after every tick.
+
+const COLLECT_EVERY_STREAMS: u32 = 256;
+let depth: i32 = 0;
+let finishedStreams: u32 = 0;
+
+/** exports.ts contract: an export that may reach host code starts. */
+export function enterExport(): void { depth++; }
+/** exports.ts contract: that export returns. */
+export function leaveExport(): void { depth--; }
+
+/** exports.ts contract: after a tick, collect if no export is active. */
+export function collectIfIdle(): void {
+  if (depth == 0) __collect();
+}
+
+/** exports.ts contract: a stream context was deleted; collect every COLLECT_EVERY_STREAMS of them. */
+export function streamFinished(): void {
+  if (++finishedStreams % COLLECT_EVERY_STREAMS == 0) collectIfIdle();
+}
+
+/**
+ * For long loops inside proxy_on_tick / proxy_on_http_call_response (the sweeper): collects if that
+ * export is the only one active. The caller guarantees that everything it still needs is reachable
+ * from globals (object fields), not only from locals, at the point of the call.
+ */
+export function collectInsideHook(): void {
+  if (depth == 1) __collect();
+}

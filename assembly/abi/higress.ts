@@ -1,0 +1,30 @@
+// Wrappers over Higress's extensions to ABI 0.2.1 (higress-imports.ts), with their pointer work.
+// Only the Higress build target reaches this file: stock Envoy would refuse a module importing them.
+import { Status } from "./imports";
+import { proxy_set_upstream_override_host, proxy_get_upstream_hosts } from "./higress-imports";
+import { decodePairs, surface, takeHostBytes } from "./host";
+
+const RET_PTR: usize = memory.data(8);
+const RET_SIZE: usize = memory.data(8);
+
+/** Routes the current stream to `address` ("ip:port"); Envoy still checks membership and health. */
+export function setUpstreamOverrideHost(address: string): void {
+  const a = String.UTF8.encode(address);
+  const status = proxy_set_upstream_override_host(changetype<usize>(a), a.byteLength);
+  if (status != Status.Ok) surface("proxy_set_upstream_override_host", status);
+}
+
+/**
+ * The routed cluster's hosts as [address, JSON info] pairs; null when the host has none for this
+ * stream (or answered bytes that are not a pair map, which is surfaced).
+ */
+export function getUpstreamHosts(): string[][] | null {
+  const status = proxy_get_upstream_hosts(RET_PTR, RET_SIZE);
+  if (status != Status.Ok) {
+    if (status != Status.NotFound) surface("proxy_get_upstream_hosts", status);
+    return null;
+  }
+  const pairs = decodePairs(takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)));
+  if (pairs == null) surface("proxy_get_upstream_hosts (malformed pair map)", Status.Ok);
+  return pairs;
+}

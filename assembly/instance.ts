@@ -1,0 +1,69 @@
+// One plugin instance per configuration: everything on_configure derives from a parsed PluginConfig,
+// built once and then only read. The root context holds one reference and swaps it on reconfigure;
+// a configuration that fails to parse never replaces the one in force.
+import { PluginConfig } from "./config";
+import { KvStore } from "./store";
+import { AffinityTable } from "./table";
+import { SnapshotStore } from "./snapshots";
+import { Lease } from "./lease";
+import { Sweeper, PresentHosts } from "./sweeper";
+import { RequestDecider, routesOf } from "./decision";
+import { Metrics } from "./metrics";
+import { Platform, PinWriter, MembershipSource } from "./platform/platform";
+
+export class PluginInstance {
+  constructor(
+    public readonly config: PluginConfig,
+    public readonly decider: RequestDecider,
+    public readonly pinWriter: PinWriter,
+    public readonly membership: MembershipSource,
+    public readonly snapshots: SnapshotStore,
+    /** One root context (of all threads) refreshes membership and sweeps; see lease.ts. */
+    public readonly lease: Lease,
+    public readonly sweeper: Sweeper,
+  ) {}
+
+  /** The configure log line: what this instance will do. */
+  describe(): string {
+    const c = this.config;
+    const t = this.decider.table;
+    return "key " + (c.route.keyIncludesPath ? "path:" : "") + c.route.keyParams.join(":") +
+      (c.rules.length > 0 ? " (" + c.rules.length.toString() + " per-route rules)" : "") +
+      ", capacity " + t.capacity.toString() + " in " + t.bucketCount.toString() + " buckets of " + t.bucketSize.toString() +
+      ", sweeping " + this.sweeper.window.toString() + " buckets per tick";
+  }
+
+  /**
+   * Sweep contract: every pod of every cluster with a snapshot (an entry records its pod, not its
+   * cluster), or null when no pod is known: pod-gone eviction then waits, so an empty or failed view
+   * never empties the table.
+   */
+  presentHosts(): PresentHosts | null {
+    const clusters = this.snapshots.clusters();
+    const present = new PresentHosts();
+    for (let i = 0; i < clusters.length; i++) {
+      const members = this.snapshots.current(clusters[i]);
+      if (members == null) continue;
+      for (let j = 0; j < members.addresses.length; j++) present.add(members.addresses[j]);
+    }
+    return present.size > 0 ? present : null;
+  }
+}
+
+/**
+ * on_configure contract: derives the instance for `config`. `owner` names this root context in
+ * the lease (unique across threads and VMs); `collect` is the sweeper's garbage-collection hook.
+ */
+export function buildInstance(config: PluginConfig, platform: Platform, store: KvStore, metrics: Metrics,
+  owner: string, collect: (() => void) | null): PluginInstance {
+  const c = config;
+  // A hit refreshes lastSeen at most every tenth of the TTL (bounded to 1..60 s), not on every join.
+  const refreshSeconds = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
+  const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds);
+  const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
+  // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
+  const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
+  const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
+  return new PluginInstance(c, new RequestDecider(routesOf(c), table), platform.pinWriter(c),
+    platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper);
+}
