@@ -8,9 +8,10 @@ import path from "node:path";
 import os from "node:os";
 import { spawnSync } from "node:child_process";
 import { ROOT, scratchDir, envoyBinary, WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
-import { startPods, PodProcess } from "../tools/lib/pods";
-import { sleep, pluginStat, startEnvoy, EnvoyProcess, waitFor } from "../tools/lib/envoy";
-import { Layout } from "../tools/lib/envoy-config";
+import { PodFleet } from "../tools/lib/pods";
+import { sleep } from "../tools/lib/wait";
+import { Layout, Endpoint } from "../tools/lib/envoy-config";
+import { Gateway, startGateway } from "../tools/lib/gateway";
 import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { EnvoySystem } from "./systems";
 import { groupedBars } from "./svg";
@@ -130,25 +131,24 @@ interface Measured extends LoadResult {
   envoyCpuUsPerHandshake: number;
 }
 
-async function gatewayBench(o: Options, pods: PodProcess[]) {
-  const endpoints = pods.map((p) => ({ host: p.host, port: p.port }));
-  const running: { v: Variant; env: EnvoyProcess; port: number; admin: number }[] = [];
+async function gatewayBench(o: Options, endpoints: Endpoint[]) {
+  const running: { v: Variant; gw: Gateway; port: number }[] = [];
   let port = 23000;
   try {
     for (const v of VARIANTS) {
-      const layout: Layout = {
-        dir: scratchDir(`bench-${v.name}`), listenHost: "127.0.0.1", listenPort: port, adminPort: port + 1,
-        wasmPath: WASM_ENVOY, pluginConfig: "{}", endpoints, ...v.layout,
-      };
-      running.push({ v, env: await startEnvoy(layout, { concurrency: 2, logLevel: "warning", wasmLogLevel: "info" }), port, admin: port + 1 });
+      const gw = await startGateway({
+        name: `bench-${v.name}`, listenPort: port, adminPort: port + 1, endpoints, layout: v.layout,
+        start: { logLevel: "warning", wasmLogLevel: "info" },
+      });
+      running.push({ v, gw, port });
       port += 10;
     }
-    await waitFor("plugin membership", async () => (await pluginStat(running[running.length - 1].admin, "membership.eligible_hosts")) === pods.length, 15000);
+    await running[running.length - 1].gw.waitMembership(endpoints.length);
     const rounds: Record<string, Measured[]> = Object.fromEntries([...VARIANTS.map((v) => v.name), "plugin-new-rooms"].map((n) => [n, []]));
     const measure = async (r: (typeof running)[number], rooms: number, prefix: string): Promise<Measured> => {
-      const c0 = cpuMicros(r.env.proc.pid!);
+      const c0 = cpuMicros(r.gw.envoy.proc.pid!);
       const m = await load(r.port, o.seconds, o.concurrency, rooms, prefix);
-      const cpu = cpuMicros(r.env.proc.pid!) - c0;
+      const cpu = cpuMicros(r.gw.envoy.proc.pid!) - c0;
       return { ...m, envoyCpuUsPerHandshake: cpu / Math.max(1, m.handshakes) };
     };
     // Warm-up: pins the room pool in the plugin's table, and warms connections everywhere.
@@ -189,18 +189,17 @@ async function gatewayBench(o: Options, pods: PodProcess[]) {
       cpuPluginLogicUs: diff("plugin", "wasm-passthrough", (r) => r.envoyCpuUsPerHandshake),
     };
   } finally {
-    for (const r of running) await r.env.stop();
+    for (const r of running) await r.gw.close();
   }
 }
 
 // ------------------------------------------------------------------ gateway: memory
 
-async function gatewayMemory(o: Options, pods: PodProcess[]) {
-  const members = pods.map((p) => ({ host: p.host, port: p.port, state: "serving" as const }));
+async function gatewayMemory(o: Options, endpoints: Endpoint[]) {
   const sys = new EnvoySystem("plugin", 23030, 23031, scratchDir("bench-mem"), { websocketOnly: false });
-  await sys.start(members);
+  await sys.start(endpoints);
   try {
-    const pid = sys.envoy!.proc.pid!;
+    const pid = sys.gw!.envoy.proc.pid!;
     // Plain keep-alive GETs pin rooms as fast as the gateway allows (websocketOnly: false).
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     const get = (room: number) => new Promise<void>((resolve) => {
@@ -216,7 +215,7 @@ async function gatewayMemory(o: Options, pods: PodProcess[]) {
     const preloadS = (Date.now() - t0) / 1000;
     await sleep(3000);
     const after = rssKb(pid);
-    const pins = await pluginStat(sys.adminPort, "pins");
+    const pins = await sys.gw!.stat("pins");
     agent.destroy();
     return { rooms: o.gatewayRooms, pins, rssBeforeKb: before, rssAfterKb: after, bytesPerRoom: ((after - before) * 1024) / pins, preloadSeconds: preloadS };
   } finally {
@@ -337,17 +336,18 @@ async function main(): Promise<void> {
   console.log(`emulator: sweep pass, steady (${emu.sweepSteadyWindow} buckets) ${emu.sweepSteadyMs.map((x) => x.toFixed(1)).join(", ")} ms; after a pod left (${emu.sweepUrgentWindow} buckets) ${emu.sweepUrgentMs.map((x) => x.toFixed(1)).join(", ")} ms`);
   console.log(`emulator: removed pod's ${emu.evictedRooms} rooms evicted in ${emu.evictionTicks} ticks (${emu.bucketsStillHoldingVictim} buckets still hold it)`);
 
-  const pods = await startPods(3, 23100, "bench");
+  const fleet = new PodFleet(23100);
+  await fleet.start(3, "bench");
   let gw;
   let mem;
   try {
-    gw = await gatewayBench(o, pods);
+    gw = await gatewayBench(o, fleet.endpoints());
     console.log(`gateway: plugin throughput x${gw.throughputVsMaglev.toFixed(3)} of MAGLEV, x${gw.throughputVsRoundRobin.toFixed(3)} of round robin; p99 added vs MAGLEV ${gw.p99AddedVsMaglevMs.toFixed(3)} ms, p50 added ${gw.p50AddedVsMaglevMs.toFixed(3)} ms`);
     console.log(`gateway: Envoy CPU per handshake added vs MAGLEV ${gw.cpuAddedVsMaglevUs.toFixed(1)} us = stateful_session ${gw.cpuStatefulSessionUs.toFixed(1)} + wasm filter ${gw.cpuWasmFilterUs.toFixed(1)} + plugin logic ${gw.cpuPluginLogicUs.toFixed(1)} us`);
-    mem = await gatewayMemory(o, pods);
+    mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
   } finally {
-    await Promise.all(pods.map((p) => p.kill()));
+    await fleet.stopAll();
   }
 
   const result = {

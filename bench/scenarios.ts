@@ -6,11 +6,11 @@
 //   dropped    open WebSockets (on pods that stayed up) closed by the gateway during the change
 //   right      reconnecting players that reached the right pod: the room's old pod while it is usable,
 //              else the pod most of the room's players reached
-import { startPodProcess, PodProcess } from "../tools/lib/pods";
+import { PodFleet } from "../tools/lib/pods";
 import { closeAll, Joined } from "../tools/lib/clients";
 import { joinRooms, roomIdOf, rooms as roomIds } from "../tools/lib/players";
-import { sleep } from "../tools/lib/envoy";
-import { System, Member, RELOAD_GRACE_S } from "./systems";
+import { sleep } from "../tools/lib/wait";
+import { System, RELOAD_GRACE_S } from "./systems";
 
 export interface ScenarioResult {
   system: string;
@@ -34,31 +34,6 @@ export interface RunOptions {
   rooms: number;
   players: number;
   podBasePort: number;
-}
-
-class Pods {
-  list: PodProcess[] = [];
-  states = new Map<string, Member["state"]>();
-  private next = 0;
-  constructor(private basePort: number) {}
-
-  async start(n: number, prefix = "pod"): Promise<PodProcess[]> {
-    const started = await Promise.all(Array.from({ length: n }, (_, i) => startPodProcess(`${prefix}-${this.next + i + 1}`, this.basePort + this.next + i)));
-    this.next += n;
-    for (const p of started) {
-      this.list.push(p);
-      this.states.set(p.id, "serving");
-    }
-    return started;
-  }
-
-  members(): Member[] {
-    return this.list.filter((p) => this.states.has(p.id)).map((p) => ({ host: p.host, port: p.port, state: this.states.get(p.id)! }));
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.list.map((p) => p.kill("SIGKILL")));
-  }
 }
 
 /** Tracks sockets the gateway closes (as opposed to the ones we close or whose pod we stop). */
@@ -113,12 +88,12 @@ function sources(wave: number): (i: number) => string {
 export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
   const r: ScenarioResult = { system: system.name, scenario, rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0 };
   const t0 = Date.now();
-  const pods = new Pods(o.podBasePort);
+  const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("r", o.rooms);
   const join = (list: string[], wave: number) => joinRooms(system.port, list, { perRoom: o.players, localAddress: sources(wave) });
   try {
     await pods.start(scenario === "scale-in" ? 6 : 3);
-    await system.start(pods.members());
+    await system.start(pods.endpoints());
     const open = await join(ids, 0);
     // Where each room is pinned before the change: one more player per room, after the rush.
     const probe = await join(ids, 9);
@@ -130,36 +105,36 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     }
     const splitOnJoin = new Set([...joinedTogether].filter(([, s]) => s.size > 1).map(([r]) => r));
     await closeAll(probe);
-    const alive = new Set(pods.list.map((p) => p.id));
+    const alive = new Set(pods.pods.map((p) => p.id));
     const watch = new Watch(open, (j) => !alive.has(j.pod));
     const usable = (pod: string) => alive.has(pod);
 
     switch (scenario) {
       case "scale-out":
         await pods.start(3);
-        await system.setMembers(pods.members());
+        await system.setMembers(pods.endpoints());
         break;
       case "scale-in": {
-        const victims = pods.list.slice(3);
-        for (const p of victims) pods.states.delete(p.id);
-        await system.setMembers(pods.members());
+        const victims = pods.pods.slice(3);
+        for (const p of victims) pods.setState(p.id, "stopped");
+        await system.setMembers(pods.endpoints());
         for (const p of victims) alive.delete(p.id);
         await Promise.all(victims.map((p) => p.kill("SIGTERM")));
         break;
       }
       case "pod-killed": {
-        const victim = pods.list[1];
+        const victim = pods.pods[1];
         alive.delete(victim.id);
         await victim.kill("SIGKILL");
-        pods.states.delete(victim.id); // Kubernetes notices and removes the endpoint
-        await system.setMembers(pods.members());
+        pods.setState(victim.id, "stopped"); // Kubernetes notices and removes the endpoint
+        await system.setMembers(pods.endpoints());
         break;
       }
       case "rolling-update": {
-        const old = [...pods.list];
+        const old = [...pods.pods];
         await pods.start(3, "v2");
-        for (const p of old) pods.states.set(p.id, "draining");
-        await system.setMembers(pods.members());
+        for (const p of old) pods.setState(p.id, "draining");
+        await system.setMembers(pods.endpoints());
         // Old rooms reconnect while their games still run: they belong on their (draining) old pods.
         await sleep((RELOAD_GRACE_S + 1) * 1000);
         const rejoin = await join(ids, 1);

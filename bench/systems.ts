@@ -16,18 +16,17 @@ import { spawn, spawnSync, ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { startEnvoy, EnvoyProcess, waitFor, sleep, httpGet, pluginStat } from "../tools/lib/envoy";
-import { Layout, writeAtomic, endpoints, routes, extensionConfig } from "../tools/lib/envoy-config";
-import { WASM_ENVOY } from "../tools/lib/paths";
-import { toYaml } from "../tools/lib/yaml";
+import { waitFor, sleep } from "../tools/lib/wait";
+import { httpGet } from "../tools/lib/http";
+import { Endpoint } from "../tools/lib/envoy-config";
+import { Gateway, startGateway } from "../tools/lib/gateway";
+import { viewOf } from "../tools/lib/pods";
 
 export const RELOAD_GRACE_S = 3;
 
-export interface Member {
-  host: string;
-  port: number;
-  state: "serving" | "draining";
-}
+/** A pod as the control plane publishes it (the fleet's endpoints): serving, or DRAINING. */
+export type Member = Endpoint;
+const draining = (m: Member) => m.health === "DRAINING";
 
 export interface System {
   readonly name: string;
@@ -60,9 +59,7 @@ async function stopProcess(proc: ChildProcess | null): Promise<void> {
 // ---------------------------------------------------------------- Envoy (plugin, maglev, round robin)
 
 export class EnvoySystem implements System {
-  envoy: EnvoyProcess | null = null;
-  layout!: Layout;
-  private routeVersion = 1;
+  gw: Gateway | null = null;
   private reloads = 0;
 
   constructor(
@@ -88,69 +85,34 @@ export class EnvoySystem implements System {
   }
 
   async start(members: Member[]): Promise<void> {
-    this.layout = {
-      dir: this.dir,
-      listenHost: "127.0.0.1",
-      listenPort: this.port,
-      adminPort: this.adminPort,
-      wasmPath: WASM_ENVOY,
-      pluginConfig: JSON.stringify(this.pluginConfig),
-      endpoints: [],
-      plugin: this.name === "plugin",
-      statefulSession: this.name === "plugin",
-      lbPolicy: this.name === "maglev" ? "MAGLEV" : "ROUND_ROBIN",
-      hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
-    };
-    this.setEndpoints(members);
-    this.envoy = await startEnvoy(this.layout, { concurrency: 2, logLevel: "warning", wasmLogLevel: "info" });
-    await this.settle(members);
-  }
-
-  private setEndpoints(members: Member[]): void {
-    this.layout.endpoints = members.map((m) => ({ host: m.host, port: m.port, health: m.state === "draining" ? "DRAINING" : "HEALTHY" }));
-  }
-
-  /** Waits until Envoy shows `members` (and, with the plugin, a fresh membership snapshot). */
-  private async settle(members: Member[]): Promise<void> {
-    const want = members.map((m) => `${addr(m)}=${m.state === "draining" ? "DRAINING" : "HEALTHY"}`).sort().join(",");
-    await waitFor(`${this.name}: Envoy endpoints`, async () => {
-      const r = await httpGet("127.0.0.1", this.adminPort, "/clusters?format=json");
-      const c = JSON.parse(r.body).cluster_statuses.find((x: { name: string }) => x.name === "game_pods");
-      const seen = (c?.host_statuses ?? [])
-        .filter((h: any) => !h.health_status?.pending_dynamic_removal && !h.health_status?.failed_active_health_check)
-        .map((h: any) => `${h.address.socket_address.address}:${h.address.socket_address.port_value}=${h.health_status?.eds_health_status === "DRAINING" ? "DRAINING" : "HEALTHY"}`)
-        .sort()
-        .join(",");
-      return seen === want;
-    }, 20000);
-    if (this.name === "plugin") {
-      const f = await pluginStat(this.adminPort, "membership.fetches");
-      await waitFor("plugin membership snapshot", async () => (await pluginStat(this.adminPort, "membership.fetches")) >= f + 2, 10000);
-    }
+    this.gw = await startGateway({
+      name: this.name, dir: this.dir, listenPort: this.port, adminPort: this.adminPort, endpoints: members,
+      pluginConfig: this.pluginConfig,
+      layout: {
+        plugin: this.name === "plugin",
+        statefulSession: this.name === "plugin",
+        lbPolicy: this.name === "maglev" ? "MAGLEV" : "ROUND_ROBIN",
+        hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
+      },
+      start: { logLevel: "warning", wasmLogLevel: "info" },
+    });
+    await this.gw.settle(viewOf(members), 20000);
   }
 
   async setMembers(members: Member[]): Promise<void> {
-    this.setEndpoints(members);
-    writeAtomic(path.join(this.dir, "eds.yaml"), toYaml(endpoints(this.layout)));
-    await this.settle(members);
+    this.gw!.setEndpoints(members);
+    await this.gw!.settle(viewOf(members), 20000);
   }
 
   async reload(): Promise<void> {
     this.reloads++;
-    if (this.name === "plugin") {
-      this.layout.pluginConfig = JSON.stringify({ ...this.pluginConfig, entryTtlSeconds: 86400 + this.reloads });
-      writeAtomic(path.join(this.dir, "ecds.yaml"), toYaml(extensionConfig(this.layout)));
-    }
-    this.routeVersion++;
-    writeAtomic(path.join(this.dir, "rds.yaml"), toYaml(routes(this.layout, this.routeVersion)));
-    await waitFor("new routes", async () => {
-      const r = await httpGet("127.0.0.1", this.port, "/plain");
-      return r.headers["x-route-version"] === String(this.routeVersion);
-    }, 10000);
+    if (this.name === "plugin") this.gw!.pushPluginConfig({ ...this.pluginConfig, entryTtlSeconds: 86400 + this.reloads });
+    this.gw!.reloadRoutes();
+    await this.gw!.waitRoutes();
   }
 
   async stop(): Promise<void> {
-    await this.envoy?.stop();
+    await this.gw?.close();
   }
 }
 
@@ -248,7 +210,7 @@ export class NginxHashSystem extends NginxBase {
 
   protected upstreamBlock(members: Member[]): string {
     // No drain state in open-source nginx: a draining pod (Kubernetes: not ready) leaves the upstream.
-    const servers = members.filter((m) => m.state === "serving").map((m) => `server ${addr(m)} max_fails=1 fail_timeout=2s;`);
+    const servers = members.filter((m) => !draining(m)).map((m) => `server ${addr(m)} max_fails=1 fail_timeout=2s;`);
     return `upstream pods { hash $uri:$arg_appId:$arg_roomId consistent; ${servers.join(" ")} }`;
   }
 }
@@ -308,7 +270,7 @@ export class NginxLuaSystem extends NginxBase {
   }
 
   private async push(members: Member[]): Promise<void> {
-    const body = members.map((m) => `${addr(m)} ${m.state}`).join("\n");
+    const body = members.map((m) => `${addr(m)} ${draining(m) ? "draining" : "serving"}`).join("\n");
     const r = await fetch(`http://127.0.0.1:${this.port}/_endpoints`, { method: "POST", body });
     if (!r.ok) throw new Error(`nginx-lua endpoints: ${r.status}`);
   }
@@ -420,7 +382,7 @@ backend pods
         this.slots.set(addr(m), slot);
         await this.cmd(`set server pods/pod${slot} addr ${m.host} port ${m.port}`);
       }
-      await this.cmd(`set server pods/pod${slot} state ${m.state === "draining" ? "drain" : "ready"}`);
+      await this.cmd(`set server pods/pod${slot} state ${draining(m) ? "drain" : "ready"}`);
     }
     // Wait for health checks to pass on the serving ones.
     await waitFor("haproxy servers up", async () => {

@@ -13,7 +13,8 @@ import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { startPodProcess } from "../tools/lib/pods";
 import { join, closeAll } from "../tools/lib/clients";
-import { httpGet, waitFor } from "../tools/lib/envoy";
+import { httpGet } from "../tools/lib/http";
+import { waitFor } from "../tools/lib/wait";
 import { spawn } from "node:child_process";
 
 test("checked-in deploy files equal what the renderer produces (no drift)", () => {

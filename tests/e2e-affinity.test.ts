@@ -1,30 +1,58 @@
 // End-to-end: real Envoy (--concurrency 2, so two worker threads race on the table) with the stock
-// build of the plugin, in front of three real WebSocket pods.
-import { test, before, after } from "node:test";
+// build of the plugin, in front of three real WebSocket pods. One Envoy serves every test, but no test
+// depends on another: each starts with all pods in the endpoints and a table of its own
+// (sharedDataPrefix), and brings its own rooms.
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startGateway, Gateway } from "../tools/lib/gateway";
+import { startBed, Bed, Gateway } from "../tools/lib/gateway";
 import { join, closeAll, mapLimit, HttpRejection, Joined } from "../tools/lib/clients";
-import { httpGet, sleep, waitFor } from "../tools/lib/envoy";
+import { httpGet } from "../tools/lib/http";
+import { waitFor } from "../tools/lib/wait";
 import { PIN_HEADER } from "../tools/lib/envoy-config";
-import { assignment, roomIdOf } from "../tools/lib/players";
+import { assignment, roomIdOf, joinRooms, rooms } from "../tools/lib/players";
 
 const ROOMS = 200;
 const PLAYERS = 5;
+let bed: Bed;
 let gw: Gateway;
-/** roomId -> pod, from the first wave. */
-const roomPod = new Map<string, string>();
+let testNo = 0;
 
 before(async () => {
-  gw = await startGateway({ name: "e2e-affinity", listenPort: 20100, adminPort: 20101, podBasePort: 20111 });
+  bed = await startBed({ name: "e2e-affinity", listenPort: 20100, adminPort: 20101, podBasePort: 20111 });
+  gw = bed.gw;
   await gw.waitMembership(3);
 });
 
 after(async () => {
-  await gw?.close();
+  await bed?.close();
 });
 
+/** This test's plugin config: `config` over the defaults, with a table of the test's own; waits until in force. */
+async function configure(config: object = {}): Promise<void> {
+  await gw.applyPluginConfig({ sharedDataPrefix: `e2e-${testNo}`, ...config });
+  await gw.settle(bed.fleet.expectedView());
+}
+
+beforeEach(async () => {
+  testNo++;
+  gw.setEndpoints(bed.fleet.endpoints());
+  await configure();
+});
+
+/** roomId -> pod after `perRoom` players of each room joined (throws if a room split). */
+async function pinRooms(roomIds: string[], perRoom = 1): Promise<Map<string, string>> {
+  const joined = await joinRooms(gw.port, roomIds, { perRoom });
+  await closeAll(joined);
+  const a = assignment(joined);
+  assert.deepEqual(a.split, []);
+  return a.pods;
+}
+
 test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms, all 3 pods used`, async () => {
+  const pinsBefore = await gw.stat("pins");
+  const repinsBefore = await gw.stat("repins");
+  const roomPod = new Map<string, string>();
   const players: { room: string }[] = [];
   for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}` });
   const t0 = Date.now();
@@ -41,17 +69,17 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
     assert.equal(perPod.size, 3, "rooms should spread over all 3 pods");
     for (const n of perPod.values()) assert.ok(n >= ROOMS / 6, `uneven spread: ${JSON.stringify(Object.fromEntries(perPod))}`);
     // Every pod reports exactly the players we believe it has.
-    const stats = await Promise.all(gw.pods.map((p) => p.stats()));
+    const stats = await Promise.all(bed.fleet.pods.map((p) => p.stats()));
     assert.equal(stats.reduce((n, s) => n + s.players, 0), ROOMS * PLAYERS);
   } finally {
     await closeAll(joined);
   }
-  assert.equal(await gw.stat("pins"), ROOMS);
-  assert.equal(await gw.stat("repins"), 0);
+  assert.equal((await gw.stat("pins")) - pinsBefore, ROOMS);
+  assert.equal((await gw.stat("repins")) - repinsBefore, 0);
 });
 
 test("everyone reconnects from new source addresses (127.0.0.x): 100% return to their room's pod", async () => {
-  assert.equal(roomPod.size, ROOMS, "needs the first test's rooms");
+  const roomPod = await pinRooms(rooms("r", ROOMS), 2);
   const players: { room: string; ip: string }[] = [];
   let n = 0;
   for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}`, ip: `127.0.${1 + (n % 200)}.${2 + (n++ % 250)}` });
@@ -67,15 +95,16 @@ test("everyone reconnects from new source addresses (127.0.0.x): 100% return to 
 });
 
 test("a client's own pin header cannot choose the pod", async () => {
-  const roomIds = [...roomPod.keys()].slice(0, 30);
-  const pods = gw.pods.map((p) => gw.podAddress(p));
+  const roomIds = rooms("f", 30);
+  const roomPod = await pinRooms(roomIds);
+  const pods = bed.fleet.pods.map((p) => p.address);
   const joined: Joined[] = [];
   try {
     for (const room of roomIds) {
       const home = roomPod.get(room)!;
       // Point the pin at a pod that is not the room's.
-      const other = gw.pods.find((p) => p.id !== home)!;
-      const forged = Buffer.from(gw.podAddress(other)).toString("base64");
+      const other = bed.fleet.pods.find((p) => p.id !== home)!;
+      const forged = Buffer.from(other.address).toString("base64");
       joined.push(await join(gw.url("a1", room), { headers: { [PIN_HEADER]: forged } }));
       assert.equal(joined[joined.length - 1].pod, home, `room ${room} followed the client's pin`);
     }
@@ -87,7 +116,7 @@ test("a client's own pin header cannot choose the pod", async () => {
   const seen = new Set<string>();
   for (let i = 0; i < 12; i++) {
     const r = await new Promise<string>((resolve, reject) => {
-      http.get({ host: "127.0.0.1", port: gw.layout.listenPort, path: "/status", headers: { [PIN_HEADER]: forged } }, (res) => {
+      http.get({ host: "127.0.0.1", port: gw.port, path: "/status", headers: { [PIN_HEADER]: forged } }, (res) => {
         let b = "";
         res.on("data", (c) => (b += c));
         res.on("end", () => resolve(JSON.parse(b).pod));
@@ -99,12 +128,12 @@ test("a client's own pin header cannot choose the pod", async () => {
 });
 
 test("the pin never leaks to clients", async () => {
-  const r = await httpGet("127.0.0.1", gw.layout.listenPort, "/plain");
+  const r = await httpGet("127.0.0.1", gw.port, "/plain");
   assert.equal(r.headers[PIN_HEADER], undefined);
   // The WebSocket 101 response: use a raw upgrade to read its headers.
   const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
     const req = http.request({
-      host: "127.0.0.1", port: gw.layout.listenPort, path: "/ws?appId=a1&roomId=r1",
+      host: "127.0.0.1", port: gw.port, path: "/ws?appId=a1&roomId=r1",
       headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
     });
     req.on("upgrade", (res, socket) => { socket.destroy(); resolve(res.headers); });
@@ -116,36 +145,41 @@ test("the pin never leaks to clients", async () => {
 
 test("missing key: passthrough reaches a pod and is counted", async () => {
   const before = await gw.stat("passthrough.missing_key");
-  const j = await join(`ws://127.0.0.1:${gw.layout.listenPort}/ws?appId=a1`);
+  const j = await join(`ws://127.0.0.1:${gw.port}/ws?appId=a1`);
   await closeAll([j]);
-  assert.ok(gw.pods.some((p) => p.id === j.pod));
+  assert.ok(bed.fleet.pods.some((p) => p.id === j.pod));
   assert.equal(await gw.stat("passthrough.missing_key"), before + 1);
 });
 
 test("over-long key: 400 with response details room_affinity_key_too_long", async () => {
+  const rejectsBefore = await gw.stat("rejects.key_too_long");
   const long = "x".repeat(600);
   await assert.rejects(join(gw.url("a1", long)), (e: unknown) => e instanceof HttpRejection && e.status === 400 && /longer than 512/.test(e.body));
   await waitFor("access log line", async () => gw.accessLog().some((l) => / 400 room_affinity_key_too_long /.test(l)), 5000);
-  assert.equal(await gw.stat("rejects.key_too_long"), 1);
+  assert.equal((await gw.stat("rejects.key_too_long")) - rejectsBefore, 1);
 });
 
-test("config hot reload (ECDS): reject mode answers 400 room_affinity_missing_key, pins survive", async () => {
-  const reloads = await gw.ecdsStat("config_reload");
-  await gw.pushPluginConfig({ onMissingKey: "reject" });
-  await waitFor("ECDS reload", async () => (await gw.ecdsStat("config_reload")) > reloads, 10000);
-  // The new config reaches every worker; retry until this one sees it.
+/** Waits until every worker rejects appId-less joins (reject mode in force everywhere). */
+async function rejectModeInForce(): Promise<void> {
   await waitFor("reject mode", async () => {
     try {
-      const j = await join(`ws://127.0.0.1:${gw.layout.listenPort}/ws?roomId=9`);
+      const j = await join(`ws://127.0.0.1:${gw.port}/ws?roomId=9`);
       await closeAll([j]);
       return false;
     } catch (e) {
       return e instanceof HttpRejection && e.status === 400 && /missing query parameter 'appId'/.test(e.body);
     }
   }, 10000);
+}
+
+test("config hot reload (ECDS): reject mode answers 400 room_affinity_missing_key, pins survive", async () => {
+  const roomPod = await pinRooms(rooms("h", 40));
+  await configure({ onMissingKey: "reject" });
+  // The new config reaches every worker; retry until this one sees it.
+  await rejectModeInForce();
   await waitFor("access log line", async () => gw.accessLog().some((l) => / 400 room_affinity_missing_key /.test(l)), 5000);
   // The table lives in shared data: rooms pinned before the reload are still on their pods.
-  const sample = [...roomPod.keys()].slice(0, 40);
+  const sample = [...roomPod.keys()];
   const joined = await Promise.all(sample.map((r) => join(gw.url("a1", r))));
   try {
     for (const j of joined) assert.equal(j.pod, roomPod.get(roomIdOf(j)));
@@ -155,6 +189,9 @@ test("config hot reload (ECDS): reject mode answers 400 room_affinity_missing_ke
 });
 
 test("invalid plugin config: Envoy rejects it naming the field, and keeps serving with the last good one", async () => {
+  const roomPod = await pinRooms(["r5"]);
+  await configure({ onMissingKey: "reject" });
+  await rejectModeInForce();
   const fails = await gw.ecdsStat("config_fail");
   await gw.pushPluginConfig({ keyParams: "roomId" });
   await waitFor("ECDS rejection", async () => (await gw.ecdsStat("config_fail")) > fails, 10000);
@@ -163,41 +200,39 @@ test("invalid plugin config: Envoy rejects it naming the field, and keeps servin
   await closeAll([j]);
   assert.equal(j.pod, roomPod.get("r5"));
   // Still the previous (reject-mode) config.
-  await assert.rejects(join(`ws://127.0.0.1:${gw.layout.listenPort}/ws?roomId=9`), (e: unknown) => e instanceof HttpRejection && e.status === 400);
+  await assert.rejects(join(`ws://127.0.0.1:${gw.port}/ws?roomId=9`), (e: unknown) => e instanceof HttpRejection && e.status === 400);
 });
+
+/** Learn mode (no admin fetch): one player per room, one at a time, so round robin spreads the rooms; returns room -> pod. */
+async function learnRooms(roomIds: string[]): Promise<Map<string, string>> {
+  // A namespace no membership was ever published in (this test's own holds the snapshots of its first config).
+  await configure({ adminCluster: "", sharedDataPrefix: `e2e-${testNo}-learn` });
+  const firsts = await mapLimit(roomIds, 1, (r) => join(gw.url("a1", r)));
+  await closeAll(firsts);
+  return new Map(firsts.map((j) => [roomIdOf(j), j.pod]));
+}
 
 test("without membership (admin fetch disabled): the first player's pod, chosen by Envoy, becomes the pin", async () => {
-  // A fresh table namespace and no admin cluster: the plugin must learn pins from the load balancer.
-  const reloads = await gw.ecdsStat("config_reload");
-  await gw.pushPluginConfig({ adminCluster: "", sharedDataPrefix: "learn-test" });
-  await waitFor("ECDS reload", async () => (await gw.ecdsStat("config_reload")) > reloads, 10000);
-  await sleep(300);
   const learnedBefore = await gw.stat("learned");
-  const rooms = Array.from({ length: 30 }, (_, i) => `learn${i}`);
-  const firsts = await mapLimit(rooms, 1, (r) => join(gw.url("a1", r)));
-  const rest = await mapLimit(rooms.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
+  const roomIds = rooms("learn", 30);
+  const first = await learnRooms(roomIds);
+  const rest = await mapLimit(roomIds.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
   try {
-    const first = new Map(firsts.map((j) => [j.room, j.pod]));
     assert.ok(new Set(first.values()).size > 1, "round robin should have spread the first players");
-    const wrong = rest.filter((j) => first.get(j.room) !== j.pod);
+    const wrong = rest.filter((j) => first.get(roomIdOf(j)) !== j.pod);
     assert.equal(wrong.length, 0, `players did not follow the learned pin: ${wrong.slice(0, 5).map((j) => j.room).join(" ")}`);
   } finally {
-    await closeAll([...firsts, ...rest]);
+    await closeAll(rest);
   }
-  assert.equal((await gw.stat("learned")) - learnedBefore, rooms.length);
-  for (const j of firsts) learnedPod.set(j.room, j.pod);
+  assert.equal((await gw.stat("learned")) - learnedBefore, roomIds.length);
 });
 
-/** "a1:learnN" -> pod, from the learn-mode test. */
-const learnedPod = new Map<string, string>();
-
 test("a pin Envoy will not honour (pod left the endpoints) moves the whole room to Envoy's new choice", async () => {
-  assert.ok(learnedPod.size > 0, "needs the learn-mode test's rooms");
-  const gone = gw.pods[0];
-  const keep = gw.pods.slice(1);
-  gw.setEndpoints(keep.map((p) => ({ host: p.host, port: p.port })));
-  await waitFor("EDS update", async () => !(await gw.clusterHosts()).includes(gw.podAddress(gone)), 10000);
-  const orphaned = [...learnedPod].filter(([, pod]) => pod === gone.id).map(([room]) => room.slice(3));
+  const learnedPod = await learnRooms(rooms("fb", 30));
+  const gone = bed.fleet.pods[0];
+  gw.setEndpoints(bed.fleet.endpoints().filter((e) => e.port !== gone.port));
+  await waitFor("EDS update", async () => !(await gw.clusterHosts()).includes(gone.address), 10000);
+  const orphaned = [...learnedPod].filter(([, pod]) => pod === gone.id).map(([room]) => room);
   assert.ok(orphaned.length > 0, `no learned room was on ${gone.id}`);
   const before = await gw.stat("repins_after_fallback");
   // One player per orphaned room first (Envoy's load balancer picks), then four more each, concurrently.
@@ -215,17 +250,13 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
 });
 
 test("per-route rules (Higress _rules_): another domain keys rooms by platform/nodeName/threadId, unchanged clients", async () => {
-  const reloads = await gw.ecdsStat("config_reload");
-  await gw.pushPluginConfig({
-    sharedDataPrefix: "rules-test",
+  await configure({
     _rules_: [
       { _match_domain_: ["*.wx.game.local"], keyParams: ["platform", "nodeName", "threadId"], onMissingKey: "reject" },
       { _match_route_: ["no-such-route"], keyParams: ["never"] },
     ],
   });
-  await waitFor("ECDS reload", async () => (await gw.ecdsStat("config_reload")) > reloads, 10000);
-  await gw.waitMembership(2);
-  const wx = (q: string) => join(`ws://127.0.0.1:${gw.layout.listenPort}/ws?${q}`, { headers: { Host: "h5.wx.game.local:443" } });
+  const wx = (q: string) => join(`ws://127.0.0.1:${gw.port}/ws?${q}`, { headers: { Host: "h5.wx.game.local:443" } });
   // Waits until every worker runs the new config (the rule rejects appId/roomId-only requests there).
   await waitFor("rules in force", async () => {
     try { await closeAll([await wx("appId=a&roomId=1")]); return false; } catch (e) { return e instanceof HttpRejection && e.status === 400; }
@@ -248,6 +279,30 @@ test("per-route rules (Higress _rules_): another domain keys rooms by platform/n
     const plain = await Promise.all([0, 1, 2].map(() => join(gw.url("a1", "rules-global"))));
     players.push(...plain);
     assert.equal(new Set(plain.map((j) => j.pod)).size, 1);
+  } finally {
+    await closeAll(players);
+  }
+});
+
+test("per-route rules: _match_route_ matches the route Envoy routed by name (\"game\") through the real hooks", async () => {
+  await configure({ _rules_: [{ _match_route_: ["game"], keyParams: ["threadId"], onMissingKey: "reject" }] });
+  // The rule applies to every request on route "game": a join without threadId is now rejected.
+  await waitFor("route rule in force", async () => {
+    try { await closeAll([await join(gw.url("a1", "r1"))]); return false; } catch (e) { return e instanceof HttpRejection && e.status === 400 && /'threadId'/.test(e.body); }
+  }, 10000);
+  const players: Joined[] = [];
+  try {
+    for (let wave = 0; wave < 3; wave++) {
+      players.push(...(await Promise.all(Array.from({ length: 30 }, (_, t) => join(`ws://127.0.0.1:${gw.port}/ws?threadId=${t}`)))));
+    }
+    const byThread = new Map<string, Set<string>>();
+    players.forEach((j, i) => {
+      const t = String(i % 30);
+      if (!byThread.has(t)) byThread.set(t, new Set());
+      byThread.get(t)!.add(j.pod);
+    });
+    assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the route rule's key");
+    assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "route-rule rooms should spread");
   } finally {
     await closeAll(players);
   }

@@ -3,32 +3,32 @@
 // Every scenario ends with 0 split rooms. Durations are printed for the record, never asserted.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startGateway, Gateway } from "../tools/lib/gateway";
+import { startBed, Gateway } from "../tools/lib/gateway";
 import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control";
 import { closeAll, Joined } from "../tools/lib/clients";
 import { joinRooms, assignment, moved, countBy, rooms } from "../tools/lib/players";
-import { waitFor, sleep } from "../tools/lib/envoy";
+import { waitFor, sleep } from "../tools/lib/wait";
 
-interface Bed {
+interface ChurnBed {
   gw: Gateway;
   ctl: ControlClient;
   port: number;
   close(): Promise<void>;
 }
 
-/** A gateway with `pods` pods and the control API, on ports base..base+49. */
-async function bed(name: string, base: number, pods: number, pluginConfig: object = {}, layout = {}): Promise<Bed> {
-  const gw = await startGateway({ name, listenPort: base, adminPort: base + 1, podBasePort: base + 10, podCount: pods, pluginConfig, layout });
-  const server = new ControlServer(new TrialControl(gw, base + 10));
+/** The trial's gateway, pods and control API (over HTTP), on ports base..base+49. */
+async function bed(name: string, base: number, pods: number, pluginConfig: object = {}, layout = {}): Promise<ChurnBed> {
+  const b = await startBed({ name, listenPort: base, adminPort: base + 1, podBasePort: base + 10, podCount: pods, pluginConfig, layout });
+  const server = new ControlServer(new TrialControl(b.gw, b.fleet));
   await server.listen(base + 2);
-  await gw.waitMembership(pods);
+  await b.gw.waitMembership(pods);
   return {
-    gw,
+    gw: b.gw,
     ctl: new ControlClient(base + 2),
     port: base,
     close: async () => {
       await server.close();
-      await gw.close();
+      await b.close();
     },
   };
 }
@@ -38,7 +38,7 @@ function timer(label: string): () => void {
   return () => console.log(`${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-async function reconnect(b: Bed, open: Joined[], roomIds: string[], perRoom: number): Promise<Joined[]> {
+async function reconnect(b: ChurnBed, open: Joined[], roomIds: string[], perRoom: number): Promise<Joined[]> {
   await closeAll(open);
   return joinRooms(b.port, roomIds, { perRoom });
 }

@@ -2,7 +2,7 @@
 // 127.0.0.1:10000 with build/envoy.wasm, checks that a room's players meet on one pod, prints how
 // to connect, and runs until Ctrl-C. `--check` runs the same start-up and self-check, then exits.
 import path from "node:path";
-import { startGateway, Gateway } from "./lib/gateway";
+import { startBed, Gateway } from "./lib/gateway";
 import { join, closeAll } from "./lib/clients";
 import { ROOT } from "./lib/paths";
 import { TrialControl, ControlServer } from "./lib/control";
@@ -53,11 +53,12 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const dir = path.join(ROOT, ".work", o.check ? `trial-check-${process.pid}` : "trial");
   console.log(`trial: starting ${o.pods} demo pods and Envoy (config in ${path.relative(ROOT, dir)}/)`);
-  const gw = await startGateway({
+  const bed = await startBed({
     name: "trial", dir, listenPort: o.listenPort, adminPort: o.adminPort, podBasePort: o.podBasePort, podCount: o.pods,
   });
+  const gw = bed.gw;
   let code = 0;
-  const control = new ControlServer(new TrialControl(gw, o.podBasePort));
+  const control = new ControlServer(new TrialControl(gw, bed.fleet));
   try {
     await control.listen(o.controlPort);
     await gw.waitMembership(o.pods);
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
 Room-affinity trial is running.
   Connect players:   npx wscat -c '${url}'   (or any WebSocket client)
                      each gets {"pod":"...","room":"demo:1"}; every player of a room gets the same pod
-  Pods:              ${gw.pods.map((p) => `${p.id}=${p.host}:${p.port}`).join("  ")}  (GET /rooms on a pod lists its rooms)
+  Pods:              ${bed.fleet.pods.map((p) => `${p.id}=${p.address}`).join("  ")}  (GET /rooms on a pod lists its rooms)
   Envoy admin:       http://127.0.0.1:${o.adminPort}/stats?filter=room_affinity
   Access log:        ${path.relative(ROOT, path.join(dir, "access.log"))}
   Control API:       http://127.0.0.1:${o.controlPort}/  (change the cluster while players are connected)
@@ -91,7 +92,7 @@ Press Ctrl-C to stop.`);
   } finally {
     console.log("trial: stopping");
     await control.close().catch(() => undefined);
-    await gw.close();
+    await bed.close();
   }
   process.exit(code);
 }

