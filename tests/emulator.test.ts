@@ -142,6 +142,19 @@ test("invalid config fails configuration with the field named, on both builds", 
   }
 });
 
+test("Higress: a _match_route_ rule applies to requests of the named route only", async () => {
+  const { proc, vms } = await higress({ _rules_: [{ _match_route_: ["default/game"], keyParams: ["threadId"], onMissingKey: "reject" }] });
+  const vm = vms[0];
+  // The emulated route is "default/game": the rule's key applies, appId/roomId alone are rejected.
+  assert.equal(vm.request({ path: "/ws?threadId=7" }).localReply, undefined);
+  assert.equal(vm.request({ path: path("r1") }).localReply?.status, 400);
+  // Another route: the global settings apply again.
+  proc.routeName = "default/lobby";
+  assert.equal(vm.request({ path: path("r1") }).localReply, undefined);
+  assert.equal(vm.request({ path: "/ws?threadId=7" }).localReply, undefined);
+  assert.equal(proc.metrics.get("room_affinity.passthrough.missing_key"), 1);
+});
+
 /** Deterministic pseudo-random bytes (xorshift), so a failure can be replayed. */
 function rng(seed: number) {
   let s = seed >>> 0 || 1;

@@ -66,12 +66,14 @@ export interface Process {
   nowMs: number;
   /** The routed cluster and its hosts. */
   cluster: string;
+  /** The name of the route requests match (Higress: "namespace/ingress"), served as route_name. */
+  routeName: string;
   hosts: UpstreamHost[];
   rr: number;
 }
 
 export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||game.default.svc.cluster.local"): Process {
-  return { shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, hosts, rr: 0 };
+  return { shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, routeName: "default/game", hosts, rr: 0 };
 }
 
 export interface RequestInput {
@@ -228,6 +230,7 @@ export class WasmVm {
       proxy_get_property(pp: number, pl: number, retPtr: number, retSize: number) {
         const path = vm.str(pp, pl);
         if (path === "xds\0cluster_name") return vm.give(Buffer.from(vm.proc.cluster), retPtr, retSize);
+        if (path === "route_name" || path === "xds\0route_name") return vm.give(Buffer.from(vm.proc.routeName), retPtr, retSize);
         if (path === "upstream\0address" && vm.stream?.upstream) return vm.give(Buffer.from(vm.stream.upstream), retPtr, retSize);
         return NOT_FOUND;
       },
