@@ -13,7 +13,7 @@ import { sleep } from "../tools/lib/wait";
 import { Layout, Endpoint } from "../tools/lib/envoy-config";
 import { Gateway, startGateway } from "../tools/lib/gateway";
 import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
-import { EnvoySystem } from "./systems";
+import { EnvoySystem } from "../tools/lib/system";
 import { groupedBars } from "./svg";
 
 interface Options {

@@ -4,8 +4,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT, scratchDir } from "../tools/lib/paths";
-import { EnvoySystem, NginxHashSystem, NginxLuaSystem, HaproxySystem, System } from "./systems";
-import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "./scenarios";
+import { NginxHashSystem, NginxLuaSystem, HaproxySystem } from "./systems";
+import { EnvoySystem, System } from "../tools/lib/system";
+import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "../tools/lib/scenarios";
 import { groupedBars } from "./svg";
 
 export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"] as const;

@@ -18,33 +18,10 @@ import net from "node:net";
 import path from "node:path";
 import { waitFor, sleep } from "../tools/lib/wait";
 import { httpGet } from "../tools/lib/http";
-import { Endpoint } from "../tools/lib/envoy-config";
-import { Gateway, startGateway } from "../tools/lib/gateway";
-import { viewOf } from "../tools/lib/pods";
-
-export const RELOAD_GRACE_S = 3;
-
-/** A pod as the control plane publishes it (the fleet's endpoints): serving, or DRAINING. */
-export type Member = Endpoint;
-const draining = (m: Member) => m.health === "DRAINING";
-
-export interface System {
-  readonly name: string;
-  readonly label: string;
-  /** What the room key is made of. */
-  readonly key: string;
-  /** How it is configured, one line for the report. */
-  readonly how: string;
-  port: number;
-  start(members: Member[]): Promise<void>;
-  /** Applies a membership change the system's way; resolves once it is in force. */
-  setMembers(members: Member[]): Promise<void>;
-  /** A configuration reload, the system's way. */
-  reload(): Promise<void>;
-  stop(): Promise<void>;
-}
+import { System, Member, RELOAD_GRACE_S } from "../tools/lib/system";
 
 const addr = (m: Member) => `${m.host}:${m.port}`;
+const draining = (m: Member) => m.health === "DRAINING";
 
 /** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. */
 async function stopProcess(proc: ChildProcess | null): Promise<void> {
@@ -54,66 +31,6 @@ async function stopProcess(proc: ChildProcess | null): Promise<void> {
   const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
   await exited;
   clearTimeout(t);
-}
-
-// ---------------------------------------------------------------- Envoy (plugin, maglev, round robin)
-
-export class EnvoySystem implements System {
-  gw: Gateway | null = null;
-  private reloads = 0;
-
-  constructor(
-    public readonly name: "plugin" | "maglev" | "roundrobin",
-    public port: number,
-    public adminPort: number,
-    public dir: string,
-    public pluginConfig: object = {},
-  ) {}
-
-  get label(): string {
-    return { plugin: "Envoy + room-affinity plugin", maglev: "Envoy MAGLEV hash_policy", roundrobin: "Envoy round robin (no affinity)" }[this.name];
-  }
-  get key(): string {
-    return { plugin: "path:appId:roomId", maglev: "appId+roomId (two hash policies)", roundrobin: "none" }[this.name];
-  }
-  get how(): string {
-    return {
-      plugin: "wasm filter (ECDS) + stateful_session; EDS for pods, DRAINING for draining; reload = ECDS + RDS push",
-      maglev: "route hash_policy [query_parameter appId, roomId], lb_policy MAGLEV; EDS; reload = RDS push",
-      roundrobin: "lb_policy ROUND_ROBIN, no filter",
-    }[this.name];
-  }
-
-  async start(members: Member[]): Promise<void> {
-    this.gw = await startGateway({
-      name: this.name, dir: this.dir, listenPort: this.port, adminPort: this.adminPort, endpoints: members,
-      pluginConfig: this.pluginConfig,
-      layout: {
-        plugin: this.name === "plugin",
-        statefulSession: this.name === "plugin",
-        lbPolicy: this.name === "maglev" ? "MAGLEV" : "ROUND_ROBIN",
-        hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
-      },
-      start: { logLevel: "warning", wasmLogLevel: "info" },
-    });
-    await this.gw.settle(viewOf(members), 20000);
-  }
-
-  async setMembers(members: Member[]): Promise<void> {
-    this.gw!.setEndpoints(members);
-    await this.gw!.settle(viewOf(members), 20000);
-  }
-
-  async reload(): Promise<void> {
-    this.reloads++;
-    if (this.name === "plugin") this.gw!.pushPluginConfig({ ...this.pluginConfig, entryTtlSeconds: 86400 + this.reloads });
-    this.gw!.reloadRoutes();
-    await this.gw!.waitRoutes();
-  }
-
-  async stop(): Promise<void> {
-    await this.gw?.close();
-  }
 }
 
 // ---------------------------------------------------------------- nginx

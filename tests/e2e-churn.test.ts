@@ -8,6 +8,9 @@ import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control
 import { closeAll, Joined } from "../tools/lib/clients";
 import { joinRooms, assignment, moved, countBy, rooms } from "../tools/lib/players";
 import { waitFor, sleep } from "../tools/lib/wait";
+import { scratchDir } from "../tools/lib/paths";
+import { EnvoySystem } from "../tools/lib/system";
+import { runScenario, Scenario, ScenarioResult } from "../tools/lib/scenarios";
 
 interface ChurnBed {
   gw: Gateway;
@@ -43,97 +46,46 @@ async function reconnect(b: ChurnBed, open: Joined[], roomIds: string[], perRoom
   return joinRooms(b.port, roomIds, { perRoom });
 }
 
-test("scale-out 3 -> 6 with 300 rooms connected: 0 rooms moved, new rooms use the new pods", async () => {
-  const done = timer("scale-out");
-  const b = await bed("scale-out", 21000, 3);
-  try {
-    const old = rooms("s", 300);
-    let open = await joinRooms(b.port, old, { perRoom: 2 });
-    const before = assignment(open);
-    assert.deepEqual(before.split, []);
-    await b.ctl.scale(6);
-    await b.ctl.settle();
-    open = await reconnect(b, open, old, 2);
-    const after = assignment(open);
-    assert.deepEqual(after.split, []);
-    assert.deepEqual(moved(before.pods, after.pods), [], "pinned rooms moved on scale-out");
-    const fresh = await joinRooms(b.port, rooms("n", 300), { perRoom: 2 });
-    open.push(...fresh);
-    const placed = assignment(fresh);
-    assert.deepEqual(placed.split, []);
-    const perPod = countBy(placed.pods.values());
-    console.log(`new rooms per pod after scale-out: ${JSON.stringify(perPod)}`);
-    for (const p of ["pod-4", "pod-5", "pod-6"]) assert.ok((perPod[p] ?? 0) > 20, `new rooms should use ${p}: ${JSON.stringify(perPod)}`);
-    await closeAll(open);
-  } finally {
-    await b.close();
-  }
+/** Runs a churn scenario of the one scenario driver (the one `npm run compare` runs) against the plugin. */
+async function pluginScenario(scenario: Scenario, base: number, inspect?: (gw: Gateway) => Promise<void>): Promise<ScenarioResult> {
+  const done = timer(scenario);
+  const sys = new EnvoySystem("plugin", base, base + 1, scratchDir(`churn-${scenario}`));
+  const r = await runScenario(sys, scenario, {
+    rooms: 300, players: 2, podBasePort: base + 10, inspect: inspect && (async () => inspect(sys.gw!)),
+  });
   done();
+  console.log(`${scenario}: ${JSON.stringify(r)}`);
+  assert.equal(r.error, undefined);
+  assert.equal(r.split, 0, "rooms split");
+  assert.equal(r.dropped, 0, "open WebSockets dropped");
+  assert.equal(r.right, r.reconnects, "reconnects on the wrong pod");
+  return r;
+}
+
+test("scale-out 3 -> 6 with 300 rooms connected: 0 rooms moved, new rooms use the new pods", async () => {
+  const r = await pluginScenario("scale-out", 21000);
+  assert.equal(r.moved, 0, "pinned rooms moved on scale-out");
+  console.log(`new rooms per pod after scale-out: ${JSON.stringify(r.newRoomsPerPod)}`);
+  for (const p of ["pod-4", "pod-5", "pod-6"]) assert.ok((r.newRoomsPerPod[p] ?? 0) > 20, `new rooms should use ${p}: ${JSON.stringify(r.newRoomsPerPod)}`);
 });
 
 test("scale-in 6 -> 3: rooms of removed pods re-pin each to one pod, the others never move", async () => {
-  const done = timer("scale-in");
-  const b = await bed("scale-in", 21050, 6);
-  try {
-    const all = rooms("s", 300);
-    let open = await joinRooms(b.port, all, { perRoom: 2 });
-    const before = assignment(open);
-    assert.deepEqual(before.split, []);
-    await b.ctl.scale(3);
-    await b.ctl.settle();
-    open = await reconnect(b, open, all, 3);
-    const after = assignment(open);
-    assert.deepEqual(after.split, []);
-    const survivors = new Set(["pod-1", "pod-2", "pod-3"]);
-    for (const [r, pod] of after.pods) {
-      assert.ok(survivors.has(pod), `room ${r} on stopped pod ${pod}`);
-      if (survivors.has(before.pods.get(r)!)) assert.equal(pod, before.pods.get(r), `room ${r} moved off a surviving pod`);
-    }
-    const repinned = [...before.pods.values()].filter((p) => !survivors.has(p)).length;
-    console.log(`scale-in: ${repinned} rooms re-pinned, ${300 - repinned} stayed`);
-    // Each orphaned room was either evicted by the sweeper first (then pinned anew) or re-pinned on reconnect.
-    assert.equal((await b.gw.stat("repins")) + (await b.gw.stat("evictions.pod_gone")), repinned);
-    await closeAll(open);
-  } finally {
-    await b.close();
-  }
-  done();
+  let repinnedOrEvicted = -1;
+  const r = await pluginScenario("scale-in", 21050, async (gw) => {
+    repinnedOrEvicted = (await gw.stat("repins")) + (await gw.stat("evictions.pod_gone"));
+  });
+  assert.equal(r.moved, 0, "a room moved off a surviving pod");
+  console.log(`scale-in: ${r.orphans} rooms re-pinned, ${r.rooms - r.orphans} stayed`);
+  assert.ok(r.orphans > 0);
+  // Each orphaned room was either evicted by the sweeper first (then pinned anew) or re-pinned on reconnect.
+  assert.equal(repinnedOrEvicted, r.orphans);
 });
 
 test("rolling update: old rooms stay on draining old pods until they are gone; new rooms only on new pods", async () => {
-  const done = timer("rolling update");
-  const b = await bed("rolling", 21100, 3);
-  try {
-    const old = rooms("old", 150);
-    const games = await joinRooms(b.port, old, { perRoom: 2 }); // running games, kept open throughout
-    const before = assignment(games);
-    assert.deepEqual(before.split, []);
-    // New version starts; the old pods are drained (they keep their games).
-    await b.ctl.start(3, "v2");
-    for (const id of ["pod-1", "pod-2", "pod-3"]) await b.ctl.drain(id);
-    await b.ctl.settle(); // only the v2 pods take new rooms
-    const rejoin = await joinRooms(b.port, old, { perRoom: 2 });
-    const during = assignment(rejoin);
-    assert.deepEqual(during.split, []);
-    assert.deepEqual(moved(before.pods, during.pods), [], "old rooms left their draining pods");
-    const fresh = await joinRooms(b.port, rooms("new", 150), { perRoom: 2 });
-    const placed = assignment(fresh);
-    assert.deepEqual(placed.split, []);
-    const perPod = countBy(placed.pods.values());
-    assert.deepEqual(Object.keys(perPod).filter((p) => !p.startsWith("v2-")), [], `new rooms on old pods: ${JSON.stringify(perPod)}`);
-    // The old games end; the old pods go away. Old rooms that come back re-pin, each to one new pod.
-    await closeAll([...games, ...rejoin]);
-    for (const id of ["pod-1", "pod-2", "pod-3"]) await b.ctl.stop(id);
-    await b.ctl.settle();
-    const back = await joinRooms(b.port, old, { perRoom: 3 });
-    const after = assignment(back);
-    assert.deepEqual(after.split, []);
-    for (const pod of after.pods.values()) assert.ok(pod.startsWith("v2-"), `old room on ${pod}`);
-    await closeAll([...fresh, ...back]);
-  } finally {
-    await b.close();
-  }
-  done();
+  const r = await pluginScenario("rolling-update", 21100);
+  assert.equal(r.moved, 0, "old rooms left their draining pods");
+  assert.equal(r.newOnDraining, 0, `new rooms on old pods: ${JSON.stringify(r.newRoomsPerPod)}`);
+  assert.equal(r.oldRoomsOnOldPods, 0, "old rooms came back to old pods after they stopped");
 });
 
 test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other rooms stay", async () => {

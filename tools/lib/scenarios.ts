@@ -1,16 +1,17 @@
-// The churn scenarios, run the same way against any System (bench/systems.ts) with the same demo pods
-// and clients. For each run we count:
+// The churn scenarios, run the same way against any System (system.ts; the peers in bench/systems.ts)
+// with the same demo pods and clients: `npm run compare` runs them for every system, the churn tests
+// for the plugin. For each run we count:
 //   split      rooms whose players reached more than one pod, when they first joined together or
 //              when they reconnected after the change
 //   moved      rooms whose pod was still usable but that reconnected elsewhere
 //   dropped    open WebSockets (on pods that stayed up) closed by the gateway during the change
 //   right      reconnecting players that reached the right pod: the room's old pod while it is usable,
 //              else the pod most of the room's players reached
-import { PodFleet } from "../tools/lib/pods";
-import { closeAll, Joined } from "../tools/lib/clients";
-import { joinRooms, roomIdOf, rooms as roomIds } from "../tools/lib/players";
-import { sleep } from "../tools/lib/wait";
-import { System, RELOAD_GRACE_S } from "./systems";
+import { PodFleet } from "./pods";
+import { closeAll, Joined } from "./clients";
+import { joinRooms, roomIdOf, rooms as roomIds, assignment, countBy } from "./players";
+import { sleep } from "./wait";
+import { System, RELOAD_GRACE_S } from "./system";
 
 export interface ScenarioResult {
   system: string;
@@ -23,6 +24,12 @@ export interface ScenarioResult {
   reconnects: number;
   /** New rooms placed on draining pods (rolling update only). */
   newOnDraining?: number;
+  /** Rooms whose pod left in the change (their reconnects had to go elsewhere). */
+  orphans: number;
+  /** New rooms created after the change, per pod (their players joined together). */
+  newRoomsPerPod: Record<string, number>;
+  /** Rolling update, after the old pods are gone: old rooms that came back and reached an old pod. */
+  oldRoomsOnOldPods?: number;
   seconds: number;
   error?: string;
 }
@@ -34,6 +41,8 @@ export interface RunOptions {
   rooms: number;
   players: number;
   podBasePort: number;
+  /** Called after the last measurement, before the system stops (tests read the plugin's metrics here). */
+  inspect?: (system: System) => Promise<void>;
 }
 
 /** Tracks sockets the gateway closes (as opposed to the ones we close or whose pod we stop). */
@@ -86,7 +95,9 @@ function sources(wave: number): (i: number) => string {
 }
 
 export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
-  const r: ScenarioResult = { system: system.name, scenario, rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0 };
+  const r: ScenarioResult = {
+    system: system.name, scenario, rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0, orphans: 0, newRoomsPerPod: {},
+  };
   const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("r", o.rooms);
@@ -108,6 +119,14 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     const alive = new Set(pods.pods.map((p) => p.id));
     const watch = new Watch(open, (j) => !alive.has(j.pod));
     const usable = (pod: string) => alive.has(pod);
+    /** New rooms after the change, players together: counted per pod, and as split rooms. */
+    const newRooms = async (wave: number): Promise<Joined[]> => {
+      const fresh = await join(roomIds("new", o.rooms), wave);
+      const a = assignment(fresh);
+      r.split += a.split.length;
+      r.newRoomsPerPod = countBy(a.pods.values());
+      return fresh;
+    };
 
     switch (scenario) {
       case "scale-out":
@@ -140,11 +159,23 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
         const rejoin = await join(ids, 1);
         tally(before, rejoin, usable, r, splitOnJoin);
         // New rooms must only land on new pods.
-        const fresh = await join(roomIds("new", o.rooms), 2);
+        const fresh = await newRooms(2);
         r.newOnDraining = new Set(fresh.filter((j) => !j.pod.startsWith("v2-")).map((j) => roomIdOf(j))).size;
         r.dropped = watch.dropped;
         await closeAll([...rejoin, ...fresh]);
         await watch.close();
+        // The old games end and the old pods go away: old rooms that come back re-pin, each to one new pod.
+        for (const p of old) {
+          pods.setState(p.id, "stopped");
+          alive.delete(p.id);
+        }
+        await system.setMembers(pods.endpoints());
+        await Promise.all(old.map((p) => p.kill("SIGTERM")));
+        const back = await join(ids, 3);
+        const after = assignment(back);
+        r.split += after.split.length;
+        r.oldRoomsOnOldPods = [...after.pods.values()].filter((pod) => !pod.startsWith("v2-")).length;
+        await closeAll(back);
         break;
       }
       case "new-source-address":
@@ -162,7 +193,10 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
       const again = await join(ids, 1);
       tally(before, again, usable, r, splitOnJoin);
       await closeAll(again);
+      await closeAll(await newRooms(2));
     }
+    r.orphans = [...before.values()].filter((pod) => !usable(pod)).length;
+    if (o.inspect) await o.inspect(system);
   } catch (e) {
     r.error = e instanceof Error ? e.message : String(e);
   } finally {
