@@ -2,7 +2,8 @@
 // UTF-8 bytes; decoding may produce any byte, which we keep as is).
 //
 // Encoding: components joined by ':' (e.g. "/ws:a1:r9"), each component with '%', ':' and control
-// bytes percent-escaped. Escaping makes the encoding injective: "appId=a:b&roomId=c" gives
+// bytes percent-escaped. The path is normalized first (normalizePath), so every spelling of one path
+// that a gateway routes the same way ("/ws", "/ws/", "//ws", "/./ws", "/w%73") keys the same room. Escaping makes the encoding injective: "appId=a:b&roomId=c" gives
 // "/ws:a%3Ab:c" while "appId=a&roomId=b:c" gives "/ws:a:b%3Ac".
 
 export const enum KeyStatus {
@@ -22,6 +23,8 @@ export class KeySpec {
   names: Uint8Array[] = [];
   /** Reused per request (a VM runs one request at a time): decoding scratch and the key buffer. */
   scratch: Uint8Array = new Uint8Array(256);
+  pathScratch: Uint8Array = new Uint8Array(256);
+  pathOut: Uint8Array = new Uint8Array(256);
   out: Uint8Array;
   starts: StaticArray<i32>;
   ends: StaticArray<i32>;
@@ -71,6 +74,62 @@ function bytesEqual(a: Uint8Array, aLen: i32, b: Uint8Array): bool {
 }
 
 const HEX = "0123456789ABCDEF";
+
+/** RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~" (their percent-encodings mean the same path). */
+function isUnreserved(c: i32): bool {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+    c == 0x2d || c == 0x2e || c == 0x5f || c == 0x7e;
+}
+
+/**
+ * Normalizes the path `src[0..end)` into `dst` (which must hold end + 1 bytes), returning its length:
+ * percent-encoded unreserved bytes are decoded and other escapes get upper-case hex (RFC 3986 6.2.2),
+ * "." and ".." segments are resolved, and empty segments (repeated or trailing slashes) are dropped.
+ * `tmp` (end bytes) is scratch. The result always starts with '/'.
+ */
+export function normalizePath(src: Uint8Array, end: i32, tmp: Uint8Array, dst: Uint8Array): i32 {
+  let m = 0;
+  for (let i = 0; i < end; i++) {
+    const c = unchecked(src[i]);
+    if (c == 0x25 && i + 2 < end) {
+      const h = hexVal(unchecked(src[i + 1]));
+      const l = hexVal(unchecked(src[i + 2]));
+      if (h >= 0 && l >= 0) {
+        const b = (h << 4) | l;
+        if (isUnreserved(b)) {
+          unchecked(tmp[m++] = <u8>b);
+        } else {
+          unchecked(tmp[m++] = 0x25);
+          unchecked(tmp[m++] = <u8>HEX.charCodeAt(h));
+          unchecked(tmp[m++] = <u8>HEX.charCodeAt(l));
+        }
+        i += 2;
+        continue;
+      }
+    }
+    unchecked(tmp[m++] = c);
+  }
+  let out = 0;
+  let i = 0;
+  while (i < m) {
+    if (unchecked(tmp[i]) == 0x2f) { i++; continue; } // '/': empty segments vanish
+    let j = i;
+    while (j < m && unchecked(tmp[j]) != 0x2f) j++;
+    const len = j - i;
+    if (len == 1 && unchecked(tmp[i]) == 0x2e) {
+      // "." is the same directory
+    } else if (len == 2 && unchecked(tmp[i]) == 0x2e && unchecked(tmp[i + 1]) == 0x2e) {
+      while (out > 0 && unchecked(dst[out - 1]) != 0x2f) out--; // ".." drops the last segment
+      if (out > 0) out--;
+    } else {
+      unchecked(dst[out++] = 0x2f);
+      for (let k = i; k < j; k++) unchecked(dst[out++] = unchecked(tmp[k]));
+    }
+    i = j;
+  }
+  if (out == 0) unchecked(dst[out++] = 0x2f);
+  return out;
+}
 
 /** Appends `src[0..len)` to `out` at `pos`, escaping '%', ':' and control bytes; returns the new position. */
 function appendEscaped(out: Uint8Array, pos: i32, src: Uint8Array, start: i32, len: i32): i32 {
@@ -140,7 +199,12 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
   const out = spec.out;
   let pos = 0;
   if (spec.includePath) {
-    pos = appendEscaped(out, pos, path, 0, q);
+    if (spec.pathScratch.length < q + 1) {
+      spec.pathScratch = new Uint8Array(q + 1);
+      spec.pathOut = new Uint8Array(q + 1);
+    }
+    const pathLen = normalizePath(path, q, spec.pathScratch, spec.pathOut);
+    pos = appendEscaped(out, pos, spec.pathOut, 0, pathLen);
     if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
   }
   for (let k = 0; k < count; k++) {

@@ -307,3 +307,18 @@ test("per-route rules: _match_route_ matches the route Envoy routed by name (\"g
     await closeAll(players);
   }
 });
+
+test("every spelling of the room's path (/ws, /ws/, //ws, /./ws, /w%73, ...) reaches one pod", async () => {
+  const SPELLINGS = ["/ws", "/ws/", "//ws", "/./ws", "/w%73", "/%77%73", "/x/../ws", "/ws//", "///ws/"];
+  const players: Joined[] = [];
+  try {
+    for (let room = 0; room < 10; room++) {
+      // All spellings of one room join together, so they race on both workers.
+      players.push(...(await Promise.all(SPELLINGS.map((p) => join(`ws://127.0.0.1:${gw.port}${p}?appId=a1&roomId=path${room}`)))));
+    }
+    assert.deepEqual(assignment(players).split, [], "a path spelling split a room");
+    assert.ok(new Set(assignment(players).pods.values()).size > 1, "rooms should spread");
+  } finally {
+    await closeAll(players);
+  }
+});

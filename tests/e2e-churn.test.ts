@@ -255,3 +255,21 @@ test("capacity: with capacity 64 and 400 distinct rooms, the table never holds m
   }
   done();
 });
+
+test("control API: a 10,000-level nested plugin config is refused with a 400 that says why, and the gateway keeps working", async () => {
+  const b = await bed("control-nesting", 21450, 3);
+  try {
+    const deep = "[".repeat(10000) + "]".repeat(10000);
+    const r = await fetch(`http://127.0.0.1:21452/plugin-config`, { method: "PUT", body: `{"keyParams":${deep}}` });
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).error, /nests deeper than 64 levels/);
+    const bad = await fetch(`http://127.0.0.1:21452/plugin-config`, { method: "PUT", body: "{nope" });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /body must be JSON/);
+    const players = await joinRooms(b.port, ["n1"], { perRoom: 3 });
+    assert.deepEqual(assignment(players).split, []);
+    await closeAll(players);
+  } finally {
+    await b.close();
+  }
+});

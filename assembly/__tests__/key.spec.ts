@@ -50,6 +50,22 @@ describe("room key", () => {
     expect(key("/game1?appId=a&roomId=1", noPath)).toBe("a:1");
     expect(key("/game2?appId=a&roomId=1", noPath)).toBe("a:1");
   });
+  it("keys every spelling of one path as one room", () => {
+    const SPELLINGS = ["/ws", "/ws/", "//ws", "/./ws", "/w%73", "/W%73".toLowerCase(), "/%77%73", "/ws//", "/ws/.",
+      "/x/../ws", "/./x/./../ws/", "///ws///", "/w%73/"];
+    for (let i = 0; i < SPELLINGS.length; i++) expect(key(SPELLINGS[i] + "?appId=a&roomId=1")).toBe("/ws:a:1");
+  });
+  it("keeps different paths apart after normalization", () => {
+    expect(key("/ws2?appId=a&roomId=1")).toBe("/ws2:a:1");
+    expect(key("/a/ws?appId=a&roomId=1")).toBe("/a/ws:a:1");
+    expect(key("/WS?appId=a&roomId=1")).toBe("/WS:a:1"); // paths are case-sensitive
+    // A reserved byte stays encoded (with upper-case hex): "/a%2fb" is not "/a/b".
+    expect(key("/a%2fb?appId=a&roomId=1")).toBe("/a%252Fb:a:1");
+    expect(key("/a%2Fb?appId=a&roomId=1")).toBe("/a%252Fb:a:1");
+    expect(key("/a/b?appId=a&roomId=1")).toBe("/a/b:a:1");
+    expect(key("/..?appId=a&roomId=1")).toBe("/:a:1");
+    expect(key("?appId=a&roomId=1")).toBe("/:a:1");
+  });
   it("ignores a fragment", () => {
     expect(key("/ws?appId=a&roomId=1#x")).toBe("/ws:a:1");
   });

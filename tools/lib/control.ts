@@ -130,6 +130,21 @@ export class TrialControl {
   }
 }
 
+const MAX_BODY_DEPTH = 64;
+
+/** Depth of arrays and objects in a parsed JSON value, measured without recursion. */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    deepest = Math.max(deepest, d + 1);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
 /** The control API over HTTP (JSON). Routes are listed by GET /. */
 export class ControlServer {
   server: http.Server;
@@ -176,11 +191,15 @@ export class ControlServer {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     if (raw.trim() === "") return {};
+    let value: unknown;
     try {
-      return JSON.parse(raw);
-    } catch {
-      throw new ControlError(400, "body must be JSON");
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new ControlError(400, `body must be JSON: ${e instanceof Error ? e.message : e}`);
     }
+    // Rendering a plugin config into xDS recurses; a deeper body would overflow the stack (a 500).
+    if (nestingDepth(value) > MAX_BODY_DEPTH) throw new ControlError(400, `body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    return value as Record<string, unknown>;
   }
 
   private async handle(req: http.IncomingMessage): Promise<unknown> {
