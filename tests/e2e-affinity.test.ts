@@ -249,6 +249,22 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
   assert.equal((await gw.stat("repins_after_fallback")) - before, orphaned.length);
 });
 
+/**
+ * Players joined in waves of `threads` (player i is thread i % threads), keyed by threadId: each
+ * thread's room on one pod, the rooms spread. The pod reports appId:roomId, which these clients do
+ * not send, so rooms are grouped by thread.
+ */
+function assertThreadRoomsTogether(players: Joined[], threads: number): void {
+  const byThread = new Map<string, Set<string>>();
+  players.forEach((j, i) => {
+    const t = String(i % threads);
+    if (!byThread.has(t)) byThread.set(t, new Set());
+    byThread.get(t)!.add(j.pod);
+  });
+  assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the rule's key");
+  assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "rule-keyed rooms should spread");
+}
+
 test("per-route rules (Higress _rules_): another domain keys rooms by platform/nodeName/threadId, unchanged clients", async () => {
   await configure({
     _rules_: [
@@ -266,15 +282,7 @@ test("per-route rules (Higress _rules_): another domain keys rooms by platform/n
     for (let p = 0; p < 3; p++) {
       players.push(...(await Promise.all(Array.from({ length: 30 }, (_, t) => wx(`platform=wechat&nodeName=n${t % 3}&threadId=${t}`)))));
     }
-    // The pod reports appId:roomId, which these clients do not send; group by the thread instead.
-    const byThread = new Map<string, Set<string>>();
-    players.forEach((j, i) => {
-      const t = String(i % 30);
-      if (!byThread.has(t)) byThread.set(t, new Set());
-      byThread.get(t)!.add(j.pod);
-    });
-    assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the rule's key");
-    assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "rule-keyed rooms should spread");
+    assertThreadRoomsTogether(players, 30);
     // Other hosts keep the global key (and passthrough): appId/roomId rooms still work there.
     const plain = await Promise.all([0, 1, 2].map(() => join(gw.url("a1", "rules-global"))));
     players.push(...plain);
@@ -295,14 +303,7 @@ test("per-route rules: _match_route_ matches the route Envoy routed by name (\"g
     for (let wave = 0; wave < 3; wave++) {
       players.push(...(await Promise.all(Array.from({ length: 30 }, (_, t) => join(`ws://127.0.0.1:${gw.port}/ws?threadId=${t}`)))));
     }
-    const byThread = new Map<string, Set<string>>();
-    players.forEach((j, i) => {
-      const t = String(i % 30);
-      if (!byThread.has(t)) byThread.set(t, new Set());
-      byThread.get(t)!.add(j.pod);
-    });
-    assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the route rule's key");
-    assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "route-rule rooms should spread");
+    assertThreadRoomsTogether(players, 30);
   } finally {
     await closeAll(players);
   }

@@ -139,6 +139,14 @@ describe("request decision", () => {
   });
 });
 
+/** A stream of room 42 that found no pod and waits to learn the load balancer's choice. */
+function learning(): StreamState {
+  const s = new StreamState();
+  s.fingerprint = 42;
+  s.learning = true;
+  return s;
+}
+
 function pinnedTo(address: string): StreamState {
   const s = new StreamState();
   s.fingerprint = 42;
@@ -158,20 +166,14 @@ describe("response decision", () => {
   });
   it("learns the load balancer's choice from a 101", () => {
     const dc = decider();
-    const s = new StreamState();
-    s.fingerprint = 42;
-    s.learning = true;
-    const d = dc.afterResponse(s, POD_B, "101", NOW_MS);
+    const d = dc.afterResponse(learning(), POD_B, "101", NOW_MS);
     expect(d.action).toBe(ResponseAction.Learned);
     expect(d.resolution!.outcome).toBe(Outcome.Pinned);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))!.address).toBe(POD_B);
   });
   it("builds no pin on a 5xx", () => {
     const dc = decider();
-    const s = new StreamState();
-    s.fingerprint = 42;
-    s.learning = true;
-    const d = dc.afterResponse(s, POD_B, "503", NOW_MS);
+    const d = dc.afterResponse(learning(), POD_B, "503", NOW_MS);
     expect(d.action).toBe(ResponseAction.Strip);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))).toBeNull();
   });
