@@ -17,6 +17,7 @@ export namespace Defaults {
   export const onMissingKey = MissingKeyPolicy.Passthrough;
   export const maxKeyLength: i32 = 512;
   export const pinHeader = "x-room-affinity-pin";
+  export const hashHeader = "x-room-affinity-hash";
   export const entryTtlSeconds: i32 = 86400;
   export const capacity: i32 = 1048576;
   export const bucketSize: i32 = 8;
@@ -57,6 +58,7 @@ export class PluginConfig {
   route: RouteSettings = new RouteSettings();
   rules: Rule[] = [];
   pinHeader: string = Defaults.pinHeader;
+  hashHeader: string = Defaults.hashHeader;
   entryTtlSeconds: i32 = Defaults.entryTtlSeconds;
   capacity: i32 = Defaults.capacity;
   bucketSize: i32 = Defaults.bucketSize;
@@ -76,7 +78,7 @@ export class ConfigResult {
 export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
 /** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
 export const GLOBAL_FIELDS: string[] = [
-  "pinHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix",
+  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix",
 ];
 export const RULES_KEY = "_rules_";
 /** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
@@ -262,6 +264,9 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   c.route = readRouteSettings(r, c.route);
   c.pinHeader = r.token("pinHeader", Defaults.pinHeader, "a lower-case HTTP header name such as \"x-room-affinity-pin\"", false);
   if (r.error.length == 0 && hasUpper(c.pinHeader)) r.fail("pinHeader", "a lower-case HTTP header name, got \"" + c.pinHeader + "\"");
+  c.hashHeader = r.token("hashHeader", Defaults.hashHeader, "a lower-case HTTP header name such as \"x-room-affinity-hash\"", false);
+  if (r.error.length == 0 && hasUpper(c.hashHeader)) r.fail("hashHeader", "a lower-case HTTP header name, got \"" + c.hashHeader + "\"");
+  if (r.error.length == 0 && c.hashHeader == c.pinHeader) r.fail("hashHeader", "a header name other than pinHeader (\"" + c.pinHeader + "\")");
   c.entryTtlSeconds = r.int("entryTtlSeconds", Defaults.entryTtlSeconds, 10, 31536000);
   c.capacity = r.int("capacity", Defaults.capacity, 1, 16777216);
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);

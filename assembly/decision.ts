@@ -1,23 +1,26 @@
 // The request decision, host-free: the hooks (plugin.ts) read facts from the host, call
 // RequestDecider, and apply what it returns. Outcomes of the request phase: reject with a
-// response-details code, pass through, pin to a pod, or learn the load balancer's choice. Outcomes
-// of the response phase: nothing, strip the pin mechanism's echo, learn, or correct an unhonoured pin.
+// response-details code, pass through, pin a known room to its pod, or leave a new room to the
+// gateway's load balancer and learn its choice. Outcomes of the response phase: nothing, strip the
+// pin mechanism's echo, learn, or correct an unhonoured pin.
+//
+// Why the gateway places new rooms and judges pins: its load balancer is the only party that knows,
+// at the moment of the request, which pods it will actually use. The plugin's membership view lags
+// (a tick, an admin fetch); when the plugin placed rooms from it, players racing a pod's departure
+// were sent by two deciders with two views and their rooms split. Now every request of a room carries
+// the room's hash (`hashHeader`), the gateway hashes on it (MAGLEV / consistent hash), so a new room,
+// or a pin the gateway cannot honour, lands on the same pod for every player of the room on every
+// worker; the plugin records that pod once the upgrade succeeds (101).
 import { PluginConfig, RouteSettings, MissingKeyPolicy } from "./config";
 import { RuleMatcher } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
-import { hashBytes, hashString, mix64 } from "./hash";
+import { hashBytes, hashString, mix64, hex64 } from "./hash";
 import { AffinityTable, Outcome, Resolution } from "./table";
-import { Membership } from "./membership";
-import { PinPolicy, KeepPinsOnly } from "./placement";
+import { TableHistory } from "./history";
 
 /** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
 export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
 export const DETAILS_KEY_TOO_LONG = "room_affinity_key_too_long";
-
-/** Where the decision reads a cluster's membership; only asked once a request has a room key. */
-export abstract class MembershipView {
-  abstract membersOf(cluster: string, nowMs: u64): Membership | null;
-}
 
 /** Settings that apply to a request: the global ones (matcher null) or a `_rules_` entry's. */
 export class Route {
@@ -50,8 +53,9 @@ export class RequestFacts {
 export const enum RequestAction {
   PassThrough = 0,
   Reject = 1,
+  /** A known room: pin it to its pod (the gateway falls back to the room's hash if the pod is unusable). */
   Pin = 2,
-  /** Room known by key but no pod can be chosen now: let the load balancer pick, learn it from the response. */
+  /** A new room: the gateway's hash on the room places it; learn the pod from the response. */
   Learn = 3,
 }
 
@@ -72,6 +76,10 @@ export class RequestDecision {
   fingerprint: u64 = 0;
   key: Uint8Array | null = null;
   resolution: Resolution | null = null;
+  /** Pin and Learn: the value of `hashHeader` (16 hex digits of the room's fingerprint). */
+  roomHash: string = "";
+  /** The pin was carried over from a previous table geometry (history.ts). */
+  adopted: bool = false;
 
   get address(): string { return this.resolution == null ? "" : this.resolution!.address; }
 }
@@ -82,6 +90,8 @@ export class StreamState {
   /** The address this request was pinned to ("" if none), checked against the actual upstream. */
   pinned: string = "";
   learning: bool = false;
+  /** A WebSocket upgrade: only a 101 confirms its pod. */
+  upgrade: bool = false;
 }
 
 export const enum ResponseAction {
@@ -96,17 +106,28 @@ export const enum ResponseAction {
 }
 
 export class ResponseDecision {
-  constructor(public action: ResponseAction, public resolution: Resolution | null) {}
-}
+  constructor(public action: ResponseAction, public resolution: Resolution | null, public upstream: string = "") {}
 
-const KEEP_PINS_ONLY = new KeepPinsOnly();
+  /**
+   * A learn that found the room already pinned to another pod: two first players of one room reached
+   * different pods, so the gateway's fallback is not a consistent hash on the room (or its hosts changed
+   * between them). The player of this stream is on the wrong pod.
+   */
+  get conflict(): bool {
+    return this.action == ResponseAction.Learned && this.resolution != null && this.resolution!.address != this.upstream;
+  }
+}
 
 export class RequestDecider {
   /** Hash of each routed cluster's name, computed once per cluster (rooms are per cluster). */
   private clusterHashes: Map<string, u64> = new Map();
 
-  /** `routes[0]` is the global route; `routes[i + 1]` is `_rules_[i]`. */
-  constructor(public readonly routes: Route[], public readonly table: AffinityTable) {}
+  /**
+   * `routes[0]` is the global route; `routes[i + 1]` is `_rules_[i]`. `history` holds the tables of
+   * previous geometries, read through on a miss until their entries expire.
+   */
+  constructor(public readonly routes: Route[], public readonly table: AffinityTable,
+    public readonly history: TableHistory | null = null) {}
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
   get needsRouteFacts(): bool { return this.routes.length > 1; }
@@ -121,7 +142,7 @@ export class RequestDecider {
   }
 
   /** Request-headers contract: what to do with this request. Pins are written to the table here. */
-  decide(facts: RequestFacts, members: MembershipView): RequestDecision {
+  decide(facts: RequestFacts): RequestDecision {
     const d = new RequestDecision();
     const route = this.routeFor(facts);
     const settings = route.settings;
@@ -142,22 +163,29 @@ export class RequestDecider {
     }
     // Rooms are per routed cluster: the same key routed to two clusters is two rooms.
     const cluster = facts.cluster;
-    d.fingerprint = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
+    const fp = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
+    d.fingerprint = fp;
     d.key = key.key;
-    let policy: PinPolicy = KEEP_PINS_ONLY;
-    if (cluster != null) {
-      const m = members.membersOf(cluster!, facts.nowMs);
-      if (m != null && m.size > 0) policy = m;
+    d.roomHash = hex64(fp);
+    const now = <u32>(facts.nowMs / 1000);
+    let res = this.table.find(fp, now);
+    if (res.outcome == Outcome.NoPlacement && this.history != null) {
+      // A geometry change must not lose pins: carry a room over from the table it was pinned in.
+      const previous = this.history!.find(fp, now);
+      if (previous.length > 0) {
+        res = this.table.learn(fp, now, previous);
+        d.adopted = res.outcome == Outcome.Pinned;
+      }
     }
-    const res = this.table.resolve(d.fingerprint, <u32>(facts.nowMs / 1000), policy);
     d.resolution = res;
-    d.action = res.outcome == Outcome.NoPlacement ? RequestAction.Learn : RequestAction.Pin;
+    d.action = res.address.length > 0 ? RequestAction.Pin : RequestAction.Learn;
     return d;
   }
 
   /** The stream state a request decision leaves for the response phase. */
-  streamState(d: RequestDecision): StreamState {
+  streamState(d: RequestDecision, facts: RequestFacts): StreamState {
     const s = new StreamState();
+    s.upgrade = facts.isWebSocket;
     s.fingerprint = d.fingerprint;
     if (d.action == RequestAction.Pin) s.pinned = d.address;
     s.learning = d.action == RequestAction.Learn;
@@ -166,21 +194,23 @@ export class RequestDecider {
 
   /**
    * Response-headers contract: `upstream` is where the gateway connected (null if unknown) and
-   * `status` the response's :status (null if not read). A pin is built only on an answer below 500.
+   * `status` the response's :status (null if not read). A pin is written only when the upstream
+   * accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected upgrades (4xx, 5xx) never enter
+   * the table, so junk cannot evict live rooms.
    */
   afterResponse(s: StreamState, upstream: string | null, status: string | null, nowMs: u64): ResponseDecision {
     if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return new ResponseDecision(ResponseAction.None, null);
-    if ((!s.learning && s.pinned.length == 0) || upstream == null || upstream.length == 0 || !servedBelow500(status)) {
+    if ((!s.learning && s.pinned.length == 0) || upstream == null || upstream.length == 0 || !accepted(status, s.upgrade)) {
       return new ResponseDecision(ResponseAction.Strip, null);
     }
     const now = <u32>(nowMs / 1000);
     if (s.learning) {
       // The load balancer chose; make that the room's pin unless a racing request pinned it first.
-      return new ResponseDecision(ResponseAction.Learned, this.table.learn(s.fingerprint, now, upstream!));
+      return new ResponseDecision(ResponseAction.Learned, this.table.learn(s.fingerprint, now, upstream!), upstream!);
     }
     // The gateway did not honour the pin (pod gone or unusable in its eyes) and its load balancer
     // chose another pod: move the room there, so the next players follow instead of scattering.
-    return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!));
+    return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!), upstream!);
   }
 
   private clusterHash(cluster: string): u64 {
@@ -200,6 +230,8 @@ function reject(d: RequestDecision, details: string, body: string): RequestDecis
   return d;
 }
 
-function servedBelow500(status: string | null): bool {
-  return status != null && status.length == 3 && status.charCodeAt(0) < 0x35;
+/** The upstream took the request: 101 for an upgrade, 2xx for anything else. */
+function accepted(status: string | null, upgrade: bool): bool {
+  if (status == null || status.length != 3) return false;
+  return upgrade ? status == "101" : status.charCodeAt(0) == 0x32;
 }

@@ -1,4 +1,4 @@
-// 64-bit hashing shared by the table (bucket choice, key fingerprint) and placement (rendezvous scores).
+// 64-bit hashing: the room fingerprint (bucket choice, entry identity, the gateway's hash header).
 // FNV-1a over bytes followed by the murmur3 finalizer: cheap, and the finalizer spreads FNV's weak low bits.
 
 /** Murmur3 fmix64: a bijective avalanche mix. */
@@ -27,4 +27,16 @@ export function hashBytes(b: Uint8Array): u64 {
 export function hashString(s: string): u64 {
   const b = String.UTF8.encode(s);
   return hashBytesRaw(changetype<usize>(b), b.byteLength);
+}
+
+const HEX_DIGITS = "0123456789abcdef";
+
+/** Request-path contract (hashHeader value): `x` as 16 lower-case hex digits. */
+export function hex64(x: u64): string {
+  const out = new Uint16Array(16);
+  for (let i = 15; i >= 0; i--) {
+    out[i] = HEX_DIGITS.charCodeAt(<i32>(x & 15));
+    x >>= 4;
+  }
+  return String.UTF16.decodeUnsafe(out.dataStart, 32);
 }

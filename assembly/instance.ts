@@ -8,6 +8,7 @@ import { SnapshotStore } from "./snapshots";
 import { Lease } from "./lease";
 import { Sweeper, PresentHosts } from "./sweeper";
 import { RequestDecider, routesOf } from "./decision";
+import { recordGeometry } from "./history";
 import { Metrics } from "./metrics";
 import { Platform, PinWriter, MembershipSource } from "./platform/platform";
 
@@ -52,18 +53,20 @@ export class PluginInstance {
 
 /**
  * on_configure contract: derives the instance for `config`. `owner` names this root context in
- * the lease (unique across threads and VMs); `collect` is the sweeper's garbage-collection hook.
+ * the lease (unique across threads and VMs); `collect` is the sweeper's garbage-collection hook;
+ * `pluginName` keys the history of table geometries (history.ts); `nowMs` is the configure time.
  */
 export function buildInstance(config: PluginConfig, platform: Platform, store: KvStore, metrics: Metrics,
-  owner: string, collect: (() => void) | null): PluginInstance {
+  owner: string, collect: (() => void) | null, pluginName: string, nowMs: u64): PluginInstance {
   const c = config;
   // A hit refreshes lastSeen at most every tenth of the TTL (bounded to 1..60 s), not on every join.
   const refreshSeconds = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
   const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds);
+  const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
-  return new PluginInstance(c, new RequestDecider(routesOf(c), table), platform.pinWriter(c),
+  return new PluginInstance(c, new RequestDecider(routesOf(c), table, history), platform.pinWriter(c),
     platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper);
 }

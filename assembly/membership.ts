@@ -3,8 +3,6 @@
 // compact text snapshot in shared data, and read back on request paths.
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "./json-check";
-import { hashString } from "./hash";
-import { PinPolicy, rendezvousPick } from "./placement";
 
 export const HOST_HEALTHY: u8 = 1;
 export const HOST_DRAINING: u8 = 2;
@@ -12,12 +10,13 @@ export const HOST_DRAINING: u8 = 2;
 /** Longest address accepted ("[v6]:port" fits); longer ones cannot be an Envoy host anyway. */
 export const MAX_ADDRESS_LENGTH = 64;
 
-/** A cluster's pods; also the table's PinPolicy for rooms of that cluster (no wrapper per request). */
-export class Membership extends PinPolicy {
+/**
+ * A cluster's pods as the gateway sees them: what the sweeper checks pins against (pods that left
+ * lose their rooms) and what the metrics report. Placement is the gateway's (decision.ts).
+ */
+export class Membership {
   addresses: string[] = [];
   flags: u8[] = [];
-  hashes: StaticArray<u64> = new StaticArray<u64>(0);
-  eligible: StaticArray<bool> = new StaticArray<bool>(0);
   private index: Map<string, i32> = new Map();
 
   add(address: string, flags: u8): void {
@@ -27,39 +26,16 @@ export class Membership extends PinPolicy {
     this.flags.push(flags);
   }
 
-  /** Freezes lookup arrays; call once after the last add. */
-  seal(): Membership {
-    const n = this.addresses.length;
-    this.hashes = new StaticArray<u64>(n);
-    this.eligible = new StaticArray<bool>(n);
-    for (let i = 0; i < n; i++) {
-      this.hashes[i] = hashString(this.addresses[i]);
-      this.eligible[i] = this.flags[i] == HOST_HEALTHY; // healthy and not draining
-    }
-    return this;
-  }
-
   get size(): i32 { return this.addresses.length; }
 
   flagsOf(address: string): i32 {
     return this.index.has(address) ? <i32>this.flags[this.index.get(address)] : -1;
   }
 
-  /** A pinned room may stay on a member that is healthy, or draining (old rooms finish there). */
-  keepsPin(address: string): bool {
-    const f = this.flagsOf(address);
-    return f >= 0 && (f & (HOST_HEALTHY | HOST_DRAINING)) != 0;
-  }
-
-  /** New rooms go to healthy, non-draining members only. */
-  place(fingerprint: u64): string {
-    const i = rendezvousPick(fingerprint, this.hashes, this.eligible);
-    return i < 0 ? "" : this.addresses[i];
-  }
-
+  /** Pods that take new rooms: healthy and not draining. */
   eligibleCount(): i32 {
     let n = 0;
-    for (let i = 0; i < this.eligible.length; i++) if (this.eligible[i]) n++;
+    for (let i = 0; i < this.flags.length; i++) if (this.flags[i] == HOST_HEALTHY) n++;
     return n;
   }
 }
@@ -85,7 +61,7 @@ export function decodeSnapshot(s: string): Membership | null {
     if (f < 0 || f > 3) return null;
     m.add(line.substring(0, sp), <u8>f);
   }
-  return m.seal();
+  return m;
 }
 
 // ---- stock Envoy: admin /clusters?format=json ----
@@ -164,7 +140,7 @@ export function parseAdminClusters(body: Uint8Array, skipCluster: string): Admin
         m.add(addr, adminHostFlags(hs));
       }
     }
-    out.clusters.push(new ClusterMembership(name, m.seal()));
+    out.clusters.push(new ClusterMembership(name, m));
   }
   return out;
 }
@@ -188,5 +164,5 @@ export function membershipFromHostPairs(pairs: string[][]): Membership {
     }
     m.add(addr, flags);
   }
-  return m.seal();
+  return m;
 }

@@ -6,13 +6,20 @@ import { Outcome, Resolution } from "./table";
 import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseAction, DETAILS_MISSING_KEY } from "./decision";
 
 export class Metrics {
-  pins: u32 = defineMetric(MetricType.Counter, "room_affinity.pins");
+  /** Joins of a room the table knows: pinned to its pod. */
   hits: u32 = defineMetric(MetricType.Counter, "room_affinity.hits");
+  /** Joins of a room the table does not know: the gateway's hash on the room places it. */
   misses: u32 = defineMetric(MetricType.Counter, "room_affinity.misses");
-  repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins");
-  fallbackRepins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins_after_fallback");
+  /** New rooms recorded where the gateway placed them (on a 101). */
   learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned");
-  unplaced: u32 = defineMetric(MetricType.Counter, "room_affinity.unplaced");
+  /** Rooms moved to where the gateway sent them because their pinned pod was not usable. */
+  repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins");
+  /** New rooms whose first players reached different pods (the fallback is not a consistent hash on the room). */
+  learnConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.learn_conflicts");
+  /** Unhonoured pins that the pin mechanism never read (stateful_session reads another header). */
+  pinUnread: u32 = defineMetric(MetricType.Counter, "room_affinity.pin_header_unread");
+  /** Rooms carried over from the table of a previous geometry (capacity, bucketSize, sharedDataPrefix). */
+  adopted: u32 = defineMetric(MetricType.Counter, "room_affinity.adopted");
   contended: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_contended");
   casRetries: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_retries");
   evictedCapacity: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.capacity");
@@ -40,7 +47,7 @@ export class Metrics {
     switch (d.action) {
       case RequestAction.Reject: this.inc(d.details == DETAILS_MISSING_KEY ? this.rejectNoKey : this.rejectKeyTooLong); break;
       case RequestAction.PassThrough: if (d.passReason == PassReason.MissingKey) this.inc(this.passthroughNoKey); break;
-      default: this.countResolution(d.resolution!);
+      default: this.countResolution(d);
     }
   }
 
@@ -48,21 +55,19 @@ export class Metrics {
   countResponse(d: ResponseDecision): void {
     const res = d.resolution;
     if (res == null) return;
-    if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) this.inc(this.learned);
-    if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) this.inc(this.fallbackRepins);
+    if (d.action == ResponseAction.Learned) {
+      if (res.outcome == Outcome.Pinned) this.inc(this.learned);
+      if (d.conflict) this.inc(this.learnConflicts);
+    }
+    if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) this.inc(this.repins);
+    if (res.outcome == Outcome.Contended) this.inc(this.contended);
     this.countWrites(res);
   }
 
-  private countResolution(res: Resolution): void {
-    switch (res.outcome) {
-      case Outcome.Hit: this.inc(this.hits); break;
-      case Outcome.Pinned: this.inc(this.pins); break;
-      case Outcome.Repinned: this.inc(this.repins); break;
-      case Outcome.NoPlacement: this.inc(this.unplaced); break;
-      case Outcome.Contended: this.inc(this.contended); break;
-    }
-    // A miss is a join that found no usable pin (new, expired or evicted room), however it was routed.
-    if (res.outcome != Outcome.Hit && res.outcome != Outcome.Repinned) this.inc(this.misses);
+  private countResolution(d: RequestDecision): void {
+    const res = d.resolution!;
+    this.inc(res.outcome == Outcome.Hit ? this.hits : this.misses);
+    if (d.adopted) this.inc(this.adopted);
     this.countWrites(res);
   }
 

@@ -3,7 +3,7 @@
 import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
-  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs,
+  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeader, removeHeader,
   nowNanos, logError, logInfo, logDebug, hostLogLevel, hostCallFailures,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
@@ -11,7 +11,6 @@ import { SharedDataStore } from "./shared-store";
 import { parseConfig } from "./config";
 import { stripPort } from "./rules";
 import { RequestFacts, RequestAction, StreamState, ResponseAction } from "./decision";
-import { Outcome } from "./table";
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { PluginInstance, buildInstance } from "./instance";
@@ -38,7 +37,10 @@ export class RoomAffinityRoot extends RootContext {
     }
     // Unique across threads and VMs: the root id plus the creation time in nanoseconds.
     const owner = this.id.toString() + "-" + nowNanos().toString();
-    const inst = buildInstance(result.config!, this.platform, this.store, this.metrics, owner, collectInsideHook);
+    // The plugin's name keys the history of table geometries, so a new capacity keeps old pins.
+    const name = getPropertyString(["plugin_name"]);
+    const inst = buildInstance(result.config!, this.platform, this.store, this.metrics, owner, collectInsideHook,
+      name == null ? "" : name!, nowMillis());
     this.instance = inst;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     setTickPeriodMs(<u32>inst.config.tickPeriodMs);
@@ -105,6 +107,17 @@ function requestFacts(inst: PluginInstance): RequestFacts {
   return f;
 }
 
+/** Logs each kind of deployment problem once per worker thread (VM), not once per request. */
+class OnceLog {
+  private said: Set<string> = new Set();
+  error(kind: string, message: string): void {
+    if (this.said.has(kind)) return;
+    this.said.add(kind);
+    logError("room-affinity: " + message);
+  }
+}
+const DEPLOYMENT_PROBLEMS = new OnceLog();
+
 export class RoomAffinityStream extends HttpContext {
   /** Set by the request phase of a configured instance; the response phase needs both. */
   private inst: PluginInstance | null = null;
@@ -118,19 +131,29 @@ export class RoomAffinityStream extends HttpContext {
     if (inst == null) return FilterHeadersStatus.Continue;
     this.inst = inst;
     inst.pinWriter.sanitizeRequest();
-    const d = inst.decider.decide(requestFacts(inst), inst.membership);
+    const facts = requestFacts(inst);
+    const d = inst.decider.decide(facts);
     root.metrics.countRequest(d);
-    this.state = inst.decider.streamState(d);
+    this.state = inst.decider.streamState(d, facts);
     if (d.action == RequestAction.Reject) {
       sendLocalResponse(d.status, d.details, d.body, [["content-type", "text/plain"]]);
       return FilterHeadersStatus.StopIteration;
     }
+    const hashHeader = inst.config.hashHeader;
+    if (d.action == RequestAction.PassThrough) {
+      // Only the plugin says which room a request belongs to.
+      removeHeader(MapType.HttpRequestHeaders, hashHeader);
+      return FilterHeadersStatus.Continue;
+    }
+    // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
+    // and falls back to it for a pin it cannot honour, the same way for every player of the room.
+    replaceHeader(MapType.HttpRequestHeaders, hashHeader, d.roomHash);
+    if (facts.cluster != null) inst.membership.observe(facts.cluster!, facts.nowMs);
     if (d.action == RequestAction.Pin) {
       inst.pinWriter.pin(d.address);
-      const outcome = d.resolution!.outcome;
-      if (outcome != Outcome.Hit && root.debugEnabled) {
-        logDebug("room-affinity: " + (outcome == Outcome.Repinned ? "re-pinned" : "pinned") + " room " +
-          String.UTF8.decodeUnsafe(d.key!.dataStart, d.key!.length) + " to " + d.address);
+      if (d.adopted && root.debugEnabled) {
+        logDebug("room-affinity: carried room " + String.UTF8.decodeUnsafe(d.key!.dataStart, d.key!.length) +
+          " over from a previous table to " + d.address);
       }
     }
     return FilterHeadersStatus.Continue;
@@ -149,8 +172,21 @@ export class RoomAffinityStream extends HttpContext {
       if (upstream != null && upstream != s.pinned) status = getHeader(MapType.HttpResponseHeaders, ":status");
     }
     const d = inst.decider.afterResponse(s, upstream, status, nowMillis());
+    const m = this.root.metrics;
+    if (d.action == ResponseAction.Corrected && !inst.pinWriter.sawPin()) {
+      m.inc(m.pinUnread);
+      DEPLOYMENT_PROBLEMS.error("pin-unread", "a pin to " + s.pinned + " was not honoured and the pin mechanism never read it: " +
+        "stateful_session must read the header named by pinHeader ('" + inst.config.pinHeader + "'); until it does, " +
+        "clients can choose their pod and rooms move on every membership change");
+    }
+    if (d.conflict) {
+      DEPLOYMENT_PROBLEMS.error("learn-conflict", "first players of one room reached different pods (" + d.resolution!.address + ", " +
+        d.upstream + "): the gateway's load balancer must hash on the header named by hashHeader ('" +
+        inst.config.hashHeader + "') -- MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent-hash " +
+        "DestinationRule on it (Higress)");
+    }
     if (d.action != ResponseAction.None) inst.pinWriter.sanitizeResponse();
-    this.root.metrics.countResponse(d);
+    m.countResponse(d);
     return FilterHeadersStatus.Continue;
   }
 }

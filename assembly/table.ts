@@ -4,7 +4,9 @@
 // racing requests re-read and follow the winner.
 import { KvStore, WriteStatus } from "./store";
 import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
-import { PinPolicy, FixedPlacement } from "./placement";
+import { PinPolicy, FixedPlacement, KeepPinsOnly } from "./placement";
+
+const KEEP_PINS_ONLY = new KeepPinsOnly();
 
 export const enum Outcome {
   /** The room was pinned already; `address` is its pod. */
@@ -13,7 +15,7 @@ export const enum Outcome {
   Pinned = 1,
   /** The old pod left (or is unusable); the room was re-pinned. */
   Repinned = 2,
-  /** Not pinned and no pod can be chosen now (no membership yet): let the load balancer pick. */
+  /** Not pinned and no pod chosen: the gateway's load balancer places the room. */
   NoPlacement = 3,
   /** CAS kept failing; `address` is the placement, used unpinned for this request. */
   Contended = 4,
@@ -38,7 +40,7 @@ export class AffinityTable {
 
   constructor(
     public store: KvStore,
-    prefix: string,
+    public readonly prefix: string,
     /** Most entries the table holds; the last bucket takes the remainder so the total never exceeds it. */
     public capacity: i32,
     public bucketSize: i32,
@@ -142,6 +144,25 @@ export class AffinityTable {
     res.outcome = Outcome.Contended;
     res.address = placement;
     return res;
+  }
+
+  /**
+   * Request-path contract: the room's pod if it is pinned (Hit, lastSeen refreshed at most once per
+   * refresh interval), else NoPlacement with no address. Writes nothing else.
+   */
+  find(fingerprint: u64, now: u32): Resolution {
+    return this.resolve(fingerprint, now, KEEP_PINS_ONLY);
+  }
+
+  /**
+   * Read-through contract (history.ts): the room's pod in this table if pinned and unexpired, else "".
+   * Never writes.
+   */
+  peek(fingerprint: u64, now: u32): string {
+    const sv = this.store.get(this.bucketKey(this.bucketOf(fingerprint)));
+    if (sv.value == null) return "";
+    const found = findEntry(sv.value!, fingerprint);
+    return found != null && !this.expired(found.lastSeen, now) ? found.address : "";
   }
 
   /**

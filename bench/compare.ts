@@ -7,6 +7,7 @@ import { ROOT, scratchDir } from "../tools/lib/paths";
 import { NginxHashSystem, NginxLuaSystem, HaproxySystem } from "./systems";
 import { EnvoySystem, System } from "../tools/lib/system";
 import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "../tools/lib/scenarios";
+import { runLiveScenario, describeLive, LIVE_SCENARIOS, LiveScenario, LiveResult } from "../tools/lib/live";
 import { groupedBars } from "./svg";
 
 export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"] as const;
@@ -28,23 +29,34 @@ interface Options {
   players: number;
   systems: string[];
   scenarios: Scenario[];
+  /** No-settle scenarios (live.ts), each run liveReps times per system. */
+  live: LiveScenario[];
+  liveReps: number;
+  liveRooms: number;
   write: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], write: true };
+  const o: Options = {
+    smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], live: [...LIVE_SCENARIOS], liveReps: 3, liveRooms: 120, write: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     // Smoke: every system's start, membership change, drain and reload paths, tiny.
-    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; }
+    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; o.live = ["pod-killed"]; o.liveReps = 1; o.liveRooms = 8; }
     else if (a === "--rooms") o.rooms = Number(argv[++i]);
     else if (a === "--players") o.players = Number(argv[++i]);
     else if (a === "--systems") o.systems = argv[++i].split(",");
     else if (a === "--scenarios") o.scenarios = argv[++i].split(",") as Scenario[];
+    else if (a === "--live") { const v = argv[++i]; o.live = v === "none" ? [] : v.split(",") as LiveScenario[]; }
+    else if (a === "--live-reps") o.liveReps = Number(argv[++i]);
+    else if (a === "--live-rooms") o.liveRooms = Number(argv[++i]);
     else if (a === "--no-write") o.write = false;
-    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y --no-write)`);
+    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --no-write)`);
   }
+  if ((o.scenarios as string[]).includes("none")) o.scenarios = [];
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
+  for (const s of o.live) if (!LIVE_SCENARIOS.includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
   for (const s of o.systems) makeSystem(s, "/tmp");
   return o;
 }
@@ -54,6 +66,22 @@ export function table(results: ScenarioResult[]): string {
   for (const r of results) {
     const right = r.reconnects ? `${r.right}/${r.reconnects} (${((100 * r.right) / r.reconnects).toFixed(1)}%)` : "-";
     rows.push(`| ${r.system} | ${r.scenario} | ${r.error ? `error: ${r.error}` : r.split} | ${r.moved} | ${r.dropped} | ${right} | ${r.newOnDraining ?? "-"} |`);
+  }
+  return rows.join("\n");
+}
+
+/** Per system and no-settle scenario: totals over the repetitions, and the worst single run. */
+export function liveTable(live: LiveResult[]): string {
+  const rows = ["| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins | new rooms on draining |", "|---|---|---|---|---|---|---|---|"];
+  const keys = [...new Set(live.map((r) => `${r.system}|${r.scenario}`))];
+  for (const k of keys) {
+    const runs = live.filter((r) => `${r.system}|${r.scenario}` === k);
+    const ok = runs.filter((r) => !r.error);
+    const sum = (f: (r: LiveResult) => number) => ok.reduce((n, r) => n + f(r), 0);
+    const worst = Math.max(0, ...ok.map((r) => r.split));
+    const drain = ok.some((r) => r.newOnDraining !== undefined) ? String(sum((r) => r.newOnDraining ?? 0)) : "-";
+    const errs = runs.length - ok.length;
+    rows.push(`| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${sum((r) => r.failedJoins)} | ${drain} |`);
   }
   return rows.join("\n");
 }
@@ -71,10 +99,26 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(10)} ${scenario.padEnd(19)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}${r.newOnDraining !== undefined ? `  new-on-draining ${r.newOnDraining}` : ""}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`);
     }
   }
-  console.log("\n" + table(results));
-  const errors = results.filter((r) => r.error);
+  // No settling: rounds interleave the systems, so a noisy minute hits every system alike.
+  const live: LiveResult[] = [];
+  for (let rep = 1; rep <= o.liveReps; rep++) {
+    for (const scenario of o.live) {
+      for (const name of o.systems) {
+        const sys = makeSystem(name, scratchDir(`compare-live-${name}-${scenario}`));
+        systems[name] = { label: sys.label, key: sys.key, how: sys.how };
+        const r = await runLiveScenario(sys, scenario, { rooms: o.liveRooms, players: 4, podBasePort: 22100 });
+        live.push(r);
+        console.log(`round ${rep}/${o.liveReps} ${describeLive(r)}`);
+      }
+    }
+  }
+  console.log("\n" + table(results) + "\n\n" + liveTable(live));
+  const errors = [...results, ...live].filter((r) => r.error);
   if (o.write) {
-    const out = { date: new Date().toISOString(), rooms: o.rooms, players: o.players, systems, results };
+    const out = {
+      date: new Date().toISOString(), rooms: o.rooms, players: o.players, systems, results,
+      live: { rooms: o.liveRooms, players: 4, reps: o.liveReps, results: live },
+    };
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "bench", "results", "compare.json"), JSON.stringify(out, null, 2) + "\n");
     fs.mkdirSync(path.join(ROOT, "bench", "charts"), { recursive: true });

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../tools/lib/paths";
+import { liveTable } from "./compare";
 
 function read(name: string): any | null {
   const f = path.join(ROOT, "bench", "results", name);
@@ -80,6 +81,20 @@ export function render(): string {
       out.push("");
     }
     out.push("![rooms moved](bench/charts/rooms-moved.svg)", "", "![websockets dropped](bench/charts/websockets-dropped.svg)", "");
+    if (c.live && c.live.results.length) {
+      const l = c.live;
+      out.push("## Churn without settling (`npm run compare`, no-settle scenarios)", "");
+      out.push(`The realistic case: ${l.rooms} rooms x ${l.players} players open before the change; every player reconnects about 50 ms`,
+        "after its socket closes (the players of a room come back together); a new room opens every 10 ms during the change, its",
+        "3 players joining together; nobody waits for the gateway. A room counts as **split** when two of its players were",
+        "connected to different pods at the same moment. Scenarios: **pod-killed** SIGKILL, the endpoint withdrawn 2 s later;",
+        "**scale-in** 5 -> 3, the pods stop 300 ms before their endpoints go; **endpoint-removed** the endpoint goes, the pod",
+        "stops 1 s later; **drain** 2 of 4 pods drain while a third of the rooms' players reconnect at once; **rolling-update**",
+        "3 new pods, the 3 old drain, then stop together 1.5 s later.",
+        `Each scenario ran ${l.reps} times per system, the systems interleaved in each round. Failed joins are attempts that`,
+        "failed and were retried 50 ms later (mostly joins that reached a dead pod before the gateway noticed).", "");
+      out.push(liveTable(l.results), "");
+    }
   }
   return out.join("\n");
 }

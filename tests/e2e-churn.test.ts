@@ -242,7 +242,7 @@ test("capacity: with capacity 64 and 400 distinct rooms, the table never holds m
     sampling = false;
     await sampler;
     const evicted = await b.gw.stat("evictions.capacity");
-    const pins = await b.gw.stat("pins");
+    const pins = await b.gw.stat("learned");
     console.log(`capacity: max table entries seen ${maxSeen}, ${pins} pins, ${evicted} capacity evictions`);
     assert.ok(maxSeen <= 64, `table held ${maxSeen} entries`);
     assert.ok(maxSeen >= 32, `the table should fill up (saw ${maxSeen})`);
@@ -272,4 +272,51 @@ test("control API: a 10,000-level nested plugin config is refused with a 400 tha
   } finally {
     await b.close();
   }
+});
+
+test("a stateful_session reading another header than pinHeader is reported at run time: metric and one error line", async () => {
+  // The deployment mistake: the plugin writes x-room-affinity-pin, stateful_session reads x-session-pin.
+  const b = await bed("pin-mismatch", 21500, 3, {}, { sessionHeader: "x-session-pin" });
+  try {
+    const all = rooms("mm", 60);
+    await closeAll(await joinRooms(b.port, all, { perRoom: 1 }));
+    // A scale-out makes Envoy's hash send some rooms elsewhere; their pins are never read, so they move.
+    await b.ctl.scale(6);
+    await b.ctl.settle();
+    await closeAll(await joinRooms(b.port, all, { perRoom: 1 }));
+    const unread = await b.gw.stat("pin_header_unread");
+    console.log(`pin header mismatch: ${unread} unhonoured pins never read by stateful_session`);
+    assert.ok(unread > 0, "the mismatch went unnoticed");
+    const lines = b.gw.envoy.log().split("\n").filter((l) => /the pin mechanism never read it/.test(l));
+    // Once per worker thread (--concurrency 2), not once per request.
+    assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines`);
+    assert.match(lines[0], /\[error\]/);
+    assert.match(lines[0], /pinHeader \('x-room-affinity-pin'\)/);
+  } finally {
+    await b.close();
+  }
+});
+
+test("changing capacity, bucketSize and sharedDataPrefix with 300 rooms connected keeps every pin through a scale-out", async () => {
+  const done = timer("geometry change");
+  const b = await bed("geometry", 21550, 3, { capacity: 4096, bucketSize: 8 });
+  try {
+    const all = rooms("g", 300);
+    const open = await joinRooms(b.port, all, { perRoom: 2 });
+    const before = assignment(open);
+    assert.deepEqual(before.split, []);
+    // A new table geometry (and name): the new table starts empty, the old one is read through.
+    await b.ctl.pluginConfig({ capacity: 8192, bucketSize: 4, sharedDataPrefix: "room-affinity-v2" });
+    await b.ctl.scale(6);
+    await b.ctl.settle();
+    const again = await joinRooms(b.port, all, { perRoom: 2 });
+    const after = assignment(again);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), [], "rooms lost their pins with the new geometry");
+    assert.equal(await b.gw.stat("adopted"), 300);
+    await closeAll([...open, ...again]);
+  } finally {
+    await b.close();
+  }
+  done();
 });

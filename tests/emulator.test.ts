@@ -34,7 +34,10 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   for (let p = 0; p < 5; p++) {
     for (let r = 0; r < 200; r++) {
       const out = vms[(r + p) % 2].request({ path: path(`r${r}`) });
-      assert.equal(out.requested, out.upstream, "the override must name a usable member");
+      // A new room goes where the service's consistent hash on the room sends it; after that, an override.
+      if (p === 0) assert.equal(out.requested, undefined, "a new room is placed by the gateway");
+      else assert.equal(out.requested, out.upstream, "the override must name a usable member");
+      assert.equal(out.headers.get("x-room-affinity-hash")?.length, 16);
       if (!podOf.has(`r${r}`)) podOf.set(`r${r}`, new Set());
       podOf.get(`r${r}`)!.add(out.upstream!);
     }
@@ -42,8 +45,9 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   const split = [...podOf].filter(([, s]) => s.size > 1);
   assert.equal(split.length, 0);
   assert.equal(new Set([...podOf.values()].map((s) => [...s][0])).size, 3);
-  assert.equal(proc.metrics.get("room_affinity.pins"), 200);
+  assert.equal(proc.metrics.get("room_affinity.learned"), 200);
   assert.equal(proc.metrics.get("room_affinity.hits"), 800);
+  assert.equal(proc.metrics.get("room_affinity.learn_conflicts"), 0);
 });
 
 test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or removed pods' rooms re-pin", async () => {
@@ -115,9 +119,13 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
 
   const forged = Buffer.from("10.0.0.9:1").toString("base64");
   for (let r = 0; r < 30; r++) {
+    // A new room: the client's pin is removed and the gateway's hash places the room.
     const out = vm.request({ path: path(`p${r}`), headers: { "x-room-affinity-pin": forged } });
-    assert.ok(out.requested && out.requested !== "10.0.0.9:1", "a client pin must be replaced");
-    assert.equal(out.upstream, out.requested);
+    assert.equal(out.requested, undefined, "a client pin must be removed");
+    // A known room: the client's pin is replaced by the room's.
+    const again = vm.request({ path: path(`p${r}`), headers: { "x-room-affinity-pin": forged } });
+    assert.equal(again.requested, out.upstream, "a client pin must be replaced");
+    assert.equal(again.upstream, out.upstream);
   }
   // Plain requests pass untouched, minus any client pin.
   const plain = vm.request({ path: "/api", upgrade: false, headers: { "x-room-affinity-pin": forged } });
@@ -232,5 +240,45 @@ test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) e
     if (pod === victim || checked >= 5000) continue;
     assert.equal(vm.request({ path: path(room) }).upstream, pod, `${room} moved`);
     checked++;
+  }
+});
+
+test("Higress: a gateway that does not hash on the room (round robin) is reported: learn_conflicts and one error line", async () => {
+  const { proc, vms } = await higress();
+  proc.hashHeader = undefined; // the consistent-hash setting is missing
+  // Three first players of each room decided before any upgrade completes, on both threads.
+  for (let r = 0; r < 30; r++) {
+    const pending = [0, 1, 2].map((i) => ({ vm: vms[i % 2], p: vms[i % 2].begin({ path: path(`c${r}`) }) }));
+    for (const { vm, p } of pending) vm.finish(p);
+  }
+  const conflicts = proc.metrics.get("room_affinity.learn_conflicts");
+  assert.ok(conflicts > 0, "round robin must have sent some first players apart");
+  const lines = vms.flatMap((vm) => vm.logs).filter((l) => l.level === 4 && /must hash on the header named by hashHeader/.test(l.message));
+  assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines (once per thread)`);
+  // With the documented setting, the same race keeps every room on one pod.
+  proc.hashHeader = "x-room-affinity-hash";
+  const before = proc.metrics.get("room_affinity.learn_conflicts");
+  for (let r = 0; r < 30; r++) {
+    const pending = [0, 1, 2].map((i) => ({ vm: vms[i % 2], p: vms[i % 2].begin({ path: path(`h${r}`) }) }));
+    const pods = new Set(pending.map(({ vm, p }) => vm.finish(p).upstream));
+    assert.equal(pods.size, 1, `room h${r} split`);
+  }
+  assert.equal(proc.metrics.get("room_affinity.learn_conflicts"), before);
+});
+
+test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evicts no confirmed room", async () => {
+  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const proc = newProcess(HOSTS());
+    const vm = await WasmVm.load(file, proc, h);
+    assert.equal(vm.configure({ capacity: 64, bucketSize: 8 }), true);
+    const home = new Map<string, string>();
+    for (let r = 0; r < 40; r++) home.set(`live${r}`, vm.request({ path: path(`live${r}`) }).upstream!);
+    for (let j = 0; j < 5000; j++) vm.request({ path: path(`junk${j}`), upstreamStatus: j % 2 ? 431 : 502 });
+    assert.equal(proc.metrics.get("room_affinity.evictions.capacity"), 0, `${file}: junk evicted rooms`);
+    assert.equal(proc.metrics.get("room_affinity.learned"), 40);
+    for (const [room, pod] of home) {
+      const out = vm.request({ path: path(room) });
+      assert.equal(out.requested, pod, `${file}: ${room} lost its pin`);
+    }
   }
 });

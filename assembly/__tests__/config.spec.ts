@@ -17,6 +17,7 @@ describe("plugin config", () => {
     expect(c.route.onMissingKey).toBe(MissingKeyPolicy.Passthrough);
     expect(c.route.maxKeyLength).toBe(Defaults.maxKeyLength);
     expect(c.pinHeader).toBe("x-room-affinity-pin");
+    expect(c.hashHeader).toBe("x-room-affinity-hash");
     expect(bucketCountFor(c.capacity, c.bucketSize)).toBe(131072);
     expect(parse("  \n")).toBe("ok");
     expect(parse("{}")).toBe("ok");
@@ -24,7 +25,7 @@ describe("plugin config", () => {
   it("reads every field", () => {
     const r = parseConfig(Uint8Array.wrap(String.UTF8.encode(
       "{\"keyParams\":[\"platform\",\"nodeName\",\"threadId\"],\"keyIncludesPath\":false,\"onMissingKey\":\"reject\"," +
-      "\"maxKeyLength\":100,\"pinHeader\":\"x-pin\",\"entryTtlSeconds\":600,\"capacity\":1000,\"bucketSize\":4," +
+      "\"maxKeyLength\":100,\"pinHeader\":\"x-pin\",\"hashHeader\":\"x-room\",\"entryTtlSeconds\":600,\"capacity\":1000,\"bucketSize\":4," +
       "\"tickPeriodMs\":500,\"adminCluster\":\"\",\"websocketOnly\":false,\"sharedDataPrefix\":\"ra2\"}")));
     const c = r.config!;
     expect(c.route.keyParams.join(",")).toBe("platform,nodeName,threadId");
@@ -32,6 +33,7 @@ describe("plugin config", () => {
     expect(c.route.onMissingKey).toBe(MissingKeyPolicy.Reject);
     expect(c.route.maxKeyLength).toBe(100);
     expect(c.pinHeader).toBe("x-pin");
+    expect(c.hashHeader).toBe("x-room");
     expect(c.rules.length).toBe(0);
     expect(c.entryTtlSeconds).toBe(600);
     expect(c.capacity).toBe(1000);
@@ -54,6 +56,8 @@ describe("plugin config", () => {
     expectContains(parse("{\"pinHeader\":\"X-Pin\"}"), "'pinHeader': expected a lower-case HTTP header name");
     expectContains(parse("{\"pinHeader\":\"x pin\"}"), "'pinHeader'");
     expectContains(parse("{\"pinHeader\":\"\"}"), "'pinHeader'");
+    expectContains(parse("{\"hashHeader\":\"X-Hash\"}"), "'hashHeader': expected a lower-case HTTP header name, got \"X-Hash\"");
+    expectContains(parse("{\"hashHeader\":\"x-room-affinity-pin\"}"), "'hashHeader': expected a header name other than pinHeader");
     expectContains(parse("{\"entryTtlSeconds\":0}"), "'entryTtlSeconds': expected an integer from 10 to 31536000");
     expectContains(parse("{\"capacity\":0}"), "'capacity'");
     expectContains(parse("{\"bucketSize\":65}"), "'bucketSize': expected an integer from 1 to 64");

@@ -31,14 +31,14 @@ describe("snapshot store", () => {
     expect(reader.current("c")).toBeNull();
     const m = new Membership();
     m.add("a:1", HOST_HEALTHY);
-    expect(writer.publish("c", m.seal(), 1000)).toBe(true);
+    expect(writer.publish("c", m, 1000)).toBe(true);
     expect(reader.current("c")!.size).toBe(1);
     expect(writer.publish("c", m, 2000)).toBe(false);
     expect(reader.readVersion("c")!.version).toBe(1);
     expect(reader.readVersion("c")!.publishedAtMs).toBe(2000);
     const m2 = new Membership();
     m2.add("a:1", HOST_DRAINING); m2.add("b:1", HOST_HEALTHY);
-    expect(writer.publish("c", m2.seal(), 3000)).toBe(true);
+    expect(writer.publish("c", m2, 3000)).toBe(true);
     expect(reader.readVersion("c")!.version).toBe(2);
     expect(reader.current("c")!.flagsOf("a:1")).toBe(HOST_DRAINING);
     // a second writer (lease moved to another thread) continues the version sequence

@@ -4,13 +4,17 @@ import { KvStore, StoredValue, WriteStatus } from "../store";
 import { AffinityTable } from "../table";
 import { Entry, decodeBucket, isExpired } from "../bucket";
 
+export type BeforeSet = (store: MemoryStore, key: string) => void;
+/** The hook that does nothing (the default, and what a test sets to stop a racer). */
+export function noHook(store: MemoryStore, key: string): void {}
+
 export class MemoryStore extends KvStore {
   values: Map<string, Uint8Array> = new Map();
   tokens: Map<string, u32> = new Map();
   nextCas: u32 = 1;
   writes: i32 = 0;
-  /** When set, called before the next set (tests use it to inject a racing writer). */
-  beforeSet: ((store: MemoryStore, key: string) => void) | null = null;
+  /** Called once before the next set (tests use it to inject a racing writer). */
+  beforeSet: BeforeSet = noHook;
 
   get(key: string): StoredValue {
     if (!this.values.has(key)) return new StoredValue(null, 0);
@@ -22,7 +26,8 @@ export class MemoryStore extends KvStore {
 
   set(key: string, value: Uint8Array, cas: u32): WriteStatus {
     const hook = this.beforeSet;
-    if (hook != null) { this.beforeSet = null; hook(this, key); }
+    this.beforeSet = noHook;
+    hook(this, key);
     if (this.values.has(key) && cas != 0 && this.tokens.get(key) != cas) return WriteStatus.CasMismatch;
     const copy = new Uint8Array(value.length);
     copy.set(value);

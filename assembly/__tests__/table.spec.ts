@@ -1,7 +1,7 @@
 import { AffinityTable, Outcome, MAX_CAS_ATTEMPTS } from "../table";
 import { decodeBucket } from "../bucket";
 import { PinPolicy } from "../placement";
-import { MemoryStore, lookup } from "./memory-store";
+import { noHook, MemoryStore, lookup } from "./memory-store";
 
 /** Members A, B, C usable; new rooms go to `target`. */
 class Fixed extends PinPolicy {
@@ -150,7 +150,7 @@ describe("affinity table", () => {
     raceRounds = 0;
     s.beforeSet = endlessRacer;
     const r = t.resolve(6, 1000, new Fixed("P"));
-    s.beforeSet = null;
+    s.beforeSet = noHook;
     expect(r.outcome).toBe(Outcome.Contended);
     expect(r.address).toBe("P");
     expect(r.casRetries).toBe(MAX_CAS_ATTEMPTS);

@@ -4,7 +4,7 @@
 // pointing at the admin listener, and published as snapshots in shared data for every thread.
 import { Platform, PinWriter, MembershipSource } from "./platform";
 import { PluginConfig } from "../config";
-import { Membership, parseAdminClusters } from "../membership";
+import { parseAdminClusters } from "../membership";
 import { SnapshotStore } from "../snapshots";
 import { base64Encode } from "../base64";
 import { Metrics } from "../metrics";
@@ -36,6 +36,10 @@ export class SessionHeaderPinWriter extends PinWriter {
     replaceHeader(MapType.HttpRequestHeaders, this.header, v);
   }
 
+  sawPin(): bool {
+    return getHeader(MapType.HttpResponseHeaders, this.header) != null;
+  }
+
   sanitizeResponse(): void {
     // stateful_session echoes the chosen host (base64 ip:port); pod addresses are not the client's business.
     removeHeader(MapType.HttpResponseHeaders, this.header);
@@ -49,10 +53,6 @@ export class AdminMembershipSource extends MembershipSource {
   private lastFailure: string = "";
 
   constructor(public adminCluster: string, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
-
-  membersOf(cluster: string, nowMs: u64): Membership | null {
-    return this.snapshots.current(cluster);
-  }
 
   refresh(nowMs: u64): bool {
     if (this.adminCluster.length == 0) return false;

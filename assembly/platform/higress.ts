@@ -1,7 +1,7 @@
 // Higress: the upstream is pinned with proxy_set_upstream_override_host and membership is read from
-// proxy_get_upstream_hosts (the routed cluster of the current stream). The host list is cached per
-// thread per cluster for one tick period, and published as a snapshot so the sweeper (which runs on a
-// tick, outside any stream) knows which pods are present.
+// proxy_get_upstream_hosts (the routed cluster of the current stream). The host list is read at most
+// once per tick period per thread per cluster, and published as a snapshot so the sweeper (which runs
+// on a tick, outside any stream) knows which pods are present.
 import { Platform, PinWriter, MembershipSource } from "./platform";
 import { PluginConfig } from "../config";
 import { Membership, membershipFromHostPairs } from "../membership";
@@ -24,7 +24,12 @@ export class UpstreamHostsMembership extends MembershipSource {
 
   constructor(public cacheMs: u64, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
 
-  membersOf(cluster: string, nowMs: u64): Membership | null {
+  observe(cluster: string, nowMs: u64): void {
+    this.membersOf(cluster, nowMs);
+  }
+
+  /** The routed cluster's hosts, read at most once per cache period per thread. */
+  private membersOf(cluster: string, nowMs: u64): Membership | null {
     if (this.cache.has(cluster)) {
       const c = this.cache.get(cluster);
       if (nowMs - c.atMs < this.cacheMs) return c.members;

@@ -5,20 +5,28 @@ import { Membership } from "../membership";
 import { PluginConfig } from "../config";
 import { SnapshotStore } from "../snapshots";
 import { Metrics } from "../metrics";
-import { MembershipView } from "../decision";
 
 export abstract class PinWriter {
   /** Request-path contract, first thing on every request: drop client-supplied routing input. */
   sanitizeRequest(): void {}
   /** Request-path contract: route this request to `address` ("ip:port"). */
   abstract pin(address: string): void;
+  /**
+   * Response-path contract, for a pin the gateway did not honour, before sanitizeResponse: whether
+   * the pin mechanism read the pin. Stock Envoy: stateful_session echoes the host it used in its own
+   * header, so no echo means it reads another header than ours. true where there is no such signal.
+   */
+  sawPin(): bool { return true; }
   /** Response-path contract: remove anything the pin mechanism echoes to the client. */
   sanitizeResponse(): void {}
 }
 
-export abstract class MembershipSource extends MembershipView {
-  /** Request-path contract: the routed cluster's membership, or null while unknown. */
-  abstract membersOf(cluster: string, nowMs: u64): Membership | null;
+export abstract class MembershipSource {
+  /**
+   * Request-path contract: a keyed request is routed to `cluster`. A source that reads membership
+   * from the stream (Higress) refreshes its snapshot here; others do nothing.
+   */
+  observe(cluster: string, nowMs: u64): void {}
   /**
    * on_tick contract, lease holder only: start a membership refresh. Returns true if one was
    * dispatched asynchronously (onHttpCallResponse then reports its completion).

@@ -10,6 +10,8 @@ export const ADMIN_CLUSTER = "room_affinity_admin";
 export const ROUTE_CONFIG = "game_routes";
 export const FILTER_NAME = "room-affinity";
 export const PIN_HEADER = "x-room-affinity-pin";
+/** The plugin's room hash header (its `hashHeader`), which the route hashes on. */
+export const HASH_HEADER = "x-room-affinity-hash";
 
 export interface Endpoint {
   host: string;
@@ -36,7 +38,10 @@ export interface Layout {
   plugin?: boolean;
   /** Envoy-native hashing on query parameters instead of the plugin (comparison baseline). */
   hashQueryParams?: string[];
+  /** Default: MAGLEV hashing on the plugin's room hash header when the plugin is in, else ROUND_ROBIN. */
   lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
+  /** The header stateful_session reads (default PIN_HEADER; another name only to test a mismatch). */
+  sessionHeader?: string;
   /** Deliver the listener by LDS (a file) instead of statically; used to show which changes drain. */
   lds?: boolean;
   /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
@@ -93,7 +98,7 @@ export function listenerOf(l: Layout): object {
           name: "envoy.http.stateful_session.header",
           typed_config: {
             "@type": "type.googleapis.com/envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState",
-            name: PIN_HEADER,
+            name: l.sessionHeader ?? PIN_HEADER,
           },
         },
         // Not strict: a pin to a pod that is gone falls back to the load balancer rather than 503.
@@ -160,8 +165,11 @@ function bootstrapWith(l: Layout, listener: object): object {
           type: "EDS",
           connect_timeout: "1s",
           eds_cluster_config: { eds_config: srcPath(path.join(l.dir, "eds.yaml")) },
-          lb_policy: l.lbPolicy ?? "ROUND_ROBIN",
+          lb_policy: lbPolicyOf(l),
           common_lb_config: {
+            // Never route to unhealthy pods, however many there are: Envoy's default (panic below 50%
+            // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
+            healthy_panic_threshold: { value: 0 },
             // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
             override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
           },
@@ -203,9 +211,17 @@ function bootstrapWith(l: Layout, listener: object): object {
   };
 }
 
+/** MAGLEV when the route hashes (on the plugin's room hash, or on query parameters), else round robin. */
+function lbPolicyOf(l: Layout): string {
+  return l.lbPolicy ?? (l.plugin !== false || l.hashQueryParams ? "MAGLEV" : "ROUND_ROBIN");
+}
+
 export function routes(l: Layout, version = 1): object {
   const route: Record<string, unknown> = { cluster: CLUSTER, timeout: "0s" };
   if (l.hashQueryParams) route.hash_policy = l.hashQueryParams.map((name) => ({ query_parameter: { name } }));
+  // The plugin puts the room's hash on every request of a room: new rooms, and pins the gateway cannot
+  // honour, go where this hash sends them -- the same pod for every player of the room, on every worker.
+  else if (l.plugin !== false) route.hash_policy = [{ header: { header_name: HASH_HEADER } }];
   return {
     resources: [
       {

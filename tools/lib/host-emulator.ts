@@ -6,10 +6,14 @@
 // Envoy's CAS rules (one store per process, shared by all VMs), header maps, properties, metrics,
 // ticks, http calls, local replies, and the routing decision that follows a request:
 //  - Higress: proxy_set_upstream_override_host is honoured only for a member of the routed cluster
-//    whose health is allowed (Healthy, or Draining for pinned rooms); otherwise round robin.
+//    whose health is allowed (Healthy, or Draining for pinned rooms); otherwise the service's load
+//    balancer picks.
 //  - stock Envoy: the stateful_session pin header (base64 ip:port) is honoured the same way.
-// Round robin only picks healthy hosts, as Envoy's load balancer does.
+// The load balancer only picks healthy, non-draining hosts, as Envoy's does. With `hashHeader` set
+// (the deployment this project documents: MAGLEV on stock Envoy, a consistent-hash DestinationRule or
+// `upstream-hash-by` on Higress) it is a consistent hash on that request header; without it, round robin.
 import fs from "node:fs";
+import { createHash } from "node:crypto";
 
 const OK = 0;
 const NOT_FOUND = 1;
@@ -70,10 +74,15 @@ export interface Process {
   routeName: string;
   hosts: UpstreamHost[];
   rr: number;
+  /** The request header the load balancer hashes on, or undefined for round robin. */
+  hashHeader?: string;
 }
 
 export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||game.default.svc.cluster.local"): Process {
-  return { shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, routeName: "default/game", hosts, rr: 0 };
+  return {
+    shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, routeName: "default/game", hosts, rr: 0,
+    hashHeader: "x-room-affinity-hash",
+  };
 }
 
 export interface RequestInput {
@@ -82,6 +91,8 @@ export interface RequestInput {
   /** Raw :path bytes (to test invalid UTF-8); overrides `path`. */
   rawPath?: Buffer;
   upgrade?: boolean;
+  /** What the upstream answers (default 101 for an upgrade, 200 otherwise). */
+  upstreamStatus?: number;
 }
 
 export interface RequestOutcome {
@@ -314,20 +325,26 @@ export class WasmVm {
     this.callResponse = null;
   }
 
-  /** The gateway's choice after the request phase: the honoured override/pin, else round robin. */
-  private route(requested: string | undefined, pinHeader: string): string | undefined {
+  /** The gateway's choice after the request phase: the honoured override/pin, else its load balancer. */
+  private route(requested: string | undefined, req: Map<string, string>): string | undefined {
     const hosts = this.proc.hosts;
     if (requested) {
       const h = hosts.find((x) => x.address === requested);
       if (h && (h.health === "Healthy" || h.health === "Draining")) return h.address;
     }
-    const healthy = hosts.filter((h) => h.health === "Healthy");
-    if (healthy.length === 0) return undefined;
-    return healthy[this.proc.rr++ % healthy.length].address;
+    return pickHost(this.proc, req);
   }
 
   /** A whole request: request headers, routing, response headers (101 for upgrades), done. */
   request(input: RequestInput, pinHeader = "x-room-affinity-pin"): RequestOutcome {
+    return this.finish(this.begin(input, pinHeader));
+  }
+
+  /**
+   * The request phase and the gateway's routing, leaving the response phase for finish(): several
+   * players' requests can be decided before any of their upgrades completes, as on a busy gateway.
+   */
+  begin(input: RequestInput, pinHeader = "x-room-affinity-pin"): PendingRequest {
     const id = this.nextContext++;
     const req = new Map<string, string>([[":method", "GET"], [":authority", "game.example.com"]]);
     req.set(":path", input.rawPath ? input.rawPath.toString("latin1") : input.path);
@@ -336,25 +353,36 @@ export class WasmVm {
       req.set("connection", "Upgrade");
     }
     for (const [k, v] of Object.entries(input.headers ?? {})) req.set(k.toLowerCase(), v);
-    this.stream = { req, resp: new Map() };
+    const stream: Stream = { req, resp: new Map() };
+    this.stream = stream;
     this.localReply = undefined;
     this.exports.proxy_on_context_create(id, WasmVm.ROOT);
     const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
     const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map() };
-    if (this.localReply) {
-      out.localReply = this.localReply;
-    } else {
+    if (this.localReply) out.localReply = this.localReply;
+    else {
       const pin = req.get(pinHeader);
-      out.requested = this.higress ? this.stream.override : pin ? Buffer.from(pin, "base64").toString() : undefined;
-      out.upstream = this.route(out.requested, pinHeader);
-      this.stream.upstream = out.upstream;
-      this.stream.resp = new Map([[":status", out.upstream ? (input.upgrade !== false ? "101" : "200") : "503"]]);
+      out.requested = this.higress ? stream.override : pin ? Buffer.from(pin, "base64").toString() : undefined;
+      out.upstream = this.route(out.requested, req);
+      stream.upstream = out.upstream;
+    }
+    this.stream = null;
+    return { id, input, pinHeader, stream, out };
+  }
+
+  /** The response phase of a begun request (the upstream's answer), then the stream ends. */
+  finish(p: PendingRequest): RequestOutcome {
+    const { id, input, pinHeader, stream, out } = p;
+    this.stream = stream;
+    if (!out.localReply) {
+      const answer = input.upstreamStatus ?? (input.upgrade !== false ? 101 : 200);
+      stream.resp = new Map([[":status", out.upstream ? String(answer) : "503"]]);
       if (!this.higress && out.upstream && out.upstream !== out.requested) {
         // stateful_session tells the client where it went (the plugin must strip this).
-        this.stream.resp.set(pinHeader, Buffer.from(out.upstream).toString("base64"));
+        stream.resp.set(pinHeader, Buffer.from(out.upstream).toString("base64"));
       }
-      this.exports.proxy_on_response_headers(id, this.stream.resp.size, 0);
-      out.responseHeaders = new Map(this.stream.resp);
+      this.exports.proxy_on_response_headers(id, stream.resp.size, 0);
+      out.responseHeaders = new Map(stream.resp);
     }
     this.exports.proxy_on_done(id);
     this.exports.proxy_on_log(id);
@@ -362,6 +390,33 @@ export class WasmVm {
     this.stream = null;
     return out;
   }
+}
+
+export interface PendingRequest {
+  id: number;
+  input: RequestInput;
+  pinHeader: string;
+  stream: Stream;
+  out: RequestOutcome;
+}
+
+/**
+ * The load balancer: healthy, non-draining hosts only; a consistent hash on `proc.hashHeader` when the
+ * request carries it (rendezvous hashing: like MAGLEV, the same key picks the same host for a given
+ * host set, and a host change moves only the keys it wins or loses), else round robin.
+ */
+export function pickHost(proc: Process, req: Map<string, string>): string | undefined {
+  const healthy = proc.hosts.filter((h) => h.health === "Healthy");
+  if (healthy.length === 0) return undefined;
+  const key = proc.hashHeader ? req.get(proc.hashHeader) : undefined;
+  if (key === undefined) return healthy[proc.rr++ % healthy.length].address;
+  let best = healthy[0].address;
+  let bestScore = -1n;
+  for (const h of healthy) {
+    const score = BigInt("0x" + createHash("sha256").update(key + "|" + h.address).digest("hex").slice(0, 15));
+    if (score > bestScore) { bestScore = score; best = h.address; }
+  }
+  return best;
 }
 
 /** Admin /clusters?format=json for the process's hosts (what stock Envoy's admin answers). */

@@ -47,7 +47,7 @@ export class EnvoySystem implements System {
   }
   get how(): string {
     return {
-      plugin: "wasm filter (ECDS) + stateful_session; EDS for pods, DRAINING for draining; reload = ECDS + RDS push",
+      plugin: "wasm filter (ECDS) + stateful_session, MAGLEV on the plugin's room hash; EDS for pods, DRAINING for draining; reload = ECDS + RDS push",
       maglev: "route hash_policy [query_parameter appId, roomId], lb_policy MAGLEV; EDS; reload = RDS push",
       roundrobin: "lb_policy ROUND_ROBIN, no filter",
     }[this.name];
@@ -60,7 +60,7 @@ export class EnvoySystem implements System {
       layout: {
         plugin: this.name === "plugin",
         statefulSession: this.name === "plugin",
-        lbPolicy: this.name === "maglev" ? "MAGLEV" : "ROUND_ROBIN",
+        lbPolicy: this.name === "roundrobin" ? "ROUND_ROBIN" : "MAGLEV",
         hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
       },
       start: { logLevel: "warning", wasmLogLevel: "info" },

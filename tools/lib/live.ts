@@ -1,0 +1,288 @@
+// Churn as players live it: nobody waits for the gateway to settle. Every player reconnects about
+// 50 ms after its socket closes (so the players of a room whose pod died come back together, in
+// lockstep), new rooms open every 10 ms during the change with their players joining together, and the
+// change itself is applied in the order Kubernetes applies it (a crashed pod's endpoint goes minutes
+// later, a scaled-in pod may stop before its endpoint is withdrawn). Run against any System
+// (system.ts; the peers in bench/systems.ts), by the churn tests and by `npm run compare`.
+//
+// A room is split when two of its players were connected to different pods at the same moment (a
+// socket to a pod counts until it closes or the pod dies). That is the harm players see, and it needs
+// no waiting: it is measured over every connection made during the run.
+import { PodFleet, PodProcess } from "./pods";
+import { join } from "./clients";
+import { sleep } from "./wait";
+import { System } from "./system";
+import WebSocket from "ws";
+
+export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
+export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
+
+export interface LiveOptions {
+  /** Rooms open before the change, and players in each. */
+  rooms: number;
+  players: number;
+  podBasePort: number;
+  /** A closed player reconnects after this long (default 50 ms). */
+  reconnectDelayMs?: number;
+  /** A new room opens this often during the change (default 10 ms), with this many players (default 3). */
+  newRoomEveryMs?: number;
+  newRoomPlayers?: number;
+  /** How long new rooms keep opening once the change starts (default 2,500 ms). */
+  changeWindowMs?: number;
+}
+
+export interface LiveResult {
+  system: string;
+  scenario: LiveScenario;
+  rooms: number;
+  newRooms: number;
+  /** Rooms (old or new) whose players were on two pods at the same moment. */
+  split: number;
+  /** Old rooms that reached another pod although theirs never left. */
+  moved: number;
+  /** Sockets on pods that stayed up closed by the gateway. */
+  dropped: number;
+  /** Join attempts that failed (the player retried 50 ms later). */
+  failedJoins: number;
+  /** Successful joins during the run, after the first wave. */
+  joins: number;
+  /** Players still not connected when the run ended. */
+  unconnected: number;
+  /** New rooms opened after the change was in force that landed on a draining pod (drain, rolling update). */
+  newOnDraining?: number;
+  /** Up to five split rooms, "room: pod@ms-ms pod@ms-ms", to read in a failure message. */
+  examples: string[];
+  seconds: number;
+  error?: string;
+}
+
+interface Session {
+  pod: string;
+  open: number;
+  close: number;
+  /** Closed by us (end of run or a simulated network switch), not by the gateway or the pod. */
+  ours: boolean;
+}
+
+class Player {
+  sessions: Session[] = [];
+  failed = 0;
+  private ws: WebSocket | null = null;
+  private current: Session | null = null;
+  private stopped = false;
+  private done: Promise<void>;
+
+  constructor(public room: string, private url: string, private delayMs: number, private localAddress?: string) {
+    this.done = this.run();
+  }
+
+  get connected(): boolean { return this.current !== null; }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 });
+        const s: Session = { pod: j.pod, open: Date.now(), close: Infinity, ours: false };
+        this.sessions.push(s);
+        this.ws = j.ws;
+        this.current = s;
+        await new Promise<void>((r) => (j.ws.readyState === WebSocket.CLOSED ? r() : j.ws.once("close", () => r())));
+        s.close = Date.now();
+        this.current = null;
+        this.ws = null;
+      } catch {
+        this.failed++;
+      }
+      if (!this.stopped) await sleep(this.delayMs);
+    }
+  }
+
+  /** The player's network changes: it drops its socket and reconnects like any other close. */
+  blip(): void {
+    if (this.current) this.current.ours = true;
+    this.ws?.close();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.current) this.current.ours = true;
+    this.ws?.close();
+    await this.done;
+  }
+}
+
+/** Rooms whose players overlapped in time on different pods; a socket's end is capped at its pod's death. */
+function splitRooms(byRoom: Map<string, Player[]>, deadAt: Map<string, number>): string[] {
+  const out: string[] = [];
+  for (const [room, players] of byRoom) {
+    const spans = players.flatMap((p) => p.sessions).map((s) => ({ pod: s.pod, open: s.open, end: Math.min(s.close, deadAt.get(s.pod) ?? Infinity) }))
+      .filter((s) => s.end > s.open);
+    let clash: string | null = null;
+    for (let i = 0; i < spans.length && !clash; i++) {
+      for (let j = i + 1; j < spans.length && !clash; j++) {
+        const a = spans[i], b = spans[j];
+        if (a.pod !== b.pod && a.open < b.end && b.open < a.end) clash = `${room}: ${a.pod}@${a.open % 100000}-${a.end % 100000} ${b.pod}@${b.open % 100000}-${b.end % 100000}`;
+      }
+    }
+    if (clash) out.push(clash);
+  }
+  return out;
+}
+
+function firstPod(players: Player[]): string | undefined {
+  let best: Session | undefined;
+  for (const p of players) for (const s of p.sessions) if (!best || s.open < best.open) best = s;
+  return best?.pod;
+}
+
+export async function runLiveScenario(system: System, scenario: LiveScenario, o: LiveOptions): Promise<LiveResult> {
+  const r: LiveResult = {
+    system: system.name, scenario, rooms: o.rooms, newRooms: 0, split: 0, moved: 0, dropped: 0, failedJoins: 0, joins: 0, unconnected: 0, examples: [], seconds: 0,
+  };
+  const t0 = Date.now();
+  const delay = o.reconnectDelayMs ?? 50;
+  const pods = new PodFleet(o.podBasePort);
+  const deadAt = new Map<string, number>();
+  const byRoom = new Map<string, Player[]>();
+  const all: Player[] = [];
+  let sourceIndex = 0;
+  const addRoom = (room: string, n: number) => {
+    const list: Player[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = sourceIndex++;
+      // Each player from its own address, as players on other networks.
+      const p = new Player(room, `ws://127.0.0.1:${system.port}/ws?appId=a1&roomId=${room}`, delay, `127.${20 + ((k >> 16) & 15)}.${(k >> 8) & 255}.${(k & 255) || 1}`);
+      list.push(p);
+      all.push(p);
+    }
+    byRoom.set(room, list);
+  };
+  const stop = async (victims: PodProcess[], signal: NodeJS.Signals) => {
+    for (const v of victims) deadAt.set(v.id, Date.now());
+    await Promise.all(victims.map((v) => v.kill(signal)));
+  };
+  try {
+    await pods.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3);
+    await system.start(pods.endpoints());
+    for (let i = 0; i < o.rooms; i++) addRoom(`live${i}`, o.players);
+    const deadline = Date.now() + 20000;
+    while (all.some((p) => !p.connected) && Date.now() < deadline) await sleep(50);
+    const before = new Map<string, string>();
+    for (const [room, players] of byRoom) before.set(room, firstPod(players) ?? "");
+    const firstJoins = all.reduce((n, p) => n + p.sessions.length, 0);
+
+    // New rooms open during the whole change; their players join together.
+    let opening = true;
+    let inForceAt = Infinity;
+    const newRoomOpenedAt = new Map<string, number>();
+    const opener = (async () => {
+      for (let i = 0; opening; i++) {
+        const room = `fresh${i}`;
+        newRoomOpenedAt.set(room, Date.now());
+        addRoom(room, o.newRoomPlayers ?? 3);
+        r.newRooms++;
+        await sleep(o.newRoomEveryMs ?? 10);
+      }
+    })();
+    const window = sleep(o.changeWindowMs ?? 2500).then(() => { opening = false; });
+    const drainingPods = new Set<string>();
+
+    switch (scenario) {
+      case "pod-killed": {
+        // A crash: the gateway's health check notices; the endpoint goes when Kubernetes notices, later.
+        const victim = pods.pods[1];
+        await stop([victim], "SIGKILL");
+        pods.setState(victim.id, "killed");
+        await sleep(2000);
+        pods.setState(victim.id, "stopped");
+        await system.setMembers(pods.endpoints());
+        break;
+      }
+      case "scale-in": {
+        // The pods stop first; the endpoints are withdrawn a moment later.
+        const victims = pods.pods.slice(3);
+        await stop(victims, "SIGTERM");
+        for (const v of victims) pods.setState(v.id, "stopped");
+        await sleep(300);
+        await system.setMembers(pods.endpoints());
+        break;
+      }
+      case "endpoint-removed": {
+        // The endpoint is withdrawn first; the pod shuts down a second later, closing its sockets.
+        const victim = pods.pods[2];
+        pods.setState(victim.id, "stopped");
+        await system.setMembers(pods.endpoints());
+        await sleep(1000);
+        await stop([victim], "SIGTERM");
+        break;
+      }
+      case "drain": {
+        // Two pods drain while a third of the rooms' players change networks and come back at once.
+        for (const p of pods.pods.slice(2)) { pods.setState(p.id, "draining"); drainingPods.add(p.id); }
+        const applied = system.setMembers(pods.endpoints()).then(() => { inForceAt = Date.now(); });
+        let n = 0;
+        for (const players of byRoom.values()) if (n++ % 3 === 0 && players.length === o.players) for (const p of players) p.blip();
+        await applied;
+        break;
+      }
+      case "rolling-update": {
+        // New pods come up, old ones drain (their rooms finish there), then the old ones stop at once.
+        const old = [...pods.pods];
+        await pods.start(3, "v2");
+        for (const p of old) { pods.setState(p.id, "draining"); drainingPods.add(p.id); }
+        await system.setMembers(pods.endpoints());
+        inForceAt = Date.now();
+        await sleep(1500);
+        await stop(old, "SIGTERM");
+        for (const p of old) pods.setState(p.id, "stopped");
+        await system.setMembers(pods.endpoints());
+        break;
+      }
+    }
+    await window;
+    await opener;
+    // Everyone back (or given up on), then hold a moment so late reconnects are seen.
+    const back = Date.now() + 10000;
+    while (all.some((p) => !p.connected) && Date.now() < back) await sleep(50);
+    await sleep(300);
+    r.unconnected = all.filter((p) => !p.connected).length;
+    await Promise.all(all.map((p) => p.stop()));
+
+    const split = splitRooms(byRoom, deadAt);
+    r.split = split.length;
+    r.examples = split.slice(0, 5);
+    for (const [room, pod] of before) {
+      if (deadAt.has(pod) || pod === "") continue;
+      if ((byRoom.get(room) ?? []).some((p) => p.sessions.some((s) => s.pod !== pod))) r.moved++;
+    }
+    for (const p of all) {
+      r.failedJoins += p.failed;
+      for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
+    }
+    r.joins = all.reduce((n, p) => n + p.sessions.length, 0) - firstJoins;
+    if (drainingPods.size > 0) {
+      let onDraining = 0;
+      for (const [room, at] of newRoomOpenedAt) {
+        if (at < inForceAt) continue;
+        const pod = firstPod(byRoom.get(room)!);
+        if (pod && drainingPods.has(pod)) onDraining++;
+      }
+      r.newOnDraining = onDraining;
+    }
+  } catch (e) {
+    r.error = e instanceof Error ? e.message : String(e);
+    await Promise.all(all.map((p) => p.stop().catch(() => undefined)));
+  } finally {
+    await system.stop().catch(() => undefined);
+    await pods.stopAll();
+    r.seconds = (Date.now() - t0) / 1000;
+  }
+  return r;
+}
+
+/** One line per run for logs and reports. */
+export function describeLive(r: LiveResult): string {
+  return `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins}, ` +
+    `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
+    `unconnected ${r.unconnected}, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`;
+}
