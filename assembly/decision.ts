@@ -21,6 +21,8 @@ import { TableHistory } from "./history";
 /** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
 export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
 export const DETAILS_KEY_TOO_LONG = "room_affinity_key_too_long";
+/** A player reached another pod than the one its room was just recorded on; its retry reaches the room. */
+export const DETAILS_ROOM_ELSEWHERE = "room_affinity_room_elsewhere";
 
 /** Settings that apply to a request: the global ones (matcher null) or a `_rules_` entry's. */
 export class Route {
@@ -109,12 +111,14 @@ export class ResponseDecision {
   constructor(public action: ResponseAction, public resolution: Resolution | null, public upstream: string = "") {}
 
   /**
-   * A learn that found the room already pinned to another pod: two first players of one room reached
-   * different pods, so the gateway's fallback is not a consistent hash on the room (or its hosts changed
-   * between them). The player of this stream is on the wrong pod.
+   * A learn or correction that found the room recorded on another pod than the one this player reached:
+   * two players of the room were routed with different host sets (a membership change landed between
+   * them), or the gateway does not hash on the room. This player is on the wrong pod: the hook refuses
+   * its upgrade (503, DETAILS_ROOM_ELSEWHERE) and the client's retry is pinned to the room's pod.
    */
   get conflict(): bool {
-    return this.action == ResponseAction.Learned && this.resolution != null && this.resolution!.address != this.upstream;
+    return (this.action == ResponseAction.Learned || this.action == ResponseAction.Corrected) &&
+      this.resolution != null && this.resolution!.outcome == Outcome.Hit && this.resolution!.address != this.upstream;
   }
 }
 

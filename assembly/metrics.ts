@@ -14,8 +14,8 @@ export class Metrics {
   learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned");
   /** Rooms moved to where the gateway sent them because their pinned pod was not usable. */
   repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins");
-  /** New rooms whose first players reached different pods (the fallback is not a consistent hash on the room). */
-  learnConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.learn_conflicts");
+  /** Upgrades refused (503) because the player reached another pod than its room's; the retry joins the room. */
+  rejectElsewhere: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.room_elsewhere");
   /** Unhonoured pins that the pin mechanism never read (stateful_session reads another header). */
   pinUnread: u32 = defineMetric(MetricType.Counter, "room_affinity.pin_header_unread");
   /** Rooms carried over from the table of a previous geometry (capacity, bucketSize, sharedDataPrefix). */
@@ -55,10 +55,8 @@ export class Metrics {
   countResponse(d: ResponseDecision): void {
     const res = d.resolution;
     if (res == null) return;
-    if (d.action == ResponseAction.Learned) {
-      if (res.outcome == Outcome.Pinned) this.inc(this.learned);
-      if (d.conflict) this.inc(this.learnConflicts);
-    }
+    if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) this.inc(this.learned);
+    if (d.conflict) this.inc(this.rejectElsewhere);
     if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) this.inc(this.repins);
     if (res.outcome == Outcome.Contended) this.inc(this.contended);
     this.countWrites(res);

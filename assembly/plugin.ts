@@ -10,7 +10,7 @@ import { collectInsideHook } from "./abi/collector";
 import { SharedDataStore } from "./shared-store";
 import { parseConfig } from "./config";
 import { stripPort } from "./rules";
-import { RequestFacts, RequestAction, StreamState, ResponseAction } from "./decision";
+import { RequestFacts, RequestAction, StreamState, ResponseAction, DETAILS_ROOM_ELSEWHERE } from "./decision";
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { PluginInstance, buildInstance } from "./instance";
@@ -22,6 +22,8 @@ export class RoomAffinityRoot extends RootContext {
   instance: PluginInstance | null = null;
   readonly metrics: Metrics = new Metrics();
   readonly store: SharedDataStore = new SharedDataStore();
+  /** Players refused because their room was on another pod (this thread, since start). */
+  conflicts: u32 = 0;
   /** Whether the host logs debug lines; refreshed on configure and each tick, so per-pin log lines
    *  are only built when someone reads them. */
   debugEnabled: bool = false;
@@ -117,6 +119,8 @@ class OnceLog {
   }
 }
 const DEPLOYMENT_PROBLEMS = new OnceLog();
+/** Players sent apart are expected now and then while membership changes; this many means a gateway that does not hash. */
+const CONFLICTS_BEFORE_ALARM: u32 = 20;
 
 export class RoomAffinityStream extends HttpContext {
   /** Set by the request phase of a configured instance; the response phase needs both. */
@@ -180,10 +184,18 @@ export class RoomAffinityStream extends HttpContext {
         "clients can choose their pod and rooms move on every membership change");
     }
     if (d.conflict) {
-      DEPLOYMENT_PROBLEMS.error("learn-conflict", "first players of one room reached different pods (" + d.resolution!.address + ", " +
-        d.upstream + "): the gateway's load balancer must hash on the header named by hashHeader ('" +
-        inst.config.hashHeader + "') -- MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent-hash " +
-        "DestinationRule on it (Higress)");
+      // This player reached another pod than its room's: refuse the upgrade so its retry (pinned now)
+      // joins the room instead of playing alone.
+      if (++this.root.conflicts == CONFLICTS_BEFORE_ALARM) {
+        DEPLOYMENT_PROBLEMS.error("learn-conflict", CONFLICTS_BEFORE_ALARM.toString() + " players reached another pod than " +
+          "their room's (latest: " + d.upstream + " instead of " + d.resolution!.address + "): unless membership was changing, " +
+          "the gateway's load balancer does not hash on the header named by hashHeader ('" + inst.config.hashHeader +
+          "') -- it must be MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent hash on it (Higress)");
+      }
+      inst.pinWriter.sanitizeResponse();
+      m.countResponse(d);
+      sendLocalResponse(503, DETAILS_ROOM_ELSEWHERE, "room is on another pod; retry\n", [["content-type", "text/plain"], ["retry-after", "0"]]);
+      return FilterHeadersStatus.StopIteration;
     }
     if (d.action != ResponseAction.None) inst.pinWriter.sanitizeResponse();
     m.countResponse(d);

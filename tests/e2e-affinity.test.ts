@@ -52,7 +52,7 @@ async function pinRooms(roomIds: string[], perRoom = 1): Promise<Map<string, str
 test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms, all 3 pods used`, async () => {
   const learnedBefore = await gw.stat("learned");
   const repinsBefore = await gw.stat("repins");
-  const conflictsBefore = await gw.stat("learn_conflicts");
+  const conflictsBefore = await gw.stat("rejects.room_elsewhere");
   const roomPod = new Map<string, string>();
   const players: { room: string }[] = [];
   for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}` });
@@ -77,7 +77,7 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
   }
   // Each room recorded once where Envoy's hash on the room put its first players; none disagreed.
   assert.equal((await gw.stat("learned")) - learnedBefore, ROOMS);
-  assert.equal((await gw.stat("learn_conflicts")) - conflictsBefore, 0);
+  assert.equal((await gw.stat("rejects.room_elsewhere")) - conflictsBefore, 0);
   assert.equal((await gw.stat("repins")) - repinsBefore, 0);
 });
 

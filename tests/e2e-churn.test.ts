@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBed, Gateway } from "../tools/lib/gateway";
 import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control";
-import { closeAll, Joined } from "../tools/lib/clients";
+import { closeAll, join, mapLimit, Joined, HttpRejection } from "../tools/lib/clients";
 import { joinRooms, assignment, moved, countBy, rooms } from "../tools/lib/players";
 import { waitFor, sleep } from "../tools/lib/wait";
 import { scratchDir } from "../tools/lib/paths";
@@ -319,4 +319,38 @@ test("changing capacity, bucketSize and sharedDataPrefix with 300 rooms connecte
     await b.close();
   }
   done();
+});
+
+test("a gateway that does not hash on the room: players sent apart are refused (503 room_affinity_room_elsewhere), retry onto the room's pod, and it is reported", async () => {
+  // The deployment mistake: round robin instead of MAGLEV on the room hash.
+  const b = await bed("no-hash", 21600, 3, {}, { lbPolicy: "ROUND_ROBIN" });
+  try {
+    const all = rooms("nh", 60);
+    const players = all.flatMap((r) => [r, r, r]);
+    const refused: string[] = [];
+    const joined = await mapLimit(players, 180, async (room) => {
+      try {
+        return await join(`ws://127.0.0.1:${b.port}/ws?appId=a1&roomId=${room}`);
+      } catch (e) {
+        assert.ok(e instanceof HttpRejection && e.status === 503, String(e));
+        refused.push(room);
+        return null;
+      }
+    });
+    // The refused players retry, as clients do: each reaches its room's pod.
+    const retried = await mapLimit(refused, 50, (room) => join(`ws://127.0.0.1:${b.port}/ws?appId=a1&roomId=${room}`));
+    const everyone = [...joined.filter((j): j is Joined => j !== null), ...retried];
+    console.log(`no hash: ${refused.length} of ${players.length} players refused and retried`);
+    assert.ok(refused.length > 0, "round robin should have sent some first players apart");
+    assert.deepEqual(assignment(everyone).split, []);
+    assert.equal(await b.gw.stat("rejects.room_elsewhere"), refused.length);
+    const alarms = b.gw.envoy.log().split("\n").filter((l) => /\[error\].*does not hash on the header named by hashHeader \('x-room-affinity-hash'\)/.test(l));
+    assert.ok(alarms.length >= 1 && alarms.length <= 2, `${alarms.length} error lines (once per worker thread)`);
+    // Every refusal carries its response-details code (the access log reaches the file within 200 ms).
+    await waitFor("the refusals in the access log", async () =>
+      b.gw.accessLog().filter((l) => / 503 room_affinity_room_elsewhere /.test(l)).length === refused.length, 5000);
+    await closeAll(everyone);
+  } finally {
+    await b.close();
+  }
 });

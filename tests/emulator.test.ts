@@ -47,7 +47,7 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   assert.equal(new Set([...podOf.values()].map((s) => [...s][0])).size, 3);
   assert.equal(proc.metrics.get("room_affinity.learned"), 200);
   assert.equal(proc.metrics.get("room_affinity.hits"), 800);
-  assert.equal(proc.metrics.get("room_affinity.learn_conflicts"), 0);
+  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), 0);
 });
 
 test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or removed pods' rooms re-pin", async () => {
@@ -243,27 +243,35 @@ test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) e
   }
 });
 
-test("Higress: a gateway that does not hash on the room (round robin) is reported: learn_conflicts and one error line", async () => {
+test("Higress: players sent to another pod than their room's are refused (503) and retry onto it; a gateway that does not hash on the room is reported", async () => {
   const { proc, vms } = await higress();
   proc.hashHeader = undefined; // the consistent-hash setting is missing
   // Three first players of each room decided before any upgrade completes, on both threads.
-  for (let r = 0; r < 30; r++) {
+  for (let r = 0; r < 80; r++) {
     const pending = [0, 1, 2].map((i) => ({ vm: vms[i % 2], p: vms[i % 2].begin({ path: path(`c${r}`) }) }));
-    for (const { vm, p } of pending) vm.finish(p);
+    const outs = pending.map(({ vm, p }) => vm.finish(p));
+    // Whoever reached another pod than the one recorded first is refused...
+    const room = outs.find((o) => !o.localReply)!.upstream;
+    for (const o of outs) {
+      if (o.upstream === room) assert.equal(o.localReply, undefined);
+      else assert.deepEqual(o.localReply && [o.localReply.status, o.localReply.details], [503, "room_affinity_room_elsewhere"]);
+    }
+    // ...and its retry is pinned to the room's pod.
+    for (const o of outs.filter((x) => x.localReply)) assert.equal(vms[0].request({ path: path(`c${r}`) }).upstream, room);
   }
-  const conflicts = proc.metrics.get("room_affinity.learn_conflicts");
+  const conflicts = proc.metrics.get("room_affinity.rejects.room_elsewhere");
   assert.ok(conflicts > 0, "round robin must have sent some first players apart");
-  const lines = vms.flatMap((vm) => vm.logs).filter((l) => l.level === 4 && /must hash on the header named by hashHeader/.test(l.message));
+  const lines = vms.flatMap((vm) => vm.logs).filter((l) => l.level === 4 && /does not hash on the header named by hashHeader/.test(l.message));
   assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines (once per thread)`);
   // With the documented setting, the same race keeps every room on one pod.
   proc.hashHeader = "x-room-affinity-hash";
-  const before = proc.metrics.get("room_affinity.learn_conflicts");
+  const before = proc.metrics.get("room_affinity.rejects.room_elsewhere");
   for (let r = 0; r < 30; r++) {
     const pending = [0, 1, 2].map((i) => ({ vm: vms[i % 2], p: vms[i % 2].begin({ path: path(`h${r}`) }) }));
     const pods = new Set(pending.map(({ vm, p }) => vm.finish(p).upstream));
     assert.equal(pods.size, 1, `room h${r} split`);
   }
-  assert.equal(proc.metrics.get("room_affinity.learn_conflicts"), before);
+  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), before);
 });
 
 test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evicts no confirmed room", async () => {

@@ -96,7 +96,7 @@ export interface RequestInput {
 }
 
 export interface RequestOutcome {
-  /** 0 Continue, 1 StopIteration. */
+  /** 0 Continue, 1 StopIteration (of the request phase; after finish(), of the response phase). */
   action: number;
   localReply?: { status: number; details: string; body: string };
   /** Request headers after the plugin ran (lower-case names). */
@@ -381,8 +381,11 @@ export class WasmVm {
         // stateful_session tells the client where it went (the plugin must strip this).
         stream.resp.set(pinHeader, Buffer.from(out.upstream).toString("base64"));
       }
-      this.exports.proxy_on_response_headers(id, stream.resp.size, 0);
+      this.localReply = undefined;
+      out.action = this.exports.proxy_on_response_headers(id, stream.resp.size, 0) as number;
       out.responseHeaders = new Map(stream.resp);
+      // A local reply from the response phase replaces the upstream's answer (Envoy resets the upstream).
+      if (this.localReply) out.localReply = this.localReply;
     }
     this.exports.proxy_on_done(id);
     this.exports.proxy_on_log(id);
