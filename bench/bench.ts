@@ -159,7 +159,7 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
         rounds[r.v.name].push(m);
         console.log(`round ${round + 1} ${r.v.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake  errors ${m.errors}`);
       }
-      // Every handshake a new room: the plugin's write path (placement + CAS insert).
+      // Every handshake a new room: the plugin's write path (learning the pod on the 101: CAS insert).
       const m = await measure(running[running.length - 1], 1e9, `new${round}-`);
       rounds["plugin-new-rooms"].push(m);
       console.log(`round ${round + 1} plugin-new-rooms ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake`);
@@ -215,7 +215,7 @@ async function gatewayMemory(o: Options, endpoints: Endpoint[]) {
     const preloadS = (Date.now() - t0) / 1000;
     await sleep(3000);
     const after = rssKb(pid);
-    const pins = await sys.gw!.stat("pins");
+    const pins = await sys.gw!.stat("learned");
     agent.destroy();
     return { rooms: o.gatewayRooms, pins, rssBeforeKb: before, rssAfterKb: after, bytesPerRoom: ((after - before) * 1024) / pins, preloadSeconds: preloadS };
   } finally {

@@ -98,3 +98,25 @@ test("the docker-compose Envoy config serves rooms in the real Envoy (paths, add
     await Promise.all(pods.map((p) => p.kill()));
   }
 });
+
+test("the deploy files name the headers the plugin writes: stateful_session reads pinHeader, the hash policies hash on hashHeader", async () => {
+  // What the plugin writes with its defaults (the deploy examples configure none of these fields).
+  const proc = newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }], "game_pods");
+  const vm = await WasmVm.load(WASM_ENVOY, proc, false);
+  assert.equal(vm.configure({}), true);
+  vm.request({ path: "/ws?appId=a1&roomId=r1" });
+  const known = vm.request({ path: "/ws?appId=a1&roomId=r1" });
+  const written = [...known.headers.keys()].filter((h) => h.startsWith("x-room-affinity"));
+  const pinHeader = written.find((h) => Buffer.from(known.headers.get(h)!, "base64").toString() === "10.0.0.1:8080");
+  const hashHeader = written.find((h) => /^[0-9a-f]{16}$/.test(known.headers.get(h)!));
+  assert.ok(pinHeader && hashHeader, JSON.stringify(written));
+
+  const files = renderAll();
+  const envoyYaml = files.get("deploy/envoy/envoy.yaml")!;
+  assert.match(envoyYaml, new RegExp(`HeaderBasedSessionState"\\n\\s+name: "${pinHeader}"`), "stateful_session must read pinHeader");
+  assert.match(envoyYaml, /lb_policy: "MAGLEV"/);
+  assert.match(files.get("deploy/envoy/rds.yaml")!, new RegExp(`header_name: "${hashHeader}"`), "the route must hash on hashHeader");
+  const higress = files.get("deploy/higress/cluster-settings.yaml")!;
+  assert.match(higress, new RegExp(`header_name: "${hashHeader}"`), "the Higress route patch must hash on hashHeader");
+  assert.match(higress, /lb_policy: "MAGLEV"/);
+});

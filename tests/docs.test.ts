@@ -92,15 +92,21 @@ test("the schema and the parser agree on good and bad configs", async () => {
   }
 });
 
-test("every metric the plugin defines and both response-details codes are documented", async () => {
+test("every metric the plugin defines and every response-details code are documented, and no other metric", async () => {
   const proc = newProcess([]);
   const vm = await WasmVm.load(WASM_ENVOY, proc, false);
   assert.equal(vm.configure({}), true);
   const metrics = proc.metrics.names.map((n) => n.replace(/^room_affinity\./, ""));
   assert.ok(metrics.length >= 20);
+  // The codes the plugin answers with, read from the code that sends them.
+  const decision = fs.readFileSync(path.join(ROOT, "assembly", "decision.ts"), "utf8");
+  const codes = [...decision.matchAll(/export const DETAILS_\w+ = "([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(codes.length >= 3, JSON.stringify(codes));
   for (const doc of ["README.md", "README.zh-CN.md"]) {
     const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
     for (const m of metrics) assert.match(text, new RegExp(`\\| \`${m.replace(/\./g, "\\.")}\` \\|`), `${doc} lacks metric ${m}`);
-    for (const code of ["room_affinity_missing_key", "room_affinity_key_too_long"]) assert.ok(text.includes(code), `${doc} lacks ${code}`);
+    for (const code of codes) assert.match(text, new RegExp(`\\| \`${code}\` \\| \\d{3} \\|`), `${doc} lacks a row for ${code}`);
+    const documented = [...text.matchAll(/^\| `([a-z_.]+)` \| (counter|gauge|计数器|仪表) \|/gm)].map((m) => m[1]);
+    assert.deepEqual(documented.filter((m) => !metrics.includes(m)), [], `${doc} documents metrics the plugin does not define`);
   }
 });

@@ -4,7 +4,7 @@
 // `node dist/tools/render-deploy.js` writes them; `--check` exits 1 if a checked-in file differs.
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, bootstrap, routes, endpoints, extensionConfig } from "./lib/envoy-config";
+import { Layout, bootstrap, routes, endpoints, extensionConfig, HASH_HEADER } from "./lib/envoy-config";
 import { toYaml } from "./lib/yaml";
 import { ROOT } from "./lib/paths";
 
@@ -63,7 +63,10 @@ function higressWasmPlugin(url: string, sha256: string | null): object {
   };
 }
 
-/** Istio/Higress cluster settings the plugin expects for the game services (see deploy/higress/README.md). */
+/** The Higress route of the game WebSockets ("namespace/ingress"), as the EnvoyFilter below matches it. */
+export const HIGRESS_GAME_ROUTE = "game/game-ws";
+
+/** Istio/Higress cluster and route settings the plugin expects for the game service (see deploy/higress/README.md). */
 function higressClusterSettings(): object[] {
   return [
     {
@@ -78,12 +81,24 @@ function higressClusterSettings(): object[] {
             patch: {
               operation: "MERGE",
               value: {
-                // Pinned rooms may keep reaching draining (terminating) pods; new rooms never go there.
-                common_lb_config: { override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] } },
+                // New rooms, and pins the gateway cannot honour, go where a consistent hash on the room sends them.
+                lb_policy: "MAGLEV",
+                common_lb_config: {
+                  // Pinned rooms may keep reaching draining (terminating) pods; new rooms never go there.
+                  override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+                  // Never route rooms to unhealthy pods, however many are down.
+                  healthy_panic_threshold: { value: 0 },
+                },
                 // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default.
                 circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }] },
               },
             },
+          },
+          {
+            // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
+            applyTo: "HTTP_ROUTE",
+            match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_GAME_ROUTE } } } },
+            patch: { operation: "MERGE", value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } } },
           },
         ],
       },

@@ -87,7 +87,7 @@ export async function stats(adminPort: number, filter = ""): Promise<Map<string,
   return m;
 }
 
-/** The plugin's metric `name` (e.g. "pins"), as Envoy exposes it. */
+/** The plugin's metric `name` (e.g. "hits"), as Envoy exposes it. */
 export async function pluginStat(adminPort: number, name: string): Promise<number> {
   const s = await stats(adminPort, `room_affinity\\.${name.replace(/\./g, "\\.")}$`);
   for (const [k, v] of s) if (k.endsWith(`room_affinity.${name}`)) return v;
