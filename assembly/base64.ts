@@ -20,3 +20,42 @@ export function base64Encode(s: string): string {
   }
   return out;
 }
+
+function sextet(c: i32): i32 {
+  if (c >= 65 && c <= 90) return c - 65;
+  if (c >= 97 && c <= 122) return c - 71;
+  if (c >= 48 && c <= 57) return c + 4;
+  if (c == 43) return 62;
+  if (c == 47) return 63;
+  return -1;
+}
+
+/**
+ * Store-reply contract (the etcd JSON gateway sends keys and values in standard base64): the decoded
+ * text, or null for anything that is not well-formed base64 of UTF-8-safe bytes. Never traps.
+ */
+export function base64Decode(s: string): string | null {
+  const n = s.length;
+  if (n % 4 != 0) return null;
+  let pad = 0;
+  if (n > 0 && s.charCodeAt(n - 1) == 61) pad++;
+  if (n > 1 && s.charCodeAt(n - 2) == 61) pad++;
+  const out = new Uint8Array(n / 4 * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < n; i += 4) {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = s.charCodeAt(i + k);
+      let x = sextet(c);
+      if (x < 0) {
+        if (c == 61 && i + 4 == n && k >= 4 - pad) x = 0; // padding, only at the very end
+        else return null;
+      }
+      v = (v << 6) | x;
+    }
+    if (o < out.length) out[o++] = <u8>(v >> 16);
+    if (o < out.length) out[o++] = <u8>((v >> 8) & 255);
+    if (o < out.length) out[o++] = <u8>(v & 255);
+  }
+  return String.UTF8.decodeUnsafe(out.dataStart, out.length);
+}

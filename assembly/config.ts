@@ -48,6 +48,28 @@ export class RouteSettings {
   }
 }
 
+/** The shared room directory (directory/): where it is and how long a join may wait for it. */
+export class DirectoryConfig {
+  /** The store: "etcd" (its v3 JSON gateway over HTTP). */
+  type: string = "etcd";
+  /** The Envoy cluster that reaches the store's client URL. */
+  cluster: string = "room_affinity_directory";
+  /** The :authority of directory requests. */
+  authority: string = "etcd";
+  /** Longest a join waits for a directory lookup before it fails open (10 to 5000 ms). */
+  timeoutMs: i32 = 200;
+  /** Prefix of the directory's keys (rooms are "<keyPrefix><fingerprint hex>"). */
+  keyPrefix: string = "room-affinity/";
+  /** A replica re-validates a room it knows at most this often, and rotates its write lease. */
+  refreshSeconds: i32 = 30;
+  /** Lookups one worker thread keeps in flight; joins beyond fail open at once. */
+  maxLookupsInFlight: i32 = 256;
+  /** Sent as the Authorization header when not empty (an etcd auth token). */
+  token: string = "";
+}
+
+export const DIRECTORY_FIELDS: string[] = ["type", "cluster", "authority", "timeoutMs", "keyPrefix", "refreshSeconds", "maxLookupsInFlight", "token"];
+
 /** A `_rules_` entry: when its matcher applies, its settings replace the global route settings. */
 export class Rule {
   constructor(public matcher: RuleMatcher, public settings: RouteSettings) {}
@@ -66,6 +88,8 @@ export class PluginConfig {
   sweepBucketsPerTick: i32 = Defaults.sweepBucketsPerTick;
   adminCluster: string = Defaults.adminCluster;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
+  /** The shared room directory, or null (each gateway process keeps its own table only). */
+  directory: DirectoryConfig | null = null;
 }
 
 export class ConfigResult {
@@ -78,7 +102,7 @@ export class ConfigResult {
 export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
 /** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
 export const GLOBAL_FIELDS: string[] = [
-  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix",
+  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix", "directory",
 ];
 export const RULES_KEY = "_rules_";
 /** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
@@ -193,6 +217,38 @@ function readRouteSettings(r: Reader, base: RouteSettings): RouteSettings {
   return s;
 }
 
+class DirectoryResult {
+  constructor(public config: DirectoryConfig | null, public error: string) {}
+}
+
+/** Reads the `directory` object; errors name the field as "directory.<field>". */
+function readDirectory(v: JSON.Value, ttlSeconds: i32): DirectoryResult {
+  if (!v.isObj) return new DirectoryResult(null, "invalid config field 'directory': expected an object such as {\"cluster\": \"room_affinity_directory\"}");
+  const o = <JSON.Obj>v;
+  for (let i = 0; i < o.keys.length; i++) {
+    if (!DIRECTORY_FIELDS.includes(o.keys[i])) {
+      return new DirectoryResult(null, "invalid config: unknown field 'directory." + o.keys[i] + "'; known fields: " + DIRECTORY_FIELDS.join(", "));
+    }
+  }
+  const r = new Reader(o, "directory.");
+  const d = new DirectoryConfig();
+  d.type = r.str("type", d.type);
+  if (r.error.length == 0 && d.type != "etcd") r.fail("type", "\"etcd\", got \"" + d.type + "\"");
+  d.cluster = r.token("cluster", d.cluster, "an Envoy cluster name (letters, digits, '_', '-', '.')", false);
+  d.authority = r.token("authority", d.authority, "a host name for the :authority header", false);
+  d.timeoutMs = r.int("timeoutMs", d.timeoutMs, 10, 5000);
+  d.keyPrefix = r.str("keyPrefix", d.keyPrefix);
+  if (r.error.length == 0 && (d.keyPrefix.length == 0 || d.keyPrefix.length > 128 || !isToken(d.keyPrefix.replaceAll("/", "_")))) {
+    r.fail("keyPrefix", "1 to 128 token characters or '/', such as \"room-affinity/\", got \"" + d.keyPrefix + "\"");
+  }
+  d.refreshSeconds = r.int("refreshSeconds", d.refreshSeconds, 1, 3600);
+  if (r.error.length == 0 && d.refreshSeconds > ttlSeconds) r.fail("refreshSeconds", "at most entryTtlSeconds (" + ttlSeconds.toString() + "), got " + d.refreshSeconds.toString());
+  d.maxLookupsInFlight = r.int("maxLookupsInFlight", d.maxLookupsInFlight, 1, 65536);
+  d.token = r.str("token", d.token);
+  if (r.error.length == 0 && d.token.length > 0 && !isToken(d.token)) r.fail("token", "an etcd auth token (token characters)");
+  return new DirectoryResult(r.error.length == 0 ? d : null, r.error);
+}
+
 /** Reads one `_rules_` entry: exactly one match key with a non-empty list, plus per-route fields. */
 class RuleResult {
   constructor(public rule: Rule | null, public error: string) {}
@@ -275,6 +331,12 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
   c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);
   if (r.error.length > 0) return ConfigResult.fail(r.error);
+  const dir = obj.get("directory");
+  if (dir != null) {
+    const res = readDirectory(dir, c.entryTtlSeconds);
+    if (res.error.length > 0) return ConfigResult.fail(res.error);
+    c.directory = res.config;
+  }
 
   const rules = obj.get(RULES_KEY);
   if (rules != null) {

@@ -9,6 +9,8 @@ import { Lease } from "./lease";
 import { Sweeper, PresentHosts } from "./sweeper";
 import { RequestDecider, routesOf } from "./decision";
 import { recordGeometry } from "./history";
+import { RoomDirectory } from "./directory/directory";
+import { DirectoryHttpTransport } from "./platform/directory-http";
 import { Metrics } from "./metrics";
 import { Platform, PinWriter, MembershipSource } from "./platform/platform";
 
@@ -22,6 +24,9 @@ export class PluginInstance {
     /** One root context (of all threads) refreshes membership and sweeps; see lease.ts. */
     public readonly lease: Lease,
     public readonly sweeper: Sweeper,
+    /** The shared room directory of this worker thread, or null. */
+    public readonly directory: RoomDirectory | null,
+    public readonly directoryTransport: DirectoryHttpTransport | null,
   ) {}
 
   /** The configure log line: what this instance will do. */
@@ -31,7 +36,26 @@ export class PluginInstance {
     return "key " + (c.route.keyIncludesPath ? "path:" : "") + c.route.keyParams.join(":") +
       (c.rules.length > 0 ? " (" + c.rules.length.toString() + " per-route rules)" : "") +
       ", capacity " + t.capacity.toString() + " in " + t.bucketCount.toString() + " buckets of " + t.bucketSize.toString() +
-      ", sweeping " + this.sweeper.window.toString() + " buckets per tick";
+      ", sweeping " + this.sweeper.window.toString() + " buckets per tick" +
+      (c.directory != null ? ", room directory " + c.directory!.type + " via cluster '" + c.directory!.cluster + "' (timeout " +
+        c.directory!.timeoutMs.toString() + " ms)" : "");
+  }
+
+  /**
+   * Directory contract: whether `address` is a pod the gateway could route to. A value read from the
+   * directory is used only then (the gateway checks membership again before honouring a pin). With no
+   * membership known yet, nothing can be checked, so the gateway's own check decides.
+   */
+  memberOfAnyCluster(address: string): bool {
+    const clusters = this.snapshots.clusters();
+    let known = false;
+    for (let i = 0; i < clusters.length; i++) {
+      const members = this.snapshots.current(clusters[i]);
+      if (members == null) continue;
+      known = true;
+      if (members.flagsOf(address) >= 0) return true;
+    }
+    return !known;
   }
 
   /**
@@ -57,16 +81,25 @@ export class PluginInstance {
  * `pluginName` keys the history of table geometries (history.ts); `nowMs` is the configure time.
  */
 export function buildInstance(config: PluginConfig, platform: Platform, store: KvStore, metrics: Metrics,
-  owner: string, collect: (() => void) | null, pluginName: string, nowMs: u64): PluginInstance {
+  owner: string, collect: (() => void) | null, pluginName: string, nowMs: u64, rootId: u32): PluginInstance {
   const c = config;
   // A hit refreshes lastSeen at most every tenth of the TTL (bounded to 1..60 s), not on every join.
-  const refreshSeconds = <u32>min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
+  // With a directory, the same refresh re-validates the room there, so it follows the directory's interval.
+  let refresh = min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
+  if (c.directory != null) refresh = min<i32>(refresh, c.directory!.refreshSeconds);
+  const refreshSeconds = <u32>refresh;
   const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds);
   const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
+  let directory: RoomDirectory | null = null;
+  let transport: DirectoryHttpTransport | null = null;
+  if (c.directory != null) {
+    transport = new DirectoryHttpTransport(c.directory!, rootId);
+    directory = new RoomDirectory(c.directory!, c.entryTtlSeconds, transport);
+  }
   return new PluginInstance(c, new RequestDecider(routesOf(c), table, history), platform.pinWriter(c),
-    platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper);
+    platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper, directory, transport);
 }

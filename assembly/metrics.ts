@@ -37,6 +37,22 @@ export class Metrics {
   membershipEligibleHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.eligible_hosts");
   snapshotAgeMs: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.snapshot_age_ms");
   hostCallFailures: u32 = defineMetric(MetricType.Gauge, "room_affinity.host_call_failures");
+  /** Joins of rooms this replica did not know that waited for a directory lookup. */
+  dirWaits: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.waits");
+  /** Lookups that found the room in the directory (placed by another replica, or before a restart). */
+  dirFound: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.found");
+  /** Lookups that did not find the room: a new room everywhere. */
+  dirAbsent: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.absent");
+  /** Joins that did not wait because maxLookupsInFlight lookups were in flight (failed open). */
+  dirBusy: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.busy");
+  /** Directory calls that failed: not sent, timed out, an error status, a malformed reply (failed open). */
+  dirFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.failures");
+  /** Writes sent: claims of new rooms, moves after a pod left, refreshes of known rooms. */
+  dirWrites: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.writes");
+  /** Writes that found another pod in the directory: this replica now follows it. */
+  dirConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.conflicts");
+  /** Directory values ignored because they are not a member of the routed cluster. */
+  dirRejected: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.rejected_values");
 
   inc(id: u32): void { incrementMetric(id, 1); }
   add(id: u32, n: i64): void { if (n != 0) incrementMetric(id, n); }

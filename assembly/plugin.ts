@@ -4,13 +4,16 @@ import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
   getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeader, removeHeader,
-  nowNanos, logError, logInfo, logDebug, hostLogLevel, hostCallFailures,
+  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
 import { SharedDataStore } from "./shared-store";
 import { parseConfig } from "./config";
 import { stripPort } from "./rules";
-import { RequestFacts, RequestAction, StreamState, ResponseAction, DETAILS_ROOM_ELSEWHERE } from "./decision";
+import { RequestFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE } from "./decision";
+import { Outcome } from "./table";
+import { DirectoryEvent, EventKind, LookupStart } from "./directory/directory";
+import { streams } from "./abi/context";
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { PluginInstance, buildInstance } from "./instance";
@@ -42,7 +45,10 @@ export class RoomAffinityRoot extends RootContext {
     // The plugin's name keys the history of table geometries, so a new capacity keeps old pins.
     const name = getPropertyString(["plugin_name"]);
     const inst = buildInstance(result.config!, this.platform, this.store, this.metrics, owner, collectInsideHook,
-      name == null ? "" : name!, nowMillis());
+      name == null ? "" : name!, nowMillis(), this.id);
+    // Joins paused for the old configuration's directory must not wait for replies nobody will take.
+    const old = this.instance;
+    if (old != null && old.directory != null) this.applyDirectory(old, old.directory!.abandon(), nowMillis());
     this.instance = inst;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     setTickPeriodMs(<u32>inst.config.tickPeriodMs);
@@ -60,6 +66,11 @@ export class RoomAffinityRoot extends RootContext {
     const age = inst.snapshots.freshestAgeMs(nowMs);
     if (age >= 0) m.set(m.snapshotAgeMs, <u64>age);
     m.set(m.hostCallFailures, hostCallFailures());
+    const dir = inst.directory;
+    if (dir != null) {
+      inst.directoryTransport!.currentStream = 0;
+      this.applyDirectory(inst, dir.onTick(nowMs), nowMs);
+    }
     if (!inst.lease.tryHold(nowMs)) return;
     // With an asynchronous refresh in flight, sweep when it completes (fresh membership), else now.
     if (!inst.membership.refresh(nowMs)) this.sweep(inst, nowMs);
@@ -69,7 +80,68 @@ export class RoomAffinityRoot extends RootContext {
     const inst = this.instance;
     if (inst == null) return;
     const nowMs = nowMillis();
+    const dir = inst.directory;
+    if (dir != null) {
+      let status = "";
+      if (headerCount > 0) {
+        const st = getHeader(MapType.HttpCallResponseHeaders, ":status");
+        if (st != null) status = st;
+      }
+      let body = new Uint8Array(0);
+      if (bodySize > 0) {
+        const b = getBuffer(BufferType.HttpCallResponseBody, bodySize);
+        if (b != null) body = b;
+      }
+      inst.directoryTransport!.currentStream = 0;
+      const e = dir.onReply(<i64>token, status, body, nowMs);
+      if (e != null) {
+        this.applyDirectory(inst, [e!], nowMs);
+        return;
+      }
+    }
     if (inst.membership.onHttpCallResponse(token, bodySize, nowMs)) this.sweep(inst, nowMs);
+  }
+
+  /**
+   * Directory contract: applies what the directory finished. A lookup resumes its paused joins, pinned
+   * to the room's pod when the directory has one the cluster knows; a write this replica lost makes
+   * the local table follow the directory's pod.
+   */
+  applyDirectory(inst: PluginInstance, events: DirectoryEvent[], nowMs: u64): void {
+    const m = this.metrics;
+    const now = <u32>(nowMs / 1000);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      if (e.failure.length > 0) {
+        m.inc(m.dirFailures);
+        DIRECTORY_PROBLEMS.warn(e.timedOut ? "timeout" : e.failure, "room directory call failed (joins go on without it): " + e.failure);
+      }
+      if (e.kind == EventKind.WriteDone && e.address.length > 0) {
+        // Another replica recorded the room on another pod first: follow it from now on.
+        m.inc(m.dirConflicts);
+        m.countResponse(new ResponseDecision(ResponseAction.Corrected, inst.decider.table.correct(e.fingerprint, now, e.ours, e.address)));
+      }
+      if (e.kind != EventKind.LookupDone) continue;
+      let address = e.address;
+      if (e.failure.length == 0) m.inc(address.length > 0 ? m.dirFound : m.dirAbsent);
+      if (address.length > 0 && !inst.memberOfAnyCluster(address)) {
+        m.inc(m.dirRejected);
+        address = "";
+      }
+      // The room as the directory has it, in the local table too (the first writer here wins as well).
+      if (address.length > 0) address = inst.decider.table.learn(e.fingerprint, now, address).address;
+      for (let k = 0; k < e.waiters.length; k++) {
+        const id = e.waiters[k];
+        if (!setEffectiveContext(id) || !streams.has(id)) continue; // the player left while waiting
+        const stream = changetype<RoomAffinityStream>(streams.get(id));
+        if (address.length > 0) {
+          inst.pinWriter.pin(address);
+          stream.pinnedByDirectory(address);
+        }
+        continueRequest();
+      }
+      setEffectiveContext(this.id);
+    }
   }
 
   /** Sweep contract (lease holder): one window of buckets against the current membership. */
@@ -109,7 +181,7 @@ function requestFacts(inst: PluginInstance): RequestFacts {
   return f;
 }
 
-/** Logs each kind of deployment problem once per worker thread (VM), not once per request. */
+/** Logs each kind of problem once per worker thread (VM), not once per request. */
 class OnceLog {
   private said: Set<string> = new Set();
   error(kind: string, message: string): void {
@@ -117,8 +189,14 @@ class OnceLog {
     this.said.add(kind);
     logError("room-affinity: " + message);
   }
+  warn(kind: string, message: string): void {
+    if (this.said.has(kind)) return;
+    this.said.add(kind);
+    logWarn("room-affinity: " + message);
+  }
 }
 const DEPLOYMENT_PROBLEMS = new OnceLog();
+const DIRECTORY_PROBLEMS = new OnceLog();
 /** Players sent apart are expected now and then while membership changes; this many means a gateway that does not hash. */
 const CONFLICTS_BEFORE_ALARM: u32 = 20;
 
@@ -128,6 +206,12 @@ export class RoomAffinityStream extends HttpContext {
   private state: StreamState = new StreamState();
 
   constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
+
+  /** Directory contract: the paused join was pinned to the room's pod found in the directory. */
+  pinnedByDirectory(address: string): void {
+    this.state.pinned = address;
+    this.state.learning = false;
+  }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const root = this.root;
@@ -153,6 +237,22 @@ export class RoomAffinityStream extends HttpContext {
     // and falls back to it for a pin it cannot honour, the same way for every player of the room.
     replaceHeader(MapType.HttpRequestHeaders, hashHeader, d.roomHash);
     if (facts.cluster != null) inst.membership.observe(facts.cluster!, facts.nowMs);
+    const dir = inst.directory;
+    if (dir != null) {
+      inst.directoryTransport!.currentStream = this.id;
+      const m = root.metrics;
+      if (d.action == RequestAction.Learn) {
+        // A room this replica does not know: another replica may have placed it. Ask, and wait.
+        const started = dir.lookup(d.fingerprint, this.id, facts.nowMs);
+        if (started == LookupStart.Waiting) {
+          m.inc(m.dirWaits);
+          return FilterHeadersStatus.StopIteration;
+        }
+        m.inc(started == LookupStart.Busy ? m.dirBusy : m.dirFailures);
+      } else if (d.resolution!.refreshed) {
+        if (dir.refresh(d.fingerprint, d.address, facts.nowMs)) m.inc(m.dirWrites);
+      }
+    }
     if (d.action == RequestAction.Pin) {
       inst.pinWriter.pin(d.address);
       if (d.adopted && root.debugEnabled) {
@@ -199,6 +299,16 @@ export class RoomAffinityStream extends HttpContext {
     }
     if (d.action != ResponseAction.None) inst.pinWriter.sanitizeResponse();
     m.countResponse(d);
+    const dir = inst.directory;
+    const res = d.resolution;
+    if (dir != null && res != null) {
+      // What this replica recorded, shared with the others (first writer wins there too).
+      inst.directoryTransport!.currentStream = this.id;
+      let sent = false;
+      if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) sent = dir.claim(s.fingerprint, d.upstream, nowMillis());
+      else if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) sent = dir.move(s.fingerprint, s.pinned, d.upstream, nowMillis());
+      if (sent) m.inc(m.dirWrites);
+    }
     return FilterHeadersStatus.Continue;
   }
 }

@@ -30,6 +30,8 @@ export class Resolution {
   evictedExpired: i32 = 0;
   /** CAS attempts that lost to another writer. */
   casRetries: i32 = 0;
+  /** A hit whose lastSeen was due for a refresh (at most once per refresh interval per room). */
+  refreshed: bool = false;
 }
 
 export const MAX_CAS_ATTEMPTS = 16;
@@ -102,6 +104,7 @@ export class AffinityTable {
           res.address = address;
           const seen = found.lastSeen;
           if (now > seen && now - seen >= this.refreshSeconds) {
+            res.refreshed = true;
             found.setLastSeen(now);
             // Best effort: a lost race means someone else just wrote the bucket; the pin stands.
             this.store.set(key, raw, sv.cas);

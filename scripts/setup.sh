@@ -29,6 +29,7 @@ need_debs=()
 [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || need_debs+=(libnginx-mod-http-lua)
 [ -x /usr/sbin/haproxy ] || need_debs+=(haproxy)
 command -v umoci >/dev/null || need_debs+=(umoci)   # npm run package (OCI image layout)
+[ -x /usr/bin/etcd ] || need_debs+=(etcd-server)    # the room directory (trial --replicas, tests)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need_debs[*]} (Debian packages) for npm run compare" >&2
@@ -38,5 +39,5 @@ if [ ${#need_debs[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null
   # The packages may start their services; the comparison runs its own instances.
-  (service nginx stop; service haproxy stop) >/dev/null 2>&1 || true
+  (service nginx stop; service haproxy stop; service etcd stop) >/dev/null 2>&1 || true
 fi

@@ -7,7 +7,7 @@ import {
   proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
   proxy_remove_header_map_value, proxy_get_property, proxy_get_shared_data, proxy_set_shared_data,
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
-  proxy_http_call, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
+  proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
 
 // Out-parameters the host writes into; static so no allocation per call.
@@ -217,13 +217,33 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
 }
 
 // ---- outgoing http calls ----
-/** Dispatches an HTTP call to an Envoy cluster; returns the token, or -1 if the host refused it. */
-export function httpCall(cluster: string, headers: string[][], timeoutMs: u32): i64 {
+/**
+ * Dispatches an HTTP call to an Envoy cluster from the effective context (its response comes back to
+ * that context); returns the token, or -1 if the host refused it.
+ */
+export function httpCall(cluster: string, headers: string[][], timeoutMs: u32, body: string = ""): i64 {
   const c = utf8(cluster);
   const h = encodePairs(headers);
-  const status = proxy_http_call(changetype<usize>(c), c.byteLength, h.dataStart, h.length, 0, 0, 0, 0, timeoutMs, RET_U32);
+  const b = utf8(body);
+  const status = proxy_http_call(changetype<usize>(c), c.byteLength, h.dataStart, h.length,
+    changetype<usize>(b), b.byteLength, 0, 0, timeoutMs, RET_U32);
   if (status != Status.Ok) { surface("proxy_http_call", status); return -1; }
   return <i64>load<u32>(RET_U32);
+}
+
+// ---- pausing and resuming streams ----
+/**
+ * Makes `contextId` the context later host calls act on (a paused stream, or the root). Returns false
+ * when the host no longer knows it (a stream that ended while paused): expected, so not surfaced.
+ */
+export function setEffectiveContext(contextId: u32): bool {
+  return proxy_set_effective_context(contextId) == Status.Ok;
+}
+
+/** Resumes the effective stream's request (it was paused by StopIteration from request headers). */
+export function continueRequest(): void {
+  const r = proxy_continue_stream(0);
+  if (r != Status.Ok) surface("proxy_continue_stream", r);
 }
 
 // ---- metrics ----

@@ -89,6 +89,13 @@ export declare function proxy_send_local_response(statusCode: u32, detailsPtr: u
 @external("env", "proxy_http_call")
 export declare function proxy_http_call(upstreamPtr: usize, upstreamSize: usize, headersPtr: usize, headersSize: usize, bodyPtr: usize, bodySize: usize, trailersPtr: usize, trailersSize: usize, timeoutMs: u32, retTokenPtr: usize): u32;
 
+@external("env", "proxy_set_effective_context")
+export declare function proxy_set_effective_context(contextId: u32): u32;
+
+/** streamType: 0 request, 1 response. */
+@external("env", "proxy_continue_stream")
+export declare function proxy_continue_stream(streamType: u32): u32;
+
 @external("env", "proxy_define_metric")
 export declare function proxy_define_metric(metricType: u32, namePtr: usize, nameSize: usize, retIdPtr: usize): u32;
 

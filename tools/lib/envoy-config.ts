@@ -7,6 +7,8 @@ import { toYaml } from "./yaml";
 
 export const CLUSTER = "game_pods";
 export const ADMIN_CLUSTER = "room_affinity_admin";
+/** The cluster the plugin's room directory calls (its `directory.cluster` default). */
+export const DIRECTORY_CLUSTER = "room_affinity_directory";
 export const ROUTE_CONFIG = "game_routes";
 export const FILTER_NAME = "room-affinity";
 export const PIN_HEADER = "x-room-affinity-pin";
@@ -46,6 +48,8 @@ export interface Layout {
   lds?: boolean;
   /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
   healthCheck?: boolean;
+  /** The room directory's store (etcd's client port on loopback): adds the DIRECTORY_CLUSTER. */
+  directoryPort?: number;
 }
 
 const srcPath = (p: string) => ({ path_config_source: { path: p }, resource_api_version: "V3" });
@@ -196,6 +200,16 @@ function bootstrapWith(l: Layout, listener: object): object {
                 ],
               }),
         },
+        ...(l.directoryPort === undefined ? [] : [{
+          // The room directory shared by the gateway replicas (etcd's JSON gateway, HTTP/1.1).
+          name: DIRECTORY_CLUSTER,
+          type: "STATIC",
+          connect_timeout: "0.25s",
+          load_assignment: {
+            cluster_name: DIRECTORY_CLUSTER,
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.directoryPort } } } }] }],
+          },
+        }]),
         {
           // Loopback-only route from the plugin's tick to Envoy's own admin /clusters (membership).
           name: ADMIN_CLUSTER,

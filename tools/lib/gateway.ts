@@ -26,7 +26,13 @@ export interface GatewayOptions {
 export class Gateway {
   private routeVersion = 1;
 
-  constructor(public envoy: EnvoyProcess, public layout: Layout) {}
+  constructor(public envoy: EnvoyProcess, public layout: Layout, private startOptions: StartOptions = {}) {}
+
+  /** Stops this Envoy and starts it again on the same configuration: its shared data (the table) is gone. */
+  async restart(): Promise<void> {
+    await this.envoy.stop();
+    this.envoy = await startEnvoy(this.layout, { concurrency: 2, ...this.startOptions });
+  }
 
   url(appId: string, roomId: string, pathname = "/ws"): string {
     return `ws://127.0.0.1:${this.layout.listenPort}${pathname}?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
@@ -137,7 +143,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     endpoints: o.endpoints,
     ...o.layout,
   };
-  return new Gateway(await startEnvoy(layout, { concurrency: 2, ...o.start }), layout);
+  return new Gateway(await startEnvoy(layout, { concurrency: 2, ...o.start }), layout, o.start);
 }
 
 /** A gateway in front of its own demo pods: what the trial and the end-to-end tests run. */

@@ -118,7 +118,11 @@ export class WasmVm {
   /** The host log level the plugin reads (0 trace .. 5 critical). */
   logLevel = 1;
   tickPeriodMs = 0;
-  httpCalls: { cluster: string; headers: [string, string][]; token: number }[] = [];
+  httpCalls: { cluster: string; headers: [string, string][]; token: number; body: string }[] = [];
+  /** Streams begun and not finished (what proxy_set_effective_context accepts). */
+  openStreams = new Set<number>();
+  /** proxy_continue_stream calls (paused requests resumed). */
+  continued = 0;
   private pluginConfig = Buffer.alloc(0);
   private stream: Stream | null = null;
   private localReply: RequestOutcome["localReply"];
@@ -267,10 +271,18 @@ export class WasmVm {
         vm.localReply = { status, details: vm.str(dp, dl), body: vm.str(bp, bl) };
         return OK;
       },
-      proxy_http_call(cp: number, cl: number, hp: number, hl: number, _bp: number, _bl: number, _tp: number, _tl: number, _timeout: number, retToken: number) {
+      proxy_http_call(cp: number, cl: number, hp: number, hl: number, bp: number, bl: number, _tp: number, _tl: number, _timeout: number, retToken: number) {
         const token = vm.nextToken++;
-        vm.httpCalls.push({ cluster: vm.str(cp, cl), headers: vm.decodePairs(vm.bytes(hp, hl)), token });
+        vm.httpCalls.push({ cluster: vm.str(cp, cl), headers: vm.decodePairs(vm.bytes(hp, hl)), token, body: vm.str(bp, bl) });
         vm.u32(retToken, token);
+        return OK;
+      },
+      proxy_set_effective_context(id: number) {
+        // The root, or a stream that is still open (paused streams stay open until they finish).
+        return id === WasmVm.ROOT || vm.openStreams.has(id) ? OK : NOT_FOUND;
+      },
+      proxy_continue_stream(_type: number) {
+        vm.continued++;
         return OK;
       },
       proxy_define_metric(type: number, np: number, nl: number, retId: number) {
@@ -355,6 +367,7 @@ export class WasmVm {
     for (const [k, v] of Object.entries(input.headers ?? {})) req.set(k.toLowerCase(), v);
     const stream: Stream = { req, resp: new Map() };
     this.stream = stream;
+    this.openStreams.add(id);
     this.localReply = undefined;
     this.exports.proxy_on_context_create(id, WasmVm.ROOT);
     const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
@@ -390,6 +403,7 @@ export class WasmVm {
     this.exports.proxy_on_done(id);
     this.exports.proxy_on_log(id);
     this.exports.proxy_on_delete(id);
+    this.openStreams.delete(id);
     this.stream = null;
     return out;
   }

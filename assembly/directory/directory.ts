@@ -1,0 +1,253 @@
+// The shared room directory, host-free: which room lookups are in flight and which paused joins wait
+// for each (concurrent joins of one room share one lookup), the cap on lookups in flight, the writes
+// that make the first writer win across gateway replicas, and the write lease that makes entries
+// expire. The hooks (plugin.ts) send through a DirectoryTransport and apply the events this returns.
+//
+// Bounded by design: a join waits at most the configured timeout (the host's call timeout, and a
+// tick-driven backstop at twice it), at most maxLookupsInFlight lookups per worker are in flight
+// (joins beyond fail open at once), and every failure fails open: the join proceeds on the local
+// table and the gateway's hash.
+import { DirectoryConfig } from "../config";
+import { hex64 } from "../hash";
+import {
+  PATH_RANGE, PATH_TXN, PATH_LEASE_GRANT, rangeBody, putIfAbsentBody, replaceBody, leaseGrantBody,
+  parseRange, parseTxn, parseLeaseGrant, EtcdReply, ReplyKind,
+} from "./etcd";
+
+/** How directory requests leave the plugin (an HTTP call to the directory's cluster). */
+export abstract class DirectoryTransport {
+  /** POSTs `body` to `path`; the token that identifies the reply, or -1 if it could not be sent. */
+  abstract post(path: string, body: string): i64;
+}
+
+export const enum CallKind {
+  Lookup = 0,
+  Claim = 1,
+  Move = 2,
+  Refresh = 3,
+  Lease = 4,
+}
+
+class Call {
+  constructor(public kind: CallKind, public fingerprint: u64, public value: string, public sentMs: u64) {}
+}
+
+export const enum LookupStart {
+  /** The join waits for a lookup (its own, or one already in flight for the room). */
+  Waiting = 0,
+  /** Too many lookups in flight: the join proceeds at once without the directory. */
+  Busy = 1,
+  /** The lookup could not be sent: the join proceeds at once without the directory. */
+  Failed = 2,
+}
+
+export const enum EventKind {
+  /** A lookup finished: resume `waiters`, pinned to `address` when it is not "". */
+  LookupDone = 0,
+  /** A write (claim, move, refresh) came back; `address` is the directory's pod when ours lost. */
+  WriteDone = 1,
+  LeaseDone = 2,
+}
+
+export class DirectoryEvent {
+  kind: EventKind = EventKind.LookupDone;
+  callKind: CallKind = CallKind.Lookup;
+  fingerprint: u64 = 0;
+  /** LookupDone: the room's pod in the directory, "" if absent or failed. WriteDone: the winner, "" if ours stands. */
+  address: string = "";
+  /** What this replica wrote or holds (WriteDone). */
+  ours: string = "";
+  waiters: u32[] = [];
+  /** Why the call failed ("" if it did not): timeout, connection failure, a status, or a malformed reply. */
+  failure: string = "";
+  /** The call timed out (no reply within the timeout). */
+  timedOut: bool = false;
+}
+
+/** An address as the directory may hold one: "ip:port" or "[v6]:port", nothing else. */
+export function isPodAddress(s: string): bool {
+  if (s.length < 3 || s.length > 64) return false;
+  const colon = s.lastIndexOf(":");
+  if (colon <= 0 || colon == s.length - 1) return false;
+  for (let i = colon + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  for (let i = 0; i < colon; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c == 0x2e || c == 0x3a || c == 0x5b || c == 0x5d;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export class RoomDirectory {
+  private calls: Map<i64, Call> = new Map();
+  /** Rooms with a lookup in flight -> the paused streams waiting for it. */
+  private waiting: Map<u64, u32[]> = new Map();
+  /** The lease this replica's writes attach to ("" until granted), and when it was granted. */
+  lease: string = "";
+  private leaseAtMs: u64 = 0;
+  private leaseRequested: bool = false;
+
+  constructor(public readonly config: DirectoryConfig, public readonly ttlSeconds: i32, private transport: DirectoryTransport) {}
+
+  keyOf(fingerprint: u64): string {
+    return this.config.keyPrefix + hex64(fingerprint);
+  }
+
+  get lookupsInFlight(): i32 { return this.waiting.size; }
+
+  /** Request-path contract, on a local miss: make stream `streamId` wait for the room's lookup. */
+  lookup(fingerprint: u64, streamId: u32, nowMs: u64): LookupStart {
+    if (this.waiting.has(fingerprint)) {
+      this.waiting.get(fingerprint).push(streamId);
+      return LookupStart.Waiting;
+    }
+    if (this.waiting.size >= this.config.maxLookupsInFlight) return LookupStart.Busy;
+    const token = this.transport.post(PATH_RANGE, rangeBody(this.keyOf(fingerprint)));
+    if (token < 0) return LookupStart.Failed;
+    this.calls.set(token, new Call(CallKind.Lookup, fingerprint, "", nowMs));
+    this.waiting.set(fingerprint, [streamId]);
+    return LookupStart.Waiting;
+  }
+
+  /** Response-path contract, a new room's 101: record `address` unless another replica did first. */
+  claim(fingerprint: u64, address: string, nowMs: u64): bool {
+    if (this.lease.length == 0) return false;
+    return this.send(CallKind.Claim, fingerprint, address, putIfAbsentBody(this.keyOf(fingerprint), address, this.lease), nowMs);
+  }
+
+  /** Response-path contract, a re-pin's 101: move the room from `from` to `to` unless it moved already. */
+  move(fingerprint: u64, from: string, to: string, nowMs: u64): bool {
+    if (this.lease.length == 0) return false;
+    return this.send(CallKind.Move, fingerprint, to, replaceBody(this.keyOf(fingerprint), from, to, this.lease), nowMs);
+  }
+
+  /**
+   * Request-path contract, a join of a room this replica knows, at most once per refresh interval:
+   * re-validate it against the directory (and move it to the current lease, so it does not expire).
+   */
+  refresh(fingerprint: u64, address: string, nowMs: u64): bool {
+    if (this.lease.length == 0) return false;
+    return this.send(CallKind.Refresh, fingerprint, address, replaceBody(this.keyOf(fingerprint), address, address, this.lease), nowMs);
+  }
+
+  private send(kind: CallKind, fingerprint: u64, value: string, body: string, nowMs: u64): bool {
+    // Writes are best effort and never wait anyone; still bounded like lookups.
+    if (this.calls.size >= this.config.maxLookupsInFlight * 2) return false;
+    const token = this.transport.post(PATH_TXN, body);
+    if (token < 0) return false;
+    this.calls.set(token, new Call(kind, fingerprint, value, nowMs));
+    return true;
+  }
+
+  /**
+   * on_tick contract: grants a new write lease every refresh interval (an entry lives entryTtlSeconds
+   * plus up to one interval after its last refresh), and returns lookups stuck past twice the timeout
+   * (the host never answered) as failed, so their joins resume.
+   */
+  onTick(nowMs: u64): DirectoryEvent[] {
+    const interval = <u64>this.config.refreshSeconds * 1000;
+    if (!this.leaseRequested && (this.lease.length == 0 || nowMs - this.leaseAtMs >= interval)) {
+      const token = this.transport.post(PATH_LEASE_GRANT, leaseGrantBody(<i64>this.ttlSeconds + <i64>this.config.refreshSeconds));
+      if (token >= 0) {
+        this.calls.set(token, new Call(CallKind.Lease, 0, "", nowMs));
+        this.leaseRequested = true;
+      }
+    }
+    const out = new Array<DirectoryEvent>(0);
+    const limit = <u64>this.config.timeoutMs * 2;
+    const tokens = this.calls.keys();
+    for (let i = 0; i < tokens.length; i++) {
+      const c = this.calls.get(tokens[i]);
+      if (nowMs - c.sentMs < limit) continue;
+      this.calls.delete(tokens[i]);
+      if (c.kind == CallKind.Lease) this.leaseRequested = false;
+      const e = this.failed(c, "no reply within " + limit.toString() + " ms");
+      e.timedOut = true;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * on_http_call_response contract: `status` is the reply's :status ("" when the call failed or timed
+   * out). Returns null for a token that is not the directory's.
+   */
+  onReply(token: i64, status: string, body: Uint8Array, nowMs: u64): DirectoryEvent | null {
+    if (!this.calls.has(token)) return null;
+    const c = this.calls.get(token);
+    this.calls.delete(token);
+    if (c.kind == CallKind.Lease) this.leaseRequested = false;
+    if (status.length == 0) {
+      const e = this.failed(c, "no reply (timeout or connection failure)");
+      e.timedOut = true;
+      return e;
+    }
+    if (status != "200") return this.failed(c, "answered " + status);
+    let reply: EtcdReply;
+    if (c.kind == CallKind.Lookup) reply = parseRange(body);
+    else if (c.kind == CallKind.Lease) reply = parseLeaseGrant(body);
+    else reply = parseTxn(body);
+    if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error);
+    if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value)) return this.failed(c, "holds a value that is not a pod address");
+
+    const e = new DirectoryEvent();
+    e.callKind = c.kind;
+    e.fingerprint = c.fingerprint;
+    e.ours = c.value;
+    switch (c.kind) {
+      case CallKind.Lease:
+        e.kind = EventKind.LeaseDone;
+        this.lease = reply.lease;
+        this.leaseAtMs = nowMs;
+        break;
+      case CallKind.Lookup:
+        e.kind = EventKind.LookupDone;
+        if (reply.kind == ReplyKind.Found) e.address = reply.value;
+        e.waiters = this.takeWaiters(c.fingerprint);
+        break;
+      default:
+        e.kind = EventKind.WriteDone;
+        if (reply.kind == ReplyKind.Found && reply.value != c.value) e.address = reply.value;
+        // A refresh of an entry that expired (or a store that lost it): record it again.
+        if (reply.kind == ReplyKind.Absent) this.claim(c.fingerprint, c.value, nowMs);
+    }
+    return e;
+  }
+
+  /** on_configure contract, for the instance being replaced: every waiting join, failed open now. */
+  abandon(): DirectoryEvent[] {
+    const out = new Array<DirectoryEvent>(0);
+    const rooms = this.waiting.keys();
+    for (let i = 0; i < rooms.length; i++) {
+      const e = new DirectoryEvent();
+      e.fingerprint = rooms[i];
+      e.waiters = this.waiting.get(rooms[i]);
+      e.failure = "configuration replaced while waiting";
+      out.push(e);
+    }
+    this.waiting.clear();
+    this.calls.clear();
+    return out;
+  }
+
+  private takeWaiters(fingerprint: u64): u32[] {
+    if (!this.waiting.has(fingerprint)) return [];
+    const w = this.waiting.get(fingerprint);
+    this.waiting.delete(fingerprint);
+    return w;
+  }
+
+  private failed(c: Call, why: string): DirectoryEvent {
+    const e = new DirectoryEvent();
+    e.kind = c.kind == CallKind.Lookup ? EventKind.LookupDone : c.kind == CallKind.Lease ? EventKind.LeaseDone : EventKind.WriteDone;
+    e.callKind = c.kind;
+    e.fingerprint = c.fingerprint;
+    e.ours = c.value;
+    e.failure = why;
+    if (c.kind == CallKind.Lookup) e.waiters = this.takeWaiters(c.fingerprint);
+    return e;
+  }
+}

@@ -1,0 +1,27 @@
+// The room directory's transport on both builds: an HTTP call to the directory's cluster, dispatched
+// from the root context so its reply reaches the root (a paused stream may end before the reply), then
+// the stream the hook serves is made effective again.
+import { DirectoryTransport } from "../directory/directory";
+import { DirectoryConfig } from "../config";
+import { httpCall, setEffectiveContext } from "../abi/host";
+
+export class DirectoryHttpTransport extends DirectoryTransport {
+  /** The stream the calling hook serves (0 in root hooks): made effective again after each call. */
+  currentStream: u32 = 0;
+  private headers: string[][];
+
+  constructor(public config: DirectoryConfig, public rootId: u32) {
+    super();
+    const h: string[][] = [[":method", "POST"], [":path", ""], [":authority", config.authority], ["content-type", "application/json"]];
+    if (config.token.length > 0) h.push(["authorization", config.token]);
+    this.headers = h;
+  }
+
+  post(path: string, body: string): i64 {
+    this.headers[1][1] = path;
+    if (this.currentStream != 0) setEffectiveContext(this.rootId);
+    const token = httpCall(this.config.cluster, this.headers, <u32>this.config.timeoutMs, body);
+    if (this.currentStream != 0) setEffectiveContext(this.currentStream);
+    return token;
+  }
+}

@@ -1,0 +1,198 @@
+// Two gateway replicas behind a real L4 balancer (HAProxy, mode tcp, round robin per connection), each
+// a real Envoy (--concurrency 2) with the plugin, sharing a room directory in a real etcd, in front of
+// real WebSocket pods. Players of one room arrive through different replicas, as behind an SLB.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startReplicas, ReplicaSet } from "../tools/lib/replicas";
+import { join, closeAll, mapLimit, Joined } from "../tools/lib/clients";
+import { assignment, moved, rooms } from "../tools/lib/players";
+import { waitFor } from "../tools/lib/wait";
+import { WasmVm, newProcess } from "../tools/lib/host-emulator";
+import { WASM_ENVOY } from "../tools/lib/paths";
+
+/** Players join one after another through the balancer: consecutive players alternate replicas. */
+async function alternate(set: ReplicaSet, roomIds: string[], perRoom: number): Promise<Joined[]> {
+  return mapLimit(roomIds.flatMap((r) => Array(perRoom).fill(r)), 1, (room) => join(set.url(room)));
+}
+
+/** Players join through the balancer, many at once. */
+async function together(set: ReplicaSet, roomIds: string[], perRoom: number): Promise<Joined[]> {
+  return mapLimit(roomIds.flatMap((r) => Array(perRoom).fill(r)), 100, (room) => join(set.url(room)));
+}
+
+async function scaleOut(set: ReplicaSet, to: number): Promise<void> {
+  await set.fleet.start(to - set.fleet.pods.length);
+  set.publish();
+  await set.settle();
+}
+
+test("(a) a room's players arrive through different replicas, with a scale-out 3 -> 6 between them: 0 split", async () => {
+  const set = await startReplicas({ name: "rep-a", basePort: 25000 });
+  try {
+    const all = rooms("a", 200);
+    // One player per room, alternating replicas: half the rooms are known to gw1 only, half to gw2.
+    const first = await alternate(set, all, 1);
+    const before = assignment(first);
+    await scaleOut(set, 6);
+    // Two more per room, alternating: every room is joined through both replicas after the scale-out.
+    const later = await alternate(set, all, 2);
+    const after = assignment([...first, ...later]);
+    const found = await set.stat("directory.found");
+    console.log(`(a) ${found} joins found their room in the directory; split ${after.split.length}`);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), []);
+    assert.ok(found >= 200, "each replica should have found the rooms the other placed");
+    assert.equal(await set.stat("directory.failures"), 0);
+    await closeAll([...first, ...later]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(a, control) the same players without the directory: rooms split (what the directory is for)", async () => {
+  const set = await startReplicas({ name: "rep-a0", basePort: 25250, directory: false });
+  try {
+    const all = rooms("a0", 200);
+    const first = await alternate(set, all, 1);
+    await scaleOut(set, 6);
+    const later = await alternate(set, all, 2);
+    const split = assignment([...first, ...later]).split.length;
+    console.log(`(a, control) without the directory: ${split} of 200 rooms split`);
+    assert.ok(split > 20, `expected many split rooms without a directory, got ${split}`);
+    await closeAll([...first, ...later]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(b) a replica restarts (its table is gone) after a scale-out: its players still reach their rooms' pods, 0 moved", async () => {
+  const set = await startReplicas({ name: "rep-b", basePort: 25050 });
+  try {
+    const all = rooms("b", 200);
+    const first = await alternate(set, all, 2);
+    const before = assignment(first);
+    assert.deepEqual(before.split, []);
+    await scaleOut(set, 6);
+    await set.gateways[0].restart();
+    await waitFor("the balancer to send to the restarted replica again", async () => (await set.gateways[0].stat("membership.fetches")) > 0, 15000);
+    const later = await alternate(set, all, 2);
+    const after = assignment([...first, ...later]);
+    console.log(`(b) after the restart: ${await set.gateways[0].stat("directory.found")} rooms found by the restarted replica`);
+    assert.deepEqual(after.split, []);
+    assert.deepEqual(moved(before.pods, after.pods), []);
+    assert.ok((await set.gateways[0].stat("directory.found")) > 0);
+    await closeAll([...first, ...later]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(c) a pod is killed and its players reconnect at once through both replicas: each room re-pinned to one pod", async () => {
+  const set = await startReplicas({ name: "rep-c", basePort: 25100 });
+  try {
+    const all = rooms("c", 150);
+    const open = await alternate(set, all, 2);
+    const before = assignment(open);
+    const victim = set.fleet.pods[1];
+    const orphans = [...before.pods].filter(([, p]) => p === victim.id).map(([r]) => r);
+    await victim.kill("SIGKILL");
+    // Everyone of the victim's rooms comes back at once (retrying while the gateways notice).
+    const back = await mapLimit(orphans.flatMap((r) => [r, r, r, r]), 200, async (room) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await join(set.url(room));
+        } catch (e) {
+          if (attempt > 100) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    });
+    const after = assignment(back);
+    console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts")}`);
+    assert.deepEqual(after.split, []);
+    for (const pod of after.pods.values()) assert.notEqual(pod, victim.id);
+    // The replicas agree with the directory on every re-pinned room.
+    const entries = await set.etcd!.entries("room-affinity/");
+    assert.ok(entries.size >= all.length);
+    await closeAll([...open.filter((j) => j.pod !== victim.id), ...back]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(e) etcd stopped: joins fail open (counted), rooms a replica knows stay put; etcd back: new rooms are shared again", async () => {
+  const set = await startReplicas({ name: "rep-e", basePort: 25150 });
+  try {
+    const known = rooms("e", 100);
+    const first = await alternate(set, known, 2);
+    const before = assignment(first);
+    await set.etcd!.stop();
+    const failuresBefore = await set.stat("directory.failures");
+    // Known rooms, through the replica that knows them and the other one: joins still succeed.
+    const during = await alternate(set, known, 2);
+    const fresh = await together(set, rooms("e-new", 50), 2);
+    assert.equal(during.length, 200);
+    assert.equal(fresh.length, 100);
+    assert.deepEqual(moved(before.pods, assignment(during).pods), [], "rooms moved while the directory was down");
+    assert.ok((await set.stat("directory.failures")) > failuresBefore, "failures must be counted");
+    await set.etcd!.start();
+    // Back: a room placed through one replica is found by the other.
+    await waitFor("a directory lease again", async () => {
+      const j = await join(set.url(`probe${Date.now()}`));
+      await closeAll([j]);
+      return (await set.etcd!.entries("room-affinity/")).size > 0;
+    }, 20000, 500);
+    const shared = rooms("e-back", 50);
+    const a = await alternate(set, shared, 1);
+    await scaleOut(set, 6);
+    const b = await alternate(set, shared, 2);
+    assert.deepEqual(assignment([...a, ...b]).split, []);
+    await closeAll([...first, ...during, ...fresh, ...a, ...b]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(f) etcd frozen (SIGSTOP): handshakes of new rooms still complete, failing open after the directory timeout", async () => {
+  const set = await startReplicas({ name: "rep-f", basePort: 25200, directoryConfig: { timeoutMs: 300 } });
+  try {
+    set.etcd!.freeze();
+    const t0 = Date.now();
+    const joined = await together(set, rooms("f", 40), 2);
+    const ms = Date.now() - t0;
+    console.log(`(f) 80 joins of new rooms with etcd frozen took ${ms} ms (directory timeout 300 ms)`);
+    assert.equal(joined.length, 80);
+    assert.deepEqual(assignment(joined).split, []);
+    // Liveness, not speed: nothing waited anywhere near the 10 s a hung handshake would take.
+    assert.ok(ms < 8000, `joins took ${ms} ms`);
+    assert.ok((await set.stat("directory.failures")) > 0);
+    set.etcd!.thaw();
+    await closeAll(joined);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(g) a bad directory config is rejected naming the field, and the last good one stays in force", async () => {
+  const proc = newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }], "game_pods");
+  const vm = await WasmVm.load(WASM_ENVOY, proc, false);
+  assert.equal(vm.configure({ directory: {} }), true);
+  const bad: [object, RegExp][] = [
+    [{ directory: { timeoutMs: 0 } }, /'directory\.timeoutMs': expected an integer from 10 to 5000, got 0/],
+    [{ directory: { type: "consul" } }, /'directory\.type': expected "etcd", got "consul"/],
+    [{ directory: { clustr: "x" } }, /unknown field 'directory\.clustr'/],
+    [{ directory: "etcd" }, /'directory': expected an object/],
+    [{ directory: { refreshSeconds: 600 }, entryTtlSeconds: 60 }, /'directory\.refreshSeconds': expected at most entryTtlSeconds \(60\), got 600/],
+    [{ directory: { keyPrefix: "bad prefix" } }, /'directory\.keyPrefix'/],
+  ];
+  for (const [config, message] of bad) {
+    vm.logs = [];
+    assert.equal(vm.configure(config), false, JSON.stringify(config));
+    assert.ok(vm.logs.some((l) => message.test(l.message)), `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`);
+  }
+  // The last good configuration (with its directory) still serves.
+  const pending = vm.begin({ path: "/ws?appId=a1&roomId=g1" });
+  assert.equal(pending.out.action, 1, "a new room waits for the directory lookup");
+  assert.equal(vm.httpCalls.at(-1)!.cluster, "room_affinity_directory");
+  assert.match(vm.httpCalls.at(-1)!.body, /^\{"key":"/);
+});
