@@ -22,7 +22,7 @@ interface ChurnBed {
 /** The trial's gateway, pods and control API (over HTTP), on ports base..base+49. */
 async function bed(name: string, base: number, pods: number, pluginConfig: object = {}, layout = {}): Promise<ChurnBed> {
   const b = await startBed({ name, listenPort: base, adminPort: base + 1, podBasePort: base + 10, podCount: pods, pluginConfig, layout });
-  const server = new ControlServer(new TrialControl(b.gw, b.fleet));
+  const server = new ControlServer(new TrialControl([b.gw], b.fleet));
   await server.listen(base + 2);
   await b.gw.waitMembership(pods);
   return {

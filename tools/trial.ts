@@ -1,8 +1,11 @@
 // `npm run trial`: a local trial of the plugin. Starts 3 demo game pods and a real Envoy on
 // 127.0.0.1:10000 with build/envoy.wasm, checks that a room's players meet on one pod, prints how
 // to connect, and runs until Ctrl-C. `--check` runs the same start-up and self-check, then exits.
+// `--replicas N` runs N Envoy replicas sharing a room directory in a real etcd, behind a real L4
+// balancer (HAProxy, mode tcp) on 127.0.0.1:10000, as an SLB spreads players over gateway replicas.
 import path from "node:path";
-import { startBed, Gateway } from "./lib/gateway";
+import { startBed } from "./lib/gateway";
+import { startReplicas } from "./lib/replicas";
 import { join, closeAll } from "./lib/clients";
 import { ROOT } from "./lib/paths";
 import { TrialControl, ControlServer } from "./lib/control";
@@ -13,11 +16,12 @@ interface TrialOptions {
   podBasePort: number;
   controlPort: number;
   pods: number;
+  replicas: number;
   check: boolean;
 }
 
 function parseArgs(argv: string[]): TrialOptions {
-  const o: TrialOptions = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, controlPort: 10001, pods: 3, check: false };
+  const o: TrialOptions = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, controlPort: 10001, pods: 3, replicas: 1, check: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -30,17 +34,18 @@ function parseArgs(argv: string[]): TrialOptions {
     else if (a === "--pod-base-port") o.podBasePort = num();
     else if (a === "--control-port") o.controlPort = num();
     else if (a === "--pods") o.pods = num();
+    else if (a === "--replicas") o.replicas = num();
     else if (a === "--check") o.check = true;
-    else throw new Error(`unknown option ${a} (options: --listen-port N --admin-port N --control-port N --pod-base-port N --pods N --check)`);
+    else throw new Error(`unknown option ${a} (options: --listen-port N --admin-port N --control-port N --pod-base-port N --pods N --replicas N --check)`);
   }
   return o;
 }
 
 /** Joins 3 players to each of 3 rooms; returns a line per room, or throws if a room split. */
-async function selfCheck(gw: Gateway): Promise<string[]> {
+async function selfCheck(url: (room: string) => string): Promise<string[]> {
   const lines: string[] = [];
   for (const room of ["1", "2", "3"]) {
-    const players = await Promise.all([0, 1, 2].map(() => join(gw.url("demo", room))));
+    const players = await Promise.all([0, 1, 2].map(() => join(url(room))));
     await closeAll(players);
     const pods = new Set(players.map((p) => p.pod));
     if (pods.size !== 1) throw new Error(`room demo:${room} split over ${[...pods].join(", ")}`);
@@ -51,6 +56,7 @@ async function selfCheck(gw: Gateway): Promise<string[]> {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.replicas > 1) return replicaTrial(o);
   const dir = path.join(ROOT, ".work", o.check ? `trial-check-${process.pid}` : "trial");
   console.log(`trial: starting ${o.pods} demo pods and Envoy (config in ${path.relative(ROOT, dir)}/)`);
   const bed = await startBed({
@@ -58,11 +64,11 @@ async function main(): Promise<void> {
   });
   const gw = bed.gw;
   let code = 0;
-  const control = new ControlServer(new TrialControl(gw, bed.fleet));
+  const control = new ControlServer(new TrialControl([gw], bed.fleet));
   try {
     await control.listen(o.controlPort);
     await gw.waitMembership(o.pods);
-    for (const l of await selfCheck(gw)) console.log(`trial: ${l}`);
+    for (const l of await selfCheck((room) => gw.url("demo", room))) console.log(`trial: ${l}`);
     const url = `ws://127.0.0.1:${o.listenPort}/ws?appId=demo&roomId=1`;
     console.log(`
 Room-affinity trial is running.
@@ -93,6 +99,42 @@ Press Ctrl-C to stop.`);
     console.log("trial: stopping");
     await control.close().catch(() => undefined);
     await bed.close();
+  }
+  process.exit(code);
+}
+
+/** `--replicas N`: N Envoys sharing a room directory (etcd), behind an L4 balancer on the listen port. */
+async function replicaTrial(o: TrialOptions): Promise<void> {
+  console.log(`trial: starting ${o.pods} demo pods, etcd, ${o.replicas} Envoy replicas and an L4 balancer`);
+  const set = await startReplicas({ name: o.check ? `trial-replicas-check` : "trial-replicas", basePort: o.listenPort, replicas: o.replicas, pods: o.pods });
+  const control = new ControlServer(new TrialControl(set.gateways, set.fleet, set.etcd));
+  let code = 0;
+  try {
+    await control.listen(o.controlPort);
+    for (const l of await selfCheck((room) => set.url(room, "demo"))) console.log(`trial: ${l}`);
+    console.log(`
+Room-affinity trial is running with ${o.replicas} gateway replicas.
+  Connect players:   npx wscat -c '${set.url("1", "demo")}'   (the L4 balancer spreads connections over the replicas)
+  Replicas:          ${set.gateways.map((gw, i) => `gw${i + 1} listen 127.0.0.1:${gw.port} admin http://127.0.0.1:${gw.adminPort}`).join("\n                     ")}
+  Room directory:    etcd ${set.etcd!.url} (keys room-affinity/<room hash>)
+  Pods:              ${set.fleet.pods.map((p) => `${p.id}=${p.address}`).join("  ")}
+  Control API:       http://127.0.0.1:${o.controlPort}/  (pod operations apply to every replica)
+${ControlServer.ROUTES.map((r) => `                     ${r}`).join("\n")}
+  e.g.               curl -XPOST 127.0.0.1:${o.controlPort}/gateways/gw1/restart
+Press Ctrl-C to stop.`);
+    if (!o.check) {
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+    }
+  } catch (e) {
+    console.error(`trial: ${e instanceof Error ? e.message : e}`);
+    code = 1;
+  } finally {
+    console.log("trial: stopping");
+    await control.close().catch(() => undefined);
+    await set.close();
   }
   process.exit(code);
 }

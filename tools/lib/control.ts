@@ -5,6 +5,7 @@
 import http from "node:http";
 import { Gateway } from "./gateway";
 import { PodFleet, PodProcess, PodState, ExpectedHostState } from "./pods";
+import { Etcd } from "./etcd";
 
 export type { PodState };
 
@@ -22,8 +23,18 @@ export class ControlError extends Error {
   }
 }
 
+export interface GatewayInfo {
+  id: string;
+  listen: string;
+  admin: string;
+  state: "running" | "restarting" | "stopped";
+}
+
 export class TrialControl {
-  constructor(public gw: Gateway, public fleet: PodFleet) {}
+  private restarting = new Set<number>();
+
+  /** Pod and config operations apply to every gateway replica; `etcd` is the shared room directory, if any. */
+  constructor(public gateways: Gateway[], public fleet: PodFleet, public etcd: Etcd | null = null) {}
 
   private pod(id: string): PodProcess {
     const p = this.fleet.get(id);
@@ -32,7 +43,49 @@ export class TrialControl {
   }
 
   private publishEndpoints(): void {
-    this.gw.setEndpoints(this.fleet.endpoints());
+    for (const gw of this.gateways) gw.setEndpoints(this.fleet.endpoints());
+  }
+
+  listGateways(): GatewayInfo[] {
+    return this.gateways.map((gw, i) => ({
+      id: `gw${i + 1}`,
+      listen: `127.0.0.1:${gw.port}`,
+      admin: `127.0.0.1:${gw.adminPort}`,
+      state: this.restarting.has(i) ? "restarting" : gw.envoy.proc.exitCode === null && gw.envoy.proc.signalCode === null ? "running" : "stopped",
+    }));
+  }
+
+  /** Stops and starts one replica, as a gateway upgrade does: its shared data (local table) is lost. */
+  async restartGateway(id: string): Promise<GatewayInfo> {
+    const m = /^gw([0-9]+)$/.exec(id);
+    const i = m ? Number(m[1]) - 1 : -1;
+    if (i < 0 || i >= this.gateways.length) throw new ControlError(404, `no gateway ${id}`);
+    if (this.restarting.has(i)) throw new ControlError(409, `gateway ${id} is restarting`);
+    this.restarting.add(i);
+    try {
+      this.gateways[i].layout.endpoints = this.fleet.endpoints();
+      await this.gateways[i].restart();
+    } finally {
+      this.restarting.delete(i);
+    }
+    return this.listGateways()[i];
+  }
+
+  private requireDirectory(): Etcd {
+    if (!this.etcd) throw new ControlError(409, "no room directory in this trial (start it with --replicas 2)");
+    return this.etcd;
+  }
+
+  async stopDirectory(): Promise<{ directory: string }> {
+    await this.requireDirectory().stop();
+    return { directory: "stopped" };
+  }
+
+  async startDirectory(): Promise<{ directory: string }> {
+    const e = this.requireDirectory();
+    e.thaw();
+    await e.start();
+    return { directory: "running" };
   }
 
   async list(): Promise<PodInfo[]> {
@@ -83,8 +136,8 @@ export class TrialControl {
   }
 
   /** Waits until Envoy and then the plugin's membership snapshot reflect the pods' states. */
-  settle(): Promise<void> {
-    return this.gw.settle(this.fleet.expectedView());
+  async settle(): Promise<void> {
+    await Promise.all(this.gateways.map((gw) => gw.settle(this.fleet.expectedView())));
   }
 
   async kill(id: string): Promise<void> {
@@ -121,12 +174,16 @@ export class TrialControl {
 
   async setPluginConfig(config: unknown): Promise<void> {
     if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ControlError(400, "plugin config must be a JSON object");
-    this.gw.pushPluginConfig(config);
+    // The directory block of a replica trial stays unless the new config says otherwise.
+    const keep = this.etcd && !("directory" in config) ? { directory: JSON.parse(this.gateways[0].layout.pluginConfig).directory } : {};
+    for (const gw of this.gateways) gw.pushPluginConfig({ ...keep, ...config });
   }
 
   /** Pushes the route configuration (RDS) again with a new version (visible as x-route-version on responses). */
   reloadRoutes(): number {
-    return this.gw.reloadRoutes();
+    let v = 0;
+    for (const gw of this.gateways) v = gw.reloadRoutes();
+    return v;
   }
 }
 
@@ -160,6 +217,10 @@ export class ControlServer {
     "PUT  /plugin-config  {...}       push a plugin configuration by ECDS",
     "POST /routes/reload              push the routes again by RDS (new version)",
     "POST /settle                     wait until Envoy and the plugin's membership show the pods' states",
+    "GET  /gateways                   list gateway replicas: id, listen, admin, state",
+    "POST /gateways/:id/restart       stop and start one replica (its local table is lost, as in an upgrade)",
+    "POST /directory/stop             stop the room directory (etcd); joins fail open",
+    "POST /directory/start            start it again (same data)",
   ];
 
   constructor(public control: TrialControl) {
@@ -222,6 +283,11 @@ export class ControlServer {
       await c.settle();
       return { ok: true, view: c.expectedEnvoyView() };
     }
+    if (m === "GET /gateways") return c.listGateways();
+    const restart = /^POST \/gateways\/([^/]+)\/restart$/.exec(m);
+    if (restart) return c.restartGateway(restart[1]);
+    if (m === "POST /directory/stop") return c.stopDirectory();
+    if (m === "POST /directory/start") return c.startDirectory();
     const action = /^POST \/pods\/([^/]+)\/(kill|drain|remove|stop)$/.exec(m);
     if (action) {
       const [, id, verb] = action;
@@ -260,4 +326,8 @@ export class ControlClient {
   pluginConfig(config: unknown) { return this.call("PUT", "/plugin-config", config); }
   reloadRoutes(): Promise<{ version: number }> { return this.call("POST", "/routes/reload"); }
   settle() { return this.call("POST", "/settle"); }
+  gateways(): Promise<GatewayInfo[]> { return this.call("GET", "/gateways"); }
+  restartGateway(id: string): Promise<GatewayInfo> { return this.call("POST", `/gateways/${id}/restart`); }
+  stopDirectory() { return this.call("POST", "/directory/stop"); }
+  startDirectory() { return this.call("POST", "/directory/start"); }
 }

@@ -129,7 +129,10 @@ export class WasmVm {
   private nextContext = 2;
   private nextToken = 1;
   private callResponse: { headers: [string, string][]; body: Buffer } | null = null;
-  static readonly ROOT = 1;
+  /** The root context of the configuration in force (a new one per configure, as Envoy creates per filter config). */
+  rootId = 0;
+  /** Root ids come from a range stream ids never reach. */
+  private nextRootId = 0x40000000;
 
   private constructor(public proc: Process, public higress: boolean) {}
 
@@ -279,7 +282,7 @@ export class WasmVm {
       },
       proxy_set_effective_context(id: number) {
         // The root, or a stream that is still open (paused streams stay open until they finish).
-        return id === WasmVm.ROOT || vm.openStreams.has(id) ? OK : NOT_FOUND;
+        return id === vm.rootId || vm.openStreams.has(id) ? OK : NOT_FOUND;
       },
       proxy_continue_stream(_type: number) {
         vm.continued++;
@@ -316,15 +319,29 @@ export class WasmVm {
   }
 
   /** on_context_create + on_vm_start + on_configure for the root context; returns on_configure's verdict. */
+  /**
+   * A new plugin configuration: a new root context, as Envoy creates one per filter config. If the
+   * plugin rejects it, that root is dropped and the one in force keeps serving (Envoy keeps the last
+   * good config).
+   */
   configure(config: string | object): boolean {
     this.pluginConfig = Buffer.from(typeof config === "string" ? config : JSON.stringify(config));
-    this.exports.proxy_on_context_create(WasmVm.ROOT, 0);
-    this.exports.proxy_on_vm_start(WasmVm.ROOT, 0);
-    return Boolean(this.exports.proxy_on_configure(WasmVm.ROOT, this.pluginConfig.length));
+    const id = this.nextRootId;
+    this.nextRootId++;
+    this.exports.proxy_on_context_create(id, 0);
+    this.exports.proxy_on_vm_start(id, 0);
+    const ok = Boolean(this.exports.proxy_on_configure(id, this.pluginConfig.length));
+    if (ok) {
+      if (this.rootId !== 0) this.exports.proxy_on_delete(this.rootId);
+      this.rootId = id;
+    } else {
+      this.exports.proxy_on_delete(id);
+    }
+    return ok;
   }
 
   tick(): void {
-    this.exports.proxy_on_tick(WasmVm.ROOT);
+    this.exports.proxy_on_tick(this.rootId);
   }
 
   /** Delivers the response to the oldest pending http call. */
@@ -333,7 +350,7 @@ export class WasmVm {
     if (!call) throw new Error("no http call pending");
     const b = Buffer.from(body);
     this.callResponse = { headers: [[":status", String(status)]], body: b };
-    this.exports.proxy_on_http_call_response(WasmVm.ROOT, call.token, 1, b.length, 0);
+    this.exports.proxy_on_http_call_response(this.rootId, call.token, 1, b.length, 0);
     this.callResponse = null;
   }
 
@@ -369,7 +386,7 @@ export class WasmVm {
     this.stream = stream;
     this.openStreams.add(id);
     this.localReply = undefined;
-    this.exports.proxy_on_context_create(id, WasmVm.ROOT);
+    this.exports.proxy_on_context_create(id, this.rootId);
     const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
     const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map() };
     if (this.localReply) out.localReply = this.localReply;
