@@ -61,7 +61,7 @@ export class DirectoryConfig {
   /** Prefix of the directory's keys (rooms are "<keyPrefix><fingerprint hex>"). */
   keyPrefix: string = "room-affinity/";
   /** A replica re-validates a room it knows at most this often, and rotates its write lease. */
-  refreshSeconds: i32 = 30;
+  refreshSeconds: i32 = 60;
   /** Lookups one worker thread keeps in flight; joins beyond fail open at once. */
   maxLookupsInFlight: i32 = 256;
   /** Sent as the Authorization header when not empty (an etcd auth token). */

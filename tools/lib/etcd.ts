@@ -28,6 +28,8 @@ export class Etcd {
       "--listen-peer-urls", `http://127.0.0.1:${this.peerPort}`,
       "--initial-advertise-peer-urls", `http://127.0.0.1:${this.peerPort}`,
       "--initial-cluster", `room-directory=http://127.0.0.1:${this.peerPort}`,
+      // Every write is a revision; keep ten minutes of history, as production etcd should.
+      "--auto-compaction-mode", "periodic", "--auto-compaction-retention", "10m",
     ], { stdio: ["ignore", log, log] });
     fs.closeSync(log);
     this.frozen = false;
