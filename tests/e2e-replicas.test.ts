@@ -120,6 +120,47 @@ test("(c) a pod is killed and its players reconnect at once through both replica
   }
 });
 
+test("(d) a rolling update across replicas: old rooms stay on their draining pods through both replicas, new rooms only on new pods, then old rooms move as one", async () => {
+  const set = await startReplicas({ name: "rep-d", basePort: 25300 });
+  try {
+    const all = rooms("d", 150);
+    const open = await alternate(set, all, 2);
+    const before = assignment(open);
+    const old = [...set.fleet.pods];
+    await set.fleet.start(3, "v2");
+    for (const p of old) set.fleet.setState(p.id, "draining");
+    set.publish();
+    await set.settle();
+    // Old rooms' players come back through both replicas: they belong on their draining pods.
+    const rejoin = await alternate(set, all, 2);
+    assert.deepEqual(moved(before.pods, assignment(rejoin).pods), [], "old rooms left their draining pods");
+    const fresh = await together(set, rooms("d-new", 100), 2);
+    const onOld = fresh.filter((j) => !j.pod.startsWith("v2-"));
+    assert.deepEqual(onOld.map((j) => `${j.room}@${j.pod}`), [], "new rooms on draining pods");
+    // The old pods stop: every old room's players come back at once through both replicas.
+    for (const p of old) set.fleet.setState(p.id, "stopped");
+    set.publish();
+    await Promise.all(old.map((p) => p.kill("SIGTERM")));
+    const back = await mapLimit(all.flatMap((r) => [r, r, r]), 150, async (room) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await join(set.url(room));
+        } catch (e) {
+          if (attempt > 100) throw e;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    });
+    const after = assignment(back);
+    console.log(`(d) ${all.length} old rooms moved onto v2 pods; directory conflicts ${await set.stat("directory.conflicts")}`);
+    assert.deepEqual(after.split, []);
+    for (const pod of after.pods.values()) assert.ok(pod.startsWith("v2-"), pod);
+    await closeAll([...rejoin, ...fresh, ...back]);
+  } finally {
+    await set.close();
+  }
+});
+
 test("(e) etcd stopped: joins fail open (counted), rooms a replica knows stay put; etcd back: new rooms are shared again", async () => {
   const set = await startReplicas({ name: "rep-e", basePort: 25150 });
   try {
