@@ -14,6 +14,7 @@ import { Layout, Endpoint } from "../tools/lib/envoy-config";
 import { Gateway, startGateway } from "../tools/lib/gateway";
 import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { EnvoySystem } from "../tools/lib/system";
+import { startReplicas } from "../tools/lib/replicas";
 import { groupedBars } from "./svg";
 
 interface Options {
@@ -326,6 +327,52 @@ async function emulatorBench(o: Options) {
   };
 }
 
+// ------------------------------------------------------------------ the room directory (two replicas, real etcd)
+
+/**
+ * What the directory costs a join: a room this replica does not know (a directory round trip before the
+ * upgrade goes on) against a local hit, measured pairwise (miss, then hit, of the same room, through the
+ * same replica) so noise hits both alike; and directory requests per join under a steady load of joins
+ * of known rooms (expected: about one refresh per room per replica per refresh interval, not one per join).
+ */
+async function directoryBench(o: Options) {
+  const refreshSeconds = 5;
+  const set = await startReplicas({ name: "bench-directory", basePort: 23200, directoryConfig: { refreshSeconds } });
+  try {
+    const [gwA, gwB] = set.gateways;
+    const rooms = o.smoke ? 40 : 600;
+    const missMs: number[] = [];
+    const hitMs: number[] = [];
+    // Rooms placed through replica B (so they are in the directory), then joined through replica A.
+    for (let i = 0; i < rooms; i++) await handshake(gwB.port, `/ws?appId=dir&roomId=r${i}`);
+    for (let i = 0; i < rooms; i++) {
+      missMs.push(await handshake(gwA.port, `/ws?appId=dir&roomId=r${i}`));
+      hitMs.push(await handshake(gwA.port, `/ws?appId=dir&roomId=r${i}`));
+    }
+    missMs.sort((a, b) => a - b);
+    hitMs.sort((a, b) => a - b);
+    const found = await gwA.stat("directory.found");
+    // Steady load: joins of a pool of known rooms through the balancer for a while.
+    const pool = o.smoke ? 50 : 500;
+    for (let i = 0; i < pool; i++) await handshake(set.port, `/ws?appId=steady&roomId=s${i}`);
+    await sleep(1500);
+    const before = { waits: await set.stat("directory.waits"), writes: await set.stat("directory.writes") };
+    const seconds = o.smoke ? 3 : 20;
+    const steady = await load(set.port, seconds, o.concurrency, pool, "s");
+    const requests = (await set.stat("directory.waits")) - before.waits + (await set.stat("directory.writes")) - before.writes;
+    return {
+      rooms, refreshSeconds, found,
+      missP50: percentile(missMs, 50), missP99: percentile(missMs, 99), hitP50: percentile(hitMs, 50), hitP99: percentile(hitMs, 99),
+      steadySeconds: seconds, steadyRooms: pool, steadyJoins: steady.handshakes, directoryRequests: requests,
+      requestsPerJoin: requests / Math.max(1, steady.handshakes),
+      // Each replica looks a room up once (the first time it sees it), then refreshes it once per interval.
+      expectedBound: (pool * set.gateways.length * (Math.ceil(seconds / refreshSeconds) + 1)) / Math.max(1, steady.handshakes),
+    };
+  } finally {
+    await set.close();
+  }
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const started = new Date();
@@ -349,6 +396,9 @@ async function main(): Promise<void> {
   } finally {
     await fleet.stopAll();
   }
+  const dir = await directoryBench(o);
+  console.log(`directory: join of a room this replica does not know p50 ${dir.missP50.toFixed(2)} ms, p99 ${dir.missP99.toFixed(2)} ms; local hit p50 ${dir.hitP50.toFixed(2)} ms, p99 ${dir.hitP99.toFixed(2)} ms (${dir.rooms} rooms, ${dir.found} found in the directory)`);
+  console.log(`directory: steady load ${dir.steadyJoins} joins of ${dir.steadyRooms} known rooms in ${dir.steadySeconds} s: ${dir.directoryRequests} directory requests = ${dir.requestsPerJoin.toFixed(4)} per join (bound: one lookup per room per replica, then one refresh per ${dir.refreshSeconds} s: ${dir.expectedBound.toFixed(4)})`);
 
   const result = {
     date: started.toISOString(),
@@ -358,6 +408,7 @@ async function main(): Promise<void> {
     gateway: gw,
     memory: mem,
     emulator: emu,
+    directory: dir,
   };
   if (!o.smoke) {
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });

@@ -54,6 +54,19 @@ export function render(): string {
     out.push(`| eviction of a removed pod's rooms (${e.evictedRooms.toLocaleString("en")} rooms) | ${e.evictionTicks} ticks (${e.bucketsStillHoldingVictim} buckets still hold it afterwards) |`);
     out.push(`| through Envoy: ${m.pins.toLocaleString("en")} rooms pinned | Envoy RSS ${(m.rssBeforeKb / 1024).toFixed(1)} -> ${(m.rssAfterKb / 1024).toFixed(1)} MiB = ${f(m.bytesPerRoom, 1)} B/room |`);
     out.push("");
+    const d = b.directory;
+    if (d) {
+      out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");
+      out.push(`${d.rooms} rooms placed through replica B, then each joined through replica A twice in a row: the first join is a`,
+        "directory round trip (a local miss), the second a local hit; pairs interleaved so noise hits both alike. Then a steady",
+        `closed-loop load of joins of ${d.steadyRooms} known rooms through the balancer for ${d.steadySeconds} s with \`refreshSeconds: ${d.refreshSeconds}\`.`, "");
+      out.push("| measure | p50 | p99 |", "|---|---|---|");
+      out.push(`| handshake, room not known to this replica (directory lookup) | ${f(d.missP50, 3)} ms | ${f(d.missP99, 3)} ms |`);
+      out.push(`| handshake, local hit | ${f(d.hitP50, 3)} ms | ${f(d.hitP99, 3)} ms |`);
+      out.push("", `Steady load: ${d.steadyJoins.toLocaleString("en")} joins, ${d.directoryRequests} directory requests = ${f(d.requestsPerJoin, 4)} per join;`,
+        `the bound (one lookup per room per replica the first time it sees the room, then one refresh per room per replica per`,
+        `interval) is ${f(d.expectedBound, 4)} per join: directory traffic follows rooms and time, not joins.`, "");
+    }
   }
 
   if (c) {
