@@ -8,6 +8,8 @@ import { NginxHashSystem, NginxLuaSystem, HaproxySystem } from "./systems";
 import { EnvoySystem, System } from "../tools/lib/system";
 import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "../tools/lib/scenarios";
 import { runLiveScenario, describeLive, LIVE_SCENARIOS, LiveScenario, LiveResult } from "../tools/lib/live";
+import { runReplicaScenario, ReplicaScenarioResult } from "../tools/lib/replica-scenario";
+import { makeReplicated, REPLICATED_NAMES } from "./replicated";
 import { groupedBars } from "./svg";
 
 export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"] as const;
@@ -33,17 +35,19 @@ interface Options {
   live: LiveScenario[];
   liveReps: number;
   liveRooms: number;
+  /** Systems of the two-replica scenario (bench/replicated.ts). */
+  replicated: string[];
   write: boolean;
 }
 
 function parse(argv: string[]): Options {
   const o: Options = {
-    smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], live: [...LIVE_SCENARIOS], liveReps: 3, liveRooms: 120, write: true,
+    smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], live: [...LIVE_SCENARIOS], liveReps: 3, liveRooms: 120, replicated: [...REPLICATED_NAMES], write: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     // Smoke: every system's start, membership change, drain and reload paths, tiny.
-    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; o.live = ["pod-killed"]; o.liveReps = 1; o.liveRooms = 8; }
+    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; o.live = ["pod-killed"]; o.liveReps = 1; o.liveRooms = 8; o.replicated = ["plugin+directory", "haproxy"]; }
     else if (a === "--rooms") o.rooms = Number(argv[++i]);
     else if (a === "--players") o.players = Number(argv[++i]);
     else if (a === "--systems") o.systems = argv[++i].split(",");
@@ -51,11 +55,13 @@ function parse(argv: string[]): Options {
     else if (a === "--live") { const v = argv[++i]; o.live = v === "none" ? [] : v.split(",") as LiveScenario[]; }
     else if (a === "--live-reps") o.liveReps = Number(argv[++i]);
     else if (a === "--live-rooms") o.liveRooms = Number(argv[++i]);
+    else if (a === "--replicated") { const v = argv[++i]; o.replicated = v === "none" ? [] : v.split(","); }
     else if (a === "--no-write") o.write = false;
-    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --no-write)`);
+    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-write)`);
   }
   if ((o.scenarios as string[]).includes("none")) o.scenarios = [];
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
+  for (const s of o.replicated) if (!(REPLICATED_NAMES as readonly string[]).includes(s)) throw new Error(`unknown replicated system ${s} (known: ${REPLICATED_NAMES.join(", ")})`);
   for (const s of o.live) if (!LIVE_SCENARIOS.includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
   for (const s of o.systems) makeSystem(s, "/tmp");
   return o;
@@ -86,6 +92,15 @@ export function liveTable(live: LiveResult[]): string {
   return rows.join("\n");
 }
 
+export function replicaTable(results: ReplicaScenarioResult[]): string {
+  const rows = ["| system | rooms split | rooms moved | WebSockets dropped | later players on the room's pod |", "|---|---|---|---|---|"];
+  for (const r of results) {
+    const right = r.reconnects ? `${r.right}/${r.reconnects} (${((100 * r.right) / r.reconnects).toFixed(1)}%)` : "-";
+    rows.push(`| ${r.system} | ${r.error ? `error: ${r.error}` : r.split} | ${r.moved} | ${r.dropped} | ${right} |`);
+  }
+  return rows.join("\n");
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const results: ScenarioResult[] = [];
@@ -112,26 +127,44 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log("\n" + table(results) + "\n\n" + liveTable(live));
-  const errors = [...results, ...live].filter((r) => r.error);
+  // Two replicas behind an L4 balancer, a scale-out between a room's players, then a replica restart.
+  const replicated: ReplicaScenarioResult[] = [];
+  const replicatedSystems: Record<string, { label: string; how: string }> = {};
+  for (const name of o.replicated) {
+    const sys = makeReplicated(name, 22300);
+    replicatedSystems[name] = { label: sys.label, how: sys.how };
+    const r = await runReplicaScenario(sys, { rooms: o.smoke ? 10 : o.rooms, podBasePort: 22400 });
+    replicated.push(r);
+    console.log(`two replicas: ${name.padEnd(17)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`);
+  }
+  console.log("\n" + table(results) + "\n\n" + liveTable(live) + "\n\n" + replicaTable(replicated));
+  const errors = [...results, ...live, ...replicated].filter((r) => r.error);
   if (o.write) {
+    // A section not run this time (`--scenarios none`, `--live none`, `--replicated none`) keeps its last results.
+    const file = path.join(ROOT, "bench", "results", "compare.json");
+    const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    const now = new Date().toISOString();
     const out = {
-      date: new Date().toISOString(), rooms: o.rooms, players: o.players, systems, results,
-      live: { rooms: o.liveRooms, players: 4, reps: o.liveReps, results: live },
+      date: results.length ? now : prev.date ?? now, rooms: results.length ? o.rooms : prev.rooms ?? o.rooms, players: results.length ? o.players : prev.players ?? o.players,
+      systems: results.length || live.length ? systems : prev.systems ?? systems, results: results.length ? results : prev.results ?? [],
+      live: live.length ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, results: live } : prev.live,
+      replicated: replicated.length ? { date: now, rooms: o.rooms, systems: replicatedSystems, results: replicated } : prev.replicated,
     };
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "bench", "results", "compare.json"), JSON.stringify(out, null, 2) + "\n");
     fs.mkdirSync(path.join(ROOT, "bench", "charts"), { recursive: true });
-    const scen = o.scenarios.filter((s) => s !== "new-source-address");
-    fs.writeFileSync(path.join(ROOT, "bench", "charts", "rooms-moved.svg"), groupedBars(
-      `Pinned rooms moved per scenario (${o.rooms} rooms, lower is better)`, "rooms moved", scen,
-      o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.moved : NaN; }) })),
-    ));
-    fs.writeFileSync(path.join(ROOT, "bench", "charts", "websockets-dropped.svg"), groupedBars(
-      `Open WebSockets dropped by the gateway per scenario (${o.rooms * o.players} open, lower is better)`, "WebSockets dropped", scen,
-      o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.dropped : NaN; }) })),
-    ));
-    console.log("\nwrote bench/results/compare.json, bench/charts/rooms-moved.svg, bench/charts/websockets-dropped.svg");
+    if (results.length) {
+      const scen = o.scenarios.filter((s) => s !== "new-source-address");
+      fs.writeFileSync(path.join(ROOT, "bench", "charts", "rooms-moved.svg"), groupedBars(
+        `Pinned rooms moved per scenario (${o.rooms} rooms, lower is better)`, "rooms moved", scen,
+        o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.moved : NaN; }) })),
+      ));
+      fs.writeFileSync(path.join(ROOT, "bench", "charts", "websockets-dropped.svg"), groupedBars(
+        `Open WebSockets dropped by the gateway per scenario (${o.rooms * o.players} open, lower is better)`, "WebSockets dropped", scen,
+        o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.dropped : NaN; }) })),
+      ));
+    }
+    console.log(`\nwrote bench/results/compare.json${results.length ? ", bench/charts/rooms-moved.svg, bench/charts/websockets-dropped.svg" : ""}`);
   }
   if (errors.length) {
     console.error(`${errors.length} scenario run(s) failed`);

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../tools/lib/paths";
-import { liveTable } from "./compare";
+import { liveTable, replicaTable } from "./compare";
 
 function read(name: string): any | null {
   const f = path.join(ROOT, "bench", "results", name);
@@ -107,6 +107,17 @@ export function render(): string {
         `Each scenario ran ${l.reps} times per system, the systems interleaved in each round. Failed joins are attempts that`,
         "failed and were retried 50 ms later (mostly joins that reached a dead pod before the gateway noticed).", "");
       out.push(liveTable(l.results), "");
+    }
+    if (c.replicated && c.replicated.results.length) {
+      const r = c.replicated;
+      out.push("## Two gateway replicas behind an L4 balancer (`npm run compare`, two-replica scenario)", "");
+      out.push(`Run ${(r.date ?? c.date).slice(0, 10)}: ${r.rooms} rooms, 3 pods. Players connect through a real L4 balancer (HAProxy, mode tcp, round robin per`,
+        "connection) in front of two instances of each system, one after another so consecutive players alternate instances:",
+        "one player per room; a scale-out 3 -> 6; two more players per room; instance 1 restarts (its local state is lost, as",
+        "in an upgrade); two more players per room. Every pod stays up, so every later player belongs on its room's first pod.", "");
+      out.push("| system | how the instances share stickiness |", "|---|---|");
+      for (const [name, sys] of Object.entries<any>(r.systems)) out.push(`| ${name}: ${sys.label} | ${sys.how} |`);
+      out.push("", replicaTable(r.results), "");
     }
   }
   return out.join("\n");

@@ -217,13 +217,19 @@ export class HaproxySystem implements System {
   proc: ChildProcess | null = null;
   private slots = new Map<string, number>(); // address -> slot
 
-  constructor(public port: number, public peerPort: number, public dir: string) {}
+  /**
+   * `peers`: the stick-table peers of all instances (name -> peer port) when several HAProxy instances
+   * share their table (its documented answer for several load balancers), with `localName` this one's.
+   */
+  constructor(public port: number, public peerPort: number, public dir: string,
+    public localName = "room-lb", public peers: Record<string, number> = {}) {}
 
   private render(): void {
+    const peers = Object.keys(this.peers).length > 0 ? this.peers : { [this.localName]: this.peerPort };
     fs.mkdirSync(this.dir, { recursive: true });
     const conf = `global
   master-worker
-  localpeer room-lb
+  localpeer ${this.localName}
   stats socket ${this.dir}/admin.sock mode 600 level admin expose-fd listeners
   server-state-file ${this.dir}/server-state
   # Two fds per proxied connection; this machine allows 20000 per process.
@@ -241,7 +247,7 @@ defaults
   load-server-state-from-file global
 
 peers local
-  peer room-lb 127.0.0.1:${this.peerPort}
+${Object.entries(peers).map(([n, p]) => `  peer ${n} 127.0.0.1:${p}`).join("\n")}
 
 frontend game
   bind 127.0.0.1:${this.port}
@@ -273,6 +279,7 @@ backend pods
   }
 
   async start(members: Member[]): Promise<void> {
+    this.slots.clear(); // a fresh process knows no server addresses
     this.render();
     const c = spawnSync("/usr/sbin/haproxy", ["-c", "-f", path.join(this.dir, "haproxy.cfg")], { encoding: "utf8" });
     if (c.status !== 0) throw new Error(`haproxy -c: ${c.stdout}${c.stderr}`);

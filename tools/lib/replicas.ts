@@ -1,13 +1,30 @@
 // Several gateway replicas in front of one pod fleet, the way production runs them (Higress's chart
 // defaults to 2): each replica a real Envoy with the plugin and its own shared data, a real L4
 // balancer (HAProxy, mode tcp) spreading players over them like an SLB, and a real etcd as the room
-// directory they share. The trial (--replicas), the replica tests and `npm run compare` drive this.
+// directory they share. The trial (--replicas), the replica tests, the bench and `npm run compare`
+// drive this.
 import path from "node:path";
 import { Gateway, startGateway } from "./gateway";
 import { PodFleet, viewOf } from "./pods";
 import { Etcd } from "./etcd";
 import { L4Balancer } from "./balancer";
 import { scratchDir } from "./paths";
+import { Member } from "./system";
+import { Layout } from "./envoy-config";
+
+/** A gateway run as several replicas behind one L4 balancer, as the two-replica scenario sees it. */
+export interface ReplicatedSystem {
+  readonly name: string;
+  readonly label: string;
+  readonly how: string;
+  /** Where players connect: the balancer. */
+  readonly port: number;
+  start(members: Member[]): Promise<void>;
+  setMembers(members: Member[]): Promise<void>;
+  /** Stops and starts replica `i` (its local state is lost, as in an upgrade); resolves once it serves again. */
+  restart(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
 
 export interface ReplicaOptions {
   name: string;
@@ -21,18 +38,81 @@ export interface ReplicaOptions {
   directory?: boolean;
   /** Directory settings merged into the plugin's `directory` block. */
   directoryConfig?: Record<string, unknown>;
+  /** Layout of every replica (default: the plugin's). */
+  layout?: Partial<Layout>;
 }
 
-export class ReplicaSet {
-  constructor(
-    public gateways: Gateway[],
-    public fleet: PodFleet,
-    public balancer: L4Balancer,
-    public etcd: Etcd | null,
-  ) {}
+/** Envoy replicas (with or without the plugin's directory) behind an L4 balancer. */
+export class GatewayReplicas implements ReplicatedSystem {
+  gateways: Gateway[] = [];
+  balancer: L4Balancer | null = null;
+  etcd: Etcd | null = null;
+  private dir: string;
 
-  /** Where players connect: the balancer. */
-  get port(): number { return this.balancer.port; }
+  constructor(public readonly name: string, public readonly label: string, public readonly how: string, public o: ReplicaOptions) {
+    this.dir = scratchDir(o.name);
+  }
+
+  get port(): number { return this.o.basePort; }
+
+  async start(members: Member[]): Promise<void> {
+    const o = this.o;
+    const useDirectory = o.directory !== false && o.layout?.plugin !== false;
+    try {
+      if (useDirectory) {
+        this.etcd = new Etcd(path.join(this.dir, "etcd"), o.basePort + 10, o.basePort + 11);
+        await this.etcd.start();
+      }
+      const pluginConfig = { ...(o.pluginConfig ?? {}), ...(useDirectory ? { directory: { ...(o.directoryConfig ?? {}) } } : {}) };
+      for (let i = 0; i < (o.replicas ?? 2); i++) {
+        this.gateways.push(await startGateway({
+          name: `${o.name}-gw${i + 1}`, dir: path.join(this.dir, `gw${i + 1}`), listenPort: o.basePort + 2 + 2 * i, adminPort: o.basePort + 3 + 2 * i,
+          endpoints: members, pluginConfig, layout: { directoryPort: this.etcd?.clientPort, ...(o.layout ?? {}) },
+          start: { logLevel: "warning", wasmLogLevel: "info" },
+        }));
+      }
+      this.balancer = new L4Balancer(path.join(this.dir, "balancer"), o.basePort, this.gateways.map((gw, i) => ({ id: `gw${i + 1}`, port: gw.port })));
+      await this.balancer.start();
+      await Promise.all(this.gateways.map((gw) => gw.settle(viewOf(members), 20000)));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+  }
+
+  async setMembers(members: Member[]): Promise<void> {
+    for (const gw of this.gateways) gw.setEndpoints(members);
+    await Promise.all(this.gateways.map((gw) => gw.settle(viewOf(members), 20000)));
+  }
+
+  async restart(i: number): Promise<void> {
+    await this.gateways[i].restart();
+    await this.gateways[i].settle(viewOf(this.gateways[i].layout.endpoints), 20000);
+    // The balancer's TCP check (every 500 ms) puts it back.
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+
+  /** Sum of a plugin metric over the replicas. */
+  async stat(name: string): Promise<number> {
+    let n = 0;
+    for (const gw of this.gateways) n += await gw.stat(name);
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    await this.balancer?.stop().catch(() => undefined);
+    await Promise.all(this.gateways.map((gw) => gw.close().catch(() => undefined)));
+    await this.etcd?.stop().catch(() => undefined);
+  }
+}
+
+/** Gateway replicas and the pod fleet behind them: what the trial and the replica tests run. */
+export class ReplicaSet {
+  constructor(public replicas: GatewayReplicas, public fleet: PodFleet) {}
+
+  get gateways(): Gateway[] { return this.replicas.gateways; }
+  get etcd(): Etcd | null { return this.replicas.etcd; }
+  get port(): number { return this.replicas.port; }
 
   url(roomId: string, appId = "a1"): string {
     return `ws://127.0.0.1:${this.port}/ws?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
@@ -48,49 +128,23 @@ export class ReplicaSet {
     await Promise.all(this.gateways.map((gw) => gw.settle(this.fleet.expectedView(), timeoutMs)));
   }
 
-  /** Sum of a plugin metric over the replicas. */
-  async stat(name: string): Promise<number> {
-    let n = 0;
-    for (const gw of this.gateways) n += await gw.stat(name);
-    return n;
-  }
+  stat(name: string): Promise<number> { return this.replicas.stat(name); }
 
   async close(): Promise<void> {
-    await this.balancer.stop().catch(() => undefined);
-    await Promise.all(this.gateways.map((gw) => gw.close().catch(() => undefined)));
-    await this.etcd?.stop().catch(() => undefined);
+    await this.replicas.stop();
     await this.fleet.stopAll();
   }
 }
 
 export async function startReplicas(o: ReplicaOptions): Promise<ReplicaSet> {
-  const dir = scratchDir(o.name);
   const fleet = new PodFleet(o.basePort + 20);
-  const useDirectory = o.directory !== false;
-  const etcd = useDirectory ? new Etcd(path.join(dir, "etcd"), o.basePort + 10, o.basePort + 11) : null;
-  const gateways: Gateway[] = [];
-  let balancer: L4Balancer | null = null;
+  const replicas = new GatewayReplicas("plugin", "Envoy + room-affinity plugin", "", o);
   try {
     await fleet.start(o.pods ?? 3);
-    await etcd?.start();
-    const pluginConfig = { ...(o.pluginConfig ?? {}), ...(useDirectory ? { directory: { ...(o.directoryConfig ?? {}) } } : {}) };
-    const n = o.replicas ?? 2;
-    for (let i = 0; i < n; i++) {
-      gateways.push(await startGateway({
-        name: `${o.name}-gw${i + 1}`, dir: path.join(dir, `gw${i + 1}`), listenPort: o.basePort + 2 + 2 * i, adminPort: o.basePort + 3 + 2 * i,
-        endpoints: fleet.endpoints(), pluginConfig, layout: { directoryPort: etcd?.clientPort },
-        start: { logLevel: "warning", wasmLogLevel: "info" },
-      }));
-    }
-    balancer = new L4Balancer(path.join(dir, "balancer"), o.basePort, gateways.map((gw, i) => ({ id: `gw${i + 1}`, port: gw.port })));
-    await balancer.start();
-    const set = new ReplicaSet(gateways, fleet, balancer, etcd);
-    await Promise.all(gateways.map((gw) => gw.settle(viewOf(fleet.endpoints()), 20000)));
-    return set;
+    await replicas.start(fleet.endpoints());
+    return new ReplicaSet(replicas, fleet);
   } catch (e) {
-    await balancer?.stop().catch(() => undefined);
-    await Promise.all(gateways.map((gw) => gw.close().catch(() => undefined)));
-    await etcd?.stop().catch(() => undefined);
+    await replicas.stop();
     await fleet.stopAll();
     throw e;
   }
