@@ -50,13 +50,13 @@ export class RouteSettings {
 
 /** The shared room directory (directory/): where it is and how long a join may wait for it. */
 export class DirectoryConfig {
-  /** The store: "etcd" (its v3 JSON gateway over HTTP). */
+  /** The store: "etcd" (its v3 JSON gateway over HTTP), or "redis" (Higress's Redis host functions). */
   type: string = "etcd";
   /** The Envoy cluster that reaches the store's client URL. */
   cluster: string = "room_affinity_directory";
   /** The :authority of directory requests. */
   authority: string = "etcd";
-  /** Longest a join waits for a directory lookup before it fails open (10 to 5000 ms). */
+  /** Longest a join waits for a directory lookup before it fails open (10 to 5000 ms; Redis: `timeout`). */
   timeoutMs: i32 = 200;
   /** Prefix of the directory's keys (rooms are "<keyPrefix><fingerprint hex>"). */
   keyPrefix: string = "room-affinity/";
@@ -66,9 +66,28 @@ export class DirectoryConfig {
   maxLookupsInFlight: i32 = 256;
   /** Sent as the Authorization header when not empty (an etcd auth token). */
   token: string = "";
+  /** Redis (Higress): the service as Higress plugins name it, its port, credentials and database. */
+  serviceName: string = "";
+  servicePort: i32 = 6379;
+  username: string = "";
+  password: string = "";
+  database: i32 = 0;
 }
 
-export const DIRECTORY_FIELDS: string[] = ["type", "cluster", "authority", "timeoutMs", "keyPrefix", "refreshSeconds", "maxLookupsInFlight", "token"];
+/** Fields every directory type takes. */
+export const DIRECTORY_COMMON_FIELDS: string[] = ["type", "keyPrefix", "refreshSeconds", "maxLookupsInFlight"];
+/** etcd: reached over HTTP through an Envoy cluster. */
+export const DIRECTORY_ETCD_FIELDS: string[] = DIRECTORY_COMMON_FIELDS.concat(["cluster", "authority", "timeoutMs", "token"]);
+/** Redis (Higress build): configured the way Higress plugins configure Redis. */
+export const DIRECTORY_REDIS_FIELDS: string[] = DIRECTORY_COMMON_FIELDS.concat(["serviceName", "servicePort", "username", "password", "timeout", "database"]);
+
+/**
+ * The Envoy cluster name Higress gives a Redis service: `outbound|<port>||<serviceName>` (a K8s FQDN,
+ * or a `.static` / `.dns` service registered in Higress); a name that already is a cluster is kept.
+ */
+export function redisClusterOf(d: DirectoryConfig): string {
+  return d.serviceName.startsWith("outbound|") ? d.serviceName : "outbound|" + d.servicePort.toString() + "||" + d.serviceName;
+}
 
 /** A `_rules_` entry: when its matcher applies, its settings replace the global route settings. */
 export class Rule {
@@ -225,18 +244,36 @@ class DirectoryResult {
 function readDirectory(v: JSON.Value, ttlSeconds: i32): DirectoryResult {
   if (!v.isObj) return new DirectoryResult(null, "invalid config field 'directory': expected an object such as {\"cluster\": \"room_affinity_directory\"}");
   const o = <JSON.Obj>v;
-  for (let i = 0; i < o.keys.length; i++) {
-    if (!DIRECTORY_FIELDS.includes(o.keys[i])) {
-      return new DirectoryResult(null, "invalid config: unknown field 'directory." + o.keys[i] + "'; known fields: " + DIRECTORY_FIELDS.join(", "));
-    }
-  }
   const r = new Reader(o, "directory.");
   const d = new DirectoryConfig();
   d.type = r.str("type", d.type);
-  if (r.error.length == 0 && d.type != "etcd") r.fail("type", "\"etcd\", got \"" + d.type + "\"");
-  d.cluster = r.token("cluster", d.cluster, "an Envoy cluster name (letters, digits, '_', '-', '.')", false);
-  d.authority = r.token("authority", d.authority, "a host name for the :authority header", false);
-  d.timeoutMs = r.int("timeoutMs", d.timeoutMs, 10, 5000);
+  if (r.error.length == 0 && d.type != "etcd" && d.type != "redis") r.fail("type", "\"etcd\" or \"redis\" (Higress), got \"" + d.type + "\"");
+  if (r.error.length > 0) return new DirectoryResult(null, r.error);
+  const known = d.type == "redis" ? DIRECTORY_REDIS_FIELDS : DIRECTORY_ETCD_FIELDS;
+  for (let i = 0; i < o.keys.length; i++) {
+    if (!known.includes(o.keys[i])) {
+      return new DirectoryResult(null, "invalid config: unknown field 'directory." + o.keys[i] + "' for type \"" + d.type +
+        "\"; known fields: " + known.join(", "));
+    }
+  }
+  if (d.type == "redis") {
+    d.serviceName = r.str("serviceName", "");
+    if (r.error.length == 0 && (d.serviceName.length == 0 || d.serviceName.length > 253 || !isToken(d.serviceName.replaceAll("|", "_")))) {
+      r.fail("serviceName", "a Redis service such as \"redis.default.svc.cluster.local\" or \"redis.static\", got \"" + d.serviceName + "\"");
+    }
+    d.servicePort = r.int("servicePort", d.servicePort, 1, 65535);
+    d.username = r.str("username", "");
+    d.password = r.str("password", "");
+    d.timeoutMs = r.int("timeout", d.timeoutMs, 10, 5000);
+    d.database = r.int("database", 0, 0, 15);
+    d.cluster = redisClusterOf(d);
+  } else {
+    d.cluster = r.token("cluster", d.cluster, "an Envoy cluster name (letters, digits, '_', '-', '.')", false);
+    d.authority = r.token("authority", d.authority, "a host name for the :authority header", false);
+    d.timeoutMs = r.int("timeoutMs", d.timeoutMs, 10, 5000);
+    d.token = r.str("token", d.token);
+    if (r.error.length == 0 && d.token.length > 0 && !isToken(d.token)) r.fail("token", "an etcd auth token (token characters)");
+  }
   d.keyPrefix = r.str("keyPrefix", d.keyPrefix);
   if (r.error.length == 0 && (d.keyPrefix.length == 0 || d.keyPrefix.length > 128 || !isToken(d.keyPrefix.replaceAll("/", "_")))) {
     r.fail("keyPrefix", "1 to 128 token characters or '/', such as \"room-affinity/\", got \"" + d.keyPrefix + "\"");
@@ -244,8 +281,6 @@ function readDirectory(v: JSON.Value, ttlSeconds: i32): DirectoryResult {
   d.refreshSeconds = r.int("refreshSeconds", d.refreshSeconds, 1, 3600);
   if (r.error.length == 0 && d.refreshSeconds > ttlSeconds) r.fail("refreshSeconds", "at most entryTtlSeconds (" + ttlSeconds.toString() + "), got " + d.refreshSeconds.toString());
   d.maxLookupsInFlight = r.int("maxLookupsInFlight", d.maxLookupsInFlight, 1, 65536);
-  d.token = r.str("token", d.token);
-  if (r.error.length == 0 && d.token.length > 0 && !isToken(d.token)) r.fail("token", "an etcd auth token (token characters)");
   return new DirectoryResult(r.error.length == 0 ? d : null, r.error);
 }
 

@@ -9,8 +9,7 @@ import { Lease } from "./lease";
 import { Sweeper, PresentHosts } from "./sweeper";
 import { RequestDecider, routesOf } from "./decision";
 import { recordGeometry } from "./history";
-import { RoomDirectory } from "./directory/directory";
-import { DirectoryHttpTransport } from "./platform/directory-http";
+import { RoomDirectory, DirectoryTransport } from "./directory/directory";
 import { Metrics } from "./metrics";
 import { Platform, PinWriter, MembershipSource } from "./platform/platform";
 
@@ -26,7 +25,7 @@ export class PluginInstance {
     public readonly sweeper: Sweeper,
     /** The shared room directory of this worker thread, or null. */
     public readonly directory: RoomDirectory | null,
-    public readonly directoryTransport: DirectoryHttpTransport | null,
+    public readonly directoryTransport: DirectoryTransport | null,
   ) {}
 
   /** The configure log line: what this instance will do. */
@@ -95,10 +94,11 @@ export function buildInstance(config: PluginConfig, platform: Platform, store: K
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
   let directory: RoomDirectory | null = null;
-  let transport: DirectoryHttpTransport | null = null;
+  let transport: DirectoryTransport | null = null;
   if (c.directory != null) {
-    transport = new DirectoryHttpTransport(c.directory!, rootId);
-    directory = new RoomDirectory(c.directory!, c.entryTtlSeconds, transport);
+    const parts = platform.directory(c.directory!, rootId);
+    transport = parts.transport;
+    directory = new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, transport!);
   }
   return new PluginInstance(c, new RequestDecider(routesOf(c), table, history), platform.pinWriter(c),
     platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper, directory, transport);

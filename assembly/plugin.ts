@@ -14,6 +14,9 @@ import { RequestFacts, RequestAction, StreamState, ResponseAction, ResponseDecis
 import { Outcome } from "./table";
 import { DirectoryEvent, EventKind, LookupStart } from "./directory/directory";
 import { streams } from "./abi/context";
+
+/** Higress's Redis reply buffer type (abi/higress.ts holds it for the Higress build; the value is the ABI's). */
+const REDIS_REPLY_BUFFER: u32 = 9;
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { PluginInstance, buildInstance } from "./instance";
@@ -38,6 +41,11 @@ export class RoomAffinityRoot extends RootContext {
     const result = parseConfig(raw == null ? new Uint8Array(0) : raw!);
     if (result.config == null) {
       logError("room-affinity: " + result.error);
+      return false;
+    }
+    const unfit = this.platform.check(result.config!);
+    if (unfit.length > 0) {
+      logError("room-affinity: " + unfit);
       return false;
     }
     // Unique across threads and VMs: the root id plus the creation time in nanoseconds.
@@ -82,10 +90,11 @@ export class RoomAffinityRoot extends RootContext {
     const nowMs = nowMillis();
     const dir = inst.directory;
     if (dir != null) {
-      let status = "";
-      if (headerCount > 0) {
+      let failure = "";
+      if (headerCount == 0) failure = "no reply (timeout or connection failure)";
+      else {
         const st = getHeader(MapType.HttpCallResponseHeaders, ":status");
-        if (st != null) status = st;
+        if (st == null || st != "200") failure = "answered " + (st == null ? "without a status" : st!);
       }
       let body = new Uint8Array(0);
       if (bodySize > 0) {
@@ -93,13 +102,29 @@ export class RoomAffinityRoot extends RootContext {
         if (b != null) body = b;
       }
       inst.directoryTransport!.currentStream = 0;
-      const e = dir.onReply(<i64>token, status, body, nowMs);
+      const e = dir.onReply(<i64>token, failure, headerCount == 0, body, nowMs);
       if (e != null) {
         this.applyDirectory(inst, [e!], nowMs);
         return;
       }
     }
     if (inst.membership.onHttpCallResponse(token, bodySize, nowMs)) this.sweep(inst, nowMs);
+  }
+
+  /** Redis directory contract (Higress): status 0 delivers the reply in buffer 9; anything else failed. */
+  onRedisCallResponse(token: u32, status: u32, responseSize: u32): void {
+    const inst = this.instance;
+    if (inst == null || inst.directory == null) return;
+    const nowMs = nowMillis();
+    let body = new Uint8Array(0);
+    if (status == 0 && responseSize > 0) {
+      const b = getBuffer(<BufferType>REDIS_REPLY_BUFFER, responseSize);
+      if (b != null) body = b;
+    }
+    inst.directoryTransport!.currentStream = 0;
+    const failure = status == 0 ? "" : "Redis call failed (status " + status.toString() + ": network error or timeout)";
+    const e = inst.directory!.onReply(<i64>token, failure, status != 0, body, nowMs);
+    if (e != null) this.applyDirectory(inst, [e!], nowMs);
   }
 
   /**

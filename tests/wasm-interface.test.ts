@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { readInterface } from "../tools/lib/wasm-sections";
 import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
 
-const HIGRESS_ONLY = ["env.proxy_set_upstream_override_host", "env.proxy_get_upstream_hosts"];
+const HIGRESS_ONLY = ["env.proxy_set_upstream_override_host", "env.proxy_get_upstream_hosts", "env.proxy_redis_init", "env.proxy_redis_call"];
+const HIGRESS_EXPORTS = ["proxy_on_redis_call_response"];
 // The ABI 0.2.1 host functions stock Envoy provides that this plugin may use.
 const ABI_0_2_1 = new Set([
   "proxy_log", "proxy_get_log_level", "proxy_get_buffer_bytes", "proxy_get_header_map_value", "proxy_replace_header_map_value",
@@ -24,14 +25,16 @@ test("stock Envoy build imports only ABI 0.2.1 functions", () => {
   console.log(`envoy.wasm imports: ${w.imports.join(", ")}`);
   for (const imp of w.imports) assert.ok(ABI_0_2_1.has(imp), `envoy.wasm imports ${imp}, which stock Envoy does not provide`);
   for (const h of HIGRESS_ONLY) assert.ok(!w.imports.includes(h), `envoy.wasm must not import ${h}`);
+  for (const e of HIGRESS_EXPORTS) assert.ok(!w.exports.includes(e), `envoy.wasm must not export ${e}`);
   assert.ok(!w.imports.includes("env.abort"), "AssemblyScript's env.abort must be replaced (asconfig use abort=)");
 });
 
-test("Higress build adds exactly the Higress upstream functions", () => {
+test("Higress build adds exactly the Higress upstream and Redis functions, and the Redis callback", () => {
   const w = readInterface(WASM_HIGRESS);
   console.log(`higress.wasm imports: ${w.imports.join(", ")}`);
   for (const h of HIGRESS_ONLY) assert.ok(w.imports.includes(h), `higress.wasm must import ${h}`);
   for (const imp of w.imports) assert.ok(ABI_0_2_1.has(imp) || HIGRESS_ONLY.includes(imp), `unexpected import ${imp}`);
+  for (const e of HIGRESS_EXPORTS) assert.ok(w.exports.includes(e), `higress.wasm must export ${e}`);
   // HTTP calls on Higress serve only the room directory (etcd over HTTP); membership comes from the host.
 });
 

@@ -12,6 +12,8 @@ export abstract class RootContext {
   onTick(): void {}
   /** proxy_on_http_call_response */
   onHttpCallResponse(token: u32, headerCount: u32, bodySize: u32): void {}
+  /** proxy_on_redis_call_response (Higress only) */
+  onRedisCallResponse(token: u32, status: u32, responseSize: u32): void {}
   /** proxy_on_context_create for a stream whose parent is this root. */
   abstract newHttpContext(id: u32): HttpContext;
 }

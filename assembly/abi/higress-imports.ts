@@ -9,3 +9,13 @@ export declare function proxy_set_upstream_override_host(addressPtr: usize, addr
 // Pair map of the routed cluster's hosts: key "ip:port", value JSON with at least "health_status".
 @external("env", "proxy_get_upstream_hosts")
 export declare function proxy_get_upstream_hosts(retPtrPtr: usize, retSizePtr: usize): u32;
+
+// Redis through Higress (proxy-wasm-cpp-host exports): both act on the root context. init is called
+// while configuring; `cluster` there may carry "?db=N&..." options, later calls use the bare name.
+@external("env", "proxy_redis_init")
+export declare function proxy_redis_init(clusterPtr: usize, clusterSize: usize, userPtr: usize, userSize: usize,
+  passwordPtr: usize, passwordSize: usize, timeoutMs: u32): u32;
+
+// `query` is a RESP array of bulk strings; the reply arrives in proxy_on_redis_call_response.
+@external("env", "proxy_redis_call")
+export declare function proxy_redis_call(clusterPtr: usize, clusterSize: usize, queryPtr: usize, querySize: usize, retTokenPtr: usize): u32;

@@ -1,8 +1,8 @@
 // Wrappers over Higress's extensions to ABI 0.2.1 (higress-imports.ts), with their pointer work.
 // Only the Higress build target reaches this file: stock Envoy would refuse a module importing them.
 import { Status } from "./imports";
-import { proxy_set_upstream_override_host, proxy_get_upstream_hosts } from "./higress-imports";
-import { decodePairs, surface, takeHostBytes } from "./host";
+import { proxy_set_upstream_override_host, proxy_get_upstream_hosts, proxy_redis_init, proxy_redis_call } from "./higress-imports";
+import { decodePairs, surface, takeHostBytes, utf8 } from "./host";
 
 const RET_PTR: usize = memory.data(8);
 const RET_SIZE: usize = memory.data(8);
@@ -27,4 +27,27 @@ export function getUpstreamHosts(): string[][] | null {
   const pairs = decodePairs(takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE)));
   if (pairs == null) surface("proxy_get_upstream_hosts (malformed pair map)", Status.Ok);
   return pairs;
+}
+
+/** The Redis reply buffer (proxy_get_buffer_bytes type), Higress's RedisCallResponse. */
+export const REDIS_REPLY_BUFFER: u32 = 9;
+
+/** on_configure contract: prepares Redis calls to `cluster`; false if the host refused (surfaced). */
+export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): bool {
+  const c = utf8(cluster);
+  const u = utf8(username);
+  const p = utf8(password);
+  const status = proxy_redis_init(changetype<usize>(c), c.byteLength, changetype<usize>(u), u.byteLength,
+    changetype<usize>(p), p.byteLength, timeoutMs);
+  if (status != Status.Ok) { surface("proxy_redis_init", status); return false; }
+  return true;
+}
+
+/** Sends a RESP command to `cluster` from the effective context; the token, or -1 if refused (surfaced). */
+export function redisCall(cluster: string, query: string): i64 {
+  const c = utf8(cluster);
+  const q = utf8(query);
+  const status = proxy_redis_call(changetype<usize>(c), c.byteLength, changetype<usize>(q), q.byteLength, RET_PTR);
+  if (status != Status.Ok) { surface("proxy_redis_call", status); return -1; }
+  return <i64>load<u32>(RET_PTR);
 }

@@ -9,15 +9,14 @@
 // table and the gateway's hash.
 import { DirectoryConfig } from "../config";
 import { hex64 } from "../hash";
-import {
-  PATH_RANGE, PATH_TXN, PATH_LEASE_GRANT, rangeBody, putIfAbsentBody, replaceBody, leaseGrantBody,
-  parseRange, parseTxn, parseLeaseGrant, EtcdReply, ReplyKind,
-} from "./etcd";
+import { DirectoryProtocol, DirectoryRequest, StoreReply, ReplyKind, Operation } from "./protocol";
 
-/** How directory requests leave the plugin (an HTTP call to the directory's cluster). */
+/** How directory requests leave the plugin (an HTTP call to etcd, a Redis call on Higress). */
 export abstract class DirectoryTransport {
-  /** POSTs `body` to `path`; the token that identifies the reply, or -1 if it could not be sent. */
-  abstract post(path: string, body: string): i64;
+  /** The stream the calling hook serves (0 in root hooks): transports dispatch from the root and restore it. */
+  currentStream: u32 = 0;
+  /** Sends `request`; the token that identifies the reply, or -1 if it could not be sent. */
+  abstract send(request: DirectoryRequest): i64;
 }
 
 export const enum CallKind {
@@ -90,7 +89,15 @@ export class RoomDirectory {
   private leaseAtMs: u64 = 0;
   private leaseRequested: bool = false;
 
-  constructor(public readonly config: DirectoryConfig, public readonly ttlSeconds: i32, private transport: DirectoryTransport) {}
+  /** Entries expire this long after their last write (stores that expire keys themselves). */
+  private ttlMs: i64;
+
+  constructor(public readonly config: DirectoryConfig, public readonly ttlSeconds: i32,
+    private protocol: DirectoryProtocol, private transport: DirectoryTransport) {
+    this.ttlMs = (<i64>ttlSeconds + <i64>config.refreshSeconds) * 1000;
+    // A store without leases needs none to write.
+    if (!protocol.usesLeases) this.lease = "-";
+  }
 
   keyOf(fingerprint: u64): string {
     return this.config.keyPrefix + hex64(fingerprint);
@@ -105,7 +112,7 @@ export class RoomDirectory {
       return LookupStart.Waiting;
     }
     if (this.waiting.size >= this.config.maxLookupsInFlight) return LookupStart.Busy;
-    const token = this.transport.post(PATH_RANGE, rangeBody(this.keyOf(fingerprint)));
+    const token = this.transport.send(this.protocol.lookup(this.keyOf(fingerprint)));
     if (token < 0) return LookupStart.Failed;
     this.calls.set(token, new Call(CallKind.Lookup, fingerprint, "", nowMs));
     this.waiting.set(fingerprint, [streamId]);
@@ -115,13 +122,13 @@ export class RoomDirectory {
   /** Response-path contract, a new room's 101: record `address` unless another replica did first. */
   claim(fingerprint: u64, address: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Claim, fingerprint, address, putIfAbsentBody(this.keyOf(fingerprint), address, this.lease), nowMs);
+    return this.send(CallKind.Claim, fingerprint, address, this.protocol.claim(this.keyOf(fingerprint), address, this.lease, this.ttlMs), nowMs);
   }
 
   /** Response-path contract, a re-pin's 101: move the room from `from` to `to` unless it moved already. */
   move(fingerprint: u64, from: string, to: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Move, fingerprint, to, replaceBody(this.keyOf(fingerprint), from, to, this.lease), nowMs);
+    return this.send(CallKind.Move, fingerprint, to, this.protocol.replace(this.keyOf(fingerprint), from, to, this.lease, this.ttlMs), nowMs);
   }
 
   /**
@@ -130,13 +137,13 @@ export class RoomDirectory {
    */
   refresh(fingerprint: u64, address: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Refresh, fingerprint, address, replaceBody(this.keyOf(fingerprint), address, address, this.lease), nowMs);
+    return this.send(CallKind.Refresh, fingerprint, address, this.protocol.replace(this.keyOf(fingerprint), address, address, this.lease, this.ttlMs), nowMs);
   }
 
-  private send(kind: CallKind, fingerprint: u64, value: string, body: string, nowMs: u64): bool {
+  private send(kind: CallKind, fingerprint: u64, value: string, request: DirectoryRequest, nowMs: u64): bool {
     // Writes are best effort and never wait anyone; still bounded like lookups.
     if (this.calls.size >= this.config.maxLookupsInFlight * 2) return false;
-    const token = this.transport.post(PATH_TXN, body);
+    const token = this.transport.send(request);
     if (token < 0) return false;
     this.calls.set(token, new Call(kind, fingerprint, value, nowMs));
     return true;
@@ -149,8 +156,8 @@ export class RoomDirectory {
    */
   onTick(nowMs: u64): DirectoryEvent[] {
     const interval = <u64>this.config.refreshSeconds * 1000;
-    if (!this.leaseRequested && (this.lease.length == 0 || nowMs - this.leaseAtMs >= interval)) {
-      const token = this.transport.post(PATH_LEASE_GRANT, leaseGrantBody(<i64>this.ttlSeconds + <i64>this.config.refreshSeconds));
+    if (this.protocol.usesLeases && !this.leaseRequested && (this.lease.length == 0 || nowMs - this.leaseAtMs >= interval)) {
+      const token = this.transport.send(this.protocol.grantLease(<i64>this.ttlSeconds + <i64>this.config.refreshSeconds));
       if (token >= 0) {
         this.calls.set(token, new Call(CallKind.Lease, 0, "", nowMs));
         this.leaseRequested = true;
@@ -172,24 +179,23 @@ export class RoomDirectory {
   }
 
   /**
-   * on_http_call_response contract: `status` is the reply's :status ("" when the call failed or timed
-   * out). Returns null for a token that is not the directory's.
+   * Reply contract (on_http_call_response, on_redis_call_response): `failure` is "" when the transport
+   * delivered a reply, else why not; `timedOut` when nothing came back in time. Returns null for a
+   * token that is not the directory's.
    */
-  onReply(token: i64, status: string, body: Uint8Array, nowMs: u64): DirectoryEvent | null {
+  onReply(token: i64, failure: string, timedOut: bool, body: Uint8Array, nowMs: u64): DirectoryEvent | null {
     if (!this.calls.has(token)) return null;
     const c = this.calls.get(token);
     this.calls.delete(token);
     if (c.kind == CallKind.Lease) this.leaseRequested = false;
-    if (status.length == 0) {
-      const e = this.failed(c, "no reply (timeout or connection failure)");
-      e.timedOut = true;
+    if (failure.length > 0) {
+      const e = this.failed(c, failure);
+      e.timedOut = timedOut;
       return e;
     }
-    if (status != "200") return this.failed(c, "answered " + status);
-    let reply: EtcdReply;
-    if (c.kind == CallKind.Lookup) reply = parseRange(body);
-    else if (c.kind == CallKind.Lease) reply = parseLeaseGrant(body);
-    else reply = parseTxn(body);
+    const op = c.kind == CallKind.Lookup ? Operation.Lookup : c.kind == CallKind.Lease ? Operation.Lease
+      : c.kind == CallKind.Claim ? Operation.Claim : Operation.Replace;
+    const reply: StoreReply = this.protocol.parse(op, body);
     if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error);
     if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value)) return this.failed(c, "holds a value that is not a pod address");
 

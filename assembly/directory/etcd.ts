@@ -1,10 +1,11 @@
 // The etcd v3 JSON gateway's wire format, one module: request bodies for the room directory's four
-// operations and parsers for their replies. Keys and values travel as standard base64; int64 fields
+// operations, parsers for their replies, and the DirectoryProtocol over them. Keys and values travel as standard base64; int64 fields
 // are JSON strings; fields with default values may be absent (a txn that failed has no "succeeded").
 // Pure: no host calls, so every malformed, truncated or hostile reply is unit tested and never traps.
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "../json-check";
 import { base64Encode, base64Decode } from "../base64";
+import { StoreReply, ReplyKind, DirectoryProtocol, DirectoryRequest, Operation } from "./protocol";
 
 export const PATH_RANGE = "/v3/kv/range";
 export const PATH_TXN = "/v3/kv/txn";
@@ -47,31 +48,6 @@ export function leaseGrantBody(ttlSeconds: i64): string {
   return "{\"TTL\":" + q(ttlSeconds.toString()) + "}";
 }
 
-export const enum ReplyKind {
-  /** The key holds `value` (a lookup, or the winner of a write that lost). */
-  Found = 0,
-  /** The key does not exist. */
-  Absent = 1,
-  /** The write was applied. */
-  Written = 2,
-  /** A lease was granted: `lease` is its id. */
-  Lease = 3,
-  /** Not a reply of the expected shape: `error` says why. */
-  Invalid = 4,
-}
-
-export class EtcdReply {
-  kind: ReplyKind = ReplyKind.Invalid;
-  value: string = "";
-  lease: string = "";
-  error: string = "";
-  static invalid(error: string): EtcdReply {
-    const r = new EtcdReply();
-    r.error = error;
-    return r;
-  }
-}
-
 function parseObject(body: Uint8Array): JSON.Obj | null {
   if (body.length > MAX_REPLY_BYTES) return null;
   if (checkJson(body).length > 0) return null;
@@ -85,62 +61,78 @@ function arr(o: JSON.Obj, name: string): JSON.Value[] | null {
 }
 
 /** The first kv's value of a range result object, Absent when it has none. */
-function firstValue(range: JSON.Obj): EtcdReply {
+function firstValue(range: JSON.Obj): StoreReply {
   const kvs = arr(range, "kvs");
-  const r = new EtcdReply();
+  const r = new StoreReply();
   if (kvs == null || kvs.length == 0) { r.kind = ReplyKind.Absent; return r; }
-  if (!kvs[0].isObj) return EtcdReply.invalid("kvs[0] is not an object");
+  if (!kvs[0].isObj) return StoreReply.invalid("kvs[0] is not an object");
   const v = (<JSON.Obj>kvs[0]).get("value");
   // A key whose value is empty omits "value": not something the directory writes.
-  if (v == null || !v.isString) return EtcdReply.invalid("kvs[0].value missing or not a string");
+  if (v == null || !v.isString) return StoreReply.invalid("kvs[0].value missing or not a string");
   const decoded = base64Decode((<JSON.Str>v)._str);
-  if (decoded == null) return EtcdReply.invalid("kvs[0].value is not base64");
+  if (decoded == null) return StoreReply.invalid("kvs[0].value is not base64");
   r.kind = ReplyKind.Found;
   r.value = decoded!;
   return r;
 }
 
 /** Reply of rangeBody. */
-export function parseRange(body: Uint8Array): EtcdReply {
+export function parseRange(body: Uint8Array): StoreReply {
   const o = parseObject(body);
-  if (o == null) return EtcdReply.invalid("range reply is not a JSON object");
-  if (o.get("error") != null) return EtcdReply.invalid("etcd error in range reply");
+  if (o == null) return StoreReply.invalid("range reply is not a JSON object");
+  if (o.get("error") != null) return StoreReply.invalid("etcd error in range reply");
   return firstValue(o);
 }
 
 /** Reply of putIfAbsentBody / replaceBody: Written, or the current holder (Found), or Absent. */
-export function parseTxn(body: Uint8Array): EtcdReply {
+export function parseTxn(body: Uint8Array): StoreReply {
   const o = parseObject(body);
-  if (o == null) return EtcdReply.invalid("txn reply is not a JSON object");
-  if (o.get("error") != null) return EtcdReply.invalid("etcd error in txn reply");
-  if (o.get("header") == null) return EtcdReply.invalid("txn reply without a header");
+  if (o == null) return StoreReply.invalid("txn reply is not a JSON object");
+  if (o.get("error") != null) return StoreReply.invalid("etcd error in txn reply");
+  if (o.get("header") == null) return StoreReply.invalid("txn reply without a header");
   const ok = o.get("succeeded");
   if (ok != null && ok.isBool && (<JSON.Bool>ok)._bool) {
-    const r = new EtcdReply();
-    r.kind = ReplyKind.Written;
-    return r;
+      return StoreReply.of(ReplyKind.Written);
   }
   const responses = arr(o, "responses");
-  if (responses == null || responses.length == 0 || !responses[0].isObj) return EtcdReply.invalid("failed txn without its range response");
+  if (responses == null || responses.length == 0 || !responses[0].isObj) return StoreReply.invalid("failed txn without its range response");
   const rr = (<JSON.Obj>responses[0]).get("response_range");
-  if (rr == null || !rr.isObj) return EtcdReply.invalid("failed txn without response_range");
+  if (rr == null || !rr.isObj) return StoreReply.invalid("failed txn without response_range");
   return firstValue(<JSON.Obj>rr);
 }
 
 /** Reply of leaseGrantBody. */
-export function parseLeaseGrant(body: Uint8Array): EtcdReply {
+export function parseLeaseGrant(body: Uint8Array): StoreReply {
   const o = parseObject(body);
-  if (o == null) return EtcdReply.invalid("lease reply is not a JSON object");
+  if (o == null) return StoreReply.invalid("lease reply is not a JSON object");
   const id = o.get("ID");
-  if (id == null || !id.isString) return EtcdReply.invalid("lease reply without an ID");
+  if (id == null || !id.isString) return StoreReply.invalid("lease reply without an ID");
   const s = (<JSON.Str>id)._str;
-  if (s.length == 0 || s.length > 20) return EtcdReply.invalid("lease ID out of range");
+  if (s.length == 0 || s.length > 20) return StoreReply.invalid("lease ID out of range");
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return EtcdReply.invalid("lease ID is not a decimal integer");
+    if (c < 0x30 || c > 0x39) return StoreReply.invalid("lease ID is not a decimal integer");
   }
-  const r = new EtcdReply();
+  const r = new StoreReply();
   r.kind = ReplyKind.Lease;
   r.lease = s;
   return r;
+}
+
+/** The room directory in etcd: leases make entries expire; values compare by VALUE. */
+export class EtcdProtocol extends DirectoryProtocol {
+  get usesLeases(): bool { return true; }
+  lookup(key: string): DirectoryRequest { return new DirectoryRequest(PATH_RANGE, rangeBody(key)); }
+  claim(key: string, value: string, lease: string, ttlMs: i64): DirectoryRequest {
+    return new DirectoryRequest(PATH_TXN, putIfAbsentBody(key, value, lease));
+  }
+  replace(key: string, expected: string, value: string, lease: string, ttlMs: i64): DirectoryRequest {
+    return new DirectoryRequest(PATH_TXN, replaceBody(key, expected, value, lease));
+  }
+  grantLease(ttlSeconds: i64): DirectoryRequest { return new DirectoryRequest(PATH_LEASE_GRANT, leaseGrantBody(ttlSeconds)); }
+  parse(op: Operation, reply: Uint8Array): StoreReply {
+    if (op == Operation.Lookup) return parseRange(reply);
+    if (op == Operation.Lease) return parseLeaseGrant(reply);
+    return parseTxn(reply);
+  }
 }

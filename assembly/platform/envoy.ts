@@ -2,8 +2,10 @@
 // session state (base64 "ip:port"); Envoy checks membership and override_host_status itself. Membership
 // comes from the admin /clusters?format=json, fetched by the lease holder through a static cluster
 // pointing at the admin listener, and published as snapshots in shared data for every thread.
-import { Platform, PinWriter, MembershipSource } from "./platform";
-import { PluginConfig } from "../config";
+import { Platform, PinWriter, MembershipSource, DirectoryParts } from "./platform";
+import { PluginConfig, DirectoryConfig } from "../config";
+import { EtcdProtocol } from "../directory/etcd";
+import { DirectoryHttpTransport } from "./directory-http";
 import { parseAdminClusters } from "../membership";
 import { SnapshotStore } from "../snapshots";
 import { base64Encode } from "../base64";
@@ -109,6 +111,16 @@ export class AdminMembershipSource extends MembershipSource {
 }
 
 export class StockEnvoyPlatform extends Platform {
+  check(config: PluginConfig): string {
+    const d = config.directory;
+    if (d != null && d!.type == "redis") {
+      return "invalid config field 'directory.type': expected \"etcd\" on stock Envoy, got \"redis\" (Redis needs the Higress build, which has Higress's Redis host functions)";
+    }
+    return "";
+  }
+  directory(config: DirectoryConfig, rootId: u32): DirectoryParts {
+    return new DirectoryParts(new EtcdProtocol(), new DirectoryHttpTransport(config, rootId));
+  }
   pinWriter(config: PluginConfig): PinWriter {
     return new SessionHeaderPinWriter(config.pinHeader);
   }

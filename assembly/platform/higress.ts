@@ -2,12 +2,18 @@
 // proxy_get_upstream_hosts (the routed cluster of the current stream). The host list is read at most
 // once per tick period per thread per cluster, and published as a snapshot so the sweeper (which runs
 // on a tick, outside any stream) knows which pods are present.
-import { Platform, PinWriter, MembershipSource } from "./platform";
-import { PluginConfig } from "../config";
+import { Platform, PinWriter, MembershipSource, DirectoryParts } from "./platform";
+import { PluginConfig, DirectoryConfig } from "../config";
+import { EtcdProtocol } from "../directory/etcd";
+import { RedisProtocol } from "../directory/redis";
+import { DirectoryTransport } from "../directory/directory";
+import { DirectoryRequest } from "../directory/protocol";
+import { DirectoryHttpTransport } from "./directory-http";
+import { setEffectiveContext, logError } from "../abi/host";
 import { Membership, membershipFromHostPairs } from "../membership";
 import { SnapshotStore } from "../snapshots";
 import { Metrics } from "../metrics";
-import { setUpstreamOverrideHost, getUpstreamHosts } from "../abi/higress";
+import { setUpstreamOverrideHost, getUpstreamHosts, redisInit, redisCall } from "../abi/higress";
 
 export class OverrideHostPinWriter extends PinWriter {
   pin(address: string): void {
@@ -48,7 +54,30 @@ export class UpstreamHostsMembership extends MembershipSource {
   }
 }
 
+/** The room directory in Redis, through Higress's Redis host functions (they act on the root context). */
+export class RedisTransport extends DirectoryTransport {
+  constructor(public config: DirectoryConfig, public rootId: u32) {
+    super();
+    // As Higress's own plugins do: options travel on the cluster name at init; calls use the bare name.
+    const ok = redisInit(config.cluster + "?db=" + config.database.toString() + "&buffer_flush_timeout=3&max_buffer_size_before_flush=1024",
+      config.username, config.password, <u32>config.timeoutMs);
+    if (!ok) logError("room-affinity: Redis directory '" + config.cluster + "' could not be initialised; joins go on without it");
+  }
+
+  send(request: DirectoryRequest): i64 {
+    if (this.currentStream != 0) setEffectiveContext(this.rootId);
+    const token = redisCall(this.config.cluster, request.body);
+    if (this.currentStream != 0) setEffectiveContext(this.currentStream);
+    return token;
+  }
+}
+
 export class HigressPlatform extends Platform {
+  directory(config: DirectoryConfig, rootId: u32): DirectoryParts {
+    if (config.type == "redis") return new DirectoryParts(new RedisProtocol(), new RedisTransport(config, rootId));
+    return new DirectoryParts(new EtcdProtocol(), new DirectoryHttpTransport(config, rootId));
+  }
+
   pinWriter(config: PluginConfig): PinWriter {
     return new OverrideHostPinWriter();
   }

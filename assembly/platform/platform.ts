@@ -2,7 +2,9 @@
 // target's Platform: how a pin is written (PinWriter) and where membership comes from
 // (MembershipSource). The request flow only talks to these.
 import { Membership } from "../membership";
-import { PluginConfig } from "../config";
+import { PluginConfig, DirectoryConfig } from "../config";
+import { DirectoryProtocol } from "../directory/protocol";
+import { DirectoryTransport } from "../directory/directory";
 import { SnapshotStore } from "../snapshots";
 import { Metrics } from "../metrics";
 
@@ -36,8 +38,17 @@ export abstract class MembershipSource {
   onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool { return false; }
 }
 
-/** Build-target contract: makes the two parts for one configuration. */
+/** How the room directory is spoken to (its protocol) and reached (its transport). */
+export class DirectoryParts {
+  constructor(public protocol: DirectoryProtocol, public transport: DirectoryTransport) {}
+}
+
+/** Build-target contract: makes the parts for one configuration. */
 export abstract class Platform {
+  /** on_configure contract: "" if this gateway can run `config`, else why not (the configuration fails). */
+  check(config: PluginConfig): string { return ""; }
   abstract pinWriter(config: PluginConfig): PinWriter;
   abstract membershipSource(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): MembershipSource;
+  /** The directory's protocol and transport, dispatching from root context `rootId`. */
+  abstract directory(config: DirectoryConfig, rootId: u32): DirectoryParts;
 }
