@@ -30,6 +30,7 @@ need_debs=()
 [ -x /usr/sbin/haproxy ] || need_debs+=(haproxy)
 command -v umoci >/dev/null || need_debs+=(umoci)   # npm run package (OCI image layout)
 [ -x /usr/bin/etcd ] || need_debs+=(etcd-server)    # the room directory (trial --replicas, tests)
+[ -x /usr/bin/redis-server ] || need_debs+=(redis-server)   # the room directory on Higress (emulator tests)
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need_debs[*]} (Debian packages) for npm run compare" >&2
@@ -39,5 +40,5 @@ if [ ${#need_debs[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}" >/dev/null
   # The packages may start their services; the comparison runs its own instances.
-  (service nginx stop; service haproxy stop; service etcd stop) >/dev/null 2>&1 || true
+  (service nginx stop; service haproxy stop; service etcd stop; service redis-server stop) >/dev/null 2>&1 || true
 fi

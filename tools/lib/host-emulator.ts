@@ -14,6 +14,7 @@
 // `upstream-hash-by` on Higress) it is a consistent hash on that request header; without it, round robin.
 import fs from "node:fs";
 import { createHash } from "node:crypto";
+import { EmulatedRedis, RedisEndpoint } from "./emulator-redis";
 
 const OK = 0;
 const NOT_FOUND = 1;
@@ -76,12 +77,14 @@ export interface Process {
   rr: number;
   /** The request header the load balancer hashes on, or undefined for round robin. */
   hashHeader?: string;
+  /** Where each Redis cluster the plugin may call really is (Higress: "outbound|6379||redis.static"). */
+  redisEndpoints: Map<string, RedisEndpoint>;
 }
 
 export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||game.default.svc.cluster.local"): Process {
   return {
     shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, routeName: "default/game", hosts, rr: 0,
-    hashHeader: "x-room-affinity-hash",
+    hashHeader: "x-room-affinity-hash", redisEndpoints: new Map(),
   };
 }
 
@@ -109,7 +112,16 @@ export interface RequestOutcome {
   responseHeaders: Map<string, string>;
 }
 
-type Stream = { req: Map<string, string>; resp: Map<string, string>; upstream?: string; override?: string };
+type Stream = {
+  req: Map<string, string>;
+  resp: Map<string, string>;
+  upstream?: string;
+  override?: string;
+  /** Paused by StopIteration from request headers; routed when the plugin continues it. */
+  paused?: boolean;
+  out?: RequestOutcome;
+  pinHeader?: string;
+};
 
 export class WasmVm {
   memory!: WebAssembly.Memory;
@@ -120,7 +132,10 @@ export class WasmVm {
   tickPeriodMs = 0;
   httpCalls: { cluster: string; headers: [string, string][]; token: number; body: string }[] = [];
   /** Streams begun and not finished (what proxy_set_effective_context accepts). */
-  openStreams = new Set<number>();
+  openStreams = new Map<number, Stream>();
+  /** Higress's Redis functions over real TCP (higress builds). */
+  redis: EmulatedRedis;
+  private redisReply: Buffer | null = null;
   /** proxy_continue_stream calls (paused requests resumed). */
   continued = 0;
   private pluginConfig = Buffer.alloc(0);
@@ -134,7 +149,26 @@ export class WasmVm {
   /** Root ids come from a range stream ids never reach. */
   private nextRootId = 0x40000000;
 
-  private constructor(public proc: Process, public higress: boolean) {}
+  private constructor(public proc: Process, public higress: boolean) {
+    // A Redis reply arrives later, on the root context, like Higress delivers it.
+    this.redis = new EmulatedRedis(proc.redisEndpoints, (token, status, reply) => {
+      const saved = this.stream;
+      this.stream = null;
+      this.redisReply = reply;
+      this.exports.proxy_on_redis_call_response(this.rootId, token, status, reply.length);
+      this.redisReply = null;
+      this.stream = saved;
+    });
+  }
+
+  /** Waits until every Redis call has been answered (or failed) and delivered. */
+  async redisIdle(timeoutMs = 10000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.redis.inFlight > 0) {
+      if (Date.now() > end) throw new Error(`${this.redis.inFlight} Redis calls still in flight`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
 
   static async load(wasmPath: string, proc: Process, higress: boolean): Promise<WasmVm> {
     const vm = new WasmVm(proc, higress);
@@ -144,7 +178,7 @@ export class WasmVm {
     const env: Record<string, Function> = {};
     for (const imp of WebAssembly.Module.imports(mod)) {
       if (imp.module !== "env" || !(imp.name in imports)) throw new Error(`host does not provide ${imp.module}.${imp.name}`);
-      if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts")) {
+      if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts" || imp.name.startsWith("proxy_redis_"))) {
         throw new Error(`stock Envoy does not provide ${imp.name}`);
       }
       env[imp.name] = imports[imp.name];
@@ -226,6 +260,7 @@ export class WasmVm {
         let buf: Buffer;
         if (type === 7) buf = vm.pluginConfig;
         else if (type === 4 && vm.callResponse) buf = vm.callResponse.body;
+        else if (type === 9 && vm.redisReply) buf = vm.redisReply;
         else return NOT_FOUND;
         return vm.give(buf.subarray(start, start + max), retPtr, retSize);
       },
@@ -282,11 +317,28 @@ export class WasmVm {
       },
       proxy_set_effective_context(id: number) {
         // The root, or a stream that is still open (paused streams stay open until they finish).
-        return id === vm.rootId || vm.openStreams.has(id) ? OK : NOT_FOUND;
+        if (id === vm.rootId) { vm.stream = null; return OK; }
+        const st = vm.openStreams.get(id);
+        if (!st) return NOT_FOUND;
+        vm.stream = st;
+        return OK;
       },
       proxy_continue_stream(_type: number) {
+        const st = vm.stream;
+        if (!st || !st.paused) return BAD_ARGUMENT;
         vm.continued++;
+        st.paused = false;
+        vm.routeStream(st);
         return OK;
+      },
+      proxy_redis_init(cp: number, cl: number, up: number, ul: number, pp: number, pl: number, timeout: number) {
+        return vm.redis.init(vm.str(cp, cl), vm.str(up, ul), vm.str(pp, pl), timeout);
+      },
+      proxy_redis_call(cp: number, cl: number, qp: number, ql: number, retToken: number) {
+        const token = vm.nextToken++;
+        const status = vm.redis.call(vm.str(cp, cl), vm.bytes(qp, ql), token);
+        if (status === OK) vm.u32(retToken, token);
+        return status;
       },
       proxy_define_metric(type: number, np: number, nl: number, retId: number) {
         vm.u32(retId, vm.proc.metrics.define(type, vm.str(np, nl)));
@@ -382,27 +434,35 @@ export class WasmVm {
       req.set("connection", "Upgrade");
     }
     for (const [k, v] of Object.entries(input.headers ?? {})) req.set(k.toLowerCase(), v);
-    const stream: Stream = { req, resp: new Map() };
+    const stream: Stream = { req, resp: new Map(), pinHeader };
     this.stream = stream;
-    this.openStreams.add(id);
+    this.openStreams.set(id, stream);
     this.localReply = undefined;
     this.exports.proxy_on_context_create(id, this.rootId);
     const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
     const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map() };
+    stream.out = out;
     if (this.localReply) out.localReply = this.localReply;
-    else {
-      const pin = req.get(pinHeader);
-      out.requested = this.higress ? stream.override : pin ? Buffer.from(pin, "base64").toString() : undefined;
-      out.upstream = this.route(out.requested, req);
-      stream.upstream = out.upstream;
-    }
+    else if (action === 1) stream.paused = true; // waits for the plugin to continue it
+    else this.routeStream(stream);
     this.stream = null;
     return { id, input, pinHeader, stream, out };
+  }
+
+  /** The gateway routes a request once its request phase is over (at once, or when continued). */
+  routeStream(stream: Stream): void {
+    const out = stream.out!;
+    out.headers = new Map(stream.req);
+    const pin = stream.req.get(stream.pinHeader ?? "x-room-affinity-pin");
+    out.requested = this.higress ? stream.override : pin ? Buffer.from(pin, "base64").toString() : undefined;
+    out.upstream = this.route(out.requested, stream.req);
+    stream.upstream = out.upstream;
   }
 
   /** The response phase of a begun request (the upstream's answer), then the stream ends. */
   finish(p: PendingRequest): RequestOutcome {
     const { id, input, pinHeader, stream, out } = p;
+    if (stream.paused) throw new Error("finish() of a request the plugin has not continued (wait for its directory reply)");
     this.stream = stream;
     if (!out.localReply) {
       const answer = input.upstreamStatus ?? (input.upgrade !== false ? 101 : 200);

@@ -1,0 +1,216 @@
+// The room directory on the Higress build (build/higress.wasm), through Higress's Redis host functions
+// as the host emulator implements them over a real TCP connection to a real redis-server. Each
+// emulated process stands for one Higress replica (its own shared data); both share one Redis.
+// No Higress data plane runs here: what is verified is the plugin against real Redis, through the
+// documented host behaviour (tools/lib/emulator-redis.ts).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { WasmVm, newProcess, Process, UpstreamHost } from "../tools/lib/host-emulator";
+import { WASM_HIGRESS, WASM_ENVOY, scratchDir } from "../tools/lib/paths";
+import { Redis } from "../tools/lib/redis";
+
+const SERVICE = "redis.static";
+const hostsOf = (n: number): UpstreamHost[] => Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:8080`, health: "Healthy" as const }));
+const path = (room: string) => `/ws?appId=a1&roomId=${room}`;
+
+/** One Higress replica: a process of its own (shared data) whose hosts are `hosts` (shared with the others). */
+async function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}): Promise<WasmVm> {
+  const proc: Process = newProcess(hosts);
+  proc.hosts = hosts;
+  proc.redisEndpoints.set(`outbound|${redis.port}||${SERVICE}`, { host: "127.0.0.1", port: redis.port });
+  const vm = await WasmVm.load(WASM_HIGRESS, proc, true);
+  const ok = vm.configure({ directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } });
+  assert.equal(ok, true, JSON.stringify(vm.logs));
+  return vm;
+}
+
+/** A whole join: the request may wait for the directory; its writes are awaited too. Returns the pod. */
+async function join(vm: WasmVm, room: string): Promise<string> {
+  const p = vm.begin({ path: path(room) });
+  if (p.out.action === 1) await vm.redisIdle();
+  const out = vm.finish(p);
+  await vm.redisIdle();
+  assert.ok(out.upstream && !out.localReply, `join of ${room} failed: ${JSON.stringify(out.localReply)}`);
+  return out.upstream!;
+}
+
+async function withRedis(name: string, port: number, fn: (redis: Redis) => Promise<void>, password = ""): Promise<void> {
+  const redis = new Redis(scratchDir(name), port, password);
+  await redis.start();
+  try {
+    await fn(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+const metric = (vm: WasmVm, name: string) => vm.proc.metrics.get(`room_affinity.${name}`);
+
+test("Higress + Redis: a room's players through both replicas, with a scale-out between: 0 split (and split without Redis)", async () => {
+  await withRedis("redis-a", 26380, async (redis) => {
+    const hosts = hostsOf(3);
+    const [r1, r2] = [await replica(redis, hosts), await replica(redis, hosts)];
+    const rooms = Array.from({ length: 100 }, (_, i) => `a${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) home.set(room, await join(r1, room));
+    hosts.push(...hostsOf(6).slice(3));
+    let split = 0;
+    for (const room of rooms) if ((await join(r2, room)) !== home.get(room) || (await join(r1, room)) !== home.get(room)) split++;
+    console.log(`Redis directory: ${metric(r2, "directory.found")} rooms found by the second replica; split ${split}`);
+    assert.equal(split, 0);
+    assert.equal(metric(r2, "directory.found"), 100);
+    // Control: the same without a directory splits rooms the hash remaps.
+    const plain = [newProcess(hostsOf(3)), newProcess(hostsOf(3))];
+    const [p1, p2] = [await WasmVm.load(WASM_HIGRESS, plain[0], true), await WasmVm.load(WASM_HIGRESS, plain[1], true)];
+    p1.configure({});
+    p2.configure({});
+    const placed = rooms.map((room) => p1.request({ path: path(room) }).upstream);
+    plain[1].hosts.push(...hostsOf(6).slice(3));
+    const without = rooms.filter((room, i) => p2.request({ path: path(room) }).upstream !== placed[i]).length;
+    console.log(`without a directory: ${without} of 100 rooms split`);
+    assert.ok(without > 20);
+  });
+});
+
+test("Higress + Redis: a replica restarts (empty shared data) after a scale-out: 0 rooms moved", async () => {
+  await withRedis("redis-b", 26381, async (redis) => {
+    const hosts = hostsOf(3);
+    const r1 = await replica(redis, hosts);
+    const rooms = Array.from({ length: 100 }, (_, i) => `b${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) home.set(room, await join(r1, room));
+    hosts.push(...hostsOf(6).slice(3));
+    const restarted = await replica(redis, hosts);
+    const moved = [];
+    for (const room of rooms) if ((await join(restarted, room)) !== home.get(room)) moved.push(room);
+    assert.deepEqual(moved, []);
+  });
+});
+
+test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one pod per room, the same in Redis", async () => {
+  await withRedis("redis-c", 26382, async (redis) => {
+    const hosts = hostsOf(3);
+    const [r1, r2] = [await replica(redis, hosts), await replica(redis, hosts)];
+    const rooms = Array.from({ length: 90 }, (_, i) => `c${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) { home.set(room, await join(r1, room)); await join(r2, room); }
+    const gone = hosts[1].address;
+    hosts.splice(1, 1);
+    const orphans = rooms.filter((r) => home.get(r) === gone);
+    // Both replicas' players decided before any upgrade completes.
+    const pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
+    for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
+    const pods = new Map<string, Set<string>>();
+    for (const { vm, room, p } of pending) {
+      const out = vm.finish(p);
+      if (out.localReply) continue; // refused: its retry below
+      if (!pods.has(room)) pods.set(room, new Set());
+      pods.get(room)!.add(out.upstream!);
+    }
+    await r1.redisIdle();
+    await r2.redisIdle();
+    for (const room of orphans) {
+      for (const vm of [r1, r2]) pods.get(room)!.add(await join(vm, room));
+      assert.equal(pods.get(room)!.size, 1, `${room} split: ${[...pods.get(room)!]}`);
+      assert.notEqual([...pods.get(room)!][0], gone);
+    }
+    const keys = (await redis.command(["KEYS", "room-affinity/*"])).split("\r\n").filter((l) => l.startsWith("room-affinity/")).length;
+    assert.equal(keys, rooms.length);
+  });
+});
+
+test("Higress + Redis: Redis stopped: joins fail open (counted, logged once), known rooms stay; back: rooms shared again", async () => {
+  await withRedis("redis-e", 26383, async (redis) => {
+    const hosts = hostsOf(3);
+    const [r1, r2] = [await replica(redis, hosts), await replica(redis, hosts)];
+    const known = Array.from({ length: 40 }, (_, i) => `e${i}`);
+    const home = new Map<string, string>();
+    for (const room of known) home.set(room, await join(r1, room));
+    await redis.stop();
+    for (const room of known) assert.equal(await join(r1, room), home.get(room));
+    for (let i = 0; i < 20; i++) await join(r2, `e-new${i}`);
+    assert.ok(metric(r2, "directory.failures") >= 20, "failures must be counted");
+    assert.equal(r2.logs.filter((l) => /room directory call failed/.test(l.message)).length, 1, "logged once per distinct failure");
+    await redis.start();
+    const back = Array.from({ length: 30 }, (_, i) => `e-back${i}`);
+    const placed = new Map<string, string>();
+    for (const room of back) placed.set(room, await join(r1, room));
+    hosts.push(...hostsOf(6).slice(3));
+    for (const room of back) assert.equal(await join(r2, room), placed.get(room), `${room} not shared after Redis came back`);
+  });
+});
+
+test("Higress + Redis: Redis frozen (SIGSTOP): joins of new rooms complete after the timeout, failing open", async () => {
+  await withRedis("redis-f", 26384, async (redis) => {
+    const r1 = await replica(redis, hostsOf(3));
+    await join(r1, "warm"); // the connection is open before the freeze
+    redis.freeze();
+    // How long each new room's upgrade stays paused waiting for the frozen directory.
+    const paused: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      const p = r1.begin({ path: path(`f${i}`) });
+      while (p.stream.paused) await new Promise((r) => setTimeout(r, 1));
+      paused.push(Date.now() - t0);
+      assert.ok(r1.finish(p).upstream);
+    }
+    const ms = Math.max(...paused);
+    redis.thaw();
+    await r1.redisIdle();
+    console.log(`joins of new rooms with Redis frozen: paused ${Math.min(...paused)}-${ms} ms each (timeout 200 ms)`);
+    assert.ok(metric(r1, "directory.failures") >= 10);
+    // Liveness, not speed: each join waited for its timeout, nowhere near a hang.
+    assert.ok(ms < 2000, `a join stayed paused ${ms} ms`);
+  });
+});
+
+test("Higress + Redis: AUTH with a password works; a wrong password fails open with the Redis error logged once", async () => {
+  await withRedis("redis-auth", 26385, async (redis) => {
+    const hosts = hostsOf(3);
+    const [r1, r2] = [await replica(redis, hosts, { password: "s3cret" }), await replica(redis, hosts, { password: "s3cret" })];
+    const pod = await join(r1, "auth1");
+    hosts.push(...hostsOf(6).slice(3));
+    assert.equal(await join(r2, "auth1"), pod);
+    assert.equal(metric(r2, "directory.found"), 1);
+    const wrong = await replica(redis, hosts, { password: "nope" });
+    await join(wrong, "auth2");
+    await join(wrong, "auth3");
+    assert.ok(metric(wrong, "directory.failures") >= 2);
+    const logged = wrong.logs.filter((l) => /room directory call failed.*(WRONGPASS|NOAUTH)/.test(l.message));
+    assert.equal(logged.length, 1, JSON.stringify(wrong.logs.map((l) => l.message)));
+  }, "s3cret");
+});
+
+test("Higress + Redis: Redis answering an error (WRONGTYPE) fails the lookup open, counted; the join succeeds", async () => {
+  await withRedis("redis-err", 26386, async (redis) => {
+    const r1 = await replica(redis, hostsOf(3));
+    await join(r1, "probe");
+    const key = (await redis.command(["KEYS", "room-affinity/*"])).split("\r\n").find((l) => l.startsWith("room-affinity/"))!;
+    // Another room's key spelled the same way, but holding a list: every command on it answers WRONGTYPE.
+    const fresh = await replica(redis, hostsOf(3));
+    await redis.command(["DEL", key]);
+    await redis.command(["LPUSH", key, "x"]);
+    const before = metric(fresh, "directory.failures");
+    await join(fresh, "probe");
+    assert.ok(metric(fresh, "directory.failures") > before);
+    assert.ok(fresh.logs.some((l) => /Redis error: WRONGTYPE/.test(l.message)), JSON.stringify(fresh.logs.map((l) => l.message)));
+  });
+});
+
+test("bad Redis directory configs are refused naming the field; the stock build refuses Redis", async () => {
+  const vm = await WasmVm.load(WASM_HIGRESS, newProcess(hostsOf(1)), true);
+  const bad: [object, RegExp][] = [
+    [{ directory: { type: "redis" } }, /'directory\.serviceName': expected a Redis service/],
+    [{ directory: { type: "redis", serviceName: "r.static", timeout: 0 } }, /'directory\.timeout': expected an integer from 10 to 5000, got 0/],
+    [{ directory: { type: "redis", serviceName: "r.static", database: 99 } }, /'directory\.database': expected an integer from 0 to 15, got 99/],
+    [{ directory: { type: "redis", serviceName: "r.static", cluster: "x" } }, /unknown field 'directory\.cluster' for type "redis"/],
+  ];
+  for (const [config, message] of bad) {
+    vm.logs = [];
+    assert.equal(vm.configure(config), false);
+    assert.ok(vm.logs.some((l) => message.test(l.message)), `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`);
+  }
+  const stock = await WasmVm.load(WASM_ENVOY, newProcess(hostsOf(1), "game_pods"), false);
+  assert.equal(stock.configure({ directory: { type: "redis", serviceName: "r.static" } }), false);
+  assert.ok(stock.logs.some((l) => /'directory\.type': expected "etcd" on stock Envoy, got "redis"/.test(l.message)));
+});
