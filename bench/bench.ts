@@ -269,7 +269,7 @@ async function emulatorBench(o: Options) {
   let payload = 0;
   let buckets = 0;
   for (const [k, v] of proc.shared.map) if (k.startsWith("room-affinity:t:")) { payload += k.length + v.value.length; buckets++; }
-  const rooms = proc.metrics.get("room_affinity.pins");
+  const rooms = proc.metrics.get("room_affinity.learned");
   // libstdc++ unordered_map<string, pair<string, uint32_t>> node: 2 strings (32 B each), cas, next
   // pointer and cached hash (~88 B), plus the heap blocks of key and value (payload, rounded up).
   const perBucketOverhead = 88 + 16;
