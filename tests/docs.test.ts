@@ -7,16 +7,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import Ajv from "ajv";
-import { ROOT, WASM_ENVOY } from "../tools/lib/paths";
+import { ROOT, WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 
-const DOCS = ["README.md", "README.zh-CN.md", "deploy/higress/README.md"];
+const DOCS = ["README.md", "README.zh-CN.md", "deploy/higress/README.md", "deploy/higress/README.zh-CN.md"];
 const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "room-affinity.schema.json"), "utf8"));
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
-/** Runs a config through the real stock build; returns "" if accepted, else the logged error. */
-async function verdict(config: unknown): Promise<string> {
-  const vm = await WasmVm.load(WASM_ENVOY, newProcess([]), false);
+/** Runs a config through the real stock build (or the Higress build); returns "" if accepted, else the logged error. */
+async function verdict(config: unknown, higress = false): Promise<string> {
+  const vm = await WasmVm.load(higress ? WASM_HIGRESS : WASM_ENVOY, newProcess([]), higress);
   const ok = vm.configure(typeof config === "string" ? config : JSON.stringify(config));
   return ok ? "" : (vm.logs.find((l) => l.level === 4)?.message ?? "rejected without a message");
 }
@@ -64,7 +64,8 @@ test("every JSON example in the docs configures the plugin and passes the schema
   for (const doc of DOCS) {
     for (const ex of jsonExamples(doc)) {
       n++;
-      assert.equal(await verdict(ex), "", `${doc} example rejected by the plugin:\n${ex}`);
+      // The Higress guide's examples are Higress configurations (its Redis directory needs that build).
+      assert.equal(await verdict(ex, doc.startsWith("deploy/higress/")), "", `${doc} example rejected by the plugin:\n${ex}`);
       assert.ok(validate(JSON.parse(ex)), `${doc} example rejected by the schema: ${JSON.stringify(validate.errors)}\n${ex}`);
     }
   }
@@ -109,4 +110,12 @@ test("every metric the plugin defines and every response-details code are docume
     const documented = [...text.matchAll(/^\| `([a-z_.]+)` \| (counter|gauge|计数器|仪表) \|/gm)].map((m) => m[1]);
     assert.deepEqual(documented.filter((m) => !metrics.includes(m)), [], `${doc} documents metrics the plugin does not define`);
   }
+});
+
+test("the directory's fields are documented (EN, ZH) for each store type, as the parser knows them", async () => {
+  const fieldsOf = async (type: string) => (await verdict({ directory: { type, __probe__: 1 } }, true)).match(/known fields: (.*)$/)![1].split(", ");
+  const known = [...new Set([...(await fieldsOf("etcd")), ...(await fieldsOf("redis"))])].sort();
+  assert.deepEqual([...tableFields("README.md", /\n`directory` fields:\n/)].sort(), known, "README.md directory table");
+  assert.deepEqual([...tableFields("README.zh-CN.md", /\n`directory` 字段：\n/)].sort(), known, "README.zh-CN.md directory table");
+  assert.deepEqual(Object.keys(schema.properties.directory.properties).sort(), known, "schema directory properties");
 });
