@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { spawnSync } from "node:child_process";
-import { ROOT, scratchDir, envoyBinary, WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+import { ROOT, scratchDir, envoyBinary, WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR } from "../tools/lib/paths";
 import { PodFleet } from "../tools/lib/pods";
 import { sleep } from "../tools/lib/wait";
 import { Layout, Endpoint } from "../tools/lib/envoy-config";
@@ -27,7 +27,8 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { smoke: false, seconds: 5, rounds: 3, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000 };
+  // 7 interleaved rounds: the machine is shared and noisy, so verdicts come from medians with their spread.
+  const o: Options = { smoke: false, seconds: 5, rounds: 7, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, bigRooms: 20_000, gatewayRooms: 2_000 });
@@ -113,11 +114,12 @@ interface Variant {
   layout: Partial<Layout>;
 }
 
-/** The systems of the handshake benchmark; the two middle ones attribute the plugin's cost. */
+/** The systems of the handshake benchmark; the middle ones attribute the plugin's cost step by step. */
 const VARIANTS: Variant[] = [
   { name: "roundrobin", label: "Envoy round robin, no filter", layout: { plugin: false, statefulSession: false } },
   { name: "maglev", label: "Envoy MAGLEV query hashing", layout: { plugin: false, statefulSession: false, lbPolicy: "MAGLEV", hashQueryParams: ["appId", "roomId"] } },
   { name: "stateful-only", label: "Envoy + stateful_session only (no wasm)", layout: { plugin: false, statefulSession: true } },
+  { name: "floor", label: "Envoy + floor wasm filter (hooks only return) + stateful_session", layout: { wasmPath: WASM_FLOOR } },
   { name: "wasm-passthrough", label: "Envoy + wasm filter that finds no key + stateful_session", layout: { pluginConfig: JSON.stringify({ keyParams: ["never"] }) } },
   { name: "plugin", label: "Envoy + room-affinity (joins of pinned rooms)", layout: {} },
 ];
@@ -126,6 +128,12 @@ const VARIANTS: Variant[] = [
 function cpuMicros(pid: number): number {
   const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) * 10000; // utime, stime in clock ticks of 10 ms
+}
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
 }
 
 interface Measured extends LoadResult {
@@ -166,17 +174,22 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       console.log(`round ${round + 1} plugin-new-rooms ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake`);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number }> = {};
+    /** Median with its min-max spread over the rounds. */
+    const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+    const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }> = {};
     for (const [k, rs] of Object.entries(rounds)) {
       summary[k] = {
         label: VARIANTS.find((v) => v.name === k)?.label ?? "Envoy + room-affinity (every join a new room)",
         perSecond: median(rs.map((r) => r.perSecond)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
         errors: rs.reduce((n, r) => n + r.errors, 0), envoyCpuUsPerHandshake: median(rs.map((r) => r.envoyCpuUsPerHandshake)),
+        cpuSpread: spread(rs.map((r) => r.envoyCpuUsPerHandshake)),
       };
     }
-    // Ratios within each round, then the median: both systems saw the same machine state.
-    const ratio = (a: string, b: string, f: (r: Measured) => number) => median(rounds[a].map((r, i) => f(r) / f(rounds[b][i])));
-    const diff = (a: string, b: string, f: (r: Measured) => number) => median(rounds[a].map((r, i) => f(r) - f(rounds[b][i])));
+    // Ratios and differences within each round (both systems saw the same machine state), then the
+    // median over the rounds with its min-max spread.
+    const ratio = (a: string, b: string, f: (r: Measured) => number) => spread(rounds[a].map((r, i) => f(r) / f(rounds[b][i])));
+    const diff = (a: string, b: string, f: (r: Measured) => number) => spread(rounds[a].map((r, i) => f(r) - f(rounds[b][i])));
+    const cpu = (r: Measured) => r.envoyCpuUsPerHandshake;
     return {
       summary,
       throughputVsMaglev: ratio("plugin", "maglev", (r) => r.perSecond),
@@ -184,10 +197,13 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       p99AddedVsMaglevMs: diff("plugin", "maglev", (r) => r.p99),
       p50AddedVsMaglevMs: diff("plugin", "maglev", (r) => r.p50),
       p99AddedVsRoundRobinMs: diff("plugin", "roundrobin", (r) => r.p99),
-      cpuAddedVsMaglevUs: diff("plugin", "maglev", (r) => r.envoyCpuUsPerHandshake),
-      cpuStatefulSessionUs: diff("stateful-only", "roundrobin", (r) => r.envoyCpuUsPerHandshake),
-      cpuWasmFilterUs: diff("wasm-passthrough", "stateful-only", (r) => r.envoyCpuUsPerHandshake),
-      cpuPluginLogicUs: diff("plugin", "wasm-passthrough", (r) => r.envoyCpuUsPerHandshake),
+      cpuAddedVsMaglevUs: diff("plugin", "maglev", cpu),
+      // Attribution, one step at a time (Envoy CPU per handshake).
+      cpuStatefulSessionUs: diff("stateful-only", "roundrobin", cpu),
+      cpuEnvoyWasmUs: diff("floor", "stateful-only", cpu),
+      cpuNoKeyPassUs: diff("wasm-passthrough", "floor", cpu),
+      cpuKeyTablePinUs: diff("plugin", "wasm-passthrough", cpu),
+      cpuPluginOverFloorUs: diff("plugin", "floor", cpu),
     };
   } finally {
     for (const r of running) await r.gw.close();
@@ -389,8 +405,9 @@ async function main(): Promise<void> {
   let mem;
   try {
     gw = await gatewayBench(o, fleet.endpoints());
-    console.log(`gateway: plugin throughput x${gw.throughputVsMaglev.toFixed(3)} of MAGLEV, x${gw.throughputVsRoundRobin.toFixed(3)} of round robin; p99 added vs MAGLEV ${gw.p99AddedVsMaglevMs.toFixed(3)} ms, p50 added ${gw.p50AddedVsMaglevMs.toFixed(3)} ms`);
-    console.log(`gateway: Envoy CPU per handshake added vs MAGLEV ${gw.cpuAddedVsMaglevUs.toFixed(1)} us = stateful_session ${gw.cpuStatefulSessionUs.toFixed(1)} + wasm filter ${gw.cpuWasmFilterUs.toFixed(1)} + plugin logic ${gw.cpuPluginLogicUs.toFixed(1)} us`);
+    const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
+    console.log(`gateway: plugin throughput x${sp(gw.throughputVsMaglev)} of MAGLEV, x${sp(gw.throughputVsRoundRobin)} of round robin; p99 added vs MAGLEV ${sp(gw.p99AddedVsMaglevMs)} ms, p50 added ${sp(gw.p50AddedVsMaglevMs)} ms`);
+    console.log(`gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
   } finally {

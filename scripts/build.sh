@@ -5,5 +5,7 @@ cd "$(dirname "$0")/.."
 mkdir -p build
 npx --no-install asc assembly/targets/envoy.ts --config asconfig.json --target envoy
 npx --no-install asc assembly/targets/higress.ts --config asconfig.json --target higress
+# The benchmark floor (npm run bench): a filter whose hooks only return Continue.
+npx --no-install asc assembly/targets/floor.ts --config asconfig.json --target floor
 node scripts/build-tools.mjs
 echo "build: build/envoy.wasm $(stat -c %s build/envoy.wasm) B, build/higress.wasm $(stat -c %s build/higress.wasm) B"

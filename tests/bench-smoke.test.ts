@@ -23,6 +23,16 @@ test("compare --smoke runs every system through membership changes, draining and
   for (const sys of ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"]) {
     for (const sc of ["scale-out", "rolling-update", "config-reload"]) assert.match(r.out, new RegExp(`\\| ${sys} \\| ${sc} \\| \\d+ \\|`), `${sys} ${sc}`);
   }
-  // The plugin's own guarantees hold even in the smoke run.
-  for (const line of r.out.split("\n").filter((l) => l.startsWith("| plugin |"))) assert.match(line, /\| plugin \| [a-z-]+ \| 0 \| 0 \| 0 \|/, line);
+  // The plugin's own guarantees hold even in the smoke run: the settled scenarios (0 split, moved,
+  // dropped), the no-settle one (0 split in every run), and two replicas with the directory (0 split).
+  const lines = r.out.split("\n");
+  const settled = lines.filter((l) => /^\| plugin \| [a-z-]+ \| \d+ \| \d+ \| \d+ \| \d+\/\d+/.test(l));
+  assert.ok(settled.length >= 3, r.out);
+  for (const line of settled) assert.match(line, /\| plugin \| [a-z-]+ \| 0 \| 0 \| 0 \|/, line);
+  const live = lines.filter((l) => l.startsWith("| plugin | pod-killed | 1 |"));
+  assert.equal(live.length, 1, r.out);
+  assert.match(live[0], /\| plugin \| pod-killed \| 1 \| 0; 0 \| 0 \| 0 \|/);
+  const replicated = lines.filter((l) => l.startsWith("| plugin+directory |"));
+  assert.equal(replicated.length, 1, r.out);
+  assert.match(replicated[0], /\| plugin\+directory \| 0 \| 0 \| 0 \|/);
 });

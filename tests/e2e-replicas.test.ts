@@ -20,6 +20,18 @@ async function together(set: ReplicaSet, roomIds: string[], perRoom: number): Pr
   return mapLimit(roomIds.flatMap((r) => Array(perRoom).fill(r)), 100, (room) => join(set.url(room)));
 }
 
+/** A player that retries every 50 ms while the gateways notice a dead pod, as clients do. */
+async function joinRetrying(set: ReplicaSet, room: string): Promise<Joined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await join(set.url(room));
+    } catch (e) {
+      if (attempt > 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 async function scaleOut(set: ReplicaSet, to: number): Promise<void> {
   await set.fleet.start(to - set.fleet.pods.length);
   set.publish();
@@ -97,16 +109,7 @@ test("(c) a pod is killed and its players reconnect at once through both replica
     const orphans = [...before.pods].filter(([, p]) => p === victim.id).map(([r]) => r);
     await victim.kill("SIGKILL");
     // Everyone of the victim's rooms comes back at once (retrying while the gateways notice).
-    const back = await mapLimit(orphans.flatMap((r) => [r, r, r, r]), 200, async (room) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await join(set.url(room));
-        } catch (e) {
-          if (attempt > 100) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    });
+    const back = await mapLimit(orphans.flatMap((r) => [r, r, r, r]), 200, (room) => joinRetrying(set, room));
     const after = assignment(back);
     console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts")}`);
     assert.deepEqual(after.split, []);
@@ -141,16 +144,7 @@ test("(d) a rolling update across replicas: old rooms stay on their draining pod
     for (const p of old) set.fleet.setState(p.id, "stopped");
     set.publish();
     await Promise.all(old.map((p) => p.kill("SIGTERM")));
-    const back = await mapLimit(all.flatMap((r) => [r, r, r]), 150, async (room) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await join(set.url(room));
-        } catch (e) {
-          if (attempt > 100) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    });
+    const back = await mapLimit(all.flatMap((r) => [r, r, r]), 150, (room) => joinRetrying(set, room));
     const after = assignment(back);
     console.log(`(d) ${all.length} old rooms moved onto v2 pods; directory conflicts ${await set.stat("directory.conflicts")}`);
     assert.deepEqual(after.split, []);

