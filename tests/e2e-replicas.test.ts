@@ -214,7 +214,7 @@ test("(g) a bad directory config is rejected naming the field, and the last good
   assert.equal(vm.configure({ directory: {} }), true);
   const bad: [object, RegExp][] = [
     [{ directory: { timeoutMs: 0 } }, /'directory\.timeoutMs': expected an integer from 10 to 5000, got 0/],
-    [{ directory: { type: "consul" } }, /'directory\.type': expected "etcd", got "consul"/],
+    [{ directory: { type: "consul" } }, /'directory\.type': expected "etcd" or "redis" \(Higress\), got "consul"/],
     [{ directory: { clustr: "x" } }, /unknown field 'directory\.clustr'/],
     [{ directory: "etcd" }, /'directory': expected an object/],
     [{ directory: { refreshSeconds: 600 }, entryTtlSeconds: 60 }, /'directory\.refreshSeconds': expected at most entryTtlSeconds \(60\), got 600/],
