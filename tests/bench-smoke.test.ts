@@ -14,7 +14,9 @@ function run(script: string, args: string[], timeoutMs: number) {
 test("bench --smoke runs every measurement and prints its figures", () => {
   const r = run("bench.js", ["--smoke"], 240000);
   assert.equal(r.status, 0, r.out);
-  for (const re of [/us\/join at 1000 rooms/, /sweep pass/, /evicted in \d+ ticks/, /plugin throughput x[\d.]+ of MAGLEV/, /B\/room/]) assert.match(r.out, re);
+  for (const re of [/us\/join at 1000 rooms/, /sweep pass/, /evicted in \d+ ticks/, /plugin throughput x[\d.]+ \([\d.]+\.\.[\d.]+\) of MAGLEV/,
+    /B\/room/, /round 1 floor /, /plugin over the floor -?[\d.]+/, /directory: join of a room this replica does not know p50 [\d.]+ ms/,
+    /directory: steady load \d+ joins/]) assert.match(r.out, re);
 });
 
 test("compare --smoke runs every system through membership changes, draining and reloads", () => {
