@@ -136,6 +136,15 @@ export class RequestDecider {
   /** Whether the request hook must read the route name and host (only rules match on them). */
   get needsRouteFacts(): bool { return this.routes.length > 1; }
 
+  /**
+   * Request-hook contract: whether a request with this upgrade status can need the routed cluster. With
+   * no rules and every route WebSocket-only, a plain request passes before any key or cluster is used,
+   * so the hook skips that property read (the costliest of its reads) for all non-upgrade traffic.
+   */
+  needsCluster(isWebSocket: bool): bool {
+    return isWebSocket || this.routes.length > 1 || !this.routes[0].settings.websocketOnly;
+  }
+
   /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */
   routeFor(facts: RequestFacts): Route {
     const cluster = facts.cluster == null ? "" : facts.cluster!;

@@ -194,7 +194,7 @@ function requestFacts(inst: PluginInstance): RequestFacts {
   f.isWebSocket = up != null && up.toLowerCase() == "websocket";
   const path = getHeaderBytes(MapType.HttpRequestHeaders, ":path");
   if (path != null) f.path = path;
-  f.cluster = getPropertyString(["xds", "cluster_name"]);
+  if (inst.decider.needsCluster(f.isWebSocket)) f.cluster = getPropertyString(["xds", "cluster_name"]);
   if (inst.decider.needsRouteFacts) {
     let routeName = getPropertyString(["route_name"]);
     if (routeName == null) routeName = getPropertyString(["xds", "route_name"]);

@@ -38,6 +38,12 @@ describe("request decision", () => {
     expect(d.action).toBe(RequestAction.PassThrough);
     expect(d.passReason).toBe(PassReason.NotWebSocket);
   });
+  it("needs the routed cluster only for upgrades, unless rules or a non-WebSocket-only route could use it", () => {
+    expect(decider().needsCluster(false)).toBe(false);
+    expect(decider().needsCluster(true)).toBe(true);
+    expect(decider("{\"websocketOnly\":false}").needsCluster(false)).toBe(true);
+    expect(decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").needsCluster(false)).toBe(true);
+  });
   it("passes a request without a room key through (passthrough policy)", () => {
     const d = decider().decide(join("/ws?appId=a1"));
     expect(d.action).toBe(RequestAction.PassThrough);
