@@ -75,10 +75,22 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
   } finally {
     await closeAll(joined);
   }
-  // Each room recorded once where Envoy's hash on the room put its first players; none disagreed.
-  assert.equal((await gw.stat("learned")) - learnedBefore, ROOMS);
+  // Each room was recorded where Envoy's hash on the room put its first players; none disagreed.
+  // A room can be learned twice (to the same pod) when two rooms' first writes create one bucket in the
+  // same microseconds: shared data has no create-if-absent (README, Known limits). Printed, not hidden.
+  const learned = (await gw.stat("learned")) - learnedBefore;
+  console.log(`learned ${learned} pins for ${ROOMS} rooms`);
+  assert.ok(learned >= ROOMS, `only ${learned} rooms learned`);
   assert.equal((await gw.stat("rejects.room_elsewhere")) - conflictsBefore, 0);
   assert.equal((await gw.stat("repins")) - repinsBefore, 0);
+  // And the table now holds every room on that pod: one more player each, all table hits, nothing learned.
+  const hitsBefore = await gw.stat("hits");
+  const learnedAfter = await gw.stat("learned");
+  const again = await mapLimit(rooms("r", ROOMS), 50, (room) => join(gw.url("a1", room)));
+  await closeAll(again);
+  for (const j of again) assert.equal(j.pod, roomPod.get(roomIdOf(j)), `${j.room} moved`);
+  assert.equal((await gw.stat("hits")) - hitsBefore, ROOMS);
+  assert.equal(await gw.stat("learned"), learnedAfter);
 });
 
 test("everyone reconnects from new source addresses (127.0.0.x): 100% return to their room's pod", async () => {
