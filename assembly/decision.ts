@@ -131,7 +131,12 @@ export class RequestDecider {
    * previous geometries, read through on a miss until their entries expire.
    */
   constructor(public readonly routes: Route[], public readonly table: AffinityTable,
-    public readonly history: TableHistory | null = null) {}
+    public readonly history: TableHistory | null = null) {
+    this.plainNeedsCluster = routes.length > 1 || !routes[0].settings.websocketOnly;
+  }
+
+  /** A plain (non-upgrade) request can need the routed cluster: rules exist or the route takes plain requests. */
+  private readonly plainNeedsCluster: bool;
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
   get needsRouteFacts(): bool { return this.routes.length > 1; }
@@ -142,7 +147,7 @@ export class RequestDecider {
    * so the hook skips that property read (the costliest of its reads) for all non-upgrade traffic.
    */
   needsCluster(isWebSocket: bool): bool {
-    return isWebSocket || this.routes.length > 1 || !this.routes[0].settings.websocketOnly;
+    return isWebSocket || this.plainNeedsCluster;
   }
 
   /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */

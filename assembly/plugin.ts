@@ -14,9 +14,6 @@ import { RequestFacts, RequestAction, StreamState, ResponseAction, ResponseDecis
 import { Outcome } from "./table";
 import { DirectoryEvent, EventKind, LookupStart } from "./directory/directory";
 import { streams } from "./abi/context";
-
-/** Higress's Redis reply buffer type (abi/higress.ts holds it for the Higress build; the value is the ABI's). */
-const REDIS_REPLY_BUFFER: u32 = 9;
 import { Platform } from "./platform/platform";
 import { Metrics } from "./metrics";
 import { PluginInstance, buildInstance } from "./instance";
@@ -118,7 +115,7 @@ export class RoomAffinityRoot extends RootContext {
     const nowMs = nowMillis();
     let body = new Uint8Array(0);
     if (status == 0 && responseSize > 0) {
-      const b = getBuffer(<BufferType>REDIS_REPLY_BUFFER, responseSize);
+      const b = getBuffer(BufferType.RedisCallResponse, responseSize);
       if (b != null) body = b;
     }
     inst.directoryTransport!.currentStream = 0;

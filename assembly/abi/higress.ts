@@ -29,9 +29,6 @@ export function getUpstreamHosts(): string[][] | null {
   return pairs;
 }
 
-/** The Redis reply buffer (proxy_get_buffer_bytes type), Higress's RedisCallResponse. */
-export const REDIS_REPLY_BUFFER: u32 = 9;
-
 /** on_configure contract: prepares Redis calls to `cluster`; false if the host refused (surfaced). */
 export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): bool {
   const c = utf8(cluster);

@@ -31,6 +31,8 @@ export const enum BufferType {
   HttpCallResponseBody = 4,
   VmConfiguration = 6,
   PluginConfiguration = 7,
+  /** Higress only: the reply of a proxy_redis_call. */
+  RedisCallResponse = 9,
 }
 
 export const enum MapType {

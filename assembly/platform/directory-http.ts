@@ -1,27 +1,22 @@
-// The room directory's transport to etcd, on both builds: an HTTP call to the directory's cluster, dispatched
-// from the root context so its reply reaches the root (a paused stream may end before the reply), then
-// the stream the hook serves is made effective again.
-import { DirectoryTransport } from "../directory/directory";
+// The room directory's transport to etcd, on both builds: an HTTP call to the directory's cluster,
+// dispatched from the root context (root-dispatch.ts).
+import { RootDispatchTransport } from "./root-dispatch";
 import { DirectoryRequest } from "../directory/protocol";
 import { DirectoryConfig } from "../config";
-import { httpCall, setEffectiveContext } from "../abi/host";
+import { httpCall } from "../abi/host";
 
-export class DirectoryHttpTransport extends DirectoryTransport {
+export class DirectoryHttpTransport extends RootDispatchTransport {
   private headers: string[][];
 
-  constructor(public config: DirectoryConfig, public rootId: u32) {
-    super();
+  constructor(public config: DirectoryConfig, rootId: u32) {
+    super(rootId);
     const h: string[][] = [[":method", "POST"], [":path", ""], [":authority", config.authority], ["content-type", "application/json"]];
     if (config.token.length > 0) h.push(["authorization", config.token]);
     this.headers = h;
   }
 
-  send(request: DirectoryRequest): i64 {
+  protected dispatch(request: DirectoryRequest): i64 {
     this.headers[1][1] = request.path;
-    const body = request.body;
-    if (this.currentStream != 0) setEffectiveContext(this.rootId);
-    const token = httpCall(this.config.cluster, this.headers, <u32>this.config.timeoutMs, body);
-    if (this.currentStream != 0) setEffectiveContext(this.currentStream);
-    return token;
+    return httpCall(this.config.cluster, this.headers, <u32>this.config.timeoutMs, request.body);
   }
 }

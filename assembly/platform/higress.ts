@@ -6,10 +6,10 @@ import { Platform, PinWriter, MembershipSource, DirectoryParts } from "./platfor
 import { PluginConfig, DirectoryConfig } from "../config";
 import { EtcdProtocol } from "../directory/etcd";
 import { RedisProtocol } from "../directory/redis";
-import { DirectoryTransport } from "../directory/directory";
 import { DirectoryRequest } from "../directory/protocol";
 import { DirectoryHttpTransport } from "./directory-http";
-import { setEffectiveContext, logError } from "../abi/host";
+import { RootDispatchTransport } from "./root-dispatch";
+import { logError } from "../abi/host";
 import { Membership, membershipFromHostPairs } from "../membership";
 import { SnapshotStore } from "../snapshots";
 import { Metrics } from "../metrics";
@@ -55,20 +55,17 @@ export class UpstreamHostsMembership extends MembershipSource {
 }
 
 /** The room directory in Redis, through Higress's Redis host functions (they act on the root context). */
-export class RedisTransport extends DirectoryTransport {
-  constructor(public config: DirectoryConfig, public rootId: u32) {
-    super();
+export class RedisTransport extends RootDispatchTransport {
+  constructor(public config: DirectoryConfig, rootId: u32) {
+    super(rootId);
     // As Higress's own plugins do: options travel on the cluster name at init; calls use the bare name.
     const ok = redisInit(config.cluster + "?db=" + config.database.toString() + "&buffer_flush_timeout=3&max_buffer_size_before_flush=1024",
       config.username, config.password, <u32>config.timeoutMs);
     if (!ok) logError("room-affinity: Redis directory '" + config.cluster + "' could not be initialised; joins go on without it");
   }
 
-  send(request: DirectoryRequest): i64 {
-    if (this.currentStream != 0) setEffectiveContext(this.rootId);
-    const token = redisCall(this.config.cluster, request.body);
-    if (this.currentStream != 0) setEffectiveContext(this.currentStream);
-    return token;
+  protected dispatch(request: DirectoryRequest): i64 {
+    return redisCall(this.config.cluster, request.body);
   }
 }
 
