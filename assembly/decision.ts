@@ -39,17 +39,73 @@ export function routesOf(c: PluginConfig): Route[] {
   return routes;
 }
 
-/** What the request hook read from the host. */
+/**
+ * Facts a decision may not need, read from the host only when it does: a request without a complete
+ * key never reads the routed cluster (the costliest read), and a response whose pin held never reads
+ * the clock. The hook's implementation reads the host; tests use fixed values.
+ */
+export abstract class DeferredFacts {
+  /** The routed cluster, or null when the host does not say. */
+  abstract cluster(): string | null;
+  abstract nowMs(): u64;
+}
+
+/** Fixed deferred facts (tests, and callers that already hold the values). */
+export class FixedFacts extends DeferredFacts {
+  constructor(private readonly clusterName: string | null, private readonly now: u64) { super(); }
+  cluster(): string | null { return this.clusterName; }
+  nowMs(): u64 { return this.now; }
+}
+
+/** What the request hook read from the host, and where to read the rest if the decision needs it. */
 export class RequestFacts {
   /** Raw `:path` bytes, query included. */
-  path: Uint8Array = new Uint8Array(0);
+  path: Uint8Array = EMPTY_PATH;
   isWebSocket: bool = false;
-  /** The routed cluster, or null when the host does not say. */
-  cluster: string | null = null;
   /** Route name and host (port stripped); read only when `_rules_` exist. */
   routeName: string = "";
   host: string = "";
-  nowMs: u64 = 0;
+  /** The source of `cluster` and `nowMs` until they are set or read. */
+  deferred: DeferredFacts | null = null;
+  private clusterValue: string | null = null;
+  private clusterKnown: bool = false;
+  private nowValue: u64 = 0;
+  private nowKnown: bool = false;
+
+  /** The routed cluster (read at most once). */
+  get cluster(): string | null {
+    if (!this.clusterKnown) {
+      this.clusterKnown = true;
+      const d = this.deferred;
+      if (d != null) this.clusterValue = d.cluster();
+    }
+    return this.clusterValue;
+  }
+  set cluster(v: string | null) { this.clusterValue = v; this.clusterKnown = true; }
+  /** Whether the cluster has been read: after a Pin or Learn decision it has. */
+  get clusterRead(): bool { return this.clusterKnown; }
+
+  get nowMs(): u64 {
+    if (!this.nowKnown) {
+      this.nowKnown = true;
+      const d = this.deferred;
+      if (d != null) this.nowValue = d.nowMs();
+    }
+    return this.nowValue;
+  }
+  set nowMs(v: u64) { this.nowValue = v; this.nowKnown = true; }
+}
+const EMPTY_PATH = new Uint8Array(0);
+
+/** Request-hook contract: whether an `upgrade` header's value asks for WebSocket (ASCII case-insensitive, no allocation). */
+export function upgradesToWebSocket(value: Uint8Array | null): bool {
+  if (value == null || value.length != 9) return false;
+  const want = "websocket";
+  for (let i = 0; i < 9; i++) {
+    const c = <i32>value[i];
+    if ((c | 0x20) != want.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 export const enum RequestAction {
@@ -79,7 +135,7 @@ export class RequestDecision {
   key: Uint8Array | null = null;
   resolution: Resolution | null = null;
   /** Pin and Learn: the value of `hashHeader` (16 hex digits of the room's fingerprint). */
-  roomHash: string = "";
+  get roomHash(): string { return hex64(this.fingerprint); }
   /** The pin was carried over from a previous table geometry (history.ts). */
   adopted: bool = false;
 
@@ -108,7 +164,7 @@ export const enum ResponseAction {
 }
 
 export class ResponseDecision {
-  constructor(public action: ResponseAction, public resolution: Resolution | null, public upstream: string = "") {}
+  constructor(public readonly action: ResponseAction, public readonly resolution: Resolution | null, public readonly upstream: string = "") {}
 
   /**
    * A learn or correction that found the room recorded on another pod than the one this player reached:
@@ -122,6 +178,10 @@ export class ResponseDecision {
   }
 }
 
+/** The two outcomes that change nothing, shared (immutable) so the common response allocates nothing. */
+const PIN_HELD = new ResponseDecision(ResponseAction.None, null);
+const STRIP_ONLY = new ResponseDecision(ResponseAction.Strip, null);
+
 export class RequestDecider {
   /** Hash of each routed cluster's name, computed once per cluster (rooms are per cluster). */
   private clusterHashes: Map<string, u64> = new Map();
@@ -132,27 +192,16 @@ export class RequestDecider {
    */
   constructor(public readonly routes: Route[], public readonly table: AffinityTable,
     public readonly history: TableHistory | null = null) {
-    this.plainNeedsCluster = routes.length > 1 || !routes[0].settings.websocketOnly;
   }
-
-  /** A plain (non-upgrade) request can need the routed cluster: rules exist or the route takes plain requests. */
-  private readonly plainNeedsCluster: bool;
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
   get needsRouteFacts(): bool { return this.routes.length > 1; }
 
-  /**
-   * Request-hook contract: whether a request with this upgrade status can need the routed cluster. With
-   * no rules and every route WebSocket-only, a plain request passes before any key or cluster is used,
-   * so the hook skips that property read (the costliest of its reads) for all non-upgrade traffic.
-   */
-  needsCluster(isWebSocket: bool): bool {
-    return isWebSocket || this.plainNeedsCluster;
-  }
-
   /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */
   routeFor(facts: RequestFacts): Route {
-    const cluster = facts.cluster == null ? "" : facts.cluster!;
+    if (this.routes.length == 1) return this.routes[0]; // no rules: no reason to read the cluster yet
+    const c = facts.cluster;
+    const cluster = c == null ? "" : c;
     for (let i = 1; i < this.routes.length; i++) {
       if (this.routes[i].matcher!.matches(facts.routeName, facts.host, cluster)) return this.routes[i];
     }
@@ -180,11 +229,10 @@ export class RequestDecider {
       return d;
     }
     // Rooms are per routed cluster: the same key routed to two clusters is two rooms.
-    const cluster = facts.cluster;
+    const cluster = facts.cluster; // the first host read a keyed request needs beyond its headers
     const fp = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
     d.fingerprint = fp;
     d.key = key.key;
-    d.roomHash = hex64(fp);
     const now = <u32>(facts.nowMs / 1000);
     let res = this.table.find(fp, now);
     if (res.outcome == Outcome.NoPlacement && this.history != null) {
@@ -212,16 +260,16 @@ export class RequestDecider {
 
   /**
    * Response-headers contract: `upstream` is where the gateway connected (null if unknown) and
-   * `status` the response's :status (null if not read). A pin is written only when the upstream
+   * `status` the response's :status (null if not read); the clock is read only to write a pin. A pin is written only when the upstream
    * accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected upgrades (4xx, 5xx) never enter
    * the table, so junk cannot evict live rooms.
    */
-  afterResponse(s: StreamState, upstream: string | null, status: string | null, nowMs: u64): ResponseDecision {
-    if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return new ResponseDecision(ResponseAction.None, null);
+  afterResponse(s: StreamState, upstream: string | null, status: string | null, facts: DeferredFacts): ResponseDecision {
+    if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return PIN_HELD;
     if ((!s.learning && s.pinned.length == 0) || upstream == null || upstream.length == 0 || !accepted(status, s.upgrade)) {
-      return new ResponseDecision(ResponseAction.Strip, null);
+      return STRIP_ONLY;
     }
-    const now = <u32>(nowMs / 1000);
+    const now = <u32>(facts.nowMs() / 1000);
     if (s.learning) {
       // The load balancer chose; make that the room's pin unless a racing request pinned it first.
       return new ResponseDecision(ResponseAction.Learned, this.table.learn(s.fingerprint, now, upstream!), upstream!);

@@ -33,10 +33,16 @@ const HEX_DIGITS = "0123456789abcdef";
 
 /** Request-path contract (hashHeader value): `x` as 16 lower-case hex digits. */
 export function hex64(x: u64): string {
-  const out = new Uint16Array(16);
+  return String.UTF8.decode(hex64Bytes(x));
+}
+
+/** hex64 as the bytes of a header value: one allocation (the request path writes it on every keyed request). */
+export function hex64Bytes(x: u64): ArrayBuffer {
+  const out = new ArrayBuffer(16);
+  const p = changetype<usize>(out);
   for (let i = 15; i >= 0; i--) {
-    out[i] = HEX_DIGITS.charCodeAt(<i32>(x & 15));
+    store<u8>(p + <usize>i, <u8>HEX_DIGITS.charCodeAt(<i32>(x & 15)));
     x >>= 4;
   }
-  return String.UTF16.decodeUnsafe(out.dataStart, 32);
+  return out;
 }

@@ -12,8 +12,12 @@ import { recordGeometry } from "./history";
 import { RoomDirectory, DirectoryTransport } from "./directory/directory";
 import { Metrics } from "./metrics";
 import { Platform, PinWriter, MembershipSource } from "./platform/platform";
+import { HostName } from "./abi/host";
 
 export class PluginInstance {
+  /** `hashHeader`, encoded for the host once. */
+  readonly hashHeaderName: HostName;
+
   constructor(
     public readonly config: PluginConfig,
     public readonly decider: RequestDecider,
@@ -26,7 +30,9 @@ export class PluginInstance {
     /** The shared room directory of this worker thread, or null. */
     public readonly directory: RoomDirectory | null,
     public readonly directoryTransport: DirectoryTransport | null,
-  ) {}
+  ) {
+    this.hashHeaderName = new HostName(config.hashHeader);
+  }
 
   /** The configure log line: what this instance will do. */
   describe(): string {

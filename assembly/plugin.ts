@@ -3,14 +3,17 @@
 import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
-  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeader, removeHeader,
-  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest,
+  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeaderBytes, removeHeader,
+  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
 import { SharedDataStore } from "./shared-store";
 import { parseConfig } from "./config";
 import { stripPort } from "./rules";
-import { RequestFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE } from "./decision";
+import { hex64Bytes } from "./hash";
+import {
+  RequestFacts, DeferredFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE, upgradesToWebSocket,
+} from "./decision";
 import { Outcome } from "./table";
 import { DirectoryEvent, EventKind, LookupStart } from "./directory/directory";
 import { streams } from "./abi/context";
@@ -20,6 +23,32 @@ import { PluginInstance, buildInstance } from "./instance";
 
 function nowMillis(): u64 { return nowNanos() / 1000000; }
 
+// Names and property paths the hooks use, encoded for the host once.
+const UPGRADE = new HostName("upgrade");
+const PATH = new HostName(":path");
+const AUTHORITY = new HostName(":authority");
+const STATUS = new HostName(":status");
+const CLUSTER_NAME = HostName.property(["xds", "cluster_name"]);
+const ROUTE_NAME = HostName.property(["route_name"]);
+const XDS_ROUTE_NAME = HostName.property(["xds", "route_name"]);
+const UPSTREAM_ADDRESS = HostName.property(["upstream", "address"]);
+const PLUGIN_NAME = HostName.property(["plugin_name"]);
+
+/** The host behind the facts a decision reads only when it needs them (one instance: no state). */
+class HostFacts extends DeferredFacts {
+  cluster(): string | null { return getPropertyString(CLUSTER_NAME); }
+  nowMs(): u64 { return nowMillis(); }
+}
+const HOST_FACTS = new HostFacts();
+
+/**
+ * A pin whose mechanism says it held (no stateful_session echo) is verified against the upstream
+ * address for the first PINS_VERIFIED_FIRST pins of a worker and one in PINS_VERIFIED_EVERY after:
+ * enough to catch a stateful_session that reads another header, without a property read per join.
+ */
+const PINS_VERIFIED_FIRST: u32 = 16;
+const PINS_VERIFIED_EVERY: u32 = 64;
+
 export class RoomAffinityRoot extends RootContext {
   /** The configuration in force; replaced only by one that parsed. */
   instance: PluginInstance | null = null;
@@ -27,6 +56,8 @@ export class RoomAffinityRoot extends RootContext {
   readonly store: SharedDataStore = new SharedDataStore();
   /** Players refused because their room was on another pod (this thread, since start). */
   conflicts: u32 = 0;
+  /** Pins whose mechanism said they held (this thread, since start); see PINS_VERIFIED_FIRST. */
+  pinsHeld: u32 = 0;
   /** Whether the host logs debug lines; refreshed on configure and each tick, so per-pin log lines
    *  are only built when someone reads them. */
   debugEnabled: bool = false;
@@ -48,7 +79,7 @@ export class RoomAffinityRoot extends RootContext {
     // Unique across threads and VMs: the root id plus the creation time in nanoseconds.
     const owner = this.id.toString() + "-" + nowNanos().toString();
     // The plugin's name keys the history of table geometries, so a new capacity keeps old pins.
-    const name = getPropertyString(["plugin_name"]);
+    const name = getPropertyString(PLUGIN_NAME);
     const inst = buildInstance(result.config!, this.platform, this.store, this.metrics, owner, collectInsideHook,
       name == null ? "" : name!, nowMillis(), this.id);
     // Joins paused for the old configuration's directory must not wait for replies nobody will take.
@@ -90,7 +121,7 @@ export class RoomAffinityRoot extends RootContext {
       let failure = "";
       if (headerCount == 0) failure = "no reply (timeout or connection failure)";
       else {
-        const st = getHeader(MapType.HttpCallResponseHeaders, ":status");
+        const st = getHeader(MapType.HttpCallResponseHeaders, STATUS);
         if (st == null || st != "200") failure = "answered " + (st == null ? "without a status" : st!);
       }
       let body = new Uint8Array(0);
@@ -182,24 +213,31 @@ export class RoomAffinityRoot extends RootContext {
   newHttpContext(id: u32): HttpContext {
     return new RoomAffinityStream(id, this);
   }
+
+  /** Response-path contract: whether to verify this held pin against the upstream address (see PINS_VERIFIED_FIRST). */
+  verifyHeldPin(): bool {
+    const n = this.pinsHeld++;
+    return n < PINS_VERIFIED_FIRST || n % PINS_VERIFIED_EVERY == 0;
+  }
 }
 
-/** Request-headers contract: the facts the decision needs, read from the host. */
+/**
+ * Request-headers contract: the facts every decision needs, read from the host; the routed cluster
+ * and the clock are read later, only if the decision needs them (HOST_FACTS).
+ */
 function requestFacts(inst: PluginInstance): RequestFacts {
   const f = new RequestFacts();
-  const up = getHeader(MapType.HttpRequestHeaders, "upgrade");
-  f.isWebSocket = up != null && up.toLowerCase() == "websocket";
-  const path = getHeaderBytes(MapType.HttpRequestHeaders, ":path");
+  f.deferred = HOST_FACTS;
+  f.isWebSocket = upgradesToWebSocket(getHeaderBytes(MapType.HttpRequestHeaders, UPGRADE));
+  const path = getHeaderBytes(MapType.HttpRequestHeaders, PATH);
   if (path != null) f.path = path;
-  if (inst.decider.needsCluster(f.isWebSocket)) f.cluster = getPropertyString(["xds", "cluster_name"]);
   if (inst.decider.needsRouteFacts) {
-    let routeName = getPropertyString(["route_name"]);
-    if (routeName == null) routeName = getPropertyString(["xds", "route_name"]);
+    let routeName = getPropertyString(ROUTE_NAME);
+    if (routeName == null) routeName = getPropertyString(XDS_ROUTE_NAME);
     if (routeName != null) f.routeName = routeName;
-    const authority = getHeader(MapType.HttpRequestHeaders, ":authority");
+    const authority = getHeader(MapType.HttpRequestHeaders, AUTHORITY);
     if (authority != null) f.host = stripPort(authority);
   }
-  f.nowMs = nowMillis();
   return f;
 }
 
@@ -221,16 +259,19 @@ const DEPLOYMENT_PROBLEMS = new OnceLog();
 const DIRECTORY_PROBLEMS = new OnceLog();
 /** Players sent apart are expected now and then while membership changes; this many means a gateway that does not hash. */
 const CONFLICTS_BEFORE_ALARM: u32 = 20;
+/** The state of a stream before its request phase (never written: each request phase sets its own). */
+const NOTHING_PINNED = new StreamState();
 
 export class RoomAffinityStream extends HttpContext {
   /** Set by the request phase of a configured instance; the response phase needs both. */
   private inst: PluginInstance | null = null;
-  private state: StreamState = new StreamState();
+  private state: StreamState = NOTHING_PINNED;
 
   constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
 
   /** Directory contract: the paused join was pinned to the room's pod found in the directory. */
   pinnedByDirectory(address: string): void {
+    if (this.state == NOTHING_PINNED) return; // not reachable: only a request phase pauses a stream
     this.state.pinned = address;
     this.state.learning = false;
   }
@@ -251,7 +292,7 @@ export class RoomAffinityStream extends HttpContext {
     // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
     if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest();
-    const hashHeader = inst.config.hashHeader;
+    const hashHeader = inst.hashHeaderName;
     if (d.action == RequestAction.PassThrough) {
       // Only the plugin says which room a request belongs to.
       removeHeader(MapType.HttpRequestHeaders, hashHeader);
@@ -259,8 +300,9 @@ export class RoomAffinityStream extends HttpContext {
     }
     // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
     // and falls back to it for a pin it cannot honour, the same way for every player of the room.
-    replaceHeader(MapType.HttpRequestHeaders, hashHeader, d.roomHash);
-    if (facts.cluster != null) inst.membership.observe(facts.cluster!, facts.nowMs);
+    replaceHeaderBytes(MapType.HttpRequestHeaders, hashHeader, hex64Bytes(d.fingerprint));
+    const cluster = facts.cluster; // read by the decision already: this request has a key
+    if (cluster != null) inst.membership.observe(cluster, facts.nowMs);
     const dir = inst.directory;
     if (dir != null) {
       inst.directoryTransport!.currentStream = this.id;
@@ -291,17 +333,24 @@ export class RoomAffinityStream extends HttpContext {
     const inst = this.inst;
     if (inst == null) return FilterHeadersStatus.Continue;
     const s = this.state;
-    // The upstream matters only to a stream that pinned or is learning; the common case, a join that
-    // went where it was pinned, reads one property and stops.
+    // The upstream matters only to a stream that pinned or is learning. The common case, a join whose
+    // pin held, asks the pin mechanism (one header read) and stops there.
     let upstream: string | null = null;
     let status: string | null = null;
+    let pinUnread = false;
     if (s.pinned.length > 0 || s.learning) {
-      upstream = getPropertyString(["upstream", "address"]);
-      if (upstream != null && upstream != s.pinned) status = getHeader(MapType.HttpResponseHeaders, ":status");
+      const held = s.pinned.length > 0 && inst.pinWriter.pinHeld();
+      if (held && !this.root.verifyHeldPin()) upstream = s.pinned;
+      else {
+        upstream = getPropertyString(UPSTREAM_ADDRESS);
+        // The mechanism said the pin held, yet the gateway went elsewhere: it reads another header than ours.
+        pinUnread = held && upstream != null && upstream != s.pinned;
+      }
+      if (upstream != null && upstream != s.pinned) status = getHeader(MapType.HttpResponseHeaders, STATUS);
     }
-    const d = inst.decider.afterResponse(s, upstream, status, nowMillis());
+    const d = inst.decider.afterResponse(s, upstream, status, HOST_FACTS);
     const m = this.root.metrics;
-    if (d.action == ResponseAction.Corrected && !inst.pinWriter.sawPin()) {
+    if (pinUnread && d.action == ResponseAction.Corrected) {
       m.inc(m.pinUnread);
       DEPLOYMENT_PROBLEMS.error("pin-unread", "a pin to " + s.pinned + " was not honoured and the pin mechanism never read it: " +
         "stateful_session must read the header named by pinHeader ('" + inst.config.pinHeader + "'); until it does, " +

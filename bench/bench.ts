@@ -16,6 +16,7 @@ import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { EnvoySystem } from "../tools/lib/system";
 import { startReplicas } from "../tools/lib/replicas";
 import { groupedBars } from "./svg";
+import { profilingVm, profileScenario, PROFILE_SCENARIOS, HandshakeProfile } from "../tools/lib/handshake-profile";
 
 interface Options {
   smoke: boolean;
@@ -24,11 +25,13 @@ interface Options {
   concurrency: number;
   bigRooms: number;
   gatewayRooms: number;
+  /** An earlier build of build/envoy.wasm, benchmarked beside the current one in the same rounds (before/after). */
+  baseline: string;
 }
 
 function parse(argv: string[]): Options {
   // 7 interleaved rounds: the machine is shared and noisy, so verdicts come from medians with their spread.
-  const o: Options = { smoke: false, seconds: 5, rounds: 7, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000 };
+  const o: Options = { smoke: false, seconds: 5, rounds: 7, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, bigRooms: 20_000, gatewayRooms: 2_000 });
@@ -37,7 +40,8 @@ function parse(argv: string[]): Options {
     else if (a === "--concurrency") o.concurrency = Number(argv[++i]);
     else if (a === "--big-rooms") o.bigRooms = Number(argv[++i]);
     else if (a === "--gateway-rooms") o.gatewayRooms = Number(argv[++i]);
-    else throw new Error(`unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --big-rooms N --gateway-rooms N)`);
+    else if (a === "--baseline") o.baseline = path.resolve(argv[++i]);
+    else throw new Error(`unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --big-rooms N --gateway-rooms N --baseline OLD_ENVOY_WASM)`);
   }
   return o;
 }
@@ -140,11 +144,19 @@ interface Measured extends LoadResult {
   envoyCpuUsPerHandshake: number;
 }
 
+/** The variants of this run: with --baseline, the earlier build runs beside the plugin in every round. */
+function variantsOf(o: Options): Variant[] {
+  if (!o.baseline) return VARIANTS;
+  const baseline: Variant = { name: "plugin-baseline", label: `Envoy + room-affinity, baseline build (${path.basename(o.baseline)})`, layout: { wasmPath: o.baseline } };
+  return [...VARIANTS.slice(0, -1), baseline, VARIANTS[VARIANTS.length - 1]];
+}
+
 async function gatewayBench(o: Options, endpoints: Endpoint[]) {
   const running: { v: Variant; gw: Gateway; port: number }[] = [];
+  const variants = variantsOf(o);
   let port = 23000;
   try {
-    for (const v of VARIANTS) {
+    for (const v of variants) {
       const gw = await startGateway({
         name: `bench-${v.name}`, listenPort: port, adminPort: port + 1, endpoints, layout: v.layout,
         start: { logLevel: "warning", wasmLogLevel: "info" },
@@ -153,7 +165,7 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       port += 10;
     }
     await running[running.length - 1].gw.waitMembership(endpoints.length);
-    const rounds: Record<string, Measured[]> = Object.fromEntries([...VARIANTS.map((v) => v.name), "plugin-new-rooms"].map((n) => [n, []]));
+    const rounds: Record<string, Measured[]> = Object.fromEntries([...variants.map((v) => v.name), "plugin-new-rooms"].map((n) => [n, []]));
     const measure = async (r: (typeof running)[number], rooms: number, prefix: string): Promise<Measured> => {
       const c0 = cpuMicros(r.gw.envoy.proc.pid!);
       const m = await load(r.port, o.seconds, o.concurrency, rooms, prefix);
@@ -179,7 +191,7 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
     const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }> = {};
     for (const [k, rs] of Object.entries(rounds)) {
       summary[k] = {
-        label: VARIANTS.find((v) => v.name === k)?.label ?? "Envoy + room-affinity (every join a new room)",
+        label: variants.find((v) => v.name === k)?.label ?? "Envoy + room-affinity (every join a new room)",
         perSecond: median(rs.map((r) => r.perSecond)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
         errors: rs.reduce((n, r) => n + r.errors, 0), envoyCpuUsPerHandshake: median(rs.map((r) => r.envoyCpuUsPerHandshake)),
         cpuSpread: spread(rs.map((r) => r.envoyCpuUsPerHandshake)),
@@ -204,6 +216,14 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       cpuNoKeyPassUs: diff("wasm-passthrough", "floor", cpu),
       cpuKeyTablePinUs: diff("plugin", "wasm-passthrough", cpu),
       cpuPluginOverFloorUs: diff("plugin", "floor", cpu),
+      // Before/after, when an earlier build ran beside this one.
+      baseline: o.baseline ? {
+        build: path.basename(o.baseline),
+        cpuChangeUs: diff("plugin", "plugin-baseline", cpu),
+        throughputRatio: ratio("plugin", "plugin-baseline", (r) => r.perSecond),
+        p99ChangeMs: diff("plugin", "plugin-baseline", (r) => r.p99),
+        baselineOverFloorUs: diff("plugin-baseline", "floor", cpu),
+      } : null,
     };
   } finally {
     for (const r of running) await r.gw.close();
@@ -343,6 +363,38 @@ async function emulatorBench(o: Options) {
   };
 }
 
+// ------------------------------------------------------------------ emulator: what a handshake asks of the host
+
+/**
+ * Per kind of request, through both builds: host calls by name and values handed back (exact counts),
+ * and the module's own time per handshake (median, min..max over the rounds, scenarios interleaved).
+ * The floor build runs the same way: its "module time" is the measuring overhead alone.
+ */
+async function profileBench(o: Options) {
+  const n = o.smoke ? 500 : 20_000;
+  const builds = [
+    { name: "envoy.wasm", vm: await profilingVm(WASM_ENVOY, false) },
+    { name: "higress.wasm", vm: await profilingVm(WASM_HIGRESS, true) },
+    { name: "floor.wasm", vm: await profilingVm(WASM_FLOOR, false, false) },
+  ];
+  const times: Record<string, number[]> = {};
+  const rows: Record<string, HandshakeProfile> = {};
+  for (let round = 0; round <= o.rounds; round++) {
+    for (const sc of PROFILE_SCENARIOS) {
+      for (const b of builds) {
+        const p = profileScenario(b.vm, sc, n);
+        if (round === 0) continue; // warm-up: JIT tiers and caches
+        (times[`${b.name} ${sc}`] ??= []).push(p.moduleUs);
+        rows[`${b.name} ${sc}`] = p;
+      }
+    }
+  }
+  return Object.entries(rows).map(([k, p]) => {
+    const xs = [...times[k]].sort((a, b) => a - b);
+    return { build: k.split(" ")[0], ...p, moduleUs: { median: xs[Math.floor(xs.length / 2)], min: xs[0], max: xs[xs.length - 1] } };
+  });
+}
+
 // ------------------------------------------------------------------ the room directory (two replicas, real etcd)
 
 /**
@@ -399,6 +451,11 @@ async function main(): Promise<void> {
   console.log(`emulator: sweep pass, steady (${emu.sweepSteadyWindow} buckets) ${emu.sweepSteadyMs.map((x) => x.toFixed(1)).join(", ")} ms; after a pod left (${emu.sweepUrgentWindow} buckets) ${emu.sweepUrgentMs.map((x) => x.toFixed(1)).join(", ")} ms`);
   console.log(`emulator: removed pod's ${emu.evictedRooms} rooms evicted in ${emu.evictionTicks} ticks (${emu.bucketsStillHoldingVictim} buckets still hold it)`);
 
+  const profile = await profileBench(o);
+  for (const p of profile) {
+    console.log(`profile: ${p.build.padEnd(12)} ${p.scenario.padEnd(13)} ${p.hostCalls.toFixed(2)} host calls (${Object.entries(p.calls).map(([k, v]) => `${k} ${+v.toFixed(3)}`).join(", ")}), ${p.allocations.toFixed(2)} values handed back, module ${p.moduleUs.median.toFixed(2)} us (${p.moduleUs.min.toFixed(2)}..${p.moduleUs.max.toFixed(2)})`);
+  }
+
   const fleet = new PodFleet(23100);
   await fleet.start(3, "bench");
   let gw;
@@ -407,6 +464,7 @@ async function main(): Promise<void> {
     gw = await gatewayBench(o, fleet.endpoints());
     const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
     console.log(`gateway: plugin throughput x${sp(gw.throughputVsMaglev)} of MAGLEV, x${sp(gw.throughputVsRoundRobin)} of round robin; p99 added vs MAGLEV ${sp(gw.p99AddedVsMaglevMs)} ms, p50 added ${sp(gw.p50AddedVsMaglevMs)} ms`);
+    if (gw.baseline) console.log(`gateway: against the baseline build ${gw.baseline.build}: Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us`);
     console.log(`gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
@@ -425,6 +483,7 @@ async function main(): Promise<void> {
     gateway: gw,
     memory: mem,
     emulator: emu,
+    profile,
     directory: dir,
   };
   if (!o.smoke) {

@@ -49,6 +49,16 @@ export function render(): string {
       row("**plugin - floor**", "**this plugin's own cost**", g.cpuPluginOverFloorUs);
       row("plugin - MAGLEV", "everything, against Envoy's native hashing", g.cpuAddedVsMaglevUs);
     }
+    if (g.baseline) {
+      const bl = g.baseline;
+      out.push("", `Before/after: the previous build (\`${bl.build}\`) ran as one more system in the same rounds, so each round compares`,
+        "both builds under the same machine state (differences within each round, median and min..max):", "",
+        "| measure | after - before |", "|---|---|");
+      out.push(`| Envoy CPU per handshake | ${sp(bl.cpuChangeUs, 1)} us |`);
+      out.push(`| handshakes/s (after / before) | ${sp(bl.throughputRatio, 3)}x |`);
+      out.push(`| p99 | ${sp(bl.p99ChangeMs, 3)} ms |`);
+      out.push(`| the previous build over the floor | ${sp(bl.baselineOverFloorUs, 1)} us (this build: ${sp(g.cpuPluginOverFloorUs, 1)} us) |`);
+    }
     const met = (x: any, ok: (v: number) => boolean) => {
       const v = S(x);
       return ok(v.median) && ok(v.min) && ok(v.max) ? "met" : "not met";
@@ -73,6 +83,21 @@ export function render(): string {
     out.push(`| eviction of a removed pod's rooms (${e.evictedRooms.toLocaleString("en")} rooms) | ${e.evictionTicks} ticks (${e.bucketsStillHoldingVictim} buckets still hold it afterwards) |`);
     out.push(`| through Envoy: ${m.pins.toLocaleString("en")} rooms pinned | Envoy RSS ${(m.rssBeforeKb / 1024).toFixed(1)} -> ${(m.rssAfterKb / 1024).toFixed(1)} MiB = ${f(m.bytesPerRoom, 1)} B/room |`);
     out.push("");
+    if (b.profile) {
+      out.push("### What a handshake asks of the host (host emulator)", "");
+      out.push("Each build driven through `tools/lib/handshake-profile.ts`: host calls per handshake by name and the values the host",
+        "hands back (each is also a call from the host into the module's allocator) are exact counts, the same on every run;",
+        "`tests/host-calls.test.ts` holds them. Module time is the module's own code per handshake in Node's V8 (exports minus",
+        `the host calls they make), median and min..max over ${b.method.rounds} interleaved rounds; the floor build's row is the measuring`,
+        "overhead alone. A pinned join's pin is checked against the upstream address for a worker's first 16 pins and 1 in 64",
+        "after, hence its fractional property reads.", "");
+      out.push("| build | request | host calls | by name | values handed back | module time |", "|---|---|---|---|---|---|");
+      for (const p of b.profile) {
+        const names = Object.entries<number>(p.calls).map(([k, v]) => `${k} ${+v.toFixed(3)}`).join(", ") || "-";
+        out.push(`| ${p.build} | ${p.scenario} | ${f(p.hostCalls)} | ${names} | ${f(p.allocations)} | ${sp(p.moduleUs, 2)} us |`);
+      }
+      out.push("");
+    }
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");

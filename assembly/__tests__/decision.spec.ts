@@ -4,7 +4,7 @@ import { AffinityTable, Outcome } from "../table";
 import { TableHistory } from "../history";
 import {
   RequestDecider, RequestFacts, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
-  DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG,
+  DeferredFacts, FixedFacts, upgradesToWebSocket, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG,
 } from "../decision";
 import { MemoryStore, lookup } from "./memory-store";
 
@@ -13,6 +13,24 @@ const POD_A = "10.0.0.1:8080";
 const POD_B = "10.0.0.2:8080";
 const NOW_MS: u64 = 1_700_000_000_000;
 const NOW_S: u32 = <u32>(NOW_MS / 1000);
+/** The clock of the response phase, at NOW_MS. */
+const AT_NOW = new FixedFacts(CLUSTER, NOW_MS);
+
+/** A host that counts what the decision reads from it. */
+class CountingFacts extends DeferredFacts {
+  clusterReads: i32 = 0;
+  clockReads: i32 = 0;
+  cluster(): string | null { this.clusterReads++; return CLUSTER; }
+  nowMs(): u64 { this.clockReads++; return NOW_MS; }
+}
+
+function hostJoin(path: string, host: CountingFacts, websocket: bool = true): RequestFacts {
+  const f = new RequestFacts();
+  f.path = Uint8Array.wrap(String.UTF8.encode(path));
+  f.isWebSocket = websocket;
+  f.deferred = host;
+  return f;
+}
 
 function decider(config: string = "{}", history: TableHistory | null = null, store: MemoryStore = new MemoryStore()): RequestDecider {
   const c = parseConfig(Uint8Array.wrap(String.UTF8.encode(config))).config!;
@@ -38,11 +56,34 @@ describe("request decision", () => {
     expect(d.action).toBe(RequestAction.PassThrough);
     expect(d.passReason).toBe(PassReason.NotWebSocket);
   });
-  it("needs the routed cluster only for upgrades, unless rules or a non-WebSocket-only route could use it", () => {
-    expect(decider().needsCluster(false)).toBe(false);
-    expect(decider().needsCluster(true)).toBe(true);
-    expect(decider("{\"websocketOnly\":false}").needsCluster(false)).toBe(true);
-    expect(decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").needsCluster(false)).toBe(true);
+  it("reads neither the routed cluster nor the clock for a request it passes or rejects", () => {
+    const host = new CountingFacts();
+    decider().decide(hostJoin(ROOM, host, false));
+    decider().decide(hostJoin("/ws?appId=a1", host));
+    decider("{\"onMissingKey\":\"reject\"}").decide(hostJoin("/ws?roomId=r9", host));
+    decider("{\"maxKeyLength\":8}").decide(hostJoin(ROOM, host));
+    expect(host.clusterReads).toBe(0);
+    expect(host.clockReads).toBe(0);
+  });
+  it("reads the routed cluster and the clock once for a keyed join", () => {
+    const host = new CountingFacts();
+    const d = decider().decide(hostJoin(ROOM, host));
+    expect(d.action).toBe(RequestAction.Learn);
+    expect(host.clusterReads).toBe(1);
+    expect(host.clockReads).toBe(1);
+  });
+  it("reads the routed cluster before the key when rules can match on it", () => {
+    const host = new CountingFacts();
+    decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin("/ws?appId=a1", host));
+    expect(host.clusterReads).toBe(1);
+  });
+  it("recognises a WebSocket upgrade header in any ASCII case, and nothing else", () => {
+    expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocket")))).toBe(true);
+    expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("WebSocket")))).toBe(true);
+    expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("h2c")))).toBe(false);
+    expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocke\x7f")))).toBe(false);
+    expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocket2")))).toBe(false);
+    expect(upgradesToWebSocket(null)).toBe(false);
   });
   it("passes a request without a room key through (passthrough policy)", () => {
     const d = decider().decide(join("/ws?appId=a1"));
@@ -142,17 +183,27 @@ function pinnedTo(address: string): StreamState {
 
 describe("response decision", () => {
   it("does nothing when the pin was honoured", () => {
-    const d = decider().afterResponse(pinnedTo(POD_A), POD_A, null, NOW_MS);
+    const d = decider().afterResponse(pinnedTo(POD_A), POD_A, null, AT_NOW);
     expect(d.action).toBe(ResponseAction.None);
   });
+  it("reads the clock only to write a pin", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    dc.afterResponse(pinnedTo(POD_A), POD_A, null, host);
+    dc.afterResponse(new StreamState(), POD_A, "200", host);
+    dc.afterResponse(learning(), POD_B, "503", host);
+    expect(host.clockReads).toBe(0);
+    dc.afterResponse(learning(), POD_B, "101", host);
+    expect(host.clockReads).toBe(1);
+  });
   it("only strips the echo on a stream that neither pinned nor learns", () => {
-    const d = decider().afterResponse(new StreamState(), POD_A, "200", NOW_MS);
+    const d = decider().afterResponse(new StreamState(), POD_A, "200", AT_NOW);
     expect(d.action).toBe(ResponseAction.Strip);
     expect(d.resolution).toBeNull();
   });
   it("learns the load balancer's choice from a 101", () => {
     const dc = decider();
-    const d = dc.afterResponse(learning(), POD_B, "101", NOW_MS);
+    const d = dc.afterResponse(learning(), POD_B, "101", AT_NOW);
     expect(d.action).toBe(ResponseAction.Learned);
     expect(d.resolution!.outcome).toBe(Outcome.Pinned);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))!.address).toBe(POD_B);
@@ -160,40 +211,40 @@ describe("response decision", () => {
   });
   it("reports a conflict when a racing first player of the room was recorded on another pod", () => {
     const dc = decider();
-    dc.afterResponse(learning(), POD_A, "101", NOW_MS);
-    const d = dc.afterResponse(learning(), POD_B, "101", NOW_MS);
+    dc.afterResponse(learning(), POD_A, "101", AT_NOW);
+    const d = dc.afterResponse(learning(), POD_B, "101", AT_NOW);
     expect(d.action).toBe(ResponseAction.Learned);
     expect(d.conflict).toBe(true);
     expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_A);
   });
   it("builds no pin for an upgrade the upstream refused (431) or answered without upgrading (200)", () => {
     const dc = decider();
-    expect(dc.afterResponse(learning(), POD_B, "431", NOW_MS).action).toBe(ResponseAction.Strip);
-    expect(dc.afterResponse(learning(), POD_B, "200", NOW_MS).action).toBe(ResponseAction.Strip);
+    expect(dc.afterResponse(learning(), POD_B, "431", AT_NOW).action).toBe(ResponseAction.Strip);
+    expect(dc.afterResponse(learning(), POD_B, "200", AT_NOW).action).toBe(ResponseAction.Strip);
     expect(lookup(dc.table, 42, NOW_S)).toBeNull();
   });
   it("learns a plain (non-upgrade) request's pod from a 2xx", () => {
     const dc = decider();
     const s = learning();
     s.upgrade = false;
-    expect(dc.afterResponse(s, POD_B, "204", NOW_MS).action).toBe(ResponseAction.Learned);
+    expect(dc.afterResponse(s, POD_B, "204", AT_NOW).action).toBe(ResponseAction.Learned);
   });
   it("builds no pin on a 5xx", () => {
     const dc = decider();
-    const d = dc.afterResponse(learning(), POD_B, "503", NOW_MS);
+    const d = dc.afterResponse(learning(), POD_B, "503", AT_NOW);
     expect(d.action).toBe(ResponseAction.Strip);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))).toBeNull();
   });
   it("does not move a room when the unhonoured pin's upgrade failed", () => {
     const dc = decider();
     dc.table.learn(42, NOW_S, POD_A);
-    expect(dc.afterResponse(pinnedTo(POD_A), POD_B, "502", NOW_MS).action).toBe(ResponseAction.Strip);
+    expect(dc.afterResponse(pinnedTo(POD_A), POD_B, "502", AT_NOW).action).toBe(ResponseAction.Strip);
     expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_A);
   });
   it("moves the room where the gateway sent it when the pin was not honoured", () => {
     const dc = decider();
     dc.table.learn(42, <u32>(NOW_MS / 1000), POD_A);
-    const d = dc.afterResponse(pinnedTo(POD_A), POD_B, "101", NOW_MS);
+    const d = dc.afterResponse(pinnedTo(POD_A), POD_B, "101", AT_NOW);
     expect(d.action).toBe(ResponseAction.Corrected);
     expect(d.resolution!.outcome).toBe(Outcome.Repinned);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))!.address).toBe(POD_B);

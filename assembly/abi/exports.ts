@@ -3,13 +3,14 @@
 import { FilterHeadersStatus } from "./imports";
 import { roots, streams, createContext } from "./context";
 import { enterExport as enter, leaveExport as leave, collectIfIdle, streamFinished } from "./collector";
+import { allocateForHost } from "./host";
 
 /** ABI version marker: the host reads the export's name. Higress only adds its extensions for 0.2.1. */
 export function proxy_abi_version_0_2_1(): void {}
 
 /** Host contract: memory for data the host hands to the module (released by abi/host.ts after copying). */
 export function proxy_on_memory_allocate(size: usize): usize {
-  return heap.alloc(size);
+  return allocateForHost(size);
 }
 
 /** Host contract: a root (parent 0) or stream context is created. */

@@ -2,7 +2,7 @@
 // Only the Higress build target reaches this file: stock Envoy would refuse a module importing them.
 import { Status } from "./imports";
 import { proxy_set_upstream_override_host, proxy_get_upstream_hosts, proxy_redis_init, proxy_redis_call } from "./higress-imports";
-import { decodePairs, surface, takeHostBytes, utf8 } from "./host";
+import { decodePairs, surface, takeHostBytes, reclaimScratch, utf8 } from "./host";
 
 const RET_PTR: usize = memory.data(8);
 const RET_SIZE: usize = memory.data(8);
@@ -19,6 +19,7 @@ export function setUpstreamOverrideHost(address: string): void {
  * stream (or answered bytes that are not a pair map, which is surfaced).
  */
 export function getUpstreamHosts(): string[][] | null {
+  reclaimScratch();
   const status = proxy_get_upstream_hosts(RET_PTR, RET_SIZE);
   if (status != Status.Ok) {
     if (status != Status.NotFound) surface("proxy_get_upstream_hosts", status);

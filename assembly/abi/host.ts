@@ -18,11 +18,34 @@ const RET_U64: usize = memory.data(8);
 /** The CAS token of the last shared-data read, kept apart so no other call overwrites it. */
 const RET_CAS: usize = memory.data(8);
 
+// A value the host hands back (a header, a property, a shared-data entry) is written into a block the
+// module allocates for it (proxy_on_memory_allocate), then copied out at once by takeHostBytes. Values
+// up to HOST_SCRATCH_BYTES use one static block instead of a heap block, so the request path does not
+// pay an allocation and a free per value read. The block is lent to one value at a time; wrappers that
+// can receive a value reclaim it first, so a value the host wrote but the call did not return (an
+// error status) cannot keep it lent.
+const HOST_SCRATCH_BYTES: usize = 4096;
+const HOST_SCRATCH: usize = memory.data(<i32>HOST_SCRATCH_BYTES, 16);
+let scratchLent = false;
+
+/** proxy_on_memory_allocate contract: a block of `size` bytes the host writes a value into. */
+export function allocateForHost(size: usize): usize {
+  if (size <= HOST_SCRATCH_BYTES && !scratchLent) {
+    scratchLent = true;
+    return HOST_SCRATCH;
+  }
+  return heap.alloc(size);
+}
+
+/** Before a host call that may hand back a value: no value is outstanding, so the scratch block is free. */
+export function reclaimScratch(): void { scratchLent = false; }
+
 /** Copies a host-allocated block (made through proxy_on_memory_allocate) and releases it. */
 export function takeHostBytes(ptr: usize, size: usize): Uint8Array {
   const out = new Uint8Array(<i32>size);
   if (size > 0) memory.copy(out.dataStart, ptr, size);
-  if (ptr != 0) heap.free(ptr);
+  if (ptr == HOST_SCRATCH) scratchLent = false;
+  else if (ptr != 0) heap.free(ptr);
   return out;
 }
 
@@ -85,41 +108,58 @@ export function logError(message: string): void { log(LogLevel.Error, message); 
 
 // ---- buffers ----
 export function getBuffer(type: BufferType, size: u32): Uint8Array | null {
+  reclaimScratch();
   return takeReturned("proxy_get_buffer_bytes", proxy_get_buffer_bytes(type, 0, size, RET_PTR, RET_SIZE));
 }
 
-// ---- headers ----
-export function getHeaderBytes(map: MapType, name: string): Uint8Array | null {
-  const k = utf8(name);
+// ---- headers and properties ----
+/**
+ * A header name or a property path, encoded for the host once (at module start or configure), not on
+ * every call: the request path makes several host calls per request, and each encoding is an
+ * allocation the collector later frees.
+ */
+export class HostName {
+  readonly bytes: ArrayBuffer;
+  constructor(public readonly text: string) { this.bytes = utf8(text); }
+  /** A property path; its segments are joined by NUL as the ABI requires. */
+  static property(path: string[]): HostName { return new HostName(path.join("\0")); }
+}
+
+export function getHeaderBytes(map: MapType, name: HostName): Uint8Array | null {
+  const k = name.bytes;
+  reclaimScratch();
   return takeReturned("proxy_get_header_map_value", proxy_get_header_map_value(map, changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE));
 }
 
-export function getHeader(map: MapType, name: string): string | null {
+export function getHeader(map: MapType, name: HostName): string | null {
   const v = getHeaderBytes(map, name);
   return v == null ? null : fromUtf8(v);
 }
 
-export function replaceHeader(map: MapType, name: string, value: string): void {
-  const k = utf8(name);
-  const v = utf8(value);
+export function replaceHeader(map: MapType, name: HostName, value: string): void {
+  replaceHeaderBytes(map, name, utf8(value));
+}
+
+/** replaceHeader with a value already encoded (a pin written on every join is encoded once). */
+export function replaceHeaderBytes(map: MapType, name: HostName, v: ArrayBuffer): void {
+  const k = name.bytes;
   const status = proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
   if (status != Status.Ok) surface("proxy_replace_header_map_value", status);
 }
 
-export function removeHeader(map: MapType, name: string): void {
-  const k = utf8(name);
+export function removeHeader(map: MapType, name: HostName): void {
+  const k = name.bytes;
   okOrAbsent("proxy_remove_header_map_value", proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength));
 }
 
-// ---- properties ----
-/** Reads a host property; `path` segments are joined by NUL as the ABI requires. */
-export function getProperty(path: string[]): Uint8Array | null {
-  const joined = path.join("\0");
-  const p = utf8(joined);
+/** Reads a host property (see HostName.property). */
+export function getProperty(path: HostName): Uint8Array | null {
+  const p = path.bytes;
+  reclaimScratch();
   return takeReturned("proxy_get_property", proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
 }
 
-export function getPropertyString(path: string[]): string | null {
+export function getPropertyString(path: HostName): string | null {
   const v = getProperty(path);
   return v == null ? null : fromUtf8(v);
 }
@@ -132,6 +172,7 @@ export function getPropertyString(path: string[]): string | null {
 export function getSharedData(key: string): Uint8Array | null {
   const k = utf8(key);
   store<u32>(RET_CAS, 0);
+  reclaimScratch();
   const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_CAS);
   if (!okOrAbsent("proxy_get_shared_data", status)) { store<u32>(RET_CAS, 0); return null; }
   return takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));

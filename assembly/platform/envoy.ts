@@ -11,40 +11,43 @@ import { SnapshotStore } from "../snapshots";
 import { base64Encode } from "../base64";
 import { Metrics } from "../metrics";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeader, removeHeader, httpCall, getBuffer, getHeader, logWarn, logInfo } from "../abi/host";
+import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
+const STATUS = new HostName(":status");
 
 /** Writes the pin into stateful_session's header; removes any client-sent or echoed value. */
 export class SessionHeaderPinWriter extends PinWriter {
-  /** base64 of each pod address, built once (a handful of pods, a pin on every join). */
-  private encoded: Map<string, string> = new Map();
+  /** base64 of each pod address, encoded for the host once (a handful of pods, a pin on every join). */
+  private encoded: Map<string, ArrayBuffer> = new Map();
 
-  constructor(public header: string) { super(); }
+  private readonly name: HostName;
+
+  constructor(public header: string) { super(); this.name = new HostName(header); }
 
   sanitizeRequest(): void {
     // stateful_session would honour a client-sent pin; only the plugin may set it.
-    removeHeader(MapType.HttpRequestHeaders, this.header);
+    removeHeader(MapType.HttpRequestHeaders, this.name);
   }
 
   pin(address: string): void {
-    let v: string;
+    let v: ArrayBuffer;
     if (this.encoded.has(address)) v = this.encoded.get(address);
     else {
-      v = base64Encode(address);
+      v = String.UTF8.encode(base64Encode(address));
       if (this.encoded.size > 4096) this.encoded.clear(); // bounded: pods come and go
       this.encoded.set(address, v);
     }
-    replaceHeader(MapType.HttpRequestHeaders, this.header, v);
+    replaceHeaderBytes(MapType.HttpRequestHeaders, this.name, v);
   }
 
-  sawPin(): bool {
-    return getHeader(MapType.HttpResponseHeaders, this.header) != null;
+  pinHeld(): bool {
+    return getHeaderBytes(MapType.HttpResponseHeaders, this.name) == null;
   }
 
   sanitizeResponse(): void {
     // stateful_session echoes the chosen host (base64 ip:port); pod addresses are not the client's business.
-    removeHeader(MapType.HttpResponseHeaders, this.header);
+    removeHeader(MapType.HttpResponseHeaders, this.name);
   }
 }
 
@@ -74,7 +77,7 @@ export class AdminMembershipSource extends MembershipSource {
   onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool {
     if (<i64>token != this.inFlightToken) return false;
     this.inFlightToken = -1;
-    const status = getHeader(MapType.HttpCallResponseHeaders, ":status");
+    const status = getHeader(MapType.HttpCallResponseHeaders, STATUS);
     if (status == null || status != "200") {
       this.fail("admin /clusters answered " + (status == null ? "nothing (timeout or connection failure)" : status));
       return false;

@@ -14,11 +14,13 @@ export abstract class PinWriter {
   /** Request-path contract: route this request to `address` ("ip:port"). */
   abstract pin(address: string): void;
   /**
-   * Response-path contract, for a pin the gateway did not honour, before sanitizeResponse: whether
-   * the pin mechanism read the pin. Stock Envoy: stateful_session echoes the host it used in its own
-   * header, so no echo means it reads another header than ours. true where there is no such signal.
+   * Response-path contract, for a pinned stream: true when the pin mechanism says, without a property
+   * read, that the pin held. Stock Envoy: stateful_session echoes a host in its header only when it
+   * used another one than the pin, so no echo means the pin held -- provided it reads our header,
+   * which the hook checks on a sample. false where the mechanism cannot tell (the hook then reads the
+   * upstream address).
    */
-  sawPin(): bool { return true; }
+  pinHeld(): bool { return false; }
   /** Response-path contract: remove anything the pin mechanism echoes to the client. */
   sanitizeResponse(): void {}
 }

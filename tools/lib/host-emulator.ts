@@ -23,6 +23,38 @@ const CAS_MISMATCH = 8;
 
 export type HostHealth = "Healthy" | "Draining" | "Unhealthy";
 
+/**
+ * What the plugin asks of its host per request, for the benchmark's attribution and the host-call
+ * budget test: host calls by name, values the host hands back (each one is a call from the host into
+ * the module's allocator, as Envoy makes them), and the time spent in the module's own code (export
+ * time minus the host calls nested in it), which is the part a host does not change.
+ */
+export class HostCallProfile {
+  calls = new Map<string, number>();
+  /** proxy_on_memory_allocate calls the host made to hand a value back. */
+  allocations = 0;
+  /** Nanoseconds inside exports (outermost), and inside the host calls they made. */
+  exportNs = 0n;
+  hostNs = 0n;
+  depth = 0;
+  /** Nanoseconds per outermost export, host calls included. */
+  byExport = new Map<string, bigint>();
+  reset(): void {
+    this.byExport.clear();
+    this.calls.clear();
+    this.allocations = 0;
+    this.exportNs = 0n;
+    this.hostNs = 0n;
+  }
+  /** Host calls made, in total. */
+  get total(): number {
+    let n = 0;
+    for (const c of this.calls.values()) n += c;
+    return n;
+  }
+  get moduleNs(): bigint { return this.exportNs - this.hostNs; }
+}
+
 export interface UpstreamHost {
   address: string;
   health: HostHealth;
@@ -138,6 +170,8 @@ export class WasmVm {
   private redisReply: Buffer | null = null;
   /** proxy_continue_stream calls (paused requests resumed). */
   continued = 0;
+  /** Set by load(..., { profile: true }): every host call and export is counted and timed. */
+  profile: HostCallProfile | null = null;
   private pluginConfig = Buffer.alloc(0);
   private stream: Stream | null = null;
   private localReply: RequestOutcome["localReply"];
@@ -170,8 +204,10 @@ export class WasmVm {
     }
   }
 
-  static async load(wasmPath: string, proc: Process, higress: boolean): Promise<WasmVm> {
+  static async load(wasmPath: string, proc: Process, higress: boolean, opts: { profile?: boolean } = {}): Promise<WasmVm> {
     const vm = new WasmVm(proc, higress);
+    const prof = opts.profile ? new HostCallProfile() : null;
+    vm.profile = prof;
     const mod = await WebAssembly.compile(fs.readFileSync(wasmPath));
     const imports: Record<string, Function> = vm.imports();
     // Instantiate with exactly what the module imports: a missing function fails like it would in Envoy.
@@ -181,10 +217,15 @@ export class WasmVm {
       if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts" || imp.name.startsWith("proxy_redis_"))) {
         throw new Error(`stock Envoy does not provide ${imp.name}`);
       }
-      env[imp.name] = imports[imp.name];
+      const f = imports[imp.name];
+      env[imp.name] = prof === null ? f : (...args: unknown[]) => {
+        prof.calls.set(imp.name, (prof.calls.get(imp.name) ?? 0) + 1);
+        const t0 = process.hrtime.bigint();
+        try { return f(...args); } finally { prof.hostNs += process.hrtime.bigint() - t0; }
+      };
     }
     const inst = await WebAssembly.instantiate(mod, { env } as WebAssembly.Imports);
-    vm.exports = inst.exports as any;
+    vm.exports = prof === null ? inst.exports as any : timedExports(inst.exports, prof);
     vm.memory = inst.exports.memory as WebAssembly.Memory;
     vm.exports._initialize();
     return vm;
@@ -202,6 +243,7 @@ export class WasmVm {
   }
   /** Copies `data` into module memory (via proxy_on_memory_allocate) and writes ptr/size out-params. */
   private give(data: Buffer, retPtr: number, retSize: number): number {
+    if (this.profile) this.profile.allocations++;
     const p = this.exports.proxy_on_memory_allocate(Math.max(1, data.length)) as number;
     new Uint8Array(this.memory.buffer, p, data.length).set(data);
     this.u32(retPtr, p);
@@ -484,6 +526,26 @@ export class WasmVm {
     this.stream = null;
     return out;
   }
+}
+
+/** The module's exports, each timed when it is the outermost one running (host re-entries nest). */
+function timedExports(exports: WebAssembly.Exports, prof: HostCallProfile): Record<string, (...args: any[]) => any> {
+  const out: Record<string, any> = {};
+  for (const [name, v] of Object.entries(exports)) {
+    if (typeof v !== "function") { out[name] = v; continue; }
+    const f = v as (...args: any[]) => any;
+    out[name] = (...args: any[]) => {
+      if (prof.depth++ > 0) { try { return f(...args); } finally { prof.depth--; } }
+      const t0 = process.hrtime.bigint();
+      try { return f(...args); } finally {
+        const dt = process.hrtime.bigint() - t0;
+        prof.exportNs += dt;
+        prof.byExport.set(name, (prof.byExport.get(name) ?? 0n) + dt);
+        prof.depth--;
+      }
+    };
+  }
+  return out;
 }
 
 export interface PendingRequest {

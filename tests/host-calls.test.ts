@@ -1,0 +1,78 @@
+// The host calls each kind of request makes, through the real builds in the host emulator. Host calls
+// are most of what the plugin costs Envoy per handshake, and they are counted exactly, so a change that
+// adds one to the request path fails here instead of hiding in the benchmark's noise.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { profilingVm, profileScenario, ProfileScenario } from "../tools/lib/handshake-profile";
+import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+
+/** Per handshake, rounded: a pinned join's pin is verified on a sample (fractional property reads). */
+function rounded(calls: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round(v)]));
+}
+
+/** The host calls of one handshake of each kind, stock Envoy build. */
+const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
+  // upgrade, :path, the echo; the routed cluster; the bucket; the hash and pin headers; the hit; the clock.
+  "pinned join": {
+    get_current_time_nanoseconds: 1, get_header_map_value: 3, get_property: 1, get_shared_data: 1,
+    increment_metric: 1, replace_header_map_value: 2,
+  },
+  // upgrade, :path; the client-sent pin and hash headers and the echo removed; the pass counted.
+  "no-key pass": { get_header_map_value: 2, increment_metric: 1, remove_header_map_value: 3 },
+  "plain request": { get_header_map_value: 2, remove_header_map_value: 3 },
+  "new room": {},
+};
+
+/** Higress: the pin is an override host, and there is no echo to ask or strip. */
+const HIGRESS_BUDGET: Record<ProfileScenario, Record<string, number>> = {
+  "pinned join": {
+    get_current_time_nanoseconds: 1, get_header_map_value: 2, get_property: 2, get_shared_data: 1,
+    increment_metric: 1, replace_header_map_value: 1, set_upstream_override_host: 1,
+  },
+  "no-key pass": { get_header_map_value: 2, increment_metric: 1, remove_header_map_value: 1 },
+  "plain request": { get_header_map_value: 2, remove_header_map_value: 1 },
+  "new room": {},
+};
+
+for (const [build, wasm, higress, budget] of [
+  ["stock Envoy", WASM_ENVOY, false, ENVOY_BUDGET], ["Higress", WASM_HIGRESS, true, HIGRESS_BUDGET],
+] as const) {
+  for (const scenario of ["pinned join", "no-key pass", "plain request"] as const) {
+    test(`${build}: a ${scenario} makes exactly its budgeted host calls`, async () => {
+      const vm = await profilingVm(wasm, higress);
+      const p = profileScenario(vm, scenario, 256);
+      assert.deepEqual(rounded(p.calls), budget[scenario]);
+    });
+  }
+}
+
+test("stock Envoy: a join whose pin held reads the upstream address only on the verification sample", async () => {
+  const vm = await profilingVm(WASM_ENVOY, false);
+  // profilingVm's preload made 1000 learns and no held pins: the first 16 held pins of this worker are verified.
+  const first = profileScenario(vm, "pinned join", 16);
+  assert.equal(first.calls.get_property, 2, "routed cluster + upstream address on each of the first 16");
+  const later = profileScenario(vm, "pinned join", 640);
+  assert.equal(later.calls.get_property * 640, 640 + 10, "then one verification in 64");
+});
+
+test("requests without a complete key never read the routed cluster or the clock", async () => {
+  for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const vm = await profilingVm(wasm, higress);
+    for (const scenario of ["no-key pass", "plain request"] as const) {
+      const p = profileScenario(vm, scenario, 64);
+      assert.equal(p.calls.get_property ?? 0, 0, `${scenario}: property reads`);
+      assert.equal(p.calls.get_current_time_nanoseconds ?? 0, 0, `${scenario}: clock reads`);
+    }
+  }
+});
+
+test("a new room learns from the routed upstream: it writes the table once and counts the miss and the learn", async () => {
+  const vm = await profilingVm(WASM_ENVOY, false);
+  const before = vm.proc.metrics.get("room_affinity.learned");
+  const p = profileScenario(vm, "new room", 100);
+  assert.equal(vm.proc.metrics.get("room_affinity.learned") - before, 100);
+  assert.equal(p.calls.increment_metric, 2);
+  assert.ok(p.calls.set_shared_data >= 1, "each new room is written");
+  assert.ok(p.hostCalls <= 18, `${p.hostCalls} host calls per new room`);
+});
