@@ -136,11 +136,7 @@ export function getHeader(map: MapType, name: HostName): string | null {
   return v == null ? null : fromUtf8(v);
 }
 
-export function replaceHeader(map: MapType, name: HostName, value: string): void {
-  replaceHeaderBytes(map, name, utf8(value));
-}
-
-/** replaceHeader with a value already encoded (a pin written on every join is encoded once). */
+/** Sets a header to a value already encoded (a pin written on every join is encoded once). */
 export function replaceHeaderBytes(map: MapType, name: HostName, v: ArrayBuffer): void {
   const k = name.bytes;
   const status = proxy_replace_header_map_value(map, changetype<usize>(k), k.byteLength, changetype<usize>(v), v.byteLength);
