@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readInterface } from "../tools/lib/wasm-sections";
-import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+import { WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR } from "../tools/lib/paths";
 
 const HIGRESS_ONLY = ["env.proxy_set_upstream_override_host", "env.proxy_get_upstream_hosts", "env.proxy_redis_init", "env.proxy_redis_call"];
 const HIGRESS_EXPORTS = ["proxy_on_redis_call_response"];
@@ -17,8 +17,14 @@ const ABI_0_2_1 = new Set([
 const REQUIRED_EXPORTS = [
   "memory", "_initialize", "proxy_abi_version_0_2_1", "proxy_on_memory_allocate", "proxy_on_context_create",
   "proxy_on_vm_start", "proxy_on_configure", "proxy_on_tick", "proxy_on_request_headers", "proxy_on_response_headers",
-  "proxy_on_http_call_response", "proxy_on_done", "proxy_on_log", "proxy_on_delete",
+  "proxy_on_http_call_response", "proxy_on_delete",
 ];
+// Hooks Envoy would call on every stream for nothing: the plugin does no work in them, so it leaves them
+// out and Envoy skips the call (a VM entry each).
+// Every hook Envoy may call for a stream.
+const STREAM_HOOKS = ["proxy_on_context_create", "proxy_on_request_headers", "proxy_on_response_headers", "proxy_on_delete", "proxy_on_done", "proxy_on_log",
+  "proxy_on_request_body", "proxy_on_response_body", "proxy_on_request_trailers", "proxy_on_response_trailers"];
+const IDLE_STREAM_HOOKS = ["proxy_on_done", "proxy_on_log", "proxy_on_request_body", "proxy_on_response_body", "proxy_on_request_trailers", "proxy_on_response_trailers"];
 
 test("stock Envoy build imports only ABI 0.2.1 functions", () => {
   const w = readInterface(WASM_ENVOY);
@@ -44,4 +50,17 @@ test("both builds export the ABI 0.2.1 hooks", () => {
     for (const e of REQUIRED_EXPORTS) assert.ok(w.exports.includes(e), `${file} lacks export ${e}`);
     assert.ok(!w.exports.some((e) => e.startsWith("proxy_abi_version_0_2_0")), "must not claim ABI 0.2.0");
   }
+});
+
+test("no build exports a stream hook it does no work in (Envoy would enter the VM for it on every stream)", () => {
+  for (const file of [WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR]) {
+    const w = readInterface(file);
+    for (const e of IDLE_STREAM_HOOKS) assert.ok(!w.exports.includes(e), `${file} exports ${e}`);
+  }
+});
+
+test("the benchmark floor has the plugin's stream hooks, so plugin minus floor is the work done in them", () => {
+  const streamHooks = (file: string) => readInterface(file).exports.filter((e) => STREAM_HOOKS.includes(e)).sort();
+  assert.deepEqual(streamHooks(WASM_FLOOR), streamHooks(WASM_ENVOY));
+  assert.deepEqual(streamHooks(WASM_FLOOR), streamHooks(WASM_HIGRESS));
 });

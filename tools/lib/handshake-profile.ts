@@ -1,5 +1,6 @@
 // What one handshake asks of the host, per kind of request, through the real build outputs in the host
-// emulator: host calls by name, values handed back into the module, and the module's own time. Host
+// emulator: host calls by name, values handed back into the module, the host's calls into the module
+// (hooks and allocator calls: each is a VM entry in Envoy), and the module's own time. Host
 // calls are counted exactly (the same on every run), so `npm run bench` prints them beside Envoy's CPU
 // and the host-call budget test (tests/host-calls.test.ts) holds them.
 import { WasmVm, newProcess, UpstreamHost } from "./host-emulator";
@@ -14,6 +15,9 @@ export interface HandshakeProfile {
   hostCalls: number;
   /** Values the host handed back (one call into the module's allocator each). */
   allocations: number;
+  /** Calls from the host into the module per handshake, by export: hooks and allocator calls. */
+  entries: Record<string, number>;
+  moduleEntries: number;
   /** The module's own time per handshake in microseconds (V8 in Node, exports minus host calls). */
   moduleUs: number;
 }
@@ -46,5 +50,10 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   }
   const calls: Record<string, number> = {};
   for (const [name, c] of [...prof.calls].sort()) calls[name.replace(/^proxy_/, "")] = c / n;
-  return { scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, moduleUs: Number(prof.moduleNs) / 1e3 / n };
+  const entries: Record<string, number> = {};
+  for (const [name, c] of [...prof.entries].sort()) entries[name.replace(/^proxy_/, "")] = c / n;
+  return {
+    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, entries, moduleEntries: prof.totalEntries / n,
+    moduleUs: Number(prof.moduleNs) / 1e3 / n,
+  };
 }

@@ -39,8 +39,14 @@ export class HostCallProfile {
   depth = 0;
   /** Nanoseconds per outermost export, host calls included. */
   byExport = new Map<string, bigint>();
+  /**
+   * Calls from the host into the module, by export: hooks, and the allocator calls that hand values
+   * back. Through Envoy each costs a VM entry, which is the dearest part of a host call that returns a value.
+   */
+  entries = new Map<string, number>();
   reset(): void {
     this.byExport.clear();
+    this.entries.clear();
     this.calls.clear();
     this.allocations = 0;
     this.exportNs = 0n;
@@ -53,6 +59,12 @@ export class HostCallProfile {
     return n;
   }
   get moduleNs(): bigint { return this.exportNs - this.hostNs; }
+  /** Calls into the module, in total. */
+  get totalEntries(): number {
+    let n = 0;
+    for (const c of this.entries.values()) n += c;
+    return n;
+  }
 }
 
 export interface UpstreamHost {
@@ -426,10 +438,10 @@ export class WasmVm {
     this.exports.proxy_on_vm_start(id, 0);
     const ok = Boolean(this.exports.proxy_on_configure(id, this.pluginConfig.length));
     if (ok) {
-      if (this.rootId !== 0) this.exports.proxy_on_delete(this.rootId);
+      if (this.rootId !== 0) this.exports.proxy_on_delete?.(this.rootId);
       this.rootId = id;
     } else {
-      this.exports.proxy_on_delete(id);
+      this.exports.proxy_on_delete?.(id);
     }
     return ok;
   }
@@ -519,9 +531,10 @@ export class WasmVm {
       // A local reply from the response phase replaces the upstream's answer (Envoy resets the upstream).
       if (this.localReply) out.localReply = this.localReply;
     }
-    this.exports.proxy_on_done(id);
-    this.exports.proxy_on_log(id);
-    this.exports.proxy_on_delete(id);
+    // Like Envoy (proxy-wasm-cpp-host), a hook the module does not export is not called.
+    this.exports.proxy_on_done?.(id);
+    this.exports.proxy_on_log?.(id);
+    this.exports.proxy_on_delete?.(id);
     this.openStreams.delete(id);
     this.stream = null;
     return out;
@@ -535,6 +548,7 @@ function timedExports(exports: WebAssembly.Exports, prof: HostCallProfile): Reco
     if (typeof v !== "function") { out[name] = v; continue; }
     const f = v as (...args: any[]) => any;
     out[name] = (...args: any[]) => {
+      prof.entries.set(name, (prof.entries.get(name) ?? 0) + 1);
       if (prof.depth++ > 0) { try { return f(...args); } finally { prof.depth--; } }
       const t0 = process.hrtime.bigint();
       try { return f(...args); } finally {
