@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { spawnSync } from "node:child_process";
-import { ROOT, scratchDir, envoyBinary, WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR } from "../tools/lib/paths";
+import { ROOT, scratchDir, envoyBinary, WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR, WASM_PROBE } from "../tools/lib/paths";
 import { PodFleet } from "../tools/lib/pods";
 import { sleep } from "../tools/lib/wait";
 import { Layout, Endpoint } from "../tools/lib/envoy-config";
@@ -224,6 +224,73 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
         p99ChangeMs: diff("plugin", "plugin-baseline", (r) => r.p99),
         baselineOverFloorUs: diff("plugin-baseline", "floor", cpu),
       } : null,
+    };
+  } finally {
+    for (const r of running) await r.gw.close();
+  }
+}
+
+// ------------------------------------------------------------------ gateway: what each host call costs Envoy
+
+/** Host calls the probe makes per request; enough that their cost stands out of the machine's noise. */
+const PROBE_CALLS_PER_REQUEST = 20;
+/** The host calls priced, as assembly/targets/probe.ts names them. */
+const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time"];
+
+/** Closed loop of keep-alive GETs (no connection set-up per request, so the filter's share is larger). */
+async function keepAliveLoad(port: number, seconds: number, concurrency: number): Promise<number> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const get = () => new Promise<boolean>((resolve) => {
+    http.get({ host: "127.0.0.1", port, path: "/probe?appId=bench&roomId=probe", agent }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode === 200));
+    }).on("error", () => resolve(false));
+  });
+  let ok = 0;
+  const end = Date.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < end) if (await get()) ok++; }));
+  agent.destroy();
+  return ok;
+}
+
+/**
+ * The price of each host call through real Envoy: the probe (the floor plus PROBE_CALLS_PER_REQUEST
+ * calls of one host function per request) against the floor, in interleaved rounds of keep-alive
+ * requests; (probe - floor) / calls is one call's Envoy CPU, median and min..max over the rounds.
+ */
+async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
+  const systems = [{ name: "floor", config: "" }, ...PROBED_CALLS.map((c) => ({ name: c, config: `${c}:${PROBE_CALLS_PER_REQUEST}` }))];
+  const running: { name: string; gw: Gateway; port: number }[] = [];
+  let port = 23400;
+  try {
+    for (const sys of systems) {
+      const layout: Partial<Layout> = sys.config ? { wasmPath: WASM_PROBE, pluginConfig: sys.config } : { wasmPath: WASM_FLOOR };
+      const gw = await startGateway({
+        name: `bench-probe-${sys.name}`, listenPort: port, adminPort: port + 1, endpoints, layout,
+        start: { logLevel: "warning", wasmLogLevel: "info" },
+      });
+      running.push({ name: sys.name, gw, port });
+      port += 10;
+    }
+    const seconds = o.smoke ? 1 : 3;
+    for (const r of running) await keepAliveLoad(r.port, 1, o.concurrency); // warm-up
+    const cpuPerRequest: Record<string, number[]> = Object.fromEntries(running.map((r) => [r.name, []]));
+    for (let round = 0; round < o.rounds; round++) {
+      for (const r of running) {
+        const c0 = cpuMicros(r.gw.envoy.proc.pid!);
+        const n = await keepAliveLoad(r.port, seconds, o.concurrency);
+        cpuPerRequest[r.name].push((cpuMicros(r.gw.envoy.proc.pid!) - c0) / Math.max(1, n));
+      }
+    }
+    const spreadOf = (xs: number[]): Spread => {
+      const s = [...xs].sort((a, b) => a - b);
+      return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
+    };
+    return {
+      callsPerRequest: PROBE_CALLS_PER_REQUEST,
+      seconds,
+      floorUsPerRequest: spreadOf(cpuPerRequest.floor),
+      perCallUs: Object.fromEntries(PROBED_CALLS.map((c) => [c, spreadOf(cpuPerRequest[c].map((x, i) => (x - cpuPerRequest.floor[i]) / PROBE_CALLS_PER_REQUEST))])),
     };
   } finally {
     for (const r of running) await r.gw.close();
@@ -460,12 +527,15 @@ async function main(): Promise<void> {
   await fleet.start(3, "bench");
   let gw;
   let mem;
+  let costs;
   try {
     gw = await gatewayBench(o, fleet.endpoints());
     const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
     console.log(`gateway: plugin throughput x${sp(gw.throughputVsMaglev)} of MAGLEV, x${sp(gw.throughputVsRoundRobin)} of round robin; p99 added vs MAGLEV ${sp(gw.p99AddedVsMaglevMs)} ms, p50 added ${sp(gw.p50AddedVsMaglevMs)} ms`);
     if (gw.baseline) console.log(`gateway: against the baseline build ${gw.baseline.build}: Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us`);
     console.log(`gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`);
+    costs = await hostCallCosts(o, fleet.endpoints());
+    for (const [c, x] of Object.entries(costs.perCallUs)) console.log(`host call: ${c.padEnd(18)} ${sp(x, 2)} us of Envoy CPU per call (keep-alive requests, ${costs.callsPerRequest} calls each, against the floor)`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
   } finally {
@@ -481,6 +551,7 @@ async function main(): Promise<void> {
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "?", memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, envoy: envoyVersion() },
     method: { seconds: o.seconds, rounds: o.rounds, concurrency: o.concurrency, roomPool: 1000 },
     gateway: gw,
+    hostCallCosts: costs,
     memory: mem,
     emulator: emu,
     profile,

@@ -15,6 +15,55 @@ const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 const S = (x: any): { median: number; min: number; max: number } => (typeof x === "number" ? { median: x, min: x, max: x } : x ?? { median: NaN, min: NaN, max: NaN });
 const sp = (x: any, d = 3) => { const v = S(x); return `${f(v.median, d)} (${f(v.min, d)}..${f(v.max, d)})`; };
 
+/**
+ * What each host call costs Envoy (the probe against the floor), and the plugin's pinned join priced
+ * from it: its exact host calls (the profile) at those prices, beside the measured plugin - floor.
+ */
+function hostCallCostSection(b: any): string[] {
+  const hc = b.hostCallCosts;
+  const f = (x: number, d = 2) => x.toFixed(d);
+  const sp = (x: { median: number; min: number; max: number }, d = 2) => `${f(x.median, d)} (${f(x.min, d)}..${f(x.max, d)})`;
+  const out = ["### What each host call costs Envoy (`build/probe.wasm`)", "",
+    `The probe is the floor plus ${hc.callsPerRequest} calls of one host function in every request hook; each ran as its own Envoy`,
+    `beside the floor, in ${b.method.rounds} interleaved rounds of ${hc.seconds} s of keep-alive GETs (${b.method.concurrency} clients), so a request costs no`,
+    `connection set-up and the calls stand out. One call's cost is (probe - floor) / ${hc.callsPerRequest}, Envoy CPU, median and min..max`,
+    `over the rounds. The floor itself used ${sp(hc.floorUsPerRequest, 1)} us per request.`, "",
+    "| host call | Envoy CPU per call |", "|---|---|"];
+  const label: Record<string, string> = {
+    get_header: "get_header_map_value, header present (the value is handed back: a call into the module's allocator)",
+    get_header_absent: "get_header_map_value, header absent (nothing handed back)",
+    get_property: "get_property `xds.cluster_name` (handed back)",
+    get_shared_data: "get_shared_data, 64 B (handed back)",
+  };
+  for (const [c, x] of Object.entries<any>(hc.perCallUs)) out.push(`| ${label[c] ?? c} | ${sp(x)} us |`);
+  const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
+  if (!join) return out;
+  // The join's calls at these prices. Property and shared-data reads of a join hand their value back,
+  // so the header reads that did are the values handed back less those; the rest found no header.
+  const price = (c: string) => hc.perCallUs[c].median;
+  const calls = join.calls;
+  const headerValues = join.allocations - (calls.get_property ?? 0) - (calls.get_shared_data ?? 0);
+  const parts: [string, number, number][] = [
+    ["header reads that hand a value back", headerValues, price("get_header")],
+    ["header reads that find nothing", (calls.get_header_map_value ?? 0) - headerValues, price("get_header_absent")],
+    ["property reads", calls.get_property ?? 0, price("get_property")],
+    ["shared-data reads", calls.get_shared_data ?? 0, price("get_shared_data")],
+    ["header writes", calls.replace_header_map_value ?? 0, price("replace_header")],
+    ["header removals", calls.remove_header_map_value ?? 0, price("remove_header")],
+    ["metric increments", calls.increment_metric ?? 0, price("increment_metric")],
+    ["clock reads", calls.get_current_time_nanoseconds ?? 0, price("get_current_time")],
+  ];
+  const hostUs = parts.reduce((t, [, n, p]) => t + n * p, 0);
+  out.push("", "A pinned join on stock Envoy priced from this list (its exact host calls from the profile above, at the median prices):", "",
+    "| part | calls | Envoy CPU |", "|---|---|---|");
+  for (const [what, n, p] of parts) if (n > 0) out.push(`| ${what} | ${+n.toFixed(3)} | ${f(n * p)} us |`);
+  out.push(`| **host calls, total** | ${+join.hostCalls.toFixed(3)} | **${f(hostUs)} us** |`);
+  out.push(`| the module's own code (V8 in Node, from the profile) | | ${f(join.moduleUs.median)} us |`);
+  out.push(`| **estimate of plugin - floor** | | **${f(hostUs + join.moduleUs.median)} us** |`);
+  if (b.gateway?.cpuPluginOverFloorUs) out.push(`| measured plugin - floor (handshakes, above) | | ${sp(b.gateway.cpuPluginOverFloorUs, 1)} us |`);
+  return out;
+}
+
 export function render(): string {
   const b = read("bench.json");
   const c = read("compare.json");
@@ -91,13 +140,14 @@ export function render(): string {
         `the host calls they make), median and min..max over ${b.method.rounds} interleaved rounds; the floor build's row is the measuring`,
         "overhead alone. A pinned join's pin is checked against the upstream address for a worker's first 16 pins and 1 in 64",
         "after, hence its fractional property reads.", "");
-      out.push("| build | request | host calls | by name | values handed back | module time |", "|---|---|---|---|---|---|");
+      out.push("| build | request | host calls | by name | values handed back | calls into the module | module time |", "|---|---|---|---|---|---|---|");
       for (const p of b.profile) {
         const names = Object.entries<number>(p.calls).map(([k, v]) => `${k} ${+v.toFixed(3)}`).join(", ") || "-";
-        out.push(`| ${p.build} | ${p.scenario} | ${f(p.hostCalls)} | ${names} | ${f(p.allocations)} | ${sp(p.moduleUs, 2)} us |`);
+        out.push(`| ${p.build} | ${p.scenario} | ${f(p.hostCalls)} | ${names} | ${f(p.allocations)} | ${p.moduleEntries === undefined ? "-" : f(p.moduleEntries)} | ${sp(p.moduleUs, 2)} us |`);
       }
       out.push("");
     }
+    if (b.hostCallCosts) out.push(...hostCallCostSection(b), "");
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");

