@@ -235,13 +235,14 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
 /** Host calls the probe makes per request; enough that their cost stands out of the machine's noise. */
 const PROBE_CALLS_PER_REQUEST = 20;
 /** The host calls priced, as assembly/targets/probe.ts names them. */
-const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time"];
+const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
 
 /** Closed loop of keep-alive GETs (no connection set-up per request, so the filter's share is larger). */
 async function keepAliveLoad(port: number, seconds: number, concurrency: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  let n = 0;
   const get = () => new Promise<boolean>((resolve) => {
-    http.get({ host: "127.0.0.1", port, path: "/probe?appId=bench&roomId=probe", agent }, (res) => {
+    http.get({ host: "127.0.0.1", port, path: `/ka?appId=bench&roomId=ka${n++ % 1000}`, agent }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode === 200));
     }).on("error", () => resolve(false));
@@ -259,12 +260,18 @@ async function keepAliveLoad(port: number, seconds: number, concurrency: number)
  * requests; (probe - floor) / calls is one call's Envoy CPU, median and min..max over the rounds.
  */
 async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
-  const systems = [{ name: "floor", config: "" }, ...PROBED_CALLS.map((c) => ({ name: c, config: `${c}:${PROBE_CALLS_PER_REQUEST}` }))];
+  // The plugin too, on the same requests (websocketOnly off, so a keyed GET is a join; the warm-up pins
+  // the rooms): its cost over the floor without connection set-up, beside the price list.
+  const systems: { name: string; layout: Partial<Layout> }[] = [
+    { name: "floor", layout: { wasmPath: WASM_FLOOR } },
+    { name: "plugin", layout: { pluginConfig: JSON.stringify({ websocketOnly: false }) } },
+    ...PROBED_CALLS.map((c) => ({ name: c, layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` } })),
+  ];
   const running: { name: string; gw: Gateway; port: number }[] = [];
   let port = 23400;
   try {
     for (const sys of systems) {
-      const layout: Partial<Layout> = sys.config ? { wasmPath: WASM_PROBE, pluginConfig: sys.config } : { wasmPath: WASM_FLOOR };
+      const layout = sys.layout;
       const gw = await startGateway({
         name: `bench-probe-${sys.name}`, listenPort: port, adminPort: port + 1, endpoints, layout,
         start: { logLevel: "warning", wasmLogLevel: "info" },
@@ -272,6 +279,7 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
       running.push({ name: sys.name, gw, port });
       port += 10;
     }
+    await running[1].gw.waitMembership(endpoints.length);
     const seconds = o.smoke ? 1 : 3;
     for (const r of running) await keepAliveLoad(r.port, 1, o.concurrency); // warm-up
     const cpuPerRequest: Record<string, number[]> = Object.fromEntries(running.map((r) => [r.name, []]));
@@ -290,6 +298,7 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
       callsPerRequest: PROBE_CALLS_PER_REQUEST,
       seconds,
       floorUsPerRequest: spreadOf(cpuPerRequest.floor),
+      pluginOverFloorUs: spreadOf(cpuPerRequest.plugin.map((x, i) => x - cpuPerRequest.floor[i])),
       perCallUs: Object.fromEntries(PROBED_CALLS.map((c) => [c, spreadOf(cpuPerRequest[c].map((x, i) => (x - cpuPerRequest.floor[i]) / PROBE_CALLS_PER_REQUEST))])),
     };
   } finally {
@@ -535,6 +544,7 @@ async function main(): Promise<void> {
     if (gw.baseline) console.log(`gateway: against the baseline build ${gw.baseline.build}: Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us`);
     console.log(`gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`);
     costs = await hostCallCosts(o, fleet.endpoints());
+    console.log(`keep-alive: plugin over the floor ${sp(costs.pluginOverFloorUs, 1)} us of Envoy CPU per join (floor ${sp(costs.floorUsPerRequest, 1)} us per request)`);
     for (const [c, x] of Object.entries(costs.perCallUs)) console.log(`host call: ${c.padEnd(18)} ${sp(x, 2)} us of Envoy CPU per call (keep-alive requests, ${costs.callsPerRequest} calls each, against the floor)`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);

@@ -107,6 +107,7 @@ test("the benchmark probe makes exactly the configured number of calls of the co
   assert.deepEqual(await probeCalls("get_header:7"), { get_header_map_value: 7 });
   assert.deepEqual(await probeCalls("get_property:3"), { get_property: 3 });
   assert.deepEqual(await probeCalls("increment_metric:5"), { increment_metric: 5 });
+  assert.deepEqual(await probeCalls("get_header_pairs:2"), { get_header_map_pairs: 2 });
 });
 
 test("the benchmark probe refuses a configuration it cannot run", async () => {

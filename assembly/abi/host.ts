@@ -4,7 +4,7 @@
 // `surface`: logged once per distinct call and status, and counted (hostCallFailures).
 import {
   Status, LogLevel, BufferType, MapType, MetricType,
-  proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_replace_header_map_value,
+  proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_get_header_map_pairs, proxy_replace_header_map_value,
   proxy_remove_header_map_value, proxy_get_property, proxy_get_shared_data, proxy_set_shared_data,
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
@@ -134,6 +134,12 @@ export function getHeaderBytes(map: MapType, name: HostName): Uint8Array | null 
 export function getHeader(map: MapType, name: HostName): string | null {
   const v = getHeaderBytes(map, name);
   return v == null ? null : fromUtf8(v);
+}
+
+/** All headers of a map, encoded as pairs (decodePairs reads them): one value handed back for all of them. */
+export function getHeaderPairs(map: MapType): Uint8Array | null {
+  reclaimScratch();
+  return takeReturned("proxy_get_header_map_pairs", proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE));
 }
 
 /** Sets a header to a value already encoded (a pin written on every join is encoded once). */

@@ -64,6 +64,9 @@ export declare function proxy_get_buffer_bytes(bufferType: u32, start: u32, maxS
 @external("env", "proxy_get_header_map_value")
 export declare function proxy_get_header_map_value(mapType: u32, keyPtr: usize, keySize: usize, retPtrPtr: usize, retSizePtr: usize): u32;
 
+@external("env", "proxy_get_header_map_pairs")
+export declare function proxy_get_header_map_pairs(mapType: u32, retPtrPtr: usize, retSizePtr: usize): u32;
+
 @external("env", "proxy_replace_header_map_value")
 export declare function proxy_replace_header_map_value(mapType: u32, keyPtr: usize, keySize: usize, valuePtr: usize, valueSize: usize): u32;
 

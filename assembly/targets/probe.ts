@@ -7,7 +7,7 @@ import "../abi/abort";
 import { BufferType, MapType, MetricType } from "../abi/imports";
 import {
   allocateForHost, getBuffer, fromUtf8, HostName, getHeaderBytes, replaceHeaderBytes, removeHeader, getProperty,
-  getSharedData, setSharedData, defineMetric, incrementMetric, nowNanos, utf8,
+  getSharedData, setSharedData, defineMetric, incrementMetric, nowNanos, utf8, getHeaderPairs,
 } from "../abi/host";
 
 /** The calls a probe can make, as named in its configuration. */
@@ -24,8 +24,10 @@ const enum Call {
   GetSharedData,
   IncrementMetric,
   GetCurrentTime,
+  /** All request headers at once (one value handed back). */
+  GetHeaderPairs,
 }
-const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time"];
+const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
 
 const PATH = new HostName(":path");
 const ABSENT = new HostName("x-probe-absent");
@@ -77,6 +79,7 @@ export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOf
       case Call.GetSharedData: getSharedData(SHARED_KEY); break;
       case Call.IncrementMetric: incrementMetric(metric, 1); break;
       case Call.GetCurrentTime: nowNanos(); break;
+      case Call.GetHeaderPairs: getHeaderPairs(MapType.HttpRequestHeaders); break;
     }
   }
   return 0;

@@ -324,6 +324,11 @@ export class WasmVm {
         if (v === undefined) return NOT_FOUND;
         return vm.give(Buffer.from(v, "latin1"), retPtr, retSize);
       },
+      proxy_get_header_map_pairs(type: number, retPtr: number, retSize: number) {
+        const m = vm.headerMap(type);
+        if (!m) return BAD_ARGUMENT;
+        return vm.give(WasmVm.encodePairs([...m]), retPtr, retSize);
+      },
       proxy_replace_header_map_value(type: number, kp: number, kl: number, vp: number, vl: number) {
         const m = vm.headerMap(type);
         if (!m) return BAD_ARGUMENT;
