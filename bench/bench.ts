@@ -30,8 +30,9 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  // 7 interleaved rounds: the machine is shared and noisy, so verdicts come from medians with their spread.
-  const o: Options = { smoke: false, seconds: 5, rounds: 7, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "" };
+  // 11 interleaved rounds of 3 s: the machine is shared and noisy, so verdicts come from medians with
+  // their spread, and short rounds keep the systems compared within a round close together in time.
+  const o: Options = { smoke: false, seconds: 3, rounds: 11, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, bigRooms: 20_000, gatewayRooms: 2_000 });
@@ -128,6 +129,14 @@ const VARIANTS: Variant[] = [
   { name: "plugin", label: "Envoy + room-affinity (joins of pinned rooms)", layout: {} },
 ];
 
+/**
+ * The systems in the order a round measures them: forward in even rounds, backward in odd ones, so a
+ * machine that speeds up or slows down across a round favours no system over the rounds.
+ */
+function inRoundOrder<T>(systems: T[], round: number): T[] {
+  return round % 2 === 0 ? systems : [...systems].reverse();
+}
+
 /** CPU time (user + system) a process has used, in microseconds. */
 function cpuMicros(pid: number): number {
   const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
@@ -175,7 +184,7 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
     // Warm-up: pins the room pool in the plugin's table, and warms connections everywhere.
     for (const r of running) await load(r.port, 1, o.concurrency, 1000, "w");
     for (let round = 0; round < o.rounds; round++) {
-      for (const r of running) {
+      for (const r of inRoundOrder(running, round)) {
         const m = await measure(r, 1000, "w");
         rounds[r.v.name].push(m);
         console.log(`round ${round + 1} ${r.v.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake  errors ${m.errors}`);
@@ -280,11 +289,11 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
       port += 10;
     }
     await running[1].gw.waitMembership(endpoints.length);
-    const seconds = o.smoke ? 1 : 3;
+    const seconds = o.smoke ? 1 : 2;
     for (const r of running) await keepAliveLoad(r.port, 1, o.concurrency); // warm-up
     const cpuPerRequest: Record<string, number[]> = Object.fromEntries(running.map((r) => [r.name, []]));
     for (let round = 0; round < o.rounds; round++) {
-      for (const r of running) {
+      for (const r of inRoundOrder(running, round)) {
         const c0 = cpuMicros(r.gw.envoy.proc.pid!);
         const n = await keepAliveLoad(r.port, seconds, o.concurrency);
         cpuPerRequest[r.name].push((cpuMicros(r.gw.envoy.proc.pid!) - c0) / Math.max(1, n));

