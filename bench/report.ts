@@ -64,6 +64,14 @@ function hostCallCostSection(b: any): string[] {
   out.push(`| **estimate of plugin - floor** | | **${f(hostUs + join.moduleUs.median)} us** |`);
   out.push(`| measured plugin - floor, keep-alive joins of pinned rooms in the same rounds as the prices | | ${sp(hc.pluginOverFloorUs, 1)} us |`);
   if (b.gateway?.cpuPluginOverFloorUs) out.push(`| measured plugin - floor, WebSocket handshakes (above) | | ${sp(b.gateway.cpuPluginOverFloorUs, 1)} us |`);
+  // What dominates: the values handed back (each one a VM entry into the module's allocator).
+  const valuesUs = parts.slice(0, 1).concat(parts.slice(2, 4)).reduce((t, [, n, p]) => t + n * p, 0);
+  out.push("", `Of the ${f(hostUs)} us priced for the join's host calls, ${f(valuesUs)} us (${f((100 * valuesUs) / hostUs, 0)}%) is the ${+join.allocations.toFixed(2)} values`,
+    "handed back: Envoy copies each into the module through a call to its allocator, a VM entry like a hook call. A pinned",
+    "join needs four (the upgrade header, `:path`, the routed cluster, the room's bucket), so in this run the ABI's",
+    valuesUs > join.moduleUs.median
+      ? `hand-back mechanism (${f(valuesUs)} us) weighs more than the plugin's own code (${f(join.moduleUs.median)} us).`
+      : `hand-back mechanism (${f(valuesUs)} us) weighs less than the plugin's own code (${f(join.moduleUs.median)} us).`);
   return out;
 }
 
@@ -96,7 +104,7 @@ export function render(): string {
       const row = (step: string, what: string, x: any) => out.push(`| ${step} | ${what} | ${sp(x, 1)} us |`);
       row("stateful_session only - round robin", "the stock pin mechanism", g.cpuStatefulSessionUs);
       row("floor - stateful_session only", "Envoy's own wasm machinery: a VM context per stream, a call per hook (the floor filter does nothing)", g.cpuEnvoyWasmUs);
-      row("no-key pass - floor", "the plugin's hooks on a request without a key: header reads, the cluster property, sanitizing", g.cpuNoKeyPassUs);
+      row("no-key pass - floor", "the plugin's hooks on a request without a key: two header reads, removing client-sent routing headers, the pass counted", g.cpuNoKeyPassUs);
       row("plugin - no-key pass", "the key, the table lookup, the pin and hash headers, the response check", g.cpuKeyTablePinUs);
       row("**plugin - floor**", "**this plugin's own cost**", g.cpuPluginOverFloorUs);
       row("plugin - MAGLEV", "everything, against Envoy's native hashing", g.cpuAddedVsMaglevUs);
