@@ -68,8 +68,8 @@ export function proxy_on_response_headers(contextId: u32, headerCount: u32, endO
 }
 
 // No proxy_on_done and no proxy_on_log: the plugin has nothing to do in them, and Envoy calls a hook
-// only when the module exports it. Each call into the VM costs Envoy about as much as a host call that
-// returns a value (BENCHMARKS.md), and these two would come on every stream.
+// only when the module exports it. Each would be one more VM entry per stream, the same kind of entry
+// that makes a host call handing back a value the dearest one (BENCHMARKS.md prices them).
 
 /** Host contract: the context is gone; drop our state for it. */
 export function proxy_on_delete(contextId: u32): void {
