@@ -50,7 +50,7 @@ export abstract class DeferredFacts {
   abstract nowMs(): u64;
 }
 
-/** Fixed deferred facts (tests, and callers that already hold the values). */
+/** Fixed deferred facts, for tests. */
 export class FixedFacts extends DeferredFacts {
   constructor(private readonly clusterName: string | null, private readonly now: u64) { super(); }
   cluster(): string | null { return this.clusterName; }
@@ -82,8 +82,6 @@ export class RequestFacts {
     return this.clusterValue;
   }
   set cluster(v: string | null) { this.clusterValue = v; this.clusterKnown = true; }
-  /** Whether the cluster has been read: after a Pin or Learn decision it has. */
-  get clusterRead(): bool { return this.clusterKnown; }
 
   get nowMs(): u64 {
     if (!this.nowKnown) {
@@ -260,9 +258,9 @@ export class RequestDecider {
 
   /**
    * Response-headers contract: `upstream` is where the gateway connected (null if unknown) and
-   * `status` the response's :status (null if not read); the clock is read only to write a pin. A pin is written only when the upstream
-   * accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected upgrades (4xx, 5xx) never enter
-   * the table, so junk cannot evict live rooms.
+   * `status` the response's :status (null if not read); the clock is read only to write a pin. A pin
+   * is written only when the upstream accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected
+   * upgrades (4xx, 5xx) never enter the table, so junk cannot evict live rooms.
    */
   afterResponse(s: StreamState, upstream: string | null, status: string | null, facts: DeferredFacts): ResponseDecision {
     if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return PIN_HELD;

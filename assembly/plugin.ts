@@ -4,7 +4,7 @@ import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
   getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeaderBytes, removeHeader,
-  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName,
+  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName, STATUS_HEADER,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
 import { SharedDataStore } from "./shared-store";
@@ -27,7 +27,6 @@ function nowMillis(): u64 { return nowNanos() / 1000000; }
 const UPGRADE = new HostName("upgrade");
 const PATH = new HostName(":path");
 const AUTHORITY = new HostName(":authority");
-const STATUS = new HostName(":status");
 const CLUSTER_NAME = HostName.property(["xds", "cluster_name"]);
 const ROUTE_NAME = HostName.property(["route_name"]);
 const XDS_ROUTE_NAME = HostName.property(["xds", "route_name"]);
@@ -121,7 +120,7 @@ export class RoomAffinityRoot extends RootContext {
       let failure = "";
       if (headerCount == 0) failure = "no reply (timeout or connection failure)";
       else {
-        const st = getHeader(MapType.HttpCallResponseHeaders, STATUS);
+        const st = getHeader(MapType.HttpCallResponseHeaders, STATUS_HEADER);
         if (st == null || st != "200") failure = "answered " + (st == null ? "without a status" : st!);
       }
       let body = new Uint8Array(0);
@@ -346,7 +345,7 @@ export class RoomAffinityStream extends HttpContext {
         // The mechanism said the pin held, yet the gateway went elsewhere: it reads another header than ours.
         pinUnread = held && upstream != null && upstream != s.pinned;
       }
-      if (upstream != null && upstream != s.pinned) status = getHeader(MapType.HttpResponseHeaders, STATUS);
+      if (upstream != null && upstream != s.pinned) status = getHeader(MapType.HttpResponseHeaders, STATUS_HEADER);
     }
     const d = inst.decider.afterResponse(s, upstream, status, HOST_FACTS);
     const m = this.root.metrics;

@@ -149,6 +149,15 @@ interface Spread {
   max: number;
 }
 
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
+/** Median with its min-max spread over the rounds. */
+function spreadOf(xs: number[]): Spread {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
 interface Measured extends LoadResult {
   envoyCpuUsPerHandshake: number;
 }
@@ -194,22 +203,19 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       rounds["plugin-new-rooms"].push(m);
       console.log(`round ${round + 1} plugin-new-rooms ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake`);
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    /** Median with its min-max spread over the rounds. */
-    const spread = (xs: number[]) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
     const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }> = {};
     for (const [k, rs] of Object.entries(rounds)) {
       summary[k] = {
         label: variants.find((v) => v.name === k)?.label ?? "Envoy + room-affinity (every join a new room)",
         perSecond: median(rs.map((r) => r.perSecond)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
         errors: rs.reduce((n, r) => n + r.errors, 0), envoyCpuUsPerHandshake: median(rs.map((r) => r.envoyCpuUsPerHandshake)),
-        cpuSpread: spread(rs.map((r) => r.envoyCpuUsPerHandshake)),
+        cpuSpread: spreadOf(rs.map((r) => r.envoyCpuUsPerHandshake)),
       };
     }
     // Ratios and differences within each round (both systems saw the same machine state), then the
     // median over the rounds with its min-max spread.
-    const ratio = (a: string, b: string, f: (r: Measured) => number) => spread(rounds[a].map((r, i) => f(r) / f(rounds[b][i])));
-    const diff = (a: string, b: string, f: (r: Measured) => number) => spread(rounds[a].map((r, i) => f(r) - f(rounds[b][i])));
+    const ratio = (a: string, b: string, f: (r: Measured) => number) => spreadOf(rounds[a].map((r, i) => f(r) / f(rounds[b][i])));
+    const diff = (a: string, b: string, f: (r: Measured) => number) => spreadOf(rounds[a].map((r, i) => f(r) - f(rounds[b][i])));
     const cpu = (r: Measured) => r.envoyCpuUsPerHandshake;
     return {
       summary,
@@ -299,10 +305,6 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
         cpuPerRequest[r.name].push((cpuMicros(r.gw.envoy.proc.pid!) - c0) / Math.max(1, n));
       }
     }
-    const spreadOf = (xs: number[]): Spread => {
-      const s = [...xs].sort((a, b) => a - b);
-      return { median: s[Math.floor(s.length / 2)], min: s[0], max: s[s.length - 1] };
-    };
     return {
       callsPerRequest: PROBE_CALLS_PER_REQUEST,
       seconds,
@@ -474,10 +476,7 @@ async function profileBench(o: Options) {
       }
     }
   }
-  return Object.entries(rows).map(([k, p]) => {
-    const xs = [...times[k]].sort((a, b) => a - b);
-    return { build: k.split(" ")[0], ...p, moduleUs: { median: xs[Math.floor(xs.length / 2)], min: xs[0], max: xs[xs.length - 1] } };
-  });
+  return Object.entries(rows).map(([k, p]) => ({ build: k.split(" ")[0], ...p, moduleUs: spreadOf(times[k]) }));
 }
 
 // ------------------------------------------------------------------ the room directory (two replicas, real etcd)

@@ -125,6 +125,9 @@ export class HostName {
   static property(path: string[]): HostName { return new HostName(path.join("\0")); }
 }
 
+/** The `:status` pseudo-header of responses and http-call replies. */
+export const STATUS_HEADER = new HostName(":status");
+
 export function getHeaderBytes(map: MapType, name: HostName): Uint8Array | null {
   const k = name.bytes;
   reclaimScratch();

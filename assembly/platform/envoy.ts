@@ -11,10 +11,9 @@ import { SnapshotStore } from "../snapshots";
 import { base64Encode } from "../base64";
 import { Metrics } from "../metrics";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName } from "../abi/host";
+import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
-const STATUS = new HostName(":status");
 
 /** Writes the pin into stateful_session's header; removes any client-sent or echoed value. */
 export class SessionHeaderPinWriter extends PinWriter {
@@ -77,7 +76,7 @@ export class AdminMembershipSource extends MembershipSource {
   onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool {
     if (<i64>token != this.inFlightToken) return false;
     this.inFlightToken = -1;
-    const status = getHeader(MapType.HttpCallResponseHeaders, STATUS);
+    const status = getHeader(MapType.HttpCallResponseHeaders, STATUS_HEADER);
     if (status == null || status != "200") {
       this.fail("admin /clusters answered " + (status == null ? "nothing (timeout or connection failure)" : status));
       return false;
