@@ -2,7 +2,8 @@
 // Only the Higress build target reaches this file: stock Envoy would refuse a module importing them.
 import { Status } from "./imports";
 import { proxy_set_upstream_override_host, proxy_get_upstream_hosts, proxy_redis_init, proxy_redis_call } from "./higress-imports";
-import { decodePairs, surface, takeHostBytes, reclaimScratch, utf8 } from "./host";
+import { surface, takeHostBytes, reclaimScratch, utf8 } from "./host";
+import { decodePairs } from "./pairs";
 
 const RET_PTR: usize = memory.data(8);
 const RET_SIZE: usize = memory.data(8);

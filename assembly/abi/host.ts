@@ -9,6 +9,7 @@ import {
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
+import { encodePairs } from "./pairs";
 
 // Out-parameters the host writes into; static so no allocation per call.
 const RET_PTR: usize = memory.data(8);
@@ -139,11 +140,12 @@ export function getHeader(map: MapType, name: HostName): string | null {
   return v == null ? null : fromUtf8(v);
 }
 
-/** All headers of a map, encoded as pairs (decodePairs reads them): one value handed back for all of them. */
+/** All headers of a map in the pair encoding (pairs.ts): one value handed back for all of them. */
 export function getHeaderPairs(map: MapType): Uint8Array | null {
   reclaimScratch();
   return takeReturned("proxy_get_header_map_pairs", proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE));
 }
+
 
 /** Sets a header to a value already encoded (a pin written on every join is encoded once). */
 export function replaceHeaderBytes(map: MapType, name: HostName, v: ArrayBuffer): void {
@@ -206,51 +208,6 @@ export function nowNanos(): u64 {
 export function setTickPeriodMs(ms: u32): void {
   const status = proxy_set_tick_period_milliseconds(ms);
   if (status != Status.Ok) surface("proxy_set_tick_period_milliseconds", status);
-}
-
-// ---- pair maps (header maps for http calls and local replies; Higress host lists) ----
-/** Encodes pairs as the ABI wants: u32 count, (u32 keyLen, u32 valueLen)*, then each key and value NUL-terminated. */
-export function encodePairs(pairs: string[][]): Uint8Array {
-  const enc = new Array<ArrayBuffer>(0);
-  let size = 4 + pairs.length * 8;
-  for (let i = 0; i < pairs.length; i++) {
-    const k = utf8(pairs[i][0]);
-    const v = utf8(pairs[i][1]);
-    enc.push(k); enc.push(v);
-    size += k.byteLength + v.byteLength + 2;
-  }
-  const out = new Uint8Array(size);
-  const base = out.dataStart;
-  store<u32>(base, pairs.length);
-  let off: usize = 4 + pairs.length * 8;
-  for (let i = 0; i < pairs.length; i++) {
-    const k = enc[i * 2]; const v = enc[i * 2 + 1];
-    store<u32>(base + 4 + i * 8, k.byteLength);
-    store<u32>(base + 8 + i * 8, v.byteLength);
-    memory.copy(base + off, changetype<usize>(k), k.byteLength); off += k.byteLength + 1;
-    memory.copy(base + off, changetype<usize>(v), v.byteLength); off += v.byteLength + 1;
-  }
-  return out;
-}
-
-/** Decodes a pair map; returns null if the encoding is malformed (never traps on host data). */
-export function decodePairs(b: Uint8Array): string[][] | null {
-  const n = b.length;
-  if (n < 4) return n == 0 ? new Array<string[]>(0) : null;
-  const base = b.dataStart;
-  const count = load<u32>(base);
-  if (<u64>count * 8 + 4 > <u64>n) return null;
-  let off: usize = 4 + <usize>count * 8;
-  const out = new Array<string[]>(0);
-  for (let i: u32 = 0; i < count; i++) {
-    const kl = <usize>load<u32>(base + 4 + i * 8);
-    const vl = <usize>load<u32>(base + 8 + i * 8);
-    if (<u64>off + kl + vl + 2 > <u64>n) return null;
-    const k = String.UTF8.decodeUnsafe(base + off, kl); off += kl + 1;
-    const v = String.UTF8.decodeUnsafe(base + off, vl); off += vl + 1;
-    out.push([k, v]);
-  }
-  return out;
 }
 
 // ---- local replies ----

@@ -263,14 +263,15 @@ export class WasmVm {
     return OK;
   }
 
-  static encodePairs(pairs: [string, string][]): Buffer {
+  /** Header maps hold raw bytes as latin1 strings (as proxy_get_header_map_value hands them back): encode them so. */
+  static encodePairs(pairs: [string, string][], encoding: BufferEncoding = "utf8"): Buffer {
     const parts: Buffer[] = [];
     const head = Buffer.alloc(4 + pairs.length * 8);
     head.writeUInt32LE(pairs.length, 0);
     pairs.forEach(([k, v], i) => {
-      head.writeUInt32LE(Buffer.byteLength(k), 4 + i * 8);
-      head.writeUInt32LE(Buffer.byteLength(v), 8 + i * 8);
-      parts.push(Buffer.from(k), Buffer.from([0]), Buffer.from(v), Buffer.from([0]));
+      head.writeUInt32LE(Buffer.byteLength(k, encoding), 4 + i * 8);
+      head.writeUInt32LE(Buffer.byteLength(v, encoding), 8 + i * 8);
+      parts.push(Buffer.from(k, encoding), Buffer.from([0]), Buffer.from(v, encoding), Buffer.from([0]));
     });
     return Buffer.concat([head, ...parts]);
   }
@@ -327,7 +328,7 @@ export class WasmVm {
       proxy_get_header_map_pairs(type: number, retPtr: number, retSize: number) {
         const m = vm.headerMap(type);
         if (!m) return BAD_ARGUMENT;
-        return vm.give(WasmVm.encodePairs([...m]), retPtr, retSize);
+        return vm.give(WasmVm.encodePairs([...m], "latin1"), retPtr, retSize);
       },
       proxy_replace_header_map_value(type: number, kp: number, kl: number, vp: number, vl: number) {
         const m = vm.headerMap(type);

@@ -1,0 +1,37 @@
+import { encodePairs, decodePairs } from "../abi/pairs";
+
+/** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */
+const HANDSHAKE: string[][] = [
+  [":authority", "game.example.com"], [":path", "/ws?appId=a1&roomId=r9"], [":method", "GET"], [":scheme", "http"],
+  ["upgrade", "websocket"], ["connection", "Upgrade"], ["cookie", "a=1; b=2"], ["upgrade", "h2c"],
+];
+
+
+/** An encoding whose header claims `count` pairs of the given lengths over `size` bytes. */
+function forged(count: u32, keyLen: u32, valueLen: u32, size: i32): Uint8Array {
+  const b = new Uint8Array(size);
+  store<u32>(b.dataStart, count);
+  if (size >= 12) { store<u32>(b.dataStart + 4, keyLen); store<u32>(b.dataStart + 8, valueLen); }
+  return b;
+}
+
+describe("decodePairs", () => {
+  it("decodes what encodePairs wrote", () => {
+    const d = decodePairs(encodePairs(HANDSHAKE))!;
+    expect(d.length).toBe(HANDSHAKE.length);
+    expect(d[1][0]).toBe(":path");
+    expect(d[7][1]).toBe("h2c");
+  });
+
+  it("reads an empty encoding as no pairs", () => {
+    expect(decodePairs(new Uint8Array(0))!.length).toBe(0);
+  });
+
+  it("refuses a malformed encoding without reading past its end", () => {
+    expect(decodePairs(forged(2, 5, 5, 20))).toBeNull();
+    expect(decodePairs(new Uint8Array(2))).toBeNull();
+    expect(decodePairs(forged(1000000, 0, 0, 16))).toBeNull();
+    expect(decodePairs(forged(1, 5, 0xffffffff, 32))).toBeNull();
+    expect(decodePairs(forged(1, 0xfffffff0, 0x20, 32))).toBeNull();
+  });
+});
