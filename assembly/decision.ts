@@ -190,10 +190,19 @@ export class RequestDecider {
    */
   constructor(public readonly routes: Route[], public readonly table: AffinityTable,
     public readonly history: TableHistory | null = null) {
+    let all = true;
+    for (let i = 0; i < routes.length; i++) all = all && routes[i].settings.websocketOnly;
+    this.passesEveryNonWebSocket = all;
   }
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
   get needsRouteFacts(): bool { return this.routes.length > 1; }
+
+  /**
+   * Request-hook contract: every route passes a request that is not a WebSocket upgrade, so for one
+   * the decision needs no other fact (decide() passes it as NotWebSocket whatever its path).
+   */
+  readonly passesEveryNonWebSocket: bool;
 
   /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */
   routeFor(facts: RequestFacts): Route {

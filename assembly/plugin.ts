@@ -92,6 +92,7 @@ export class RoomAffinityRoot extends RootContext {
   }
 
   onTick(): void {
+    this.metrics.publish();
     const inst = this.instance;
     if (inst == null) return;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
@@ -221,13 +222,16 @@ export class RoomAffinityRoot extends RootContext {
 }
 
 /**
- * Request-headers contract: the facts every decision needs, read from the host; the routed cluster
+ * Request-headers contract: the facts the decision needs, read from the host; the routed cluster
  * and the clock are read later, only if the decision needs them (HOST_FACTS).
  */
 function requestFacts(inst: PluginInstance): RequestFacts {
   const f = new RequestFacts();
   f.deferred = HOST_FACTS;
   f.isWebSocket = upgradesToWebSocket(getHeaderBytes(MapType.HttpRequestHeaders, UPGRADE));
+  // A request every route passes through needs nothing more: the path is a value handed back, which
+  // costs Envoy more than the absent upgrade header did (BENCHMARKS.md prices both).
+  if (!f.isWebSocket && inst.decider.passesEveryNonWebSocket) return f;
   const path = getHeaderBytes(MapType.HttpRequestHeaders, PATH);
   if (path != null) f.path = path;
   if (inst.decider.needsRouteFacts) {

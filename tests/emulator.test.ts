@@ -46,6 +46,7 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   assert.equal(split.length, 0);
   assert.equal(new Set([...podOf.values()].map((s) => [...s][0])).size, 3);
   assert.equal(proc.metrics.get("room_affinity.learned"), 200);
+  for (const vm of vms) vm.tick(); // joins of known rooms are published on each tick
   assert.equal(proc.metrics.get("room_affinity.hits"), 800);
   assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), 0);
 });
@@ -137,6 +138,29 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
   vm.answerHttpCall(503, "");
   assert.equal(proc.metrics.get("room_affinity.membership.fetch_failures"), 2);
   assert.equal(vm.logs.filter((l) => /membership fetch failed: admin \/clusters answered 503/.test(l.message)).length, 1);
+});
+
+/** A browser's WebSocket handshake headers, with a cookie larger than the module's 4 kB scratch block. */
+const BROWSER_HEADERS = {
+  "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+  origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
+  "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
+  cookie: Array.from({ length: 120 }, (_, i) => `c${i}=${"v".repeat(48)}`).join("; "),
+};
+
+test("a browser's handshake (many headers, a 6 kB cookie) is keyed from its :path, the same room as a bare client's", async () => {
+  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const vm = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
+    assert.equal(vm.configure({}), true);
+    const first = vm.request({ path: path("big"), headers: BROWSER_HEADERS });
+    assert.equal(first.headers.get("x-room-affinity-hash")?.length, 16, "the handshake is keyed");
+    const bare = vm.request({ path: path("big") });
+    assert.equal(bare.headers.get("x-room-affinity-hash"), first.headers.get("x-room-affinity-hash"), "one room whatever else is sent");
+    assert.equal(bare.upstream, first.upstream);
+    // The upgrade header is what makes a join: the same headers without it pass through.
+    const plain = vm.request({ path: path("big"), headers: BROWSER_HEADERS, upgrade: false });
+    assert.equal(plain.headers.has("x-room-affinity-hash"), false);
+  }
 });
 
 test("invalid config fails configuration with the field named, on both builds", async () => {
