@@ -17,6 +17,7 @@ import { EnvoySystem } from "../tools/lib/system";
 import { startReplicas } from "../tools/lib/replicas";
 import { groupedBars } from "./svg";
 import { profilingVm, profileScenario, PROFILE_SCENARIOS, HandshakeProfile } from "../tools/lib/handshake-profile";
+import { callgrindAvailable, callgrindWrapper, zeroCount, readCount } from "../tools/lib/callgrind";
 
 interface Options {
   smoke: boolean;
@@ -253,18 +254,31 @@ const PROBE_CALLS_PER_REQUEST = 20;
 const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
 
 /** Closed loop of keep-alive GETs (no connection set-up per request, so the filter's share is larger). */
-async function keepAliveLoad(port: number, seconds: number, concurrency: number): Promise<number> {
+/** A browser's WebSocket handshake headers (user agent, origin, cookies): what a join hands the plugin. */
+const BROWSER_HEADERS: Record<string, string> = {
+  "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+  origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
+  "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
+  cookie: Array.from({ length: 20 }, (_, i) => `c${i}=${"v".repeat(40)}`).join("; "),
+};
+
+/**
+ * Keyed keep-alive GETs over `concurrency` connections (rooms ka0..ka999), for `seconds` or until
+ * `requests` were sent; resolves with the number answered 200.
+ */
+async function keepAliveLoad(port: number, until: { seconds?: number; requests?: number }, concurrency: number, headers: Record<string, string> = {}): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   let n = 0;
   const get = () => new Promise<boolean>((resolve) => {
-    http.get({ host: "127.0.0.1", port, path: `/ka?appId=bench&roomId=ka${n++ % 1000}`, agent }, (res) => {
+    http.get({ host: "127.0.0.1", port, path: `/ka?appId=bench&roomId=ka${n++ % 1000}`, agent, headers }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode === 200));
     }).on("error", () => resolve(false));
   });
   let ok = 0;
-  const end = Date.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < end) if (await get()) ok++; }));
+  const end = until.seconds === undefined ? Infinity : Date.now() + until.seconds * 1000;
+  const limit = until.requests ?? Infinity;
+  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < end && n < limit) if (await get()) ok++; }));
   agent.destroy();
   return ok;
 }
@@ -296,12 +310,12 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
     }
     await running[1].gw.waitMembership(endpoints.length);
     const seconds = o.smoke ? 1 : 2;
-    for (const r of running) await keepAliveLoad(r.port, 1, o.concurrency); // warm-up
+    for (const r of running) await keepAliveLoad(r.port, { seconds: 1 }, o.concurrency); // warm-up
     const cpuPerRequest: Record<string, number[]> = Object.fromEntries(running.map((r) => [r.name, []]));
     for (let round = 0; round < o.rounds; round++) {
       for (const r of inRoundOrder(running, round)) {
         const c0 = cpuMicros(r.gw.envoy.proc.pid!);
-        const n = await keepAliveLoad(r.port, seconds, o.concurrency);
+        const n = await keepAliveLoad(r.port, { seconds }, o.concurrency);
         cpuPerRequest[r.name].push((cpuMicros(r.gw.envoy.proc.pid!) - c0) / Math.max(1, n));
       }
     }
@@ -315,6 +329,70 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
   } finally {
     for (const r of running) await r.gw.close();
   }
+}
+
+// ------------------------------------------------------------------ gateway: instructions per request
+
+/**
+ * Envoy's instructions per keyed keep-alive request with a browser's headers, counted under callgrind:
+ * the floor, the plugin (and the baseline build, if given), and the probe's dearest and cheapest header
+ * reads. Counts do not depend on the machine's load, so they hold from run to run where CPU time does
+ * not. The plugin's tick (membership fetch, sweep) costs per second, not per request: a 60 s tick keeps
+ * it out of the counted windows. Two systems run at a time (each keeps one core busy).
+ */
+async function instructionCounts(o: Options, endpoints: Endpoint[]) {
+  if (!callgrindAvailable()) throw new Error("valgrind with callgrind is needed for the instruction counts (npm run setup installs it)");
+  const requests = o.smoke ? 200 : 2000;
+  const windows = o.smoke ? 2 : 3;
+  // The same GETs are joins when websocketOnly is off, and plain requests (not upgrades) when it is on.
+  const joins = JSON.stringify({ websocketOnly: false, tickPeriodMs: 60000 });
+  const plain = JSON.stringify({ tickPeriodMs: 60000 });
+  const builds = [{ name: "plugin", wasmPath: WASM_ENVOY }, ...(o.baseline ? [{ name: "baseline", wasmPath: o.baseline }] : [])];
+  const systems: { name: string; layout: Partial<Layout> }[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
+    { name: "floor", layout: { wasmPath: WASM_FLOOR } },
+    ...builds.flatMap((b) => [
+      { name: `${b.name} join`, layout: { wasmPath: b.wasmPath, pluginConfig: joins } },
+      { name: `${b.name} plain request`, layout: { wasmPath: b.wasmPath, pluginConfig: plain } },
+    ]),
+    { name: "probe get_header", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header:${PROBE_CALLS_PER_REQUEST}` } },
+    { name: "probe get_header absent", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header_absent:${PROBE_CALLS_PER_REQUEST}` } },
+  ];
+  const outDir = scratchDir("bench-callgrind");
+  const perRequest: Record<string, number[]> = {};
+  const count = async (sys: { name: string; layout: Partial<Layout> }, port: number) => {
+    const gw = await startGateway({
+      name: `bench-ir-${sys.name.replace(/[^a-z0-9]+/g, "-")}`, listenPort: port, adminPort: port + 1, endpoints, layout: sys.layout,
+      start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
+    });
+    try {
+      const pid = gw.envoy.proc.pid!;
+      await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS); // warm-up: pins every room, tiers up V8
+      perRequest[sys.name] = [];
+      for (let w = 0; w < windows; w++) {
+        zeroCount(pid);
+        const ok = await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS);
+        if (ok !== requests) throw new Error(`${sys.name}: ${ok} of ${requests} requests answered 200`);
+        perRequest[sys.name].push(readCount(pid, outDir) / ok);
+      }
+    } finally {
+      await gw.close();
+    }
+  };
+  for (let i = 0; i < systems.length; i += 2) {
+    await Promise.all(systems.slice(i, i + 2).map((sys, k) => count(sys, 23600 + k * 10)));
+  }
+  // Over the floor's median: the floor's own windows differ by well under 1% (BENCHMARKS.md shows them).
+  const floor = median(perRequest.floor);
+  const over = Object.fromEntries(Object.entries(perRequest).filter(([k]) => k !== "floor" && !k.startsWith("probe"))
+    .map(([k, v]) => [k, spreadOf(v.map((x) => x - floor))]));
+  const perCall = Object.fromEntries(Object.entries(perRequest).filter(([k]) => k.startsWith("probe"))
+    .map(([k, v]) => [k.replace(/^probe /, ""), spreadOf(v.map((x) => (x - floor) / PROBE_CALLS_PER_REQUEST))]));
+  return {
+    requestsPerWindow: requests, windows, headers: Object.keys(BROWSER_HEADERS).length, cookieBytes: BROWSER_HEADERS.cookie.length,
+    callsPerRequest: PROBE_CALLS_PER_REQUEST,
+    perRequest: Object.fromEntries(Object.entries(perRequest).map(([k, v]) => [k, spreadOf(v)])),
+    overFloor: over, perCall,
+  };
 }
 
 // ------------------------------------------------------------------ gateway: memory
@@ -545,6 +623,7 @@ async function main(): Promise<void> {
   let gw;
   let mem;
   let costs;
+  let ir;
   try {
     gw = await gatewayBench(o, fleet.endpoints());
     const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
@@ -554,6 +633,11 @@ async function main(): Promise<void> {
     costs = await hostCallCosts(o, fleet.endpoints());
     console.log(`keep-alive: plugin over the floor ${sp(costs.pluginOverFloorUs, 1)} us of Envoy CPU per join (floor ${sp(costs.floorUsPerRequest, 1)} us per request)`);
     for (const [c, x] of Object.entries(costs.perCallUs)) console.log(`host call: ${c.padEnd(18)} ${sp(x, 2)} us of Envoy CPU per call (keep-alive requests, ${costs.callsPerRequest} calls each, against the floor)`);
+    ir = await instructionCounts(o, fleet.endpoints());
+    const si = (x: Spread | null) => (x ? `${Math.round(x.median)} (${Math.round(x.min)}..${Math.round(x.max)})` : "-");
+    for (const [k, v] of Object.entries(ir.perRequest)) console.log(`instructions: ${k.padEnd(18)} ${si(v)} per request (callgrind, ${ir.windows} windows of ${ir.requestsPerWindow})`);
+    for (const [k, v] of Object.entries(ir.overFloor)) console.log(`instructions: ${k} over the floor ${si(v)} per request`);
+    for (const [k, v] of Object.entries(ir.perCall)) console.log(`instructions: one ${k} ${si(v)}`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
   } finally {
@@ -570,6 +654,7 @@ async function main(): Promise<void> {
     method: { seconds: o.seconds, rounds: o.rounds, concurrency: o.concurrency, roomPool: 1000 },
     gateway: gw,
     hostCallCosts: costs,
+    instructions: ir,
     memory: mem,
     emulator: emu,
     profile,

@@ -75,6 +75,31 @@ function hostCallCostSection(b: any): string[] {
   return out;
 }
 
+/** Instructions per request under callgrind: the figures that do not move with the machine's load. */
+function instructionSection(ir: any): string[] {
+  const n = (x: any) => (x ? `${Math.round(x.median).toLocaleString("en-US")} (${Math.round(x.min).toLocaleString("en-US")}..${Math.round(x.max).toLocaleString("en-US")})` : "-");
+  const out = ["### Instructions per request (callgrind)", "",
+    `Envoy's instructions per keyed keep-alive GET, counted under valgrind's callgrind in ${ir.windows} windows of ${ir.requestsPerWindow} requests`,
+    `per system, each request with a browser's handshake headers (${ir.headers} headers, a ${ir.cookieBytes}-byte cookie). A count does not depend`,
+    "on what else the machine is doing, so these figures repeat from run to run where CPU time does not; they say how much work,",
+    "not how long it takes. The plugin's tick (membership fetch, sweep) costs per second, not per request, and is kept out of",
+    "the windows (60 s tick).", "", "| system | instructions per request (median, min..max) |", "|---|---|"];
+  for (const [k, v] of Object.entries<any>(ir.perRequest)) out.push(`| ${k} | ${n(v)} |`);
+  out.push("", "A join is a keyed GET with `websocketOnly: false`; a plain request is the same GET with the default `websocketOnly: true`",
+    "(not an upgrade, so the plugin passes it). The baseline is the build given to `npm run bench --baseline`.", "",
+    "| difference | instructions |", "|---|---|");
+  for (const [k, v] of Object.entries<any>(ir.overFloor ?? {})) {
+    const label = `${k} - floor`;
+    out.push(k === "plugin join" ? `| **${label}** | **${n(v)}** |` : `| ${label} | ${n(v)} |`);
+  }
+  const callLabel: Record<string, string> = {
+    get_header: "one get_header whose value is handed back (probe - floor) / " + ir.callsPerRequest,
+    "get_header absent": "one get_header of an absent header, nothing handed back (probe - floor) / " + ir.callsPerRequest,
+  };
+  for (const [k, v] of Object.entries<any>(ir.perCall ?? {})) out.push(`| ${callLabel[k] ?? k} | ${n(v)} |`);
+  return out;
+}
+
 export function render(): string {
   const b = read("bench.json");
   const c = read("compare.json");
@@ -162,6 +187,7 @@ export function render(): string {
       out.push("");
     }
     if (b.hostCallCosts) out.push(...hostCallCostSection(b), "");
+    if (b.instructions) out.push(...instructionSection(b.instructions), "");
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");

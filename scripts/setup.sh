@@ -31,6 +31,7 @@ need_debs=()
 command -v umoci >/dev/null || need_debs+=(umoci)   # npm run package (OCI image layout)
 [ -x /usr/bin/etcd ] || need_debs+=(etcd-server)    # the room directory (trial --replicas, tests)
 [ -x /usr/bin/redis-server ] || need_debs+=(redis-server)   # the room directory on Higress (emulator tests)
+command -v callgrind_control >/dev/null || need_debs+=(valgrind)   # npm run bench: instructions per request
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
     echo "setup: please install ${need_debs[*]} (Debian packages) for npm run compare" >&2

@@ -23,6 +23,10 @@ export interface StartOptions {
   wasmLogLevel?: string;
   /** Wait until the listener serves (admin /ready). */
   waitReady?: boolean;
+  /** How long to wait for it (30 s unless set; far longer under valgrind). */
+  readyTimeoutMs?: number;
+  /** A command Envoy runs under, e.g. valgrind (callgrind.ts); Envoy's pid is then this command's. */
+  wrapper?: string[];
 }
 
 /** Writes the config files and starts Envoy; resolves when admin says LIVE (unless waitReady is false). */
@@ -40,7 +44,8 @@ export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promi
     "--log-level", opts.logLevel ?? "info",
     "--component-log-level", `wasm:${opts.wasmLogLevel ?? "debug"}`,
   ];
-  const proc = spawn(envoyBinary(), args, { stdio: ["ignore", out, out] });
+  const command = [...(opts.wrapper ?? []), envoyBinary(), ...args];
+  const proc = spawn(command[0], command.slice(1), { stdio: ["ignore", out, out] });
   fs.closeSync(out);
   const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
   const env: EnvoyProcess = {
@@ -65,7 +70,7 @@ export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promi
       if (dead) throw new Error(`Envoy exited early; log:\n${env.log().slice(-3000)}`);
       const r = await httpGet("127.0.0.1", layout.adminPort, "/ready", 1000);
       return r.status === 200 && r.body.trim() === "LIVE";
-    }, 30000).catch(async (e) => {
+    }, opts.readyTimeoutMs ?? 30000).catch(async (e) => {
       await env.stop();
       throw e;
     });
