@@ -76,7 +76,7 @@ function hostCallCostSection(b: any): string[] {
 }
 
 /** Instructions per request under callgrind: the figures that do not move with the machine's load. */
-function instructionSection(ir: any): string[] {
+function instructionSection(ir: any, join: any): string[] {
   const n = (x: any) => (x ? `${Math.round(x.median).toLocaleString("en-US")} (${Math.round(x.min).toLocaleString("en-US")}..${Math.round(x.max).toLocaleString("en-US")})` : "-");
   const out = ["### Instructions per request (callgrind)", "",
     `Envoy's instructions per keyed keep-alive GET, counted under valgrind's callgrind in ${ir.windows} windows of ${ir.requestsPerWindow} requests`,
@@ -97,6 +97,13 @@ function instructionSection(ir: any): string[] {
     "get_header absent": "one get_header of an absent header, nothing handed back (probe - floor) / " + ir.callsPerRequest,
   };
   for (const [k, v] of Object.entries<any>(ir.perCall ?? {})) out.push(`| ${callLabel[k] ?? k} | ${n(v)} |`);
+  const value = ir.perCall?.get_header?.median;
+  const plugin = ir.overFloor?.["plugin join"]?.median;
+  if (value && plugin && join) {
+    const values = join.allocations * value;
+    out.push("", `At the price of a header value, the ${+join.allocations.toFixed(2)} values a pinned join has handed back (the upgrade header,`,
+      `\`:path\`, the routed cluster, the room's bucket) come to about ${Math.round(values).toLocaleString("en-US")} instructions: ${Math.round((100 * values) / plugin)}% of plugin join - floor.`);
+  }
   return out;
 }
 
@@ -187,7 +194,10 @@ export function render(): string {
       out.push("");
     }
     if (b.hostCallCosts) out.push(...hostCallCostSection(b), "");
-    if (b.instructions) out.push(...instructionSection(b.instructions), "");
+    if (b.instructions) {
+      const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
+      out.push(...instructionSection(b.instructions, join), "");
+    }
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");
