@@ -200,7 +200,7 @@ export class RequestDecider {
 
   /**
    * Request-hook contract: every route passes a request that is not a WebSocket upgrade, so for one
-   * the decision needs no other fact (decide() passes it as NotWebSocket whatever its path).
+   * the decision needs no other fact: decide() passes it whatever its path, route or cluster.
    */
   readonly passesEveryNonWebSocket: bool;
 
@@ -218,6 +218,11 @@ export class RequestDecider {
   /** Request-headers contract: what to do with this request. Pins are written to the table here. */
   decide(facts: RequestFacts): RequestDecision {
     const d = new RequestDecision();
+    if (!facts.isWebSocket && this.passesEveryNonWebSocket) {
+      // Whichever route matched would pass it: no rule needs matching, no fact needs reading.
+      d.passReason = PassReason.NotWebSocket;
+      return d;
+    }
     const route = this.routeFor(facts);
     const settings = route.settings;
     if (settings.websocketOnly && !facts.isWebSocket) {

@@ -72,6 +72,19 @@ describe("request decision", () => {
     expect(host.clusterReads).toBe(1);
     expect(host.clockReads).toBe(1);
   });
+  it("passes a non-WebSocket request without matching rules or reading the cluster when every route passes it", () => {
+    const host = new CountingFacts();
+    const d = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin(ROOM, host, false));
+    expect(d.passReason).toBe(PassReason.NotWebSocket);
+    expect(host.clusterReads).toBe(0);
+  });
+  it("matches rules for a non-WebSocket request when a route keys plain requests too", () => {
+    const host = new CountingFacts();
+    const dc = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"websocketOnly\":false}]}");
+    expect(dc.passesEveryNonWebSocket).toBe(false);
+    dc.decide(hostJoin(ROOM, host, false));
+    expect(host.clusterReads).toBe(1);
+  });
   it("reads the routed cluster before the key when rules can match on it", () => {
     const host = new CountingFacts();
     decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin("/ws?appId=a1", host));
