@@ -140,7 +140,7 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
   assert.equal(vm.logs.filter((l) => /membership fetch failed: admin \/clusters answered 503/.test(l.message)).length, 1);
 });
 
-/** A browser's WebSocket handshake headers, with a cookie larger than the module's 4 kB scratch block. */
+/** A browser's WebSocket handshake headers, with a 6 kB cookie: nothing but :path and upgrade may key the room. */
 const BROWSER_HEADERS = {
   "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
   origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
