@@ -18,6 +18,7 @@ import { startReplicas } from "../tools/lib/replicas";
 import { groupedBars } from "./svg";
 import { profilingVm, profileScenario, PROFILE_SCENARIOS, HandshakeProfile } from "../tools/lib/handshake-profile";
 import { callgrindAvailable, callgrindWrapper, zeroCount, readCount } from "../tools/lib/callgrind";
+import { browserHeaders } from "../tools/lib/clients";
 
 interface Options {
   smoke: boolean;
@@ -253,18 +254,13 @@ const PROBE_CALLS_PER_REQUEST = 20;
 /** The host calls priced, as assembly/targets/probe.ts names them. */
 const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
 
-/** Closed loop of keep-alive GETs (no connection set-up per request, so the filter's share is larger). */
-/** A browser's WebSocket handshake headers (user agent, origin, cookies): what a join hands the plugin. */
-const BROWSER_HEADERS: Record<string, string> = {
-  "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
-  origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
-  "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
-  cookie: Array.from({ length: 20 }, (_, i) => `c${i}=${"v".repeat(40)}`).join("; "),
-};
+/** A browser's handshake headers with a 908-byte cookie: what a join hands the gateway besides its path. */
+const BROWSER_HEADERS = browserHeaders(20);
 
 /**
  * Keyed keep-alive GETs over `concurrency` connections (rooms ka0..ka999), for `seconds` or until
- * `requests` were sent; resolves with the number answered 200.
+ * `requests` were sent; resolves with the number answered 200. No connection set-up per request, so
+ * the filter's share of each is larger than in a handshake.
  */
 async function keepAliveLoad(port: number, until: { seconds?: number; requests?: number }, concurrency: number, headers: Record<string, string> = {}): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });

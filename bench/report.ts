@@ -19,10 +19,8 @@ const sp = (x: any, d = 3) => { const v = S(x); return `${f(v.median, d)} (${f(v
  * What each host call costs Envoy (the probe against the floor), and the plugin's pinned join priced
  * from it: its exact host calls (the profile) at those prices, beside the measured plugin - floor.
  */
-function hostCallCostSection(b: any): string[] {
+function hostCallCostSection(b: any, join: any): string[] {
   const hc = b.hostCallCosts;
-  const f = (x: number, d = 2) => x.toFixed(d);
-  const sp = (x: { median: number; min: number; max: number }, d = 2) => `${f(x.median, d)} (${f(x.min, d)}..${f(x.max, d)})`;
   const out = ["### What each host call costs Envoy (`build/probe.wasm`)", "",
     `The probe is the floor plus ${hc.callsPerRequest} calls of one host function in every request hook; each ran as its own Envoy`,
     `beside the floor, in ${b.method.rounds} interleaved rounds (order reversed every other round) of ${hc.seconds} s of keep-alive GETs`,
@@ -37,8 +35,7 @@ function hostCallCostSection(b: any): string[] {
     get_shared_data: "get_shared_data, 64 B (handed back)",
     get_header_pairs: "get_header_map_pairs, all request headers (handed back as one value)",
   };
-  for (const [c, x] of Object.entries<any>(hc.perCallUs)) out.push(`| ${label[c] ?? c} | ${sp(x)} us |`);
-  const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
+  for (const [c, x] of Object.entries<any>(hc.perCallUs)) out.push(`| ${label[c] ?? c} | ${sp(x, 2)} us |`);
   if (!join) return out;
   // The join's calls at these prices. Property and shared-data reads of a join hand their value back,
   // so the header reads that did are the values handed back less those; the rest found no header.
@@ -189,15 +186,13 @@ export function render(): string {
       out.push("| build | request | host calls | by name | values handed back | calls into the module | module time |", "|---|---|---|---|---|---|---|");
       for (const p of b.profile) {
         const names = Object.entries<number>(p.calls).map(([k, v]) => `${k} ${+v.toFixed(3)}`).join(", ") || "-";
-        out.push(`| ${p.build} | ${p.scenario} | ${f(p.hostCalls)} | ${names} | ${f(p.allocations)} | ${p.moduleEntries === undefined ? "-" : f(p.moduleEntries)} | ${sp(p.moduleUs, 2)} us |`);
+        out.push(`| ${p.build} | ${p.scenario} | ${f(p.hostCalls)} | ${names} | ${f(p.allocations)} | ${p.entries ? f(Object.values<number>(p.entries).reduce((t, x) => t + x, 0)) : "-"} | ${sp(p.moduleUs, 2)} us |`);
       }
       out.push("");
     }
-    if (b.hostCallCosts) out.push(...hostCallCostSection(b), "");
-    if (b.instructions) {
-      const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
-      out.push(...instructionSection(b.instructions, join), "");
-    }
+    const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
+    if (b.hostCallCosts) out.push(...hostCallCostSection(b, join), "");
+    if (b.instructions) out.push(...instructionSection(b.instructions, join), "");
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");

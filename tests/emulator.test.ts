@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmVm, newProcess, Process, UpstreamHost, adminClustersJson } from "../tools/lib/host-emulator";
 import { WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
+import { browserHeaders } from "../tools/lib/clients";
 
 const HOSTS = (): UpstreamHost[] => [
   { address: "10.0.0.1:8080", health: "Healthy" },
@@ -141,12 +142,7 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
 });
 
 /** A browser's WebSocket handshake headers, with a 6 kB cookie: nothing but :path and upgrade may key the room. */
-const BROWSER_HEADERS = {
-  "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
-  origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
-  "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
-  cookie: Array.from({ length: 120 }, (_, i) => `c${i}=${"v".repeat(48)}`).join("; "),
-};
+const BROWSER_HEADERS = browserHeaders(120, 48);
 
 test("a browser's handshake (many headers, a 6 kB cookie) is keyed from its :path, the same room as a bare client's", async () => {
   for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {

@@ -146,7 +146,6 @@ export function getHeaderPairs(map: MapType): Uint8Array | null {
   return takeReturned("proxy_get_header_map_pairs", proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE));
 }
 
-
 /** Sets a header to a value already encoded (a pin written on every join is encoded once). */
 export function replaceHeaderBytes(map: MapType, name: HostName, v: ArrayBuffer): void {
   const k = name.bytes;

@@ -80,3 +80,16 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
   await Promise.all(workers);
   return out;
 }
+
+/**
+ * A browser's WebSocket handshake headers (user agent, origin, WebSocket keys, language) with
+ * `cookies` cookies of 40-odd bytes each: what a real join carries besides its path.
+ */
+export function browserHeaders(cookies: number, cookieValueBytes = 40): Record<string, string> {
+  return {
+    "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+    origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
+    "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
+    cookie: Array.from({ length: cookies }, (_, i) => `c${i}=${"v".repeat(cookieValueBytes)}`).join("; "),
+  };
+}

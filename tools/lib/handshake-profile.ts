@@ -17,7 +17,6 @@ export interface HandshakeProfile {
   allocations: number;
   /** Calls from the host into the module per handshake, by export: hooks and allocator calls. */
   entries: Record<string, number>;
-  moduleEntries: number;
   /** The module's own time per handshake in microseconds (V8 in Node, exports minus host calls). */
   moduleUs: number;
 }
@@ -53,7 +52,7 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   const entries: Record<string, number> = {};
   for (const [name, c] of [...prof.entries].sort()) entries[name.replace(/^proxy_/, "")] = c / n;
   return {
-    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, entries, moduleEntries: prof.totalEntries / n,
+    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, entries,
     moduleUs: Number(prof.moduleNs) / 1e3 / n,
   };
 }

@@ -59,12 +59,6 @@ export class HostCallProfile {
     return n;
   }
   get moduleNs(): bigint { return this.exportNs - this.hostNs; }
-  /** Calls into the module, in total. */
-  get totalEntries(): number {
-    let n = 0;
-    for (const c of this.entries.values()) n += c;
-    return n;
-  }
 }
 
 export interface UpstreamHost {
@@ -263,7 +257,7 @@ export class WasmVm {
     return OK;
   }
 
-  /** Header maps hold raw bytes as latin1 strings (as proxy_get_header_map_value hands them back): encode them so. */
+  /** `encoding`: utf8 for text; latin1 for header maps, whose values are raw bytes held as latin1 strings (as proxy_get_header_map_value hands them back). */
   static encodePairs(pairs: [string, string][], encoding: BufferEncoding = "utf8"): Buffer {
     const parts: Buffer[] = [];
     const head = Buffer.alloc(4 + pairs.length * 8);
