@@ -24,6 +24,8 @@ export namespace Defaults {
   export const tickPeriodMs: i32 = 1000;
   /** Steady-state sweep window; a pod leaving always triggers a two-tick sweep of the whole table. */
   export const sweepBucketsPerTick: i32 = 1024;
+  /** Bucket copies per worker thread: ~1.4 MB at most with full 8-entry buckets. */
+  export const workerBucketCopies: i32 = 4096;
   export const adminCluster = "room_affinity_admin";
   export const websocketOnly = true;
   export const sharedDataPrefix = "room-affinity";
@@ -105,6 +107,7 @@ export class PluginConfig {
   bucketSize: i32 = Defaults.bucketSize;
   tickPeriodMs: i32 = Defaults.tickPeriodMs;
   sweepBucketsPerTick: i32 = Defaults.sweepBucketsPerTick;
+  workerBucketCopies: i32 = Defaults.workerBucketCopies;
   adminCluster: string = Defaults.adminCluster;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
   /** The shared room directory, or null (each gateway process keeps its own table only). */
@@ -121,7 +124,7 @@ export class ConfigResult {
 export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
 /** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
 export const GLOBAL_FIELDS: string[] = [
-  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "adminCluster", "sharedDataPrefix", "directory",
+  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "workerBucketCopies", "adminCluster", "sharedDataPrefix", "directory",
 ];
 export const RULES_KEY = "_rules_";
 /** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
@@ -363,6 +366,7 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);
   c.tickPeriodMs = r.int("tickPeriodMs", Defaults.tickPeriodMs, 100, 60000);
   c.sweepBucketsPerTick = r.int("sweepBucketsPerTick", Defaults.sweepBucketsPerTick, 1, 16777216);
+  c.workerBucketCopies = r.int("workerBucketCopies", Defaults.workerBucketCopies, 0, 65536);
   c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
   c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);
   if (r.error.length > 0) return ConfigResult.fail(r.error);

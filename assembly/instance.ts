@@ -93,7 +93,8 @@ export function buildInstance(config: PluginConfig, platform: Platform, store: K
   let refresh = min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
   if (c.directory != null) refresh = min<i32>(refresh, c.directory!.refreshSeconds);
   const refreshSeconds = <u32>refresh;
-  const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds);
+  const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds,
+    c.workerBucketCopies);
   const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.

@@ -110,6 +110,8 @@ export class Sweeper {
     const t = this.table;
     const key = t.bucketKey(index);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+      // Read from the store, not through the worker's copies: a sweep visits every bucket, and copies
+      // are for the buckets joins ask for.
       const sv = t.store.get(key);
       if (sv.value == null || sv.value!.length == 0) return;
       // Fast path: most buckets lose nothing; count them from the raw bytes.
@@ -129,7 +131,7 @@ export class Sweeper {
         else if (present != null && !present.has(e.address)) gone++;
         else kept.push(e);
       }
-      if (gone + expired > 0 && t.store.set(key, encodeBucket(kept), sv.cas) != WriteStatus.Ok) continue; // raced: re-read
+      if (gone + expired > 0 && t.writeBucket(index, encodeBucket(kept), sv.cas) != WriteStatus.Ok) continue; // raced: re-read
       res.evictedGone += gone;
       res.evictedExpired += expired;
       this.cycleEntries += kept.length;

@@ -1,8 +1,10 @@
 // The room -> pod affinity table: a fixed number of buckets in a KvStore (bucket.ts holds the byte
 // format). Shared data has no delete and no key listing, so the bucket index space is what bounds
 // memory and what the sweeper walks. Every write is a CAS on one bucket; the first writer wins and
-// racing requests re-read and follow the winner.
-import { KvStore, WriteStatus } from "./store";
+// racing requests re-read and follow the winner. The request path reads buckets through this
+// worker's copies (bucket-copies.ts); every write goes through them too, so it stamps the bucket.
+import { KvStore, StoredValue, WriteStatus } from "./store";
+import { BucketCopies } from "./bucket-copies";
 import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
 import { PinPolicy, FixedPlacement, KeepPinsOnly } from "./placement";
 
@@ -38,7 +40,10 @@ export const MAX_CAS_ATTEMPTS = 16;
 
 export class AffinityTable {
   readonly keyPrefix: string;
+  readonly stampPrefix: string;
   readonly bucketCount: i32;
+  /** This worker's copies of the buckets the request path read (none when constructed with 0 slots). */
+  readonly copies: BucketCopies;
 
   constructor(
     public store: KvStore,
@@ -49,12 +54,16 @@ export class AffinityTable {
     public ttlSeconds: u32,
     /** A hit rewrites lastSeen only when it is older than this, to keep hot rooms from writing on every join. */
     public refreshSeconds: u32,
+    /** Buckets this worker keeps a copy of (workerBucketCopies); 0 reads every bucket from the store. */
+    copySlots: i32 = 0,
   ) {
     const buckets = bucketCountFor(capacity, bucketSize);
     this.bucketCount = buckets;
     // The geometry is part of the key: a different bucket count maps rooms differently, so it gets a
     // fresh table instead of misreading the old one.
     this.keyPrefix = prefix + ":t:" + buckets.toString() + ":";
+    this.stampPrefix = prefix + ":s:" + buckets.toString() + ":";
+    this.copies = new BucketCopies(store, min<i32>(copySlots, buckets));
   }
 
   bucketOf(fingerprint: u64): i32 {
@@ -63,6 +72,21 @@ export class AffinityTable {
 
   bucketKey(index: i32): string {
     return this.keyPrefix + index.toString();
+  }
+
+  /** The key whose CAS token changes on every write of bucket `index` (bucket-copies.ts). */
+  stampKey(index: i32): string {
+    return this.stampPrefix + index.toString();
+  }
+
+  /** Request-path contract: bucket `index`, from this worker's copy while it holds. */
+  readBucket(index: i32): StoredValue {
+    return this.copies.read(index, this.bucketKey(index), this.stampKey(index));
+  }
+
+  /** Every write of a bucket (table, sweeper): CAS on the bucket, then a new stamp. */
+  writeBucket(index: i32, value: Uint8Array, cas: u32): WriteStatus {
+    return this.copies.write(index, this.bucketKey(index), this.stampKey(index), value, cas);
   }
 
   /** Entries bucket `index` may hold: bucketSize, except the last bucket, which holds what is left. */
@@ -81,15 +105,17 @@ export class AffinityTable {
   resolve(fingerprint: u64, now: u32, policy: PinPolicy): Resolution {
     const res = new Resolution();
     const bucket = this.bucketOf(fingerprint);
-    const key = this.bucketKey(bucket);
     const limit = this.limitOf(bucket);
     let placement = "";
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const sv = this.store.get(key);
+      const sv = this.readBucket(bucket);
       if (sv.value == null) {
+        // No bucket, so no pin. A lookup that places nothing (find) creates nothing.
+        if (placement.length == 0) placement = policy.place(fingerprint);
+        if (placement.length == 0) { res.outcome = Outcome.NoPlacement; return res; }
         // First use of this bucket: create it empty, then insert through CAS like any other write.
         // (No create-if-absent in the ABI: two first writers can both create; both write empties.)
-        this.store.set(key, encodeBucket([]), 0);
+        this.writeBucket(bucket, encodeBucket([]), 0);
         continue;
       }
       // Fast path for a join of a pinned room: find the entry in the raw bytes, decode nothing else,
@@ -107,7 +133,7 @@ export class AffinityTable {
             res.refreshed = true;
             found.setLastSeen(now);
             // Best effort: a lost race means someone else just wrote the bucket; the pin stands.
-            this.store.set(key, raw, sv.cas);
+            this.writeBucket(bucket, raw, sv.cas);
           }
           return res;
         }
@@ -135,7 +161,7 @@ export class AffinityTable {
         capacityDropped++;
       }
       kept.push(new Entry(fingerprint, now, placement));
-      if (this.store.set(key, encodeBucket(kept), sv.cas) == WriteStatus.Ok) {
+      if (this.writeBucket(bucket, encodeBucket(kept), sv.cas) == WriteStatus.Ok) {
         res.outcome = repin ? Outcome.Repinned : Outcome.Pinned;
         res.address = placement;
         res.evictedExpired = expiredDropped;

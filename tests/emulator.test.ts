@@ -82,6 +82,26 @@ test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or
   assert.equal(proc.metrics.get("room_affinity.repins") - repinsBefore, moved);
 });
 
+test("Higress: a thread that read a room's bucket before another thread moved the room asks for the new pod", async () => {
+  const { proc, vms } = await higress();
+  const home = new Map<string, string>();
+  for (let r = 0; r < 60; r++) home.set(`r${r}`, vms[0].request({ path: path(`r${r}`) }).upstream!);
+  // Thread 1 joins every room: it now holds copies of their buckets.
+  for (const [room, pod] of home) assert.equal(vms[1].request({ path: path(room) }).requested, pod);
+  // 10.0.0.2 fails: thread 0's joins are sent elsewhere by the gateway, and the rooms move there.
+  proc.hosts[1].health = "Unhealthy";
+  const movedTo = new Map<string, string>();
+  for (const [room, pod] of home) {
+    if (pod !== "10.0.0.2:8080") continue;
+    const out = vms[0].request({ path: path(room) });
+    assert.notEqual(out.upstream, pod);
+    movedTo.set(room, out.upstream!);
+  }
+  assert.ok(movedTo.size > 0);
+  // Thread 1 asks for the pod each room moved to, not the one its copy was taken under.
+  for (const [room, pod] of movedTo) assert.equal(vms[1].request({ path: path(room) }).requested, pod, `${room} split`);
+});
+
 test("Higress: the sweeper evicts rooms of pods that left, from the tick", async () => {
   const { proc, vms } = await higress({ capacity: 1024, bucketSize: 8 });
   const home = new Map<string, string>();

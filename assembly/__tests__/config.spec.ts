@@ -62,6 +62,7 @@ describe("plugin config", () => {
     expectContains(parse("{\"capacity\":0}"), "'capacity'");
     expectContains(parse("{\"bucketSize\":65}"), "'bucketSize': expected an integer from 1 to 64");
     expectContains(parse("{\"tickPeriodMs\":10}"), "'tickPeriodMs'");
+    expect(parse("{\"workerBucketCopies\":-1}")).toBe("invalid config field 'workerBucketCopies': expected an integer from 0 to 65536, got -1");
     expectContains(parse("{\"adminCluster\":\"a b\"}"), "'adminCluster'");
     expectContains(parse("{\"websocketOnly\":1}"), "'websocketOnly'");
     expectContains(parse("{\"sharedDataPrefix\":\"\"}"), "'sharedDataPrefix'");

@@ -13,10 +13,15 @@ export class MemoryStore extends KvStore {
   tokens: Map<string, u32> = new Map();
   nextCas: u32 = 1;
   writes: i32 = 0;
+  /** Writes per key (a bucket write is followed by a write of its stamp). */
+  keyWrites: Map<string, i32> = new Map();
+  /** Reads per key. */
+  keyReads: Map<string, i32> = new Map();
   /** Called once before the next set (tests use it to inject a racing writer). */
   beforeSet: BeforeSet = noHook;
 
   get(key: string): StoredValue {
+    this.keyReads.set(key, this.readsOf(key) + 1);
     if (!this.values.has(key)) return new StoredValue(null, 0);
     const v = this.values.get(key);
     const copy = new Uint8Array(v.length);
@@ -34,8 +39,12 @@ export class MemoryStore extends KvStore {
     this.values.set(key, copy);
     this.tokens.set(key, this.nextCas++);
     this.writes++;
+    this.keyWrites.set(key, this.writesOf(key) + 1);
     return WriteStatus.Ok;
   }
+
+  writesOf(key: string): i32 { return this.keyWrites.has(key) ? this.keyWrites.get(key) : 0; }
+  readsOf(key: string): i32 { return this.keyReads.has(key) ? this.keyReads.get(key) : 0; }
 }
 
 /** Reads a room's live entry from a table, if any (no write). */

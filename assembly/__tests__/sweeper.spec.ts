@@ -89,4 +89,15 @@ describe("sweeper", () => {
     const r = new Sweeper(t, 100).pass(1, null);
     expect(r.bucketsVisited).toBe(2);
   });
+  it("retires every worker's copy of a bucket it evicts from", () => {
+    const s = new MemoryStore();
+    const worker = new AffinityTable(s, "ra", 64, 4, 1000, 10, 16); // 16 buckets, copies on
+    fill(worker, 10, 100);
+    for (let i = 0; i < 10; i++) worker.find(fp(i), 101); // every bucket read since its last write: copies held
+    const onlyA = new PresentHosts(); onlyA.add("A:1");
+    new Sweeper(new AffinityTable(s, "ra", 64, 4, 1000, 10), 16).pass(102, onlyA); // another worker's sweep: B left
+    let pinnedToB = 0;
+    for (let i = 0; i < 10; i++) if (worker.find(fp(i), 103).address == "B:1") pinnedToB++;
+    expect(pinnedToB).toBe(0);
+  });
 });

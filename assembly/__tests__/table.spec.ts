@@ -61,12 +61,19 @@ describe("affinity table", () => {
     const s = new MemoryStore();
     const t = newTable(s);
     t.resolve(42, 1000, new Fixed("A"));
-    const writes = s.writes;
+    const key = t.bucketKey(t.bucketOf(42));
+    const writes = s.writesOf(key);
     t.resolve(42, 1005, new Fixed("A"));
-    expect(s.writes).toBe(writes);
+    expect(s.writesOf(key)).toBe(writes);
     t.resolve(42, 1010, new Fixed("A"));
-    expect(s.writes).toBe(writes + 1);
+    expect(s.writesOf(key)).toBe(writes + 1);
     expect(lookup(t, 42, 1010)!.lastSeen).toBe(1010);
+  });
+  it("finds nothing in a bucket that does not exist, and creates nothing", () => {
+    const s = new MemoryStore();
+    const t = newTable(s);
+    expect(t.find(42, 1000).outcome).toBe(Outcome.NoPlacement);
+    expect(s.writes).toBe(0);
   });
   it("expires entries after the TTL", () => {
     const s = new MemoryStore();

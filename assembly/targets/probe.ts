@@ -26,8 +26,10 @@ const enum Call {
   GetCurrentTime,
   /** All request headers at once (one value handed back). */
   GetHeaderPairs,
+  /** A shared-data key whose value is empty: the CAS token comes back, no value is handed back. */
+  GetSharedDataEmpty,
 }
-const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
+const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs", "get_shared_data_empty"];
 
 const PATH = new HostName(":path");
 const ABSENT = new HostName("x-probe-absent");
@@ -35,6 +37,7 @@ const PROBE_HEADER = new HostName("x-probe");
 const CLUSTER_NAME = HostName.property(["xds", "cluster_name"]);
 const PROBE_VALUE = utf8("0123456789abcdef");
 const SHARED_KEY = "probe:value";
+const EMPTY_SHARED_KEY = "probe:empty";
 
 let call = Call.None;
 let count: i32 = 0;
@@ -65,6 +68,7 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
   count = n;
   metric = defineMetric(MetricType.Counter, "probe.calls");
   setSharedData(SHARED_KEY, new Uint8Array(64), 0);
+  setSharedData(EMPTY_SHARED_KEY, new Uint8Array(0), 0);
   return true;
 }
 
@@ -80,6 +84,7 @@ export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOf
       case Call.IncrementMetric: incrementMetric(metric, 1); break;
       case Call.GetCurrentTime: nowNanos(); break;
       case Call.GetHeaderPairs: getHeaderPairs(MapType.HttpRequestHeaders); break;
+      case Call.GetSharedDataEmpty: getSharedData(EMPTY_SHARED_KEY); break;
     }
   }
   return 0;

@@ -24,12 +24,18 @@ export interface HandshakeProfile {
 const HOSTS = (): UpstreamHost[] => Array.from({ length: 6 }, (_, i) => ({ address: `10.0.0.${i + 1}:8080`, health: "Healthy" as const }));
 const KNOWN_ROOMS = 1000;
 
-/** A configured VM with KNOWN_ROOMS rooms already pinned, profiling on. */
-export async function profilingVm(wasmPath: string, higress: boolean, isPlugin = true): Promise<WasmVm> {
+/**
+ * A configured VM with KNOWN_ROOMS rooms already pinned, profiling on. By default each room was joined
+ * once more since, so the worker holds copies of their buckets, as it does once a room's first players
+ * are in; `joinedSince: false` leaves only the pins.
+ */
+export async function profilingVm(wasmPath: string, higress: boolean, isPlugin = true, joinedSince = true): Promise<WasmVm> {
   const vm = await WasmVm.load(wasmPath, newProcess(HOSTS()), higress, { profile: true });
   if (!vm.configure({}) && isPlugin) throw new Error(`configure failed: ${JSON.stringify(vm.logs)}`);
   if (isPlugin) vm.tick();
-  for (let i = 0; i < KNOWN_ROOMS; i++) vm.request({ path: `/ws?appId=p&roomId=${i}` });
+  for (let pass = 0; pass < (joinedSince ? 2 : 1); pass++) {
+    for (let i = 0; i < KNOWN_ROOMS; i++) vm.request({ path: `/ws?appId=p&roomId=${i}` });
+  }
   return vm;
 }
 

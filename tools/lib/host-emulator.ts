@@ -247,10 +247,18 @@ export class WasmVm {
   private u32(ptr: number, v: number): void {
     new DataView(this.memory.buffer).setUint32(ptr, v, true);
   }
-  /** Copies `data` into module memory (via proxy_on_memory_allocate) and writes ptr/size out-params. */
+  /**
+   * Copies `data` into module memory (via proxy_on_memory_allocate) and writes ptr/size out-params.
+   * An empty value is handed back as pointer 0, size 0, with no allocation, as Envoy does.
+   */
   private give(data: Buffer, retPtr: number, retSize: number): number {
+    if (data.length === 0) {
+      this.u32(retPtr, 0);
+      this.u32(retSize, 0);
+      return OK;
+    }
     if (this.profile) this.profile.allocations++;
-    const p = this.exports.proxy_on_memory_allocate(Math.max(1, data.length)) as number;
+    const p = this.exports.proxy_on_memory_allocate(data.length) as number;
     new Uint8Array(this.memory.buffer, p, data.length).set(data);
     this.u32(retPtr, p);
     this.u32(retSize, data.length);

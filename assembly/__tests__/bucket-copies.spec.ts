@@ -1,0 +1,116 @@
+import { BucketCopies } from "../bucket-copies";
+import { AffinityTable, Outcome } from "../table";
+import { WriteStatus } from "../store";
+import { PinPolicy } from "../placement";
+import { Entry, encodeBucket } from "../bucket";
+import { MemoryStore } from "./memory-store";
+
+/** Bucket 1 of a table "ra" with 4 buckets, and its stamp. */
+const BUCKET = 1;
+const BUCKET_KEY = "ra:t:4:1";
+const STAMP_KEY = "ra:s:4:1";
+/** Another bucket that lands in the same slot of a one-slot cache. */
+const OTHER = 2;
+const OTHER_KEY = "ra:t:4:2";
+const OTHER_STAMP = "ra:s:4:2";
+
+function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
+function text(b: Uint8Array | null): string { return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }
+
+/** Pins every new room to `target`; keeps every pin. */
+class To extends PinPolicy {
+  constructor(public target: string) { super(); }
+  keepsPin(address: string): bool { return true; }
+  place(fp: u64): string { return this.target; }
+}
+
+describe("bucket copies", () => {
+  it("answers a second read of an unchanged bucket from the copy, reading only the stamp", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 8);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v1");
+    const bucketReads = s.readsOf(BUCKET_KEY);
+    const stampReads = s.readsOf(STAMP_KEY);
+    const again = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    expect(text(again.value)).toBe("v1");
+    expect(again.cas).toBe(s.tokens.get(BUCKET_KEY));
+    expect(s.readsOf(BUCKET_KEY)).toBe(bucketReads);
+    expect(s.readsOf(STAMP_KEY)).toBe(stampReads + 1);
+    expect(worker.served).toBe(1);
+  });
+  it("retires a copy when another worker writes the bucket", () => {
+    const s = new MemoryStore();
+    const mine = new BucketCopies(s, 8);
+    const other = new BucketCopies(s, 8);
+    mine.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    mine.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    const cas = other.read(BUCKET, BUCKET_KEY, STAMP_KEY).cas;
+    expect(other.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), cas)).toBe(WriteStatus.Ok);
+    expect(text(mine.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v2");
+    expect(mine.served).toBe(0);
+  });
+  it("retires its own copy when it writes the bucket", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 8);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    const cas = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).cas;
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), cas);
+    const after = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    expect(text(after.value)).toBe("v2");
+    expect(after.cas).toBe(s.tokens.get(BUCKET_KEY));
+  });
+  it("writes no stamp for a write that lost its CAS", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 8);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    const stamps = s.writesOf(STAMP_KEY);
+    const stale = s.tokens.get(BUCKET_KEY) + 1000;
+    expect(worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), stale)).toBe(WriteStatus.CasMismatch);
+    expect(s.writesOf(STAMP_KEY)).toBe(stamps);
+  });
+  it("never answers from a copy for a bucket that has no stamp", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 8);
+    s.set(BUCKET_KEY, bytes("v1"), 0); // a writer that does not stamp (a build from before stamps)
+    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    s.set(BUCKET_KEY, bytes("v2"), 0);
+    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v2");
+    expect(worker.served).toBe(0);
+  });
+  it("keeps buckets that share a slot apart", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 1);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("one"), 0);
+    worker.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two"), 0);
+    for (let i = 0; i < 3; i++) {
+      expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("one");
+      expect(text(worker.read(OTHER, OTHER_KEY, OTHER_STAMP).value)).toBe("two");
+    }
+  });
+  it("reads no stamp with zero slots, and still stamps its writes", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 0);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    expect(s.readsOf(STAMP_KEY)).toBe(0);
+    expect(s.readsOf(BUCKET_KEY)).toBe(2);
+    expect(s.writesOf(STAMP_KEY)).toBe(1);
+  });
+  it("makes a placement taken on a copy that missed a write lose its CAS and follow the winner", () => {
+    const s = new MemoryStore();
+    const mine = new AffinityTable(s, "ra", 8, 2, 100, 10, 4); // 4 buckets of two entries, copies on
+    const neighbour: u64 = 0x0000_0005_0000_0000; // bucket 1
+    const room: u64 = 0x0000_0001_0000_0000; // bucket 1 too
+    mine.resolve(neighbour, 1000, new To("10.0.0.1:80"));
+    mine.resolve(neighbour, 1000, new To("10.0.0.1:80")); // this worker now holds a copy of bucket 1
+    // Another worker placed the room: its bucket write landed, its stamp write is still to come.
+    s.set(mine.bucketKey(1), encodeBucket([new Entry(neighbour, 1000, "10.0.0.1:80"), new Entry(room, 1000, "10.0.0.9:80")]), 0);
+    const r = mine.resolve(room, 1001, new To("10.0.0.2:80"));
+    expect(mine.copies.served).toBe(1); // the first attempt decided on the copy
+    expect(r.casRetries).toBe(1);
+    expect(r.outcome).toBe(Outcome.Hit);
+    expect(r.address).toBe("10.0.0.9:80");
+  });
+});

@@ -1,0 +1,70 @@
+// A worker's copies of the affinity table's buckets, and when a copy may stand in for a read.
+//
+// Reading a bucket from shared data hands its bytes back through the module's allocator, which in
+// Envoy costs about three times a read that hands nothing back (BENCHMARKS.md counts both). So every
+// write of a bucket is followed by a write of its stamp, a key with an empty value: the stamp's CAS
+// token, which a read returns without handing anything back, changes on every write of the bucket, and
+// a copy taken under the same token still holds.
+//
+// Order: writers write the bucket, then its stamp; readers read the stamp, then the bucket. A copy is
+// never newer than its stamp, so a later stamp always retires it; at worst a reader misses a write
+// whose stamp is still to come, the answer it would have had reading a moment earlier. Every write is
+// still a CAS on the bucket itself, so a decision taken on such a copy loses its write, re-reads, and
+// follows whoever won (first writer wins, as without copies).
+import { KvStore, StoredValue, WriteStatus } from "./store";
+
+const EMPTY = new Uint8Array(0);
+
+class Copy {
+  constructor(public index: i32, public stamp: u32, public bucket: StoredValue) {}
+}
+
+export class BucketCopies {
+  /** One copy per slot, by bucket index modulo the slot count: memory stays bounded, lookups cost nothing. */
+  private readonly slots: Array<Copy | null>;
+  /** Reads a copy answered (only the stamp was read). */
+  served: u64 = 0;
+
+  constructor(private readonly store: KvStore, slotCount: i32) {
+    this.slots = new Array<Copy | null>(slotCount);
+  }
+
+  /**
+   * Request-path contract (table.ts): bucket `index`'s value and CAS token, from this worker's copy
+   * while its stamp is unchanged. The bytes may be the copy itself: a caller that changes them must
+   * write them through `write`, which retires the copy either way.
+   */
+  read(index: i32, bucketKey: string, stampKey: string): StoredValue {
+    const n = this.slots.length;
+    if (n == 0) return this.store.get(bucketKey);
+    const stamp = this.store.get(stampKey);
+    const slot = index % n;
+    const copy = this.slots[slot];
+    // No stamp yet (the bucket was never written by a build that stamps): nothing to hold a copy to.
+    if (stamp.value == null) return this.store.get(bucketKey);
+    if (copy != null && copy.index == index && copy.stamp == stamp.cas) {
+      this.served++;
+      return copy.bucket;
+    }
+    const bucket = this.store.get(bucketKey);
+    this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp.cas, bucket);
+    return bucket;
+  }
+
+  /**
+   * Every bucket write (table and sweeper): a CAS write of the bucket, then, if it landed, a new stamp,
+   * which retires every worker's copy of it. Stamps are written whatever this worker's slot count, so
+   * the copies of workers (and configurations) that keep them stay true.
+   */
+  write(index: i32, bucketKey: string, stampKey: string, value: Uint8Array, cas: u32): WriteStatus {
+    const n = this.slots.length;
+    if (n > 0) {
+      const slot = index % n;
+      const copy = this.slots[slot];
+      if (copy != null && copy.index == index) this.slots[slot] = null;
+    }
+    const status = this.store.set(bucketKey, value, cas);
+    if (status == WriteStatus.Ok) this.store.set(stampKey, EMPTY, 0);
+    return status;
+  }
+}
