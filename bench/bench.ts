@@ -252,7 +252,10 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
 /** Host calls the probe makes per request; enough that their cost stands out of the machine's noise. */
 const PROBE_CALLS_PER_REQUEST = 20;
 /** The host calls priced, as assembly/targets/probe.ts names them. */
-const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs"];
+const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "get_shared_data_empty", "increment_metric", "get_current_time", "get_header_pairs"];
+
+/** Host calls priced in instructions besides the header reads: the rest of what a pinned join calls. */
+const INSTRUCTION_PROBES = ["get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"];
 
 /** A browser's handshake headers with a 908-byte cookie: what a join hands the gateway besides its path. */
 const BROWSER_HEADERS = browserHeaders(20);
@@ -342,6 +345,7 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
   const windows = o.smoke ? 2 : 3;
   // The same GETs are joins when websocketOnly is off, and plain requests (not upgrades) when it is on.
   const joins = JSON.stringify({ websocketOnly: false, tickPeriodMs: 60000 });
+  const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, tickPeriodMs: 60000, workerBucketCopies: 0 });
   const plain = JSON.stringify({ tickPeriodMs: 60000 });
   const builds = [{ name: "plugin", wasmPath: WASM_ENVOY }, ...(o.baseline ? [{ name: "baseline", wasmPath: o.baseline }] : [])];
   const systems: { name: string; layout: Partial<Layout> }[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
@@ -350,8 +354,11 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
       { name: `${b.name} join`, layout: { wasmPath: b.wasmPath, pluginConfig: joins } },
       { name: `${b.name} plain request`, layout: { wasmPath: b.wasmPath, pluginConfig: plain } },
     ]),
+    { name: "plugin join, no bucket copies", layout: { wasmPath: WASM_ENVOY, pluginConfig: joinsWithoutCopies } },
+    // Every host call a pinned join makes, priced in instructions (the CPU price list's noise-free twin).
     { name: "probe get_header", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header:${PROBE_CALLS_PER_REQUEST}` } },
     { name: "probe get_header absent", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header_absent:${PROBE_CALLS_PER_REQUEST}` } },
+    ...INSTRUCTION_PROBES.map((c) => ({ name: `probe ${c}`, layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` } })),
   ];
   const outDir = scratchDir("bench-callgrind");
   const perRequest: Record<string, number[]> = {};

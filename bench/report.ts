@@ -33,20 +33,23 @@ function hostCallCostSection(b: any, join: any): string[] {
     get_header_absent: "get_header_map_value, header absent (nothing handed back)",
     get_property: "get_property `xds.cluster_name` (handed back)",
     get_shared_data: "get_shared_data, 64 B (handed back)",
+    get_shared_data_empty: "get_shared_data, empty value: a bucket's stamp (nothing handed back)",
     get_header_pairs: "get_header_map_pairs, all request headers (handed back as one value)",
   };
   for (const [c, x] of Object.entries<any>(hc.perCallUs)) out.push(`| ${label[c] ?? c} | ${sp(x, 2)} us |`);
   if (!join) return out;
-  // The join's calls at these prices. Property and shared-data reads of a join hand their value back,
-  // so the header reads that did are the values handed back less those; the rest found no header.
-  const price = (c: string) => hc.perCallUs[c].median;
+  // The join's calls at these prices; the profile says which of them handed a value back.
+  const price = (c: string) => hc.perCallUs[c]?.median ?? NaN;
   const calls = join.calls;
-  const headerValues = join.allocations - (calls.get_property ?? 0) - (calls.get_shared_data ?? 0);
+  const back = join.handedBack ?? {};
+  const headerValues = back.get_header_map_value ?? 0;
+  const bucketValues = back.get_shared_data ?? 0;
   const parts: [string, number, number][] = [
     ["header reads that hand a value back", headerValues, price("get_header")],
     ["header reads that find nothing", (calls.get_header_map_value ?? 0) - headerValues, price("get_header_absent")],
     ["property reads", calls.get_property ?? 0, price("get_property")],
-    ["shared-data reads", calls.get_shared_data ?? 0, price("get_shared_data")],
+    ["shared-data reads that hand a value back (a bucket)", bucketValues, price("get_shared_data")],
+    ["shared-data reads of an empty value (a bucket's stamp)", (calls.get_shared_data ?? 0) - bucketValues, price("get_shared_data_empty")],
     ["header writes", calls.replace_header_map_value ?? 0, price("replace_header")],
     ["header removals", calls.remove_header_map_value ?? 0, price("remove_header")],
     ["metric increments", calls.increment_metric ?? 0, price("increment_metric")],
@@ -62,10 +65,11 @@ function hostCallCostSection(b: any, join: any): string[] {
   out.push(`| measured plugin - floor, keep-alive joins of pinned rooms in the same rounds as the prices | | ${sp(hc.pluginOverFloorUs, 1)} us |`);
   if (b.gateway?.cpuPluginOverFloorUs) out.push(`| measured plugin - floor, WebSocket handshakes (above) | | ${sp(b.gateway.cpuPluginOverFloorUs, 1)} us |`);
   // What dominates: the values handed back (each one a VM entry into the module's allocator).
-  const valuesUs = parts.slice(0, 1).concat(parts.slice(2, 4)).reduce((t, [, n, p]) => t + n * p, 0);
+  const valuesUs = [parts[0], parts[2], parts[3]].reduce((t, [, n, p]) => t + n * p, 0);
   out.push("", `Of the ${f(hostUs)} us priced for the join's host calls, ${f(valuesUs)} us (${f((100 * valuesUs) / hostUs, 0)}%) is the ${+join.allocations.toFixed(2)} values`,
     "handed back: Envoy copies each into the module through a call to its allocator, a VM entry like a hook call. A pinned",
-    "join needs four (the upgrade header, `:path`, the routed cluster, the room's bucket), so in this run the ABI's",
+    "join needs three (the upgrade header, `:path`, the routed cluster), and a fourth (the room's bucket) when this worker's copy",
+    "of the bucket is not current, so in this run the ABI's",
     valuesUs > join.moduleUs.median
       ? `hand-back mechanism (${f(valuesUs)} us) weighs more than the plugin's own code (${f(join.moduleUs.median)} us).`
       : `hand-back mechanism (${f(valuesUs)} us) weighs less than the plugin's own code (${f(join.moduleUs.median)} us).`);
@@ -90,16 +94,36 @@ function instructionSection(ir: any, join: any): string[] {
     out.push(k === "plugin join" ? `| **${label}** | **${n(v)}** |` : `| ${label} | ${n(v)} |`);
   }
   const callLabel: Record<string, string> = {
-    get_header: "one get_header whose value is handed back (probe - floor) / " + ir.callsPerRequest,
-    "get_header absent": "one get_header of an absent header, nothing handed back (probe - floor) / " + ir.callsPerRequest,
+    get_header: "one get_header whose value is handed back",
+    "get_header absent": "one get_header of an absent header, nothing handed back",
+    get_property: "one get_property (xds.cluster_name, handed back)",
+    get_shared_data: "one get_shared_data of a 64-byte value (handed back)",
+    get_shared_data_empty: "one get_shared_data of an empty value (nothing handed back)",
+    replace_header: "one replace_header_map_value (the header then goes upstream)",
+    get_current_time: "one get_current_time_nanoseconds",
   };
-  for (const [k, v] of Object.entries<any>(ir.perCall ?? {})) out.push(`| ${callLabel[k] ?? k} | ${n(v)} |`);
-  const value = ir.perCall?.get_header?.median;
+  for (const [k, v] of Object.entries<any>(ir.perCall ?? {})) out.push(`| ${callLabel[k] ?? k} (probe - floor) / ${ir.callsPerRequest} | ${n(v)} |`);
+  const price = (k: string): number | undefined => ir.perCall?.[k]?.median;
   const plugin = ir.overFloor?.["plugin join"]?.median;
-  if (value && plugin && join) {
-    const values = join.allocations * value;
-    out.push("", `At the price of a header value, the ${+join.allocations.toFixed(2)} values a pinned join has handed back (the upgrade header,`,
-      `\`:path\`, the routed cluster, the room's bucket) come to about ${Math.round(values).toLocaleString("en-US")} instructions: ${Math.round((100 * values) / plugin)}% of plugin join - floor.`);
+  const c = join?.calls;
+  if (plugin && c && ["get_header", "get_header absent", "get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"].every((k) => price(k) !== undefined)) {
+    // A pinned join's host calls (tests/host-calls.test.ts holds them) at the probes' prices.
+    const parts: [string, number][] = [
+      ["the upgrade header and `:path` (2 header values)", (c.get_header_map_value - 1) * price("get_header")!],
+      ["the pin's echo in the response (absent when the pin held)", price("get_header absent")!],
+      [`the routed cluster (${+c.get_property.toFixed(3)} property reads: one in 64 held pins is also checked)`, c.get_property * price("get_property")!],
+      ["the bucket's stamp (empty)", price("get_shared_data_empty")!],
+      [`the bucket, when the copy is not current (${+(c.get_shared_data - 1).toFixed(3)} per join in the emulator)`, (c.get_shared_data - 1) * price("get_shared_data")!],
+      [`the hash and pin headers (${c.replace_header_map_value} writes)`, c.replace_header_map_value * price("replace_header")!],
+      ["the clock", (c.get_current_time_nanoseconds ?? 0) * price("get_current_time")!],
+    ];
+    const hostCalls = parts.reduce((a, [, x]) => a + x, 0);
+    const i = (x: number) => Math.round(x).toLocaleString("en-US");
+    out.push("", "Where a pinned join's instructions go: its host calls (as the emulator counts them) at the prices above, and what is left.", "",
+      "| part | instructions | share of plugin join - floor |", "|---|---|---|");
+    for (const [label, x] of parts) out.push(`| ${label} | ${i(x)} | ${Math.round((100 * x) / plugin)}% |`);
+    out.push(`| host calls, together | ${i(hostCalls)} | ${Math.round((100 * hostCalls) / plugin)}% |`);
+    out.push(`| the rest: the module's own code, and what the two headers cost further down Envoy's chain | ${i(plugin - hostCalls)} | ${Math.round((100 * (plugin - hostCalls)) / plugin)}% |`);
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface HandshakeProfile {
   hostCalls: number;
   /** Values the host handed back (one call into the module's allocator each). */
   allocations: number;
+  /** The same, by the host call that handed them back. */
+  handedBack: Record<string, number>;
   /** Calls from the host into the module per handshake, by export: hooks and allocator calls. */
   entries: Record<string, number>;
   /** The module's own time per handshake in microseconds (V8 in Node, exports minus host calls). */
@@ -55,10 +57,12 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   }
   const calls: Record<string, number> = {};
   for (const [name, c] of [...prof.calls].sort()) calls[name.replace(/^proxy_/, "")] = c / n;
+  const handedBack: Record<string, number> = {};
+  for (const [name, c] of [...prof.handedBack].sort()) handedBack[name.replace(/^proxy_/, "")] = c / n;
   const entries: Record<string, number> = {};
   for (const [name, c] of [...prof.entries].sort()) entries[name.replace(/^proxy_/, "")] = c / n;
   return {
-    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, entries,
+    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, handedBack, entries,
     moduleUs: Number(prof.moduleNs) / 1e3 / n,
   };
 }

@@ -33,6 +33,10 @@ export class HostCallProfile {
   calls = new Map<string, number>();
   /** proxy_on_memory_allocate calls the host made to hand a value back. */
   allocations = 0;
+  /** The same, by the host call that handed the value back. */
+  handedBack = new Map<string, number>();
+  /** The host call in progress (what a value handed back is counted against). */
+  current = "";
   /** Nanoseconds inside exports (outermost), and inside the host calls they made. */
   exportNs = 0n;
   hostNs = 0n;
@@ -49,6 +53,7 @@ export class HostCallProfile {
     this.entries.clear();
     this.calls.clear();
     this.allocations = 0;
+    this.handedBack.clear();
     this.exportNs = 0n;
     this.hostNs = 0n;
   }
@@ -226,6 +231,7 @@ export class WasmVm {
       const f = imports[imp.name];
       env[imp.name] = prof === null ? f : (...args: unknown[]) => {
         prof.calls.set(imp.name, (prof.calls.get(imp.name) ?? 0) + 1);
+        prof.current = imp.name;
         const t0 = process.hrtime.bigint();
         try { return f(...args); } finally { prof.hostNs += process.hrtime.bigint() - t0; }
       };
@@ -257,7 +263,11 @@ export class WasmVm {
       this.u32(retSize, 0);
       return OK;
     }
-    if (this.profile) this.profile.allocations++;
+    const prof = this.profile;
+    if (prof) {
+      prof.allocations++;
+      prof.handedBack.set(prof.current, (prof.handedBack.get(prof.current) ?? 0) + 1);
+    }
     const p = this.exports.proxy_on_memory_allocate(data.length) as number;
     new Uint8Array(this.memory.buffer, p, data.length).set(data);
     this.u32(retPtr, p);
