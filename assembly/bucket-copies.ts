@@ -4,7 +4,8 @@
 // Envoy costs about three times a read that hands nothing back (BENCHMARKS.md counts both). So every
 // write of a bucket is followed by a write of its stamp, a key with an empty value: the stamp's CAS
 // token, which a read returns without handing anything back, changes on every write of the bucket, and
-// a copy taken under the same token still holds.
+// a copy taken under the same token still holds. (The table lets one stamp serve several buckets: a
+// write then retires the copies of all of them, which costs hits, never correctness.)
 //
 // Order: writers write the bucket, then its stamp; readers read the stamp, then the bucket. A copy is
 // never newer than its stamp, so a later stamp always retires it; at worst a reader misses a write

@@ -37,6 +37,8 @@ export class Resolution {
 }
 
 export const MAX_CAS_ATTEMPTS = 16;
+/** Buckets that share one stamp (see stampKey). */
+export const BUCKETS_PER_STAMP = 16;
 
 export class AffinityTable {
   readonly keyPrefix: string;
@@ -74,9 +76,13 @@ export class AffinityTable {
     return this.keyPrefix + index.toString();
   }
 
-  /** The key whose CAS token changes on every write of bucket `index` (bucket-copies.ts). */
+  /**
+   * The key whose CAS token changes on every write of bucket `index` (bucket-copies.ts). One stamp
+   * serves BUCKETS_PER_STAMP buckets: a write retires copies of its neighbours too, but the stamps
+   * cost one shared-data key per 16 buckets, not one per bucket (a key costs Envoy ~130 B).
+   */
   stampKey(index: i32): string {
-    return this.stampPrefix + index.toString();
+    return this.stampPrefix + (index / BUCKETS_PER_STAMP).toString();
   }
 
   /** Request-path contract: bucket `index`, from this worker's copy while it holds. */

@@ -469,15 +469,23 @@ async function emulatorBench(o: Options) {
   const usPerHitSmall = Math.min(...smallRuns);
   const usPerHitBig = Math.min(...bigRuns);
 
-  // Shared data held for the table: keys and values only (Envoy adds its map-node overhead per key).
+  // Shared data held for the table: buckets and their stamps, keys and values only (Envoy adds its
+  // map-node overhead per key).
   let payload = 0;
   let buckets = 0;
-  for (const [k, v] of proc.shared.map) if (k.startsWith("room-affinity:t:")) { payload += k.length + v.value.length; buckets++; }
+  let stamps = 0;
+  for (const [k, v] of proc.shared.map) {
+    const bucket = k.startsWith("room-affinity:t:");
+    if (!bucket && !k.startsWith("room-affinity:s:")) continue;
+    payload += k.length + v.value.length;
+    if (bucket) buckets++;
+    else stamps++;
+  }
   const rooms = proc.metrics.get("room_affinity.learned");
   // libstdc++ unordered_map<string, pair<string, uint32_t>> node: 2 strings (32 B each), cas, next
   // pointer and cached hash (~88 B), plus the heap blocks of key and value (payload, rounded up).
-  const perBucketOverhead = 88 + 16;
-  const bytesPerRoom = (payload + buckets * perBucketOverhead) / rooms;
+  const perKeyOverhead = 88 + 16;
+  const bytesPerRoom = (payload + (buckets + stamps) * perKeyOverhead) / rooms;
 
   // Sweep cost at this fill: steady-state passes (sweepBucketsPerTick buckets), then the urgent
   // passes that follow a pod's removal (half the table each), which also give the eviction latency.
@@ -519,6 +527,7 @@ async function emulatorBench(o: Options) {
     usPerPin: (preloadSeconds * 1e6) / o.bigRooms,
     tableBytes: payload,
     buckets,
+    stamps,
     bytesPerRoomPayload: payload / rooms,
     bytesPerRoomEstimated: bytesPerRoom,
     sweepSteadyWindow: steadyWindow,

@@ -193,7 +193,7 @@ export function render(): string {
     out.push(`| join of a pinned room, ${e.roomsSmall} rooms in the table | ${f(e.usPerHitSmall)} us |`);
     out.push(`| join of a pinned room, ${e.roomsBig.toLocaleString("en")} rooms in the table | ${f(e.usPerHitBig)} us |`);
     out.push(`| new room (learned on the 101: CAS insert), while filling to ${e.roomsBig.toLocaleString("en")} | ${f(e.usPerPin)} us |`);
-    out.push(`| table in shared data at ${e.roomsBig.toLocaleString("en")} rooms | ${(e.tableBytes / 2 ** 20).toFixed(1)} MiB of keys and values in ${e.buckets.toLocaleString("en")} buckets = ${f(e.bytesPerRoomPayload, 1)} B/room; ~${f(e.bytesPerRoomEstimated, 1)} B/room with Envoy's per-key map overhead |`);
+    out.push(`| table in shared data at ${e.roomsBig.toLocaleString("en")} rooms | ${(e.tableBytes / 2 ** 20).toFixed(1)} MiB of keys and values in ${e.buckets.toLocaleString("en")} buckets${e.stamps !== undefined ? ` and ${e.stamps.toLocaleString("en")} stamps` : ""} = ${f(e.bytesPerRoomPayload, 1)} B/room; ~${f(e.bytesPerRoomEstimated, 1)} B/room with Envoy's per-key map overhead |`);
     out.push(`| sweep pass in steady state (${e.sweepSteadyWindow.toLocaleString("en")} buckets) at ${e.roomsBig.toLocaleString("en")} rooms | ${e.sweepSteadyMs.map((x: number) => f(x, 1)).join(", ")} ms |`);
     out.push(`| sweep pass after a pod left (${e.sweepUrgentWindow.toLocaleString("en")} buckets, half the table; two such passes) at ${e.roomsBig.toLocaleString("en")} rooms | ${e.sweepUrgentMs.map((x: number) => f(x, 1)).join(", ")} ms |`);
     out.push(`| eviction of a removed pod's rooms (${e.evictedRooms.toLocaleString("en")} rooms) | ${e.evictionTicks} ticks (${e.bucketsStillHoldingVictim} buckets still hold it afterwards) |`);

@@ -5,14 +5,14 @@ import { PinPolicy } from "../placement";
 import { Entry, encodeBucket } from "../bucket";
 import { MemoryStore } from "./memory-store";
 
-/** Bucket 1 of a table "ra" with 4 buckets, and its stamp. */
+/** Bucket 1 of a table "ra" with 4 buckets, and its stamp (the table's stampKey(1)). */
 const BUCKET = 1;
 const BUCKET_KEY = "ra:t:4:1";
-const STAMP_KEY = "ra:s:4:1";
-/** Another bucket that lands in the same slot of a one-slot cache. */
+const STAMP_KEY = "ra:s:4:0";
+/** Another bucket, under the same stamp, that lands in the same slot of a one-slot cache. */
 const OTHER = 2;
 const OTHER_KEY = "ra:t:4:2";
-const OTHER_STAMP = "ra:s:4:2";
+const OTHER_STAMP = "ra:s:4:0";
 
 function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
 function text(b: Uint8Array | null): string { return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }
@@ -97,6 +97,25 @@ describe("bucket copies", () => {
     expect(s.readsOf(STAMP_KEY)).toBe(0);
     expect(s.readsOf(BUCKET_KEY)).toBe(2);
     expect(s.writesOf(STAMP_KEY)).toBe(1);
+  });
+  it("names the stamps as the table does: one for every 16 buckets", () => {
+    const t = new AffinityTable(new MemoryStore(), "ra", 4, 1, 100, 10, 4);
+    expect(t.stampKey(BUCKET)).toBe(STAMP_KEY);
+    expect(t.stampKey(OTHER)).toBe(OTHER_STAMP);
+    const big = new AffinityTable(new MemoryStore(), "ra", 64, 1, 100, 10, 4);
+    expect(big.stampKey(15)).toBe("ra:s:64:0");
+    expect(big.stampKey(16)).toBe("ra:s:64:1");
+  });
+  it("retires the copies of every bucket under a stamp when one of them is written", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, 8);
+    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("one"), 0);
+    worker.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two"), 0);
+    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    const other = new BucketCopies(s, 8);
+    other.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two, again"), 0);
+    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("one");
+    expect(worker.served).toBe(0);
   });
   it("makes a placement taken on a copy that missed a write lose its CAS and follow the winner", () => {
     const s = new MemoryStore();
