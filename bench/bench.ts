@@ -434,16 +434,19 @@ const EMU_HOSTS = (): UpstreamHost[] => Array.from({ length: 6 }, (_, i) => ({ a
 
 async function emulatorBench(o: Options) {
   // Two VMs side by side, one with a small table and one with a big one, timed in alternating batches
-  // (the minimum of each), so drift on the shared machine affects both alike.
+  // (the minimum of each), so drift on the shared machine affects both alike. Both without bucket
+  // copies: the scaling is the table's (with copies, 1k rooms fit the copies and 1M rooms do not, which
+  // measures the copies). A third VM, 1k rooms with the default copies, shows what copies save.
   const capacity = Math.max(1_048_576, o.bigRooms);
-  const load = async () => {
+  const load = async (workerBucketCopies?: number) => {
     const p = newProcess(EMU_HOSTS());
     const v = await WasmVm.load(WASM_HIGRESS, p, true);
-    if (!v.configure({ capacity })) throw new Error(JSON.stringify(v.logs));
+    if (!v.configure({ capacity, ...(workerBucketCopies === undefined ? {} : { workerBucketCopies }) })) throw new Error(JSON.stringify(v.logs));
     return { proc: p, vm: v };
   };
-  const small = await load();
-  const big = await load();
+  const small = await load(0);
+  const big = await load(0);
+  const smallCopies = await load();
   const { proc, vm } = big;
   const timeHits = (v: WasmVm, rooms: number, n: number) => {
     const t0 = process.hrtime.bigint();
@@ -457,16 +460,21 @@ async function emulatorBench(o: Options) {
   };
   const n = o.smoke ? 5000 : 100_000;
   preload(small.vm, 0, 1000);
+  preload(smallCopies.vm, 0, 1000);
   const preloadSeconds = preload(vm, 0, o.bigRooms);
-  timeHits(small.vm, 1000, n / 4); // warm the JIT and both VMs
+  timeHits(small.vm, 1000, n / 4); // warm the JIT and the VMs
+  timeHits(smallCopies.vm, 1000, n / 4);
   timeHits(vm, o.bigRooms, n / 4);
   const smallRuns: number[] = [];
+  const copiesRuns: number[] = [];
   const bigRuns: number[] = [];
   for (let r = 0; r < (o.smoke ? 1 : 5); r++) {
     smallRuns.push(timeHits(small.vm, 1000, n));
+    copiesRuns.push(timeHits(smallCopies.vm, 1000, n));
     bigRuns.push(timeHits(vm, o.bigRooms, n));
   }
   const usPerHitSmall = Math.min(...smallRuns);
+  const usPerHitCopies = Math.min(...copiesRuns);
   const usPerHitBig = Math.min(...bigRuns);
 
   // Shared data held for the table: buckets and their stamps, keys and values only (Envoy adds its
@@ -521,6 +529,7 @@ async function emulatorBench(o: Options) {
     roomsSmall: 1000,
     roomsBig: o.bigRooms,
     usPerHitSmall,
+    usPerHitCopies,
     usPerHitBig,
     scaling: usPerHitBig / usPerHitSmall,
     preloadSeconds,
@@ -620,7 +629,7 @@ async function main(): Promise<void> {
   const started = new Date();
   console.log(`bench: ${o.smoke ? "SMOKE " : ""}Envoy ${envoyVersion()}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), node ${process.version}`);
   const emu = await emulatorBench(o);
-  console.log(`emulator: ${emu.usPerHitSmall.toFixed(2)} us/join at ${emu.roomsSmall} rooms, ${emu.usPerHitBig.toFixed(2)} us/join at ${emu.roomsBig} rooms (x${emu.scaling.toFixed(2)}); ${emu.usPerPin.toFixed(2)} us/new room`);
+  console.log(`emulator: ${emu.usPerHitSmall.toFixed(2)} us/join at ${emu.roomsSmall} rooms, ${emu.usPerHitBig.toFixed(2)} us/join at ${emu.roomsBig} rooms (x${emu.scaling.toFixed(2)}, bucket copies off); ${emu.usPerHitCopies.toFixed(2)} us/join at ${emu.roomsSmall} rooms with bucket copies; ${emu.usPerPin.toFixed(2)} us/new room`);
   console.log(`emulator: table ${emu.tableBytes} B in ${emu.buckets} buckets = ${emu.bytesPerRoomPayload.toFixed(1)} B/room payload, ~${emu.bytesPerRoomEstimated.toFixed(1)} B/room with Envoy's map overhead`);
   console.log(`emulator: sweep pass, steady (${emu.sweepSteadyWindow} buckets) ${emu.sweepSteadyMs.map((x) => x.toFixed(1)).join(", ")} ms; after a pod left (${emu.sweepUrgentWindow} buckets) ${emu.sweepUrgentMs.map((x) => x.toFixed(1)).join(", ")} ms`);
   console.log(`emulator: removed pod's ${emu.evictedRooms} rooms evicted in ${emu.evictionTicks} ticks (${emu.bucketsStillHoldingVictim} buckets still hold it)`);
