@@ -16,6 +16,12 @@ import { KvStore, StoredValue, WriteStatus } from "./store";
 
 const EMPTY = new Uint8Array(0);
 
+/** Where bucket `index` and its stamp live (the table's key scheme); asked only for a key about to be used. */
+export abstract class BucketKeys {
+  abstract bucketKey(index: i32): string;
+  abstract stampKey(index: i32): string;
+}
+
 class Copy {
   constructor(public index: i32, public stamp: u32, public bucket: StoredValue) {}
 }
@@ -26,7 +32,7 @@ export class BucketCopies {
   /** Reads a copy answered (only the stamp was read). */
   served: u64 = 0;
 
-  constructor(private readonly store: KvStore, slotCount: i32) {
+  constructor(private readonly store: KvStore, private readonly keys: BucketKeys, slotCount: i32) {
     this.slots = new Array<Copy | null>(slotCount);
   }
 
@@ -35,19 +41,19 @@ export class BucketCopies {
    * while its stamp is unchanged. The bytes may be the copy itself: a caller that changes them must
    * write them through `write`, which retires the copy either way.
    */
-  read(index: i32, bucketKey: string, stampKey: string): StoredValue {
+  read(index: i32): StoredValue {
     const n = this.slots.length;
-    if (n == 0) return this.store.get(bucketKey);
-    const stamp = this.store.get(stampKey);
+    if (n == 0) return this.store.get(this.keys.bucketKey(index));
+    const stamp = this.store.get(this.keys.stampKey(index));
     const slot = index % n;
     const copy = this.slots[slot];
     // No stamp yet (the bucket was never written by a build that stamps): nothing to hold a copy to.
-    if (stamp.value == null) return this.store.get(bucketKey);
+    if (stamp.value == null) return this.store.get(this.keys.bucketKey(index));
     if (copy != null && copy.index == index && copy.stamp == stamp.cas) {
       this.served++;
       return copy.bucket;
     }
-    const bucket = this.store.get(bucketKey);
+    const bucket = this.store.get(this.keys.bucketKey(index));
     this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp.cas, bucket);
     return bucket;
   }
@@ -57,15 +63,15 @@ export class BucketCopies {
    * which retires every worker's copy of it. Stamps are written whatever this worker's slot count, so
    * the copies of workers (and configurations) that keep them stay true.
    */
-  write(index: i32, bucketKey: string, stampKey: string, value: Uint8Array, cas: u32): WriteStatus {
+  write(index: i32, value: Uint8Array, cas: u32): WriteStatus {
     const n = this.slots.length;
     if (n > 0) {
       const slot = index % n;
       const copy = this.slots[slot];
       if (copy != null && copy.index == index) this.slots[slot] = null;
     }
-    const status = this.store.set(bucketKey, value, cas);
-    if (status == WriteStatus.Ok) this.store.set(stampKey, EMPTY, 0);
+    const status = this.store.set(this.keys.bucketKey(index), value, cas);
+    if (status == WriteStatus.Ok) this.store.set(this.keys.stampKey(index), EMPTY, 0);
     return status;
   }
 }

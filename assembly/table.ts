@@ -4,7 +4,7 @@
 // racing requests re-read and follow the winner. The request path reads buckets through this
 // worker's copies (bucket-copies.ts); every write goes through them too, so it stamps the bucket.
 import { KvStore, StoredValue, WriteStatus } from "./store";
-import { BucketCopies } from "./bucket-copies";
+import { BucketCopies, BucketKeys } from "./bucket-copies";
 import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
 import { PinPolicy, FixedPlacement, KeepPinsOnly } from "./placement";
 
@@ -40,12 +40,13 @@ export const MAX_CAS_ATTEMPTS = 16;
 /** Buckets that share one stamp (see stampKey). */
 export const BUCKETS_PER_STAMP = 16;
 
-export class AffinityTable {
+export class AffinityTable extends BucketKeys {
   readonly keyPrefix: string;
   readonly stampPrefix: string;
   readonly bucketCount: i32;
-  /** This worker's copies of the buckets the request path read (none when constructed with 0 slots). */
-  readonly copies: BucketCopies;
+  /** This worker's copies of the buckets the request path read (none when constructed with 0 slots); assigned
+   * last in the constructor, as it takes the table itself for its key scheme. */
+  readonly copies!: BucketCopies;
 
   constructor(
     public store: KvStore,
@@ -59,13 +60,14 @@ export class AffinityTable {
     /** Buckets this worker keeps a copy of (workerBucketCopies); 0 reads every bucket from the store. */
     copySlots: i32 = 0,
   ) {
+    super();
     const buckets = bucketCountFor(capacity, bucketSize);
     this.bucketCount = buckets;
     // The geometry is part of the key: a different bucket count maps rooms differently, so it gets a
     // fresh table instead of misreading the old one.
     this.keyPrefix = prefix + ":t:" + buckets.toString() + ":";
     this.stampPrefix = prefix + ":s:" + buckets.toString() + ":";
-    this.copies = new BucketCopies(store, min<i32>(copySlots, buckets));
+    this.copies = new BucketCopies(store, this, min<i32>(copySlots, buckets));
   }
 
   bucketOf(fingerprint: u64): i32 {
@@ -87,12 +89,12 @@ export class AffinityTable {
 
   /** Request-path contract: bucket `index`, from this worker's copy while it holds. */
   readBucket(index: i32): StoredValue {
-    return this.copies.read(index, this.bucketKey(index), this.stampKey(index));
+    return this.copies.read(index);
   }
 
   /** Every write of a bucket (table, sweeper): CAS on the bucket, then a new stamp. */
   writeBucket(index: i32, value: Uint8Array, cas: u32): WriteStatus {
-    return this.copies.write(index, this.bucketKey(index), this.stampKey(index), value, cas);
+    return this.copies.write(index, value, cas);
   }
 
   /** Entries bucket `index` may hold: bucketSize, except the last bucket, which holds what is left. */

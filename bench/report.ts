@@ -84,7 +84,7 @@ function instructionSection(ir: any, join: any): string[] {
     `per system, each request with a browser's handshake headers (${ir.headers} headers, a ${ir.cookieBytes}-byte cookie). A count does not depend`,
     "on what else the machine is doing, so these figures repeat from run to run where CPU time does not; they say how much work,",
     "not how long it takes. The plugin's tick (membership fetch, sweep) costs per second, not per request, and is kept out of",
-    "the windows (60 s tick).", "", "| system | instructions per request (median, min..max) |", "|---|---|"];
+    "the windows (a 60 s tick with no membership fetch and a one-bucket sweep).", "", "| system | instructions per request (median, min..max) |", "|---|---|"];
   for (const [k, v] of Object.entries<any>(ir.perRequest)) out.push(`| ${k} | ${n(v)} |`);
   out.push("", "A join is a keyed GET with `websocketOnly: false`; a plain request is the same GET with the default `websocketOnly: true`",
     "(not an upgrade, so the plugin passes it). The baseline is the build given to `npm run bench --baseline`.", "",

@@ -11,8 +11,9 @@ const BUCKET_KEY = "ra:t:4:1";
 const STAMP_KEY = "ra:s:4:0";
 /** Another bucket, under the same stamp, that lands in the same slot of a one-slot cache. */
 const OTHER = 2;
-const OTHER_KEY = "ra:t:4:2";
 const OTHER_STAMP = "ra:s:4:0";
+/** The key scheme of that table (a table without copies of its own; the tests' copies use its keys). */
+const KEYS = new AffinityTable(new MemoryStore(), "ra", 4, 1, 100, 10);
 
 function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
 function text(b: Uint8Array | null): string { return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }
@@ -27,12 +28,12 @@ class To extends PinPolicy {
 describe("bucket copies", () => {
   it("answers a second read of an unchanged bucket from the copy, reading only the stamp", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 8);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
-    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v1");
+    const worker = new BucketCopies(s, KEYS, 8);
+    worker.write(BUCKET, bytes("v1"), 0);
+    expect(text(worker.read(BUCKET).value)).toBe("v1");
     const bucketReads = s.readsOf(BUCKET_KEY);
     const stampReads = s.readsOf(STAMP_KEY);
-    const again = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    const again = worker.read(BUCKET);
     expect(text(again.value)).toBe("v1");
     expect(again.cas).toBe(s.tokens.get(BUCKET_KEY));
     expect(s.readsOf(BUCKET_KEY)).toBe(bucketReads);
@@ -41,59 +42,59 @@ describe("bucket copies", () => {
   });
   it("retires a copy when another worker writes the bucket", () => {
     const s = new MemoryStore();
-    const mine = new BucketCopies(s, 8);
-    const other = new BucketCopies(s, 8);
-    mine.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
-    mine.read(BUCKET, BUCKET_KEY, STAMP_KEY);
-    const cas = other.read(BUCKET, BUCKET_KEY, STAMP_KEY).cas;
-    expect(other.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), cas)).toBe(WriteStatus.Ok);
-    expect(text(mine.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v2");
+    const mine = new BucketCopies(s, KEYS, 8);
+    const other = new BucketCopies(s, KEYS, 8);
+    mine.write(BUCKET, bytes("v1"), 0);
+    mine.read(BUCKET);
+    const cas = other.read(BUCKET).cas;
+    expect(other.write(BUCKET, bytes("v2"), cas)).toBe(WriteStatus.Ok);
+    expect(text(mine.read(BUCKET).value)).toBe("v2");
     expect(mine.served).toBe(0);
   });
   it("retires its own copy when it writes the bucket", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 8);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
-    const cas = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).cas;
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), cas);
-    const after = worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    const worker = new BucketCopies(s, KEYS, 8);
+    worker.write(BUCKET, bytes("v1"), 0);
+    const cas = worker.read(BUCKET).cas;
+    worker.write(BUCKET, bytes("v2"), cas);
+    const after = worker.read(BUCKET);
     expect(text(after.value)).toBe("v2");
     expect(after.cas).toBe(s.tokens.get(BUCKET_KEY));
   });
   it("writes no stamp for a write that lost its CAS", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 8);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
+    const worker = new BucketCopies(s, KEYS, 8);
+    worker.write(BUCKET, bytes("v1"), 0);
     const stamps = s.writesOf(STAMP_KEY);
     const stale = s.tokens.get(BUCKET_KEY) + 1000;
-    expect(worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v2"), stale)).toBe(WriteStatus.CasMismatch);
+    expect(worker.write(BUCKET, bytes("v2"), stale)).toBe(WriteStatus.CasMismatch);
     expect(s.writesOf(STAMP_KEY)).toBe(stamps);
   });
   it("never answers from a copy for a bucket that has no stamp", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 8);
+    const worker = new BucketCopies(s, KEYS, 8);
     s.set(BUCKET_KEY, bytes("v1"), 0); // a writer that does not stamp (a build from before stamps)
-    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    worker.read(BUCKET);
     s.set(BUCKET_KEY, bytes("v2"), 0);
-    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("v2");
+    expect(text(worker.read(BUCKET).value)).toBe("v2");
     expect(worker.served).toBe(0);
   });
   it("keeps buckets that share a slot apart", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 1);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("one"), 0);
-    worker.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two"), 0);
+    const worker = new BucketCopies(s, KEYS, 1);
+    worker.write(BUCKET, bytes("one"), 0);
+    worker.write(OTHER, bytes("two"), 0);
     for (let i = 0; i < 3; i++) {
-      expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("one");
-      expect(text(worker.read(OTHER, OTHER_KEY, OTHER_STAMP).value)).toBe("two");
+      expect(text(worker.read(BUCKET).value)).toBe("one");
+      expect(text(worker.read(OTHER).value)).toBe("two");
     }
   });
   it("reads no stamp with zero slots, and still stamps its writes", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 0);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("v1"), 0);
-    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
-    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
+    const worker = new BucketCopies(s, KEYS, 0);
+    worker.write(BUCKET, bytes("v1"), 0);
+    worker.read(BUCKET);
+    worker.read(BUCKET);
     expect(s.readsOf(STAMP_KEY)).toBe(0);
     expect(s.readsOf(BUCKET_KEY)).toBe(2);
     expect(s.writesOf(STAMP_KEY)).toBe(1);
@@ -108,13 +109,13 @@ describe("bucket copies", () => {
   });
   it("retires the copies of every bucket under a stamp when one of them is written", () => {
     const s = new MemoryStore();
-    const worker = new BucketCopies(s, 8);
-    worker.write(BUCKET, BUCKET_KEY, STAMP_KEY, bytes("one"), 0);
-    worker.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two"), 0);
-    worker.read(BUCKET, BUCKET_KEY, STAMP_KEY);
-    const other = new BucketCopies(s, 8);
-    other.write(OTHER, OTHER_KEY, OTHER_STAMP, bytes("two, again"), 0);
-    expect(text(worker.read(BUCKET, BUCKET_KEY, STAMP_KEY).value)).toBe("one");
+    const worker = new BucketCopies(s, KEYS, 8);
+    worker.write(BUCKET, bytes("one"), 0);
+    worker.write(OTHER, bytes("two"), 0);
+    worker.read(BUCKET);
+    const other = new BucketCopies(s, KEYS, 8);
+    other.write(OTHER, bytes("two, again"), 0);
+    expect(text(worker.read(BUCKET).value)).toBe("one");
     expect(worker.served).toBe(0);
   });
   it("makes a placement taken on a copy that missed a write lose its CAS and follow the winner", () => {
