@@ -118,10 +118,10 @@ export class AffinityTable extends BucketKeys {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const sv = this.readBucket(bucket);
       if (sv.value == null) {
-        // No bucket, so no pin. A lookup that places nothing (find) creates nothing.
-        if (placement.length == 0) placement = policy.place(fingerprint);
-        if (placement.length == 0) { res.outcome = Outcome.NoPlacement; return res; }
         // First use of this bucket: create it empty, then insert through CAS like any other write.
+        // A lookup (find, the request phase) creates it too: the room's first players are then pinned
+        // on their responses by CAS on an existing bucket. Created at pin time instead, two first players
+        // answered together would both create it, and the later create would wipe the earlier pin.
         // (No create-if-absent in the ABI: two first writers can both create; both write empties.)
         this.writeBucket(bucket, encodeBucket([]), 0);
         continue;

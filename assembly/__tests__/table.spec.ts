@@ -22,6 +22,12 @@ function racer(store: MemoryStore, key: string): void {
   const t = new AffinityTable(store, "ra", 12, 3, 100, 10);
   t.resolve(RACE_FP, 1000, new Fixed(raceAddr));
 }
+// Two first players of one room: the first one's response pins FIRST_PLAYERS_FP to FIRST_PLAYER_POD.
+const FIRST_PLAYERS_FP: u64 = 0x0000_0003_0000_0007;
+const FIRST_PLAYER_POD = "10.0.0.1:80";
+function firstPlayerPinned(store: MemoryStore, key: string): void {
+  newTable(store).learn(FIRST_PLAYERS_FP, 1000, FIRST_PLAYER_POD);
+}
 let raceRounds = 0;
 function endlessRacer(store: MemoryStore, key: string): void {
   // Touches the bucket on every write attempt, so our CAS never succeeds.
@@ -69,11 +75,16 @@ describe("affinity table", () => {
     expect(s.writesOf(key)).toBe(writes + 1);
     expect(lookup(t, 42, 1010)!.lastSeen).toBe(1010);
   });
-  it("finds nothing in a bucket that does not exist, and creates nothing", () => {
+  it("pins a new room's second first player to the first one's pod, when the first is pinned while the second writes", () => {
     const s = new MemoryStore();
     const t = newTable(s);
-    expect(t.find(42, 1000).outcome).toBe(Outcome.NoPlacement);
-    expect(s.writes).toBe(0);
+    // Both players' request phases look the room up before either response arrives.
+    expect(t.find(FIRST_PLAYERS_FP, 1000).outcome).toBe(Outcome.NoPlacement);
+    expect(t.find(FIRST_PLAYERS_FP, 1000).outcome).toBe(Outcome.NoPlacement);
+    s.beforeSet = firstPlayerPinned; // the first player's response lands during the second's write
+    const second = t.learn(FIRST_PLAYERS_FP, 1000, "10.0.0.2:80");
+    expect(second.outcome).toBe(Outcome.Hit);
+    expect(second.address).toBe(FIRST_PLAYER_POD);
   });
   it("expires entries after the TTL", () => {
     const s = new MemoryStore();
