@@ -65,7 +65,7 @@ function hostCallCostSection(b: any, join: any): string[] {
   out.push(`| measured plugin - floor, keep-alive joins of pinned rooms in the same rounds as the prices | | ${sp(hc.pluginOverFloorUs, 1)} us |`);
   if (b.gateway?.cpuPluginOverFloorUs) out.push(`| measured plugin - floor, WebSocket handshakes (above) | | ${sp(b.gateway.cpuPluginOverFloorUs, 1)} us |`);
   // What dominates: the values handed back (each one a VM entry into the module's allocator).
-  const valuesUs = [parts[0], parts[2], parts[3]].reduce((t, [, n, p]) => t + n * p, 0);
+  const valuesUs = headerValues * price("get_header") + (calls.get_property ?? 0) * price("get_property") + bucketValues * price("get_shared_data");
   out.push("", `Of the ${f(hostUs)} us priced for the join's host calls, ${f(valuesUs)} us (${f((100 * valuesUs) / hostUs, 0)}%) is the ${+join.allocations.toFixed(2)} values`,
     "handed back: Envoy copies each into the module through a call to its allocator, a VM entry like a hook call. A pinned",
     "join needs three (the upgrade header, `:path`, the routed cluster), and a fourth (the room's bucket) when this worker's copy",
