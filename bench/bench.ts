@@ -25,6 +25,8 @@ interface Options {
   seconds: number;
   rounds: number;
   concurrency: number;
+  /** Each round measures each system in this many alternating slices of seconds/slices (see gatewayBench). */
+  slices: number;
   bigRooms: number;
   gatewayRooms: number;
   /** An earlier build of build/envoy.wasm, benchmarked beside the current one in the same rounds (before/after). */
@@ -32,19 +34,21 @@ interface Options {
 }
 
 function parse(argv: string[]): Options {
-  // 11 interleaved rounds of 3 s: the machine is shared and noisy, so verdicts come from medians with
-  // their spread, and short rounds keep the systems compared within a round close together in time.
-  const o: Options = { smoke: false, seconds: 3, rounds: 11, concurrency: 32, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "" };
+  // 11 interleaved rounds of 3 s per system, each cut into 6 slices of 0.5 s taken in turn: the machine's
+  // speed drifts by 10-20% over tens of seconds, so verdicts come from medians with their spread, and the
+  // slices keep the systems compared within a round close together in time.
+  const o: Options = { smoke: false, seconds: 3, rounds: 11, concurrency: 32, slices: 6, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, bigRooms: 20_000, gatewayRooms: 2_000 });
+    if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, slices: 2, bigRooms: 20_000, gatewayRooms: 2_000 });
     else if (a === "--seconds") o.seconds = Number(argv[++i]);
     else if (a === "--rounds") o.rounds = Number(argv[++i]);
     else if (a === "--concurrency") o.concurrency = Number(argv[++i]);
+    else if (a === "--slices") o.slices = Number(argv[++i]);
     else if (a === "--big-rooms") o.bigRooms = Number(argv[++i]);
     else if (a === "--gateway-rooms") o.gatewayRooms = Number(argv[++i]);
     else if (a === "--baseline") o.baseline = path.resolve(argv[++i]);
-    else throw new Error(`unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --big-rooms N --gateway-rooms N --baseline OLD_ENVOY_WASM)`);
+    else throw new Error(`unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --slices N --big-rooms N --gateway-rooms N --baseline OLD_ENVOY_WASM)`);
   }
   return o;
 }
@@ -83,24 +87,42 @@ interface LoadResult {
   p99: number;
 }
 
-/** Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms. */
-async function load(port: number, seconds: number, concurrency: number, rooms: number, prefix: string): Promise<LoadResult> {
-  const lat: number[] = [];
+/** What one stretch of load saw: every handshake's latency (ms) and the failures. */
+interface LoadSample {
+  latencies: number[];
+  errors: number;
+}
+
+/**
+ * Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms named
+ * `prefix` + number; `counter` carries the numbering on from one stretch to the next (new rooms stay new).
+ */
+async function loadSample(port: number, seconds: number, concurrency: number, rooms: number, prefix: string, counter = { n: 0 }): Promise<LoadSample> {
+  const latencies: number[] = [];
   let errors = 0;
-  let n = 0;
   const end = Date.now() + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (Date.now() < end) {
-      const room = n++ % rooms;
+      const room = counter.n++ % rooms;
       try {
-        lat.push(await handshake(port, `/ws?appId=bench&roomId=${prefix}${room}`));
+        latencies.push(await handshake(port, `/ws?appId=bench&roomId=${prefix}${room}`));
       } catch {
         errors++;
       }
     }
   }));
-  lat.sort((a, b) => a - b);
-  return { handshakes: lat.length, errors, perSecond: lat.length / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { latencies, errors };
+}
+
+/** Stretches of load taken as one measurement lasting `seconds` in all. */
+function summarise(samples: LoadSample[], seconds: number): LoadResult {
+  const lat = samples.flatMap((x) => x.latencies).sort((a, b) => a - b);
+  return { handshakes: lat.length, errors: samples.reduce((n, x) => n + x.errors, 0), perSecond: lat.length / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms. */
+async function load(port: number, seconds: number, concurrency: number, rooms: number, prefix: string): Promise<LoadResult> {
+  return summarise([await loadSample(port, seconds, concurrency, rooms, prefix)], seconds);
 }
 
 function envoyVersion(): string {
@@ -127,6 +149,8 @@ const VARIANTS: Variant[] = [
   { name: "maglev", label: "Envoy MAGLEV query hashing", layout: { plugin: false, statefulSession: false, lbPolicy: "MAGLEV", hashQueryParams: ["appId", "roomId"] } },
   { name: "stateful-only", label: "Envoy + stateful_session only (no wasm)", layout: { plugin: false, statefulSession: true } },
   { name: "floor", label: "Envoy + floor wasm filter (hooks only return) + stateful_session", layout: { wasmPath: WASM_FLOOR } },
+  // The same system twice, as two Envoys: how far two identical systems differ is the noise of every difference.
+  { name: "floor-again", label: "the floor again, as its own Envoy (A/A control)", layout: { wasmPath: WASM_FLOOR } },
   { name: "wasm-passthrough", label: "Envoy + wasm filter that finds no key + stateful_session", layout: { pluginConfig: JSON.stringify({ keyParams: ["never"] }) } },
   { name: "plugin", label: "Envoy + room-affinity (joins of pinned rooms)", layout: {} },
 ];
@@ -139,10 +163,33 @@ function inRoundOrder<T>(systems: T[], round: number): T[] {
   return round % 2 === 0 ? systems : [...systems].reverse();
 }
 
-/** CPU time (user + system) a process has used, in microseconds. */
+/**
+ * CPU time a process has used, all its threads, in microseconds: the scheduler's own nanosecond
+ * accounting (/proc/PID/task/TID/schedstat), not /proc/PID/stat's 10 ms clock ticks. Envoy's threads
+ * live as long as Envoy, so none exits between two readings.
+ */
 function cpuMicros(pid: number): number {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10000; // utime, stime in clock ticks of 10 ms
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // A thread that has just exited: its time is no longer anyone's to count.
+    }
+  }
+  return ns / 1000;
+}
+
+/**
+ * One round of a comparison: each entry measured in `slices` slices taken in turn (order reversed every
+ * other slice, and every other round), `measure` returning what the slice adds to the entry's sums. The
+ * machine's speed drifts by 10-20% over tens of seconds; slices keep the entries of a round within a few
+ * seconds of each other, so the drift hits them alike.
+ */
+async function slicedRound<E>(entries: E[], round: number, slices: number, measure: (e: E) => Promise<void>): Promise<void> {
+  for (let k = 0; k < slices; k++) {
+    for (const e of inRoundOrder(entries, round * slices + k)) await measure(e);
+  }
 }
 
 interface Spread {
@@ -186,24 +233,30 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
     }
     await running[running.length - 1].gw.waitMembership(endpoints.length);
     const rounds: Record<string, Measured[]> = Object.fromEntries([...variants.map((v) => v.name), "plugin-new-rooms"].map((n) => [n, []]));
-    const measure = async (r: (typeof running)[number], rooms: number, prefix: string): Promise<Measured> => {
-      const c0 = cpuMicros(r.gw.envoy.proc.pid!);
-      const m = await load(r.port, o.seconds, o.concurrency, rooms, prefix);
-      const cpu = cpuMicros(r.gw.envoy.proc.pid!) - c0;
-      return { ...m, envoyCpuUsPerHandshake: cpu / Math.max(1, m.handshakes) };
-    };
+    // What a round measures: every system on joins of the pinned pool, and the plugin on new rooms (the
+    // write path: learning the pod on the 101, a CAS insert), numbered on across slices and rounds.
+    const plugin = running[running.length - 1];
+    const entries = [
+      ...running.map((r) => ({ name: r.v.name, r, rooms: 1000, prefix: "w", counter: { n: 0 } })),
+      { name: "plugin-new-rooms", r: plugin, rooms: 1e12, prefix: "new", counter: { n: 0 } },
+    ];
     // Warm-up: pins the room pool in the plugin's table, and warms connections everywhere.
     for (const r of running) await load(r.port, 1, o.concurrency, 1000, "w");
+    const sliceSeconds = o.seconds / o.slices;
     for (let round = 0; round < o.rounds; round++) {
-      for (const r of inRoundOrder(running, round)) {
-        const m = await measure(r, 1000, "w");
-        rounds[r.v.name].push(m);
-        console.log(`round ${round + 1} ${r.v.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake  errors ${m.errors}`);
+      const sums = new Map(entries.map((e) => [e.name, { samples: [] as LoadSample[], cpuUs: 0 }]));
+      await slicedRound(entries, round, o.slices, async (e) => {
+        const sum = sums.get(e.name)!;
+        const c0 = cpuMicros(e.r.gw.envoy.proc.pid!);
+        sum.samples.push(await loadSample(e.r.port, sliceSeconds, o.concurrency, e.rooms, e.prefix, e.counter));
+        sum.cpuUs += cpuMicros(e.r.gw.envoy.proc.pid!) - c0;
+      });
+      for (const e of entries) {
+        const sum = sums.get(e.name)!;
+        const m = summarise(sum.samples, o.seconds);
+        rounds[e.name].push({ ...m, envoyCpuUsPerHandshake: sum.cpuUs / Math.max(1, m.handshakes) });
+        console.log(`round ${round + 1} ${e.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${(sum.cpuUs / Math.max(1, m.handshakes)).toFixed(1)} us/handshake  errors ${m.errors}`);
       }
-      // Every handshake a new room: the plugin's write path (learning the pod on the 101: CAS insert).
-      const m = await measure(running[running.length - 1], 1e9, `new${round}-`);
-      rounds["plugin-new-rooms"].push(m);
-      console.log(`round ${round + 1} plugin-new-rooms ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${m.envoyCpuUsPerHandshake.toFixed(1)} us/handshake`);
     }
     const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }> = {};
     for (const [k, rs] of Object.entries(rounds)) {
@@ -227,6 +280,12 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       p50AddedVsMaglevMs: diff("plugin", "maglev", (r) => r.p50),
       p99AddedVsRoundRobinMs: diff("plugin", "roundrobin", (r) => r.p99),
       cpuAddedVsMaglevUs: diff("plugin", "maglev", cpu),
+      // The A/A control: two identical systems, so any difference is the method's noise.
+      control: {
+        cpuUs: diff("floor-again", "floor", cpu),
+        throughputRatio: ratio("floor-again", "floor", (r) => r.perSecond),
+        p99Ms: diff("floor-again", "floor", (r) => r.p99),
+      },
       // Attribution, one step at a time (Envoy CPU per handshake).
       cpuStatefulSessionUs: diff("stateful-only", "roundrobin", cpu),
       cpuEnvoyWasmUs: diff("floor", "stateful-only", cpu),
@@ -312,11 +371,14 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
     for (const r of running) await keepAliveLoad(r.port, { seconds: 1 }, o.concurrency); // warm-up
     const cpuPerRequest: Record<string, number[]> = Object.fromEntries(running.map((r) => [r.name, []]));
     for (let round = 0; round < o.rounds; round++) {
-      for (const r of inRoundOrder(running, round)) {
+      const sums = new Map(running.map((r) => [r.name, { cpuUs: 0, requests: 0 }]));
+      await slicedRound(running, round, o.slices, async (r) => {
+        const sum = sums.get(r.name)!;
         const c0 = cpuMicros(r.gw.envoy.proc.pid!);
-        const n = await keepAliveLoad(r.port, { seconds }, o.concurrency);
-        cpuPerRequest[r.name].push((cpuMicros(r.gw.envoy.proc.pid!) - c0) / Math.max(1, n));
-      }
+        sum.requests += await keepAliveLoad(r.port, { seconds: seconds / o.slices }, o.concurrency);
+        sum.cpuUs += cpuMicros(r.gw.envoy.proc.pid!) - c0;
+      });
+      for (const r of running) cpuPerRequest[r.name].push(sums.get(r.name)!.cpuUs / Math.max(1, sums.get(r.name)!.requests));
     }
     return {
       callsPerRequest: PROBE_CALLS_PER_REQUEST,
@@ -333,6 +395,90 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
 // ------------------------------------------------------------------ gateway: instructions per request
 
 /**
+ * The plugin's tick, kept out of counted windows: its work (membership fetch, sweep) is per second, not
+ * per request, and a window lasts tens of seconds under valgrind. No membership fetch, a one-bucket sweep.
+ */
+const QUIET_TICK = { tickPeriodMs: 60000, adminCluster: "", sweepBucketsPerTick: 1 };
+
+/** A handshake system's layout for counting: a plugin build gets the quiet tick on top of its own config. */
+function countedLayout(v: Variant): Partial<Layout> {
+  if (v.layout.plugin === false || v.layout.wasmPath === WASM_FLOOR) return v.layout;
+  const own = v.layout.pluginConfig ? JSON.parse(v.layout.pluginConfig) : {};
+  return { ...v.layout, pluginConfig: JSON.stringify({ ...own, ...QUIET_TICK }) };
+}
+
+/**
+ * Envoy's instructions per WebSocket handshake (connect, upgrade -> 101, close), under callgrind, for the
+ * systems of the handshake rounds: their attribution in counts that do not move with the machine's speed.
+ * User-space instructions only: the kernel's part of a connection (accept, connect, close) is not in them,
+ * so they say how the systems differ, not what a handshake costs in all. Two systems run at a time.
+ */
+async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
+  if (!callgrindAvailable()) throw new Error("valgrind with callgrind is needed for the instruction counts (npm run setup installs it)");
+  const handshakes = o.smoke ? 50 : 500;
+  const windows = o.smoke ? 1 : 3;
+  const systems = variantsOf(o).filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"));
+  const outDir = scratchDir("bench-callgrind-handshakes");
+  const perHandshake: Record<string, number[]> = {};
+  const count = async (v: Variant, port: number) => {
+    const gw = await startGateway({
+      name: `bench-irh-${v.name}`, listenPort: port, adminPort: port + 1, endpoints, layout: countedLayout(v),
+      start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
+    });
+    try {
+      const pid = gw.envoy.proc.pid!;
+      const counter = { n: 0 };
+      // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes
+      // the plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
+      await loadCount(port, o.smoke ? 50 : 1500, 4, counter);
+      perHandshake[v.name] = [];
+      for (let w = 0; w < windows; w++) {
+        zeroCount(pid);
+        const ok = await loadCount(port, handshakes, 4, counter);
+        if (ok !== handshakes) throw new Error(`${v.name}: ${ok} of ${handshakes} handshakes answered 101`);
+        perHandshake[v.name].push(readCount(pid, outDir) / ok);
+      }
+    } finally {
+      await gw.close();
+    }
+  };
+  for (let i = 0; i < systems.length; i += 2) {
+    await Promise.all(systems.slice(i, i + 2).map((v, k) => count(v, 23620 + k * 10)));
+  }
+  const over = (a: string, b: string) => (perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null);
+  return {
+    handshakesPerWindow: handshakes, windows,
+    perHandshake: Object.fromEntries(Object.entries(perHandshake).map(([k, v]) => [k, spreadOf(v)])),
+    statefulSession: over("stateful-only", "roundrobin"),
+    envoyWasm: over("floor", "stateful-only"),
+    noKeyPass: over("wasm-passthrough", "floor"),
+    keyTablePin: over("plugin", "wasm-passthrough"),
+    pluginOverFloor: over("plugin", "floor"),
+    pluginOverMaglev: over("plugin", "maglev"),
+    baselineOverFloor: over("plugin-baseline", "floor"),
+  };
+}
+
+/** `total` handshakes by `concurrency` clients over the pool of 1000 rooms; resolves with how many got their 101. */
+async function loadCount(port: number, total: number, concurrency: number, counter: { n: number }): Promise<number> {
+  let sent = 0;
+  let ok = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (sent < total) {
+      sent++;
+      try {
+        await handshake(port, `/ws?appId=bench&roomId=w${counter.n++ % 1000}`);
+        ok++;
+      } catch {
+        // counted as missing: the caller refuses a window with failures
+      }
+    }
+  }));
+  return ok;
+}
+
+
+/**
  * Envoy's instructions per keyed keep-alive request with a browser's headers, counted under callgrind:
  * the floor, the plugin (and the baseline build, if given), and the probe's dearest and cheapest header
  * reads. Counts do not depend on the machine's load, so they hold from run to run where CPU time does
@@ -346,7 +492,7 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
   // The same GETs are joins when websocketOnly is off, and plain requests (not upgrades) when it is on.
   // The tick's work is per second, not per request, and a window lasts about 25 s under valgrind: with
   // no membership fetch and a one-bucket sweep, a tick that falls inside a window adds next to nothing.
-  const quietTick = { tickPeriodMs: 60000, adminCluster: "", sweepBucketsPerTick: 1 };
+  const quietTick = QUIET_TICK;
   const joins = JSON.stringify({ websocketOnly: false, ...quietTick });
   const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, ...quietTick, workerBucketCopies: 0 });
   const plain = JSON.stringify({ ...quietTick });
@@ -648,11 +794,13 @@ async function main(): Promise<void> {
   let mem;
   let costs;
   let ir;
+  let hsIr;
   try {
     gw = await gatewayBench(o, fleet.endpoints());
     const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
     console.log(`gateway: plugin throughput x${sp(gw.throughputVsMaglev)} of MAGLEV, x${sp(gw.throughputVsRoundRobin)} of round robin; p99 added vs MAGLEV ${sp(gw.p99AddedVsMaglevMs)} ms, p50 added ${sp(gw.p50AddedVsMaglevMs)} ms`);
     if (gw.baseline) console.log(`gateway: against the baseline build ${gw.baseline.build}: Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us`);
+    console.log(`gateway: A/A control (the floor against itself): Envoy CPU ${sp(gw.control.cpuUs, 1)} us per handshake, throughput x${sp(gw.control.throughputRatio)}, p99 ${sp(gw.control.p99Ms)} ms`);
     console.log(`gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`);
     costs = await hostCallCosts(o, fleet.endpoints());
     console.log(`keep-alive: plugin over the floor ${sp(costs.pluginOverFloorUs, 1)} us of Envoy CPU per join (floor ${sp(costs.floorUsPerRequest, 1)} us per request)`);
@@ -662,6 +810,9 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(ir.perRequest)) console.log(`instructions: ${k.padEnd(18)} ${si(v)} per request (callgrind, ${ir.windows} windows of ${ir.requestsPerWindow})`);
     for (const [k, v] of Object.entries(ir.overFloor)) console.log(`instructions: ${k} over the floor ${si(v)} per request`);
     for (const [k, v] of Object.entries(ir.perCall)) console.log(`instructions: one ${k} ${si(v)}`);
+    hsIr = await handshakeInstructions(o, fleet.endpoints());
+    for (const [k, v] of Object.entries(hsIr.perHandshake)) console.log(`instructions: ${k.padEnd(18)} ${si(v)} per handshake (callgrind, ${hsIr.windows} windows of ${hsIr.handshakesPerWindow})`);
+    console.log(`instructions per handshake: plugin over the floor ${si(hsIr.pluginOverFloor)} (no-key pass ${si(hsIr.noKeyPass)}, key+table+pin ${si(hsIr.keyTablePin)}); floor over stateful_session ${si(hsIr.envoyWasm)}`);
     mem = await gatewayMemory(o, fleet.endpoints());
     console.log(`gateway: ${mem.pins} rooms pinned through Envoy in ${mem.preloadSeconds.toFixed(1)} s; RSS ${mem.rssBeforeKb} -> ${mem.rssAfterKb} kB = ${mem.bytesPerRoom.toFixed(1)} B/room`);
   } finally {
@@ -675,10 +826,11 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     smoke: o.smoke,
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "?", memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, envoy: envoyVersion() },
-    method: { seconds: o.seconds, rounds: o.rounds, concurrency: o.concurrency, roomPool: 1000 },
+    method: { seconds: o.seconds, rounds: o.rounds, slices: o.slices, concurrency: o.concurrency, roomPool: 1000 },
     gateway: gw,
     hostCallCosts: costs,
     instructions: ir,
+    handshakeInstructions: hsIr,
     memory: mem,
     emulator: emu,
     profile,

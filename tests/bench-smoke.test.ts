@@ -16,7 +16,8 @@ test("bench --smoke runs every measurement and prints its figures", () => {
   assert.equal(r.status, 0, r.out);
   for (const re of [/us\/join at 1000 rooms/, /sweep pass/, /evicted in \d+ ticks/, /plugin throughput x[\d.]+ \([\d.]+\.\.[\d.]+\) of MAGLEV/,
     /B\/room/, /round 1 floor /, /plugin over the floor -?[\d.]+/, /directory: join of a room this replica does not know p50 [\d.]+ ms/,
-    /directory: steady load \d+ joins/, /instructions: floor +\d+ \(\d+\.\.\d+\) per request \(callgrind, 2 windows of 200\)/]) assert.match(r.out, re);
+    /directory: steady load \d+ joins/, /instructions: floor +\d+ \(\d+\.\.\d+\) per request \(callgrind, 2 windows of 200\)/,
+    /instructions: floor +\d+ \(\d+\.\.\d+\) per handshake \(callgrind, 1 windows of 50\)/, /A\/A control \(the floor against itself\): Envoy CPU -?[\d.]+/]) assert.match(r.out, re);
 });
 
 test("compare --smoke runs every system through membership changes, draining and reloads", () => {
