@@ -31,6 +31,11 @@ export class BucketCopies {
   private readonly slots: Array<Copy | null>;
   /** Reads a copy answered (only the stamp was read). */
   served: u64 = 0;
+  /** Reads a copy could not answer (none, another bucket's, or retired): the stamp and the bucket were read. */
+  missed: u64 = 0;
+  /** `served` and `missed` at the last takeCounts. */
+  private servedTaken: u64 = 0;
+  private missedTaken: u64 = 0;
 
   constructor(private readonly store: KvStore, private readonly keys: BucketKeys, slotCount: i32) {
     this.slots = new Array<Copy | null>(slotCount);
@@ -48,14 +53,28 @@ export class BucketCopies {
     const slot = index % n;
     const copy = this.slots[slot];
     // No stamp yet (the bucket was never written by a build that stamps): nothing to hold a copy to.
-    if (stamp.value == null) return this.store.get(this.keys.bucketKey(index));
+    if (stamp.value == null) {
+      this.missed++;
+      return this.store.get(this.keys.bucketKey(index));
+    }
     if (copy != null && copy.index == index && copy.stamp == stamp.cas) {
       this.served++;
       return copy.bucket;
     }
+    this.missed++;
     const bucket = this.store.get(this.keys.bucketKey(index));
     this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp.cas, bucket);
     return bucket;
+  }
+
+  /** Tick contract (metrics.ts): reads served and missed since the last call, as [served, missed]. */
+  takeCounts(): StaticArray<u64> {
+    const out = new StaticArray<u64>(2);
+    out[0] = this.served - this.servedTaken;
+    out[1] = this.missed - this.missedTaken;
+    this.servedTaken = this.served;
+    this.missedTaken = this.missed;
+    return out;
   }
 
   /**

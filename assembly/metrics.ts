@@ -3,6 +3,7 @@
 import { MetricType } from "./abi/imports";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
 import { Outcome, Resolution } from "./table";
+import { BucketCopies } from "./bucket-copies";
 import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseAction, DETAILS_MISSING_KEY } from "./decision";
 
 export class Metrics {
@@ -37,6 +38,10 @@ export class Metrics {
   membershipEligibleHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.eligible_hosts");
   snapshotAgeMs: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.snapshot_age_ms");
   hostCallFailures: u32 = defineMetric(MetricType.Gauge, "room_affinity.host_call_failures");
+  /** Bucket reads this worker's copy answered (only the bucket's stamp was read); published on each tick. */
+  copiesServed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.served");
+  /** Bucket reads with copies on that the copy could not answer (one stamp read more than without copies); published on each tick. */
+  copiesMissed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.missed");
   /** Joins of rooms this replica did not know that waited for a directory lookup. */
   dirWaits: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.waits");
   /** Lookups that found the room in the directory (placed by another replica, or before a restart). */
@@ -60,11 +65,19 @@ export class Metrics {
    */
   private unpublishedHits: u64 = 0;
 
-  /** Tick contract: publishes the counts kept in the module since the last tick. */
-  publish(): void {
-    if (this.unpublishedHits == 0) return;
-    incrementMetric(this.hits, <i64>this.unpublishedHits);
-    this.unpublishedHits = 0;
+  /**
+   * Tick contract: publishes the counts kept in the module since the last tick (hits, and the reads of
+   * the table's bucket copies when there is a table).
+   */
+  publish(copies: BucketCopies | null): void {
+    if (this.unpublishedHits != 0) {
+      incrementMetric(this.hits, <i64>this.unpublishedHits);
+      this.unpublishedHits = 0;
+    }
+    if (copies == null) return;
+    const counts = copies.takeCounts();
+    this.add(this.copiesServed, <i64>counts[0]);
+    this.add(this.copiesMissed, <i64>counts[1]);
   }
 
   inc(id: u32): void { incrementMetric(id, 1); }

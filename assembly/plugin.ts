@@ -83,6 +83,7 @@ export class RoomAffinityRoot extends RootContext {
       name == null ? "" : name!, nowMillis(), this.id);
     // Joins paused for the old configuration's directory must not wait for replies nobody will take.
     const old = this.instance;
+    if (old != null) this.metrics.publish(old.decider.table.copies); // the replaced table's counts since the last tick
     if (old != null && old.directory != null) this.applyDirectory(old, old.directory!.abandon(), nowMillis());
     this.instance = inst;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
@@ -92,8 +93,8 @@ export class RoomAffinityRoot extends RootContext {
   }
 
   onTick(): void {
-    this.metrics.publish();
     const inst = this.instance;
+    this.metrics.publish(inst == null ? null : inst.decider.table.copies);
     if (inst == null) return;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     const nowMs = nowMillis();

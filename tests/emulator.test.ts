@@ -52,6 +52,24 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), 0);
 });
 
+test("Higress: each tick publishes the bucket reads a worker's copies served and missed", async () => {
+  const { proc, vms } = await higress();
+  const [mine, other] = vms;
+  mine.request({ path: path("r0") }); // a new room: its bucket is written (and stamped)
+  mine.request({ path: path("r0") }); // the write retired this worker's copy: a miss that takes a new copy
+  for (const vm of vms) vm.tick();
+  const served = proc.metrics.get("room_affinity.bucket_copies.served");
+  const missed = proc.metrics.get("room_affinity.bucket_copies.missed");
+  for (let i = 0; i < 5; i++) mine.request({ path: path("r0") });
+  mine.tick();
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served") - served, 5, "joins of an unchanged bucket are served by the copy");
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed"), missed);
+  other.request({ path: path("r0") });
+  other.tick();
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed") - missed, 1, "another worker's first read has no copy yet");
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served") - served, 5);
+});
+
 test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or removed pods' rooms re-pin", async () => {
   const { proc, vms } = await higress();
   const home = new Map<string, string>();

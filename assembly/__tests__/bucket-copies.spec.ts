@@ -40,6 +40,21 @@ describe("bucket copies", () => {
     expect(s.readsOf(STAMP_KEY)).toBe(stampReads + 1);
     expect(worker.served).toBe(1);
   });
+  it("counts each read as served or missed, and hands over only what was counted since it last did", () => {
+    const s = new MemoryStore();
+    const worker = new BucketCopies(s, KEYS, 8);
+    worker.write(BUCKET, bytes("v1"), 0);
+    worker.read(BUCKET); // no copy yet
+    worker.read(BUCKET); // served
+    worker.read(BUCKET); // served
+    const first = worker.takeCounts();
+    expect(first[0]).toBe(2);
+    expect(first[1]).toBe(1);
+    worker.read(BUCKET);
+    const second = worker.takeCounts();
+    expect(second[0]).toBe(1);
+    expect(second[1]).toBe(0);
+  });
   it("retires a copy when another worker writes the bucket", () => {
     const s = new MemoryStore();
     const mine = new BucketCopies(s, KEYS, 8);
