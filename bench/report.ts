@@ -131,14 +131,14 @@ function instructionSection(ir: any, join: any): string[] {
 }
 
 /** Instructions per WebSocket handshake under callgrind: the handshake attribution in counts that repeat. */
-function handshakeInstructionSection(hi: any): string[] {
+function handshakeInstructionSection(hi: any, labels: Record<string, string>, ir: any): string[] {
   const out = ["### Instructions per handshake (callgrind)", "",
     `Envoy's instructions per WebSocket handshake (connect, upgrade -> 101, close), counted under valgrind's callgrind in ${hi.windows}`,
     `windows of ${hi.handshakesPerWindow} handshakes per system after a warm-up of 1,500 (the same pool of 1000 pinned rooms as the rounds above; the`,
     "plugin builds with the quiet tick). These are the CPU rounds' systems counted in work instead of time: user-space",
     "instructions only, so the kernel's part of a connection (accept, connect, close) is not in them, and the counts say how",
     "the systems differ, not what a handshake costs in all.", "", "| system | instructions per handshake (median, min..max) |", "|---|---|"];
-  for (const [k, v] of Object.entries<any>(hi.perHandshake)) out.push(`| ${k} | ${ni(v)} |`);
+  for (const [k, v] of Object.entries<any>(hi.perHandshake)) out.push(`| ${labels[k] ?? k} | ${ni(v)} |`);
   out.push("", "| step | instructions per handshake |", "|---|---|");
   const row = (label: string, x: any) => { if (x) out.push(`| ${label} | ${ni(x)} |`); };
   row("stateful_session only - round robin", hi.statefulSession);
@@ -148,6 +148,19 @@ function handshakeInstructionSection(hi: any): string[] {
   if (hi.pluginOverFloor) out.push(`| **plugin - floor** | **${ni(hi.pluginOverFloor)}** |`);
   row("plugin - MAGLEV", hi.pluginOverMaglev);
   row("previous build - floor", hi.baselineOverFloor);
+  const wasm = hi.envoyWasm?.median;
+  const own = hi.pluginOverFloor?.median;
+  const i = (x: number) => Math.round(x).toLocaleString("en-US");
+  if (wasm !== undefined && own !== undefined) {
+    out.push("", `Of what the plugin's build adds to a handshake over stateful_session alone (${i(wasm + own)} instructions), Envoy's own wasm`,
+      `machinery (the floor) is ${i(wasm)} (${Math.round((100 * wasm) / (wasm + own))}%) and the plugin's work ${i(own)} (${Math.round((100 * own) / (wasm + own))}%).`);
+    const header = ir?.perCall?.get_header?.median;
+    const noKey = hi.noKeyPass?.median;
+    if (header !== undefined && noKey !== undefined) {
+      out.push(`An upgrade without a key costs ${i(noKey)} over the floor; the two header values it must read (\`upgrade\`, \`:path\`, ${i(header)}`,
+        `each as priced above) are ${Math.round((100 * 2 * header) / noKey)}% of that, and a join of a pinned room reads the same two before anything else.`);
+    }
+  }
   return out;
 }
 
@@ -253,7 +266,10 @@ export function render(): string {
     const join = (b.profile ?? []).find((p: any) => p.build === "envoy.wasm" && p.scenario === "pinned join");
     if (b.hostCallCosts) out.push(...hostCallCostSection(b, join), "");
     if (b.instructions) out.push(...instructionSection(b.instructions, join), "");
-    if (b.handshakeInstructions) out.push(...handshakeInstructionSection(b.handshakeInstructions), "");
+    if (b.handshakeInstructions) {
+      const labels = Object.fromEntries(Object.entries<any>(s).map(([k, v]) => [k, v.label]));
+      out.push(...handshakeInstructionSection(b.handshakeInstructions, labels, b.instructions), "");
+    }
     const d = b.directory;
     if (d) {
       out.push("### The room directory (two Envoy replicas, real etcd, L4 balancer)", "");
