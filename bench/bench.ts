@@ -407,6 +407,48 @@ function countedLayout(v: Variant): Partial<Layout> {
   return { ...v.layout, pluginConfig: JSON.stringify({ ...own, ...QUIET_TICK }) };
 }
 
+/** A system counted under callgrind: its name in the results, and its Envoy's layout. */
+interface CountedSystem {
+  name: string;
+  layout: Partial<Layout>;
+}
+
+/**
+ * Envoy's instructions per unit of work (a request, a handshake) for each system, under callgrind: its
+ * Envoy starts under valgrind, `warmUp` runs, then each of `windows` windows counts what `work` did
+ * (`work` resolves with the units done and throws if any failed). Both get the system's own room counter,
+ * so rooms are numbered on from the warm-up. Two systems run at a time, each keeping one core busy.
+ * Resolves with each system's per-window counts.
+ */
+async function callgrindCounts(systems: CountedSystem[], endpoints: Endpoint[], c: { tag: string; firstPort: number; windows: number },
+  warmUp: (port: number, rooms: { n: number }) => Promise<unknown>, work: (port: number, rooms: { n: number }, system: string) => Promise<number>): Promise<Record<string, number[]>> {
+  const outDir = scratchDir(`bench-callgrind-${c.tag}`);
+  const perUnit: Record<string, number[]> = {};
+  const count = async (sys: CountedSystem, port: number) => {
+    const gw = await startGateway({
+      name: `bench-${c.tag}-${sys.name.replace(/[^a-z0-9]+/g, "-")}`, listenPort: port, adminPort: port + 1, endpoints, layout: sys.layout,
+      start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
+    });
+    try {
+      const pid = gw.envoy.proc.pid!;
+      const rooms = { n: 0 };
+      await warmUp(port, rooms);
+      perUnit[sys.name] = [];
+      for (let w = 0; w < c.windows; w++) {
+        zeroCount(pid);
+        const units = await work(port, rooms, sys.name);
+        perUnit[sys.name].push(readCount(pid, outDir) / units);
+      }
+    } finally {
+      await gw.close();
+    }
+  };
+  for (let i = 0; i < systems.length; i += 2) {
+    await Promise.all(systems.slice(i, i + 2).map((sys, k) => count(sys, c.firstPort + k * 10)));
+  }
+  return perUnit;
+}
+
 /**
  * Envoy's instructions per WebSocket handshake (connect, upgrade -> 101, close), under callgrind, for the
  * systems of the handshake rounds: their attribution in counts that do not move with the machine's speed.
@@ -417,34 +459,17 @@ async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   if (!callgrindAvailable()) throw new Error("valgrind with callgrind is needed for the instruction counts (npm run setup installs it)");
   const handshakes = o.smoke ? 50 : 500;
   const windows = o.smoke ? 1 : 3;
-  const systems = variantsOf(o).filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"));
-  const outDir = scratchDir("bench-callgrind-handshakes");
-  const perHandshake: Record<string, number[]> = {};
-  const count = async (v: Variant, port: number) => {
-    const gw = await startGateway({
-      name: `bench-irh-${v.name}`, listenPort: port, adminPort: port + 1, endpoints, layout: countedLayout(v),
-      start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
+  const systems = variantsOf(o).filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"))
+    .map((v) => ({ name: v.name, layout: countedLayout(v) }));
+  const perHandshake = await callgrindCounts(systems, endpoints, { tag: "handshakes", firstPort: 23620, windows },
+    // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes
+    // the plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
+    (port, rooms) => loadCount(port, o.smoke ? 50 : 1500, 4, rooms),
+    async (port, rooms, name) => {
+      const ok = await loadCount(port, handshakes, 4, rooms);
+      if (ok !== handshakes) throw new Error(`${name}: ${ok} of ${handshakes} handshakes answered 101`);
+      return ok;
     });
-    try {
-      const pid = gw.envoy.proc.pid!;
-      const counter = { n: 0 };
-      // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes
-      // the plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
-      await loadCount(port, o.smoke ? 50 : 1500, 4, counter);
-      perHandshake[v.name] = [];
-      for (let w = 0; w < windows; w++) {
-        zeroCount(pid);
-        const ok = await loadCount(port, handshakes, 4, counter);
-        if (ok !== handshakes) throw new Error(`${v.name}: ${ok} of ${handshakes} handshakes answered 101`);
-        perHandshake[v.name].push(readCount(pid, outDir) / ok);
-      }
-    } finally {
-      await gw.close();
-    }
-  };
-  for (let i = 0; i < systems.length; i += 2) {
-    await Promise.all(systems.slice(i, i + 2).map((v, k) => count(v, 23620 + k * 10)));
-  }
   const over = (a: string, b: string) => (perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null);
   return {
     handshakesPerWindow: handshakes, windows,
@@ -497,7 +522,7 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
   const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, ...quietTick, workerBucketCopies: 0 });
   const plain = JSON.stringify({ ...quietTick });
   const builds = [{ name: "plugin", wasmPath: WASM_ENVOY }, ...(o.baseline ? [{ name: "baseline", wasmPath: o.baseline }] : [])];
-  const systems: { name: string; layout: Partial<Layout> }[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
+  const systems: CountedSystem[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
     { name: "floor", layout: { wasmPath: WASM_FLOOR } },
     ...builds.flatMap((b) => [
       { name: `${b.name} join`, layout: { wasmPath: b.wasmPath, pluginConfig: joins } },
@@ -509,30 +534,13 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
     { name: "probe get_header absent", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header_absent:${PROBE_CALLS_PER_REQUEST}` } },
     ...INSTRUCTION_PROBES.map((c) => ({ name: `probe ${c}`, layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` } })),
   ];
-  const outDir = scratchDir("bench-callgrind");
-  const perRequest: Record<string, number[]> = {};
-  const count = async (sys: { name: string; layout: Partial<Layout> }, port: number) => {
-    const gw = await startGateway({
-      name: `bench-ir-${sys.name.replace(/[^a-z0-9]+/g, "-")}`, listenPort: port, adminPort: port + 1, endpoints, layout: sys.layout,
-      start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
+  const perRequest = await callgrindCounts(systems, endpoints, { tag: "requests", firstPort: 23600, windows },
+    (port) => keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS), // warm-up: pins every room, tiers up V8
+    async (port, _rooms, name) => {
+      const ok = await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS);
+      if (ok !== requests) throw new Error(`${name}: ${ok} of ${requests} requests answered 200`);
+      return ok;
     });
-    try {
-      const pid = gw.envoy.proc.pid!;
-      await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS); // warm-up: pins every room, tiers up V8
-      perRequest[sys.name] = [];
-      for (let w = 0; w < windows; w++) {
-        zeroCount(pid);
-        const ok = await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS);
-        if (ok !== requests) throw new Error(`${sys.name}: ${ok} of ${requests} requests answered 200`);
-        perRequest[sys.name].push(readCount(pid, outDir) / ok);
-      }
-    } finally {
-      await gw.close();
-    }
-  };
-  for (let i = 0; i < systems.length; i += 2) {
-    await Promise.all(systems.slice(i, i + 2).map((sys, k) => count(sys, 23600 + k * 10)));
-  }
   // Over the floor's median: the floor's own windows differ by well under 1% (BENCHMARKS.md shows them).
   const floor = median(perRequest.floor);
   const over = Object.fromEntries(Object.entries(perRequest).filter(([k]) => k !== "floor" && !k.startsWith("probe"))
