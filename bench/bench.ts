@@ -182,7 +182,7 @@ function cpuMicros(pid: number): number {
 
 /**
  * One round of a comparison: each entry measured in `slices` slices taken in turn (order reversed every
- * other slice, and every other round), `measure` returning what the slice adds to the entry's sums. The
+ * other slice, and every other round), `measure` adding what one slice saw to the entry's sums. The
  * machine's speed drifts by 10-20% over tens of seconds; slices keep the entries of a round within a few
  * seconds of each other, so the drift hits them alike.
  */
@@ -461,10 +461,11 @@ async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   const windows = o.smoke ? 1 : 3;
   const systems = variantsOf(o).filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"))
     .map((v) => ({ name: v.name, layout: countedLayout(v) }));
+  // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes the
+  // plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
+  const warmUp = o.smoke ? 50 : 1500;
   const perHandshake = await callgrindCounts(systems, endpoints, { tag: "handshakes", firstPort: 23620, windows },
-    // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes
-    // the plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
-    (port, rooms) => loadCount(port, o.smoke ? 50 : 1500, 4, rooms),
+    (port, rooms) => loadCount(port, warmUp, 4, rooms),
     async (port, rooms, name) => {
       const ok = await loadCount(port, handshakes, 4, rooms);
       if (ok !== handshakes) throw new Error(`${name}: ${ok} of ${handshakes} handshakes answered 101`);
@@ -472,7 +473,7 @@ async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
     });
   const over = (a: string, b: string) => (perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null);
   return {
-    handshakesPerWindow: handshakes, windows,
+    handshakesPerWindow: handshakes, windows, warmUpHandshakes: warmUp,
     perHandshake: Object.fromEntries(Object.entries(perHandshake).map(([k, v]) => [k, spreadOf(v)])),
     statefulSession: over("stateful-only", "roundrobin"),
     envoyWasm: over("floor", "stateful-only"),
@@ -515,12 +516,9 @@ async function instructionCounts(o: Options, endpoints: Endpoint[]) {
   const requests = o.smoke ? 200 : 2000;
   const windows = o.smoke ? 2 : 3;
   // The same GETs are joins when websocketOnly is off, and plain requests (not upgrades) when it is on.
-  // The tick's work is per second, not per request, and a window lasts about 25 s under valgrind: with
-  // no membership fetch and a one-bucket sweep, a tick that falls inside a window adds next to nothing.
-  const quietTick = QUIET_TICK;
-  const joins = JSON.stringify({ websocketOnly: false, ...quietTick });
-  const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, ...quietTick, workerBucketCopies: 0 });
-  const plain = JSON.stringify({ ...quietTick });
+  const joins = JSON.stringify({ websocketOnly: false, ...QUIET_TICK });
+  const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, ...QUIET_TICK, workerBucketCopies: 0 });
+  const plain = JSON.stringify({ ...QUIET_TICK });
   const builds = [{ name: "plugin", wasmPath: WASM_ENVOY }, ...(o.baseline ? [{ name: "baseline", wasmPath: o.baseline }] : [])];
   const systems: CountedSystem[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
     { name: "floor", layout: { wasmPath: WASM_FLOOR } },
