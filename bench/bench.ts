@@ -94,15 +94,19 @@ interface LoadSample {
 }
 
 /**
- * Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms named
- * `prefix` + number; `counter` carries the numbering on from one stretch to the next (new rooms stay new).
+ * Closed loop: `concurrency` clients doing handshakes for `until.seconds` or until `until.handshakes` were
+ * sent, over a pool of `rooms` rooms named `prefix` + number; `counter` carries the numbering on from one
+ * stretch to the next (new rooms stay new).
  */
-async function loadSample(port: number, seconds: number, concurrency: number, rooms: number, prefix: string, counter = { n: 0 }): Promise<LoadSample> {
+async function loadSample(port: number, until: { seconds?: number; handshakes?: number }, concurrency: number, rooms: number, prefix: string, counter = { n: 0 }): Promise<LoadSample> {
   const latencies: number[] = [];
   let errors = 0;
-  const end = Date.now() + seconds * 1000;
+  const end = until.seconds === undefined ? Infinity : Date.now() + until.seconds * 1000;
+  const limit = until.handshakes ?? Infinity;
+  let sent = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < end) {
+    while (Date.now() < end && sent < limit) {
+      sent++;
       const room = counter.n++ % rooms;
       try {
         latencies.push(await handshake(port, `/ws?appId=bench&roomId=${prefix}${room}`));
@@ -122,7 +126,7 @@ function summarise(samples: LoadSample[], seconds: number): LoadResult {
 
 /** Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms. */
 async function load(port: number, seconds: number, concurrency: number, rooms: number, prefix: string): Promise<LoadResult> {
-  return summarise([await loadSample(port, seconds, concurrency, rooms, prefix)], seconds);
+  return summarise([await loadSample(port, { seconds }, concurrency, rooms, prefix)], seconds);
 }
 
 function envoyVersion(): string {
@@ -248,7 +252,7 @@ async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       await slicedRound(entries, round, o.slices, async (e) => {
         const sum = sums.get(e.name)!;
         const c0 = cpuMicros(e.r.gw.envoy.proc.pid!);
-        sum.samples.push(await loadSample(e.r.port, sliceSeconds, o.concurrency, e.rooms, e.prefix, e.counter));
+        sum.samples.push(await loadSample(e.r.port, { seconds: sliceSeconds }, o.concurrency, e.rooms, e.prefix, e.counter));
         sum.cpuUs += cpuMicros(e.r.gw.envoy.proc.pid!) - c0;
       });
       for (const e of entries) {
@@ -378,7 +382,10 @@ async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
         sum.requests += await keepAliveLoad(r.port, { seconds: seconds / o.slices }, o.concurrency);
         sum.cpuUs += cpuMicros(r.gw.envoy.proc.pid!) - c0;
       });
-      for (const r of running) cpuPerRequest[r.name].push(sums.get(r.name)!.cpuUs / Math.max(1, sums.get(r.name)!.requests));
+      for (const r of running) {
+        const sum = sums.get(r.name)!;
+        cpuPerRequest[r.name].push(sum.cpuUs / Math.max(1, sum.requests));
+      }
     }
     return {
       callsPerRequest: PROBE_CALLS_PER_REQUEST,
@@ -469,9 +476,9 @@ async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   // plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
   const warmUp = o.smoke ? 50 : 1500;
   const perHandshake = await callgrindCounts(systems, endpoints, { tag: "handshakes", firstPort: 23620, windows },
-    (port, rooms) => loadCount(port, warmUp, 4, rooms),
+    (port, rooms) => loadSample(port, { handshakes: warmUp }, 4, 1000, "w", rooms),
     async (port, rooms, name) => {
-      const ok = await loadCount(port, handshakes, 4, rooms);
+      const ok = (await loadSample(port, { handshakes }, 4, 1000, "w", rooms)).latencies.length;
       if (ok !== handshakes) throw new Error(`${name}: ${ok} of ${handshakes} handshakes answered 101`);
       return ok;
     });
@@ -488,25 +495,6 @@ async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
     baselineOverFloor: over("plugin-baseline", "floor"),
   };
 }
-
-/** `total` handshakes by `concurrency` clients over the pool of 1000 rooms; resolves with how many got their 101. */
-async function loadCount(port: number, total: number, concurrency: number, counter: { n: number }): Promise<number> {
-  let sent = 0;
-  let ok = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (sent < total) {
-      sent++;
-      try {
-        await handshake(port, `/ws?appId=bench&roomId=w${counter.n++ % 1000}`);
-        ok++;
-      } catch {
-        // counted as missing: the caller refuses a window with failures
-      }
-    }
-  }));
-  return ok;
-}
-
 
 /**
  * Envoy's instructions per keyed keep-alive request with a browser's headers, counted under callgrind:
