@@ -31,14 +31,13 @@ export function hashString(s: string): u64 {
 
 const HEX_DIGITS = "0123456789abcdef";
 
-/** Request-path contract (hashHeader value): `x` as 16 lower-case hex digits. */
+/** `x` as 16 lower-case hex digits: a room's hashHeader value as text (logs, tests). */
 export function hex64(x: u64): string {
-  return String.UTF8.decode(hex64Bytes(x));
+  return String.UTF8.decode(hex64Into(new ArrayBuffer(16), x));
 }
 
-/** hex64 as the bytes of a header value: one allocation (the request path writes it on every keyed request). */
-export function hex64Bytes(x: u64): ArrayBuffer {
-  const out = new ArrayBuffer(16);
+/** Request-path contract (hashHeader value): hex64 written into `out` (16 bytes), so a value the host copies at once needs no allocation. */
+export function hex64Into(out: ArrayBuffer, x: u64): ArrayBuffer {
   const p = changetype<usize>(out);
   for (let i = 15; i >= 0; i--) {
     store<u8>(p + <usize>i, <u8>HEX_DIGITS.charCodeAt(<i32>(x & 15)));

@@ -13,10 +13,13 @@ import { RoomDirectory, DirectoryTransport } from "./directory/directory";
 import { Metrics } from "./metrics";
 import { Platform, PinWriter, MembershipSource } from "./platform/platform";
 import { HostName } from "./abi/host";
+import { HeaderReadPlan } from "./header-plan";
 
 export class PluginInstance {
   /** `hashHeader`, encoded for the host once. */
   readonly hashHeaderName: HostName;
+  /** How this worker's request hook reads headers (one call for all, or one each), by its recent traffic. */
+  readonly headerPlan: HeaderReadPlan;
 
   constructor(
     public readonly config: PluginConfig,
@@ -32,6 +35,7 @@ export class PluginInstance {
     public readonly directoryTransport: DirectoryTransport | null,
   ) {
     this.hashHeaderName = new HostName(config.hashHeader);
+    this.headerPlan = new HeaderReadPlan(!decider.passesEveryNonWebSocket);
   }
 
   /** The configure log line: what this instance will do. */

@@ -3,14 +3,15 @@
 import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
-  getBuffer, getHeader, getHeaderBytes, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeaderBytes, removeHeader,
-  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName, STATUS_HEADER,
+  getBuffer, getHeader, getHeaderBytes, getHeaderPairs, fromUtf8, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeaderBytes, removeRequestHeader,
+  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName, RepeatedProperty, STATUS_HEADER,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
+import { findPairValue } from "./abi/pairs";
 import { SharedDataStore } from "./shared-store";
 import { parseConfig } from "./config";
 import { stripPort } from "./rules";
-import { hex64Bytes } from "./hash";
+import { hex64Into } from "./hash";
 import {
   RequestFacts, DeferredFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE, upgradesToWebSocket,
 } from "./decision";
@@ -27,15 +28,17 @@ function nowMillis(): u64 { return nowNanos() / 1000000; }
 const UPGRADE = new HostName("upgrade");
 const PATH = new HostName(":path");
 const AUTHORITY = new HostName(":authority");
-const CLUSTER_NAME = HostName.property(["xds", "cluster_name"]);
+const CLUSTER_NAME = new RepeatedProperty(HostName.property(["xds", "cluster_name"]));
 const ROUTE_NAME = HostName.property(["route_name"]);
 const XDS_ROUTE_NAME = HostName.property(["xds", "route_name"]);
 const UPSTREAM_ADDRESS = HostName.property(["upstream", "address"]);
 const PLUGIN_NAME = HostName.property(["plugin_name"]);
+/** The hashHeader value of the request being decided, rewritten for each (the host copies it at once). */
+const ROOM_HASH_VALUE = new ArrayBuffer(16);
 
 /** The host behind the facts a decision reads only when it needs them (one instance: no state). */
 class HostFacts extends DeferredFacts {
-  cluster(): string | null { return getPropertyString(CLUSTER_NAME); }
+  cluster(): string | null { return CLUSTER_NAME.read(); }
   nowMs(): u64 { return nowMillis(); }
 }
 const HOST_FACTS = new HostFacts();
@@ -222,6 +225,11 @@ export class RoomAffinityRoot extends RootContext {
   }
 }
 
+/** A request header's value: from all headers read at once (`all`), or by a host call of its own. */
+function requestHeader(all: Uint8Array | null, name: HostName): Uint8Array | null {
+  return all != null ? findPairValue(all!, name.bytes) : getHeaderBytes(MapType.HttpRequestHeaders, name);
+}
+
 /**
  * Request-headers contract: the facts the decision needs, read from the host; the routed cluster
  * and the clock are read later, only if the decision needs them (HOST_FACTS).
@@ -229,18 +237,23 @@ export class RoomAffinityRoot extends RootContext {
 function requestFacts(inst: PluginInstance): RequestFacts {
   const f = new RequestFacts();
   f.deferred = HOST_FACTS;
-  f.isWebSocket = upgradesToWebSocket(getHeaderBytes(MapType.HttpRequestHeaders, UPGRADE));
+  // All headers in one read while that is the cheaper way (header-plan.ts); if it fails, one read each.
+  const plan = inst.headerPlan;
+  const all = plan.readsAllHeaders() ? getHeaderPairs(MapType.HttpRequestHeaders) : null;
+  f.sentHeaders = all;
+  f.isWebSocket = upgradesToWebSocket(requestHeader(all, UPGRADE));
+  plan.record(f.isWebSocket);
   // A request every route passes through needs nothing more: the path is a value handed back, which
   // costs Envoy more than the absent upgrade header did (BENCHMARKS.md prices both).
   if (!f.isWebSocket && inst.decider.passesEveryNonWebSocket) return f;
-  const path = getHeaderBytes(MapType.HttpRequestHeaders, PATH);
+  const path = requestHeader(all, PATH);
   if (path != null) f.path = path;
   if (inst.decider.needsRouteFacts) {
     let routeName = getPropertyString(ROUTE_NAME);
     if (routeName == null) routeName = getPropertyString(XDS_ROUTE_NAME);
     if (routeName != null) f.routeName = routeName;
-    const authority = getHeader(MapType.HttpRequestHeaders, AUTHORITY);
-    if (authority != null) f.host = stripPort(authority);
+    const authority = requestHeader(all, AUTHORITY);
+    if (authority != null) f.host = stripPort(fromUtf8(authority));
   }
   return f;
 }
@@ -295,16 +308,17 @@ export class RoomAffinityStream extends HttpContext {
     }
     // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
-    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest();
+    // A header the client did not send needs no removal: with all headers read at once, that is known.
+    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(facts.sentHeaders);
     const hashHeader = inst.hashHeaderName;
     if (d.action == RequestAction.PassThrough) {
       // Only the plugin says which room a request belongs to.
-      removeHeader(MapType.HttpRequestHeaders, hashHeader);
+      removeRequestHeader(facts.sentHeaders, hashHeader);
       return FilterHeadersStatus.Continue;
     }
     // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
     // and falls back to it for a pin it cannot honour, the same way for every player of the room.
-    replaceHeaderBytes(MapType.HttpRequestHeaders, hashHeader, hex64Bytes(d.fingerprint));
+    replaceHeaderBytes(MapType.HttpRequestHeaders, hashHeader, hex64Into(ROOM_HASH_VALUE, d.fingerprint));
     const cluster = facts.cluster; // read by the decision already: this request has a key
     if (cluster != null) inst.membership.observe(cluster, facts.nowMs);
     const dir = inst.directory;

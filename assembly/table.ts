@@ -43,6 +43,8 @@ export const BUCKETS_PER_STAMP = 16;
 export class AffinityTable extends BucketKeys {
   readonly keyPrefix: string;
   readonly stampPrefix: string;
+  /** Each stamp's key, made the first time it is read (every join reads one). */
+  private readonly stampKeys: StaticArray<string | null>;
   readonly bucketCount: i32;
   /** This worker's copies of the buckets the request path read (none when constructed with 0 slots); assigned
    * last in the constructor, as it takes the table itself for its key scheme. */
@@ -67,6 +69,7 @@ export class AffinityTable extends BucketKeys {
     // fresh table instead of misreading the old one.
     this.keyPrefix = prefix + ":t:" + buckets.toString() + ":";
     this.stampPrefix = prefix + ":s:" + buckets.toString() + ":";
+    this.stampKeys = new StaticArray<string | null>((buckets + BUCKETS_PER_STAMP - 1) / BUCKETS_PER_STAMP);
     this.copies = new BucketCopies(store, this, min<i32>(copySlots, buckets));
   }
 
@@ -84,7 +87,13 @@ export class AffinityTable extends BucketKeys {
    * cost one shared-data key per 16 buckets, not one per bucket (a key costs Envoy ~130 B).
    */
   stampKey(index: i32): string {
-    return this.stampPrefix + (index / BUCKETS_PER_STAMP).toString();
+    const stamp = index / BUCKETS_PER_STAMP;
+    let key = this.stampKeys[stamp];
+    if (key == null) {
+      key = this.stampPrefix + stamp.toString();
+      this.stampKeys[stamp] = key;
+    }
+    return key!;
   }
 
   /** Request-path contract: bucket `index`, from this worker's copy while it holds. */

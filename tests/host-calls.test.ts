@@ -14,16 +14,19 @@ function rounded(calls: Record<string, number>): Record<string, number> {
 
 /** The host calls of one handshake of each kind, stock Envoy build. */
 const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
-  // upgrade, :path, the echo; the routed cluster; the bucket's stamp (the bucket itself from this
-  // worker's copy, but for the one join in nine whose copy shares a slot); the hash and pin headers;
-  // the clock (the hit is counted in the module and published on the tick).
+  // All request headers in one read (upgrade and :path are in it), the echo; the routed cluster; the
+  // bucket's stamp (the bucket itself from this worker's copy, but for the one join in nine whose copy
+  // shares a slot); the hash and pin headers; the clock (the hit is counted in the module and published
+  // on the tick).
   "pinned join": {
-    get_current_time_nanoseconds: 1, get_header_map_value: 3, get_property: 1, get_shared_data: 1,
+    get_current_time_nanoseconds: 1, get_header_map_pairs: 1, get_header_map_value: 1, get_property: 1, get_shared_data: 1,
     replace_header_map_value: 2,
   },
-  // upgrade, :path; the client-sent pin and hash headers and the echo removed; the pass counted.
-  "no-key pass": { get_header_map_value: 2, increment_metric: 1, remove_header_map_value: 3 },
-  // not an upgrade, so every route passes it: the upgrade header alone is read, no path.
+  // all request headers in one read, which show that the client sent no pin or hash header (nothing to
+  // remove); the echo removed; the pass counted.
+  "no-key pass": { get_header_map_pairs: 1, increment_metric: 1, remove_header_map_value: 1 },
+  // not an upgrade, so every route passes it: once a worker's recent requests are mostly plain ones,
+  // the upgrade header alone is read (absent: nothing handed back), no path.
   "plain request": { get_header_map_value: 1, remove_header_map_value: 3 },
   "new room": {},
 };
@@ -31,10 +34,10 @@ const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
 /** Higress: the pin is an override host, and there is no echo to ask or strip. */
 const HIGRESS_BUDGET: Record<ProfileScenario, Record<string, number>> = {
   "pinned join": {
-    get_current_time_nanoseconds: 1, get_header_map_value: 2, get_property: 2, get_shared_data: 1,
+    get_current_time_nanoseconds: 1, get_header_map_pairs: 1, get_property: 2, get_shared_data: 1,
     replace_header_map_value: 1, set_upstream_override_host: 1,
   },
-  "no-key pass": { get_header_map_value: 2, increment_metric: 1, remove_header_map_value: 1 },
+  "no-key pass": { get_header_map_pairs: 1, increment_metric: 1 },
   "plain request": { get_header_map_value: 1, remove_header_map_value: 1 },
   "new room": {},
 };
@@ -45,6 +48,7 @@ for (const [build, wasm, higress, budget] of [
   for (const scenario of ["pinned join", "no-key pass", "plain request"] as const) {
     test(`${build}: a ${scenario} makes exactly its budgeted host calls`, async () => {
       const vm = await profilingVm(wasm, higress);
+      profileScenario(vm, scenario, 64); // the worker's recent traffic: this kind of request
       const p = profileScenario(vm, scenario, 256);
       assert.deepEqual(rounded(p.calls), budget[scenario]);
     });
@@ -93,6 +97,55 @@ test("joins of known rooms make no metric call: they are counted in the module a
   assert.equal(vm.proc.metrics.get("room_affinity.hits") - before, 50);
 });
 
+test("a worker reads all request headers in one call while upgrades are most of its traffic, the upgrade header alone otherwise", async () => {
+  const vm = await profilingVm(WASM_ENVOY, false); // its traffic so far: upgrades
+  const reads = (scenario: ProfileScenario) => {
+    const p = profileScenario(vm, scenario, 1);
+    return { all: p.calls.get_header_map_pairs ?? 0, single: p.calls.get_header_map_value ?? 0 };
+  };
+  assert.deepEqual(reads("plain request"), { all: 1, single: 0 }, "a plain request among upgrades: all headers");
+  for (let i = 0; i < 40; i++) reads("plain request");
+  assert.deepEqual(reads("plain request"), { all: 0, single: 1 }, "among plain requests: the upgrade header alone");
+  // An upgrade then reads upgrade and :path one at a time (and the echo), and is still keyed and pinned.
+  vm.tick();
+  const before = vm.proc.metrics.get("room_affinity.hits");
+  assert.deepEqual(reads("pinned join"), { all: 0, single: 3 });
+  vm.tick();
+  assert.equal(vm.proc.metrics.get("room_affinity.hits") - before, 1, "the join read one header at a time was a hit");
+  for (let i = 0; i < 40; i++) reads("pinned join");
+  assert.deepEqual(reads("pinned join"), { all: 1, single: 1 }, "among upgrades again: all headers (and the echo)");
+});
+
+// (Higress pins through an override host, which a client cannot send: only the hash header matters there.)
+test("a client's pin and room hash never reach the gateway, whichever way the request's headers were read", async () => {
+  for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const vm = await profilingVm(wasm, higress);
+    const forged = { "x-room-affinity-pin": Buffer.from("10.0.0.9:1").toString("base64"), "x-room-affinity-hash": "0123456789abcdef" };
+    for (const mode of ["all headers at once", "one header at a time"]) {
+      if (mode === "one header at a time") for (let i = 0; i < 40; i++) vm.request({ path: "/api", upgrade: false });
+      const noKey = vm.request({ path: "/ws?other=1", headers: forged });
+      const plain = vm.request({ path: "/api", upgrade: false, headers: forged });
+      const newRoom = vm.request({ path: `/ws?appId=p&roomId=forged-${mode}`, headers: forged });
+      for (const [what, out] of [["no-key pass", noKey], ["plain request", plain]] as const) {
+        if (!higress) assert.equal(out.headers.has("x-room-affinity-pin"), false, `${wasm}, ${mode}, ${what}: pin`);
+        assert.equal(out.headers.has("x-room-affinity-hash"), false, `${wasm}, ${mode}, ${what}: hash`);
+      }
+      if (!higress) assert.equal(newRoom.headers.has("x-room-affinity-pin"), false, `${wasm}, ${mode}, new room: pin`);
+      assert.notEqual(newRoom.headers.get("x-room-affinity-hash"), forged["x-room-affinity-hash"], `${wasm}, ${mode}, new room: hash`);
+    }
+  }
+});
+
+test("where some route keys plain requests, every request reads all headers in one call", async () => {
+  const vm = await WasmVm.load(WASM_ENVOY, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), false, { profile: true });
+  assert.ok(vm.configure({ websocketOnly: false }));
+  for (let i = 0; i < 64; i++) vm.request({ path: "/api/rank?other=1", upgrade: false });
+  vm.profile!.reset();
+  vm.request({ path: "/api/rank?other=1", upgrade: false });
+  assert.deepEqual({ all: vm.profile!.calls.get("proxy_get_header_map_pairs"), single: vm.profile!.calls.get("proxy_get_header_map_value") ?? 0 },
+    { all: 1, single: 0 });
+});
+
 /** The host's calls into the module for one stream, as Envoy makes them (a hook it does not export is skipped). */
 const STREAM_ENTRIES = { on_context_create: 1, on_request_headers: 1, on_response_headers: 1, on_delete: 1 };
 
@@ -105,9 +158,9 @@ test("the floor is entered only for its stream hooks: 4 calls into the VM per st
 test("stock Envoy: a pinned join enters the module for the floor's hooks plus one allocator call per value handed back", async () => {
   const vm = await profilingVm(WASM_ENVOY, false);
   const p = profileScenario(vm, "pinned join", 640);
-  // upgrade, :path and the routed cluster are handed back; the bucket's stamp is an empty value (nothing
-  // to hand back) and the bucket comes from the worker's copy; the held pin's echo is absent.
-  assert.deepEqual(rounded(p.entries), { ...STREAM_ENTRIES, on_memory_allocate: 3 });
+  // all request headers (one value) and the routed cluster are handed back; the bucket's stamp is an
+  // empty value (nothing to hand back) and the bucket comes from the worker's copy; the held pin's echo is absent.
+  assert.deepEqual(rounded(p.entries), { ...STREAM_ENTRIES, on_memory_allocate: 2 });
 });
 
 test("stock Envoy: a join whose bucket was written since this worker read it reads the bucket again, once", async () => {
@@ -116,7 +169,7 @@ test("stock Envoy: a join whose bucket was written since this worker read it rea
   vm.proc.nowMs += 61_000; // past the refresh interval: the next join rewrites the room's lastSeen
   vm.request({ path: room });
   const joins = [1, 2, 3].map(() => { vm.profile!.reset(); vm.request({ path: room }); return vm.profile!.allocations; });
-  assert.deepEqual(joins, [4, 3, 3], "values handed back: the bucket once after its write, then the copy");
+  assert.deepEqual(joins, [3, 2, 2], "values handed back: the bucket once after its write, then the copy");
 });
 
 /** The probe configured as `config`, with one request through it; its host calls. */

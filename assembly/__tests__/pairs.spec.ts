@@ -1,4 +1,4 @@
-import { encodePairs, decodePairs } from "../abi/pairs";
+import { encodePairs, decodePairs, findPairValue } from "../abi/pairs";
 
 /** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */
 const HANDSHAKE: string[][] = [
@@ -33,5 +33,47 @@ describe("decodePairs", () => {
     expect(decodePairs(forged(1000000, 0, 0, 16))).toBeNull();
     expect(decodePairs(forged(1, 5, 0xffffffff, 32))).toBeNull();
     expect(decodePairs(forged(1, 0xfffffff0, 0x20, 32))).toBeNull();
+  });
+});
+
+describe("findPairValue", () => {
+  it("finds a value in place: the first pair of that name", () => {
+    const b = encodePairs(HANDSHAKE);
+    expect(String.UTF8.decode(findPairValue(b, String.UTF8.encode(":path"))!.slice().buffer)).toBe("/ws?appId=a1&roomId=r9");
+    expect(String.UTF8.decode(findPairValue(b, String.UTF8.encode("upgrade"))!.slice().buffer)).toBe("websocket");
+  });
+
+  it("is a view of the encoding, not a copy", () => {
+    const b = encodePairs(HANDSHAKE);
+    const v = findPairValue(b, String.UTF8.encode(":method"))!;
+    expect(v.buffer == b.buffer).toBe(true);
+  });
+
+  it("compares names exactly and finds nothing for an absent one", () => {
+    const b = encodePairs(HANDSHAKE);
+    expect(findPairValue(b, String.UTF8.encode("Upgrade"))).toBeNull();
+    expect(findPairValue(b, String.UTF8.encode("upgrad"))).toBeNull();
+    expect(findPairValue(b, String.UTF8.encode("x-absent"))).toBeNull();
+  });
+
+  it("finds an empty value as empty, not absent", () => {
+    const v = findPairValue(encodePairs([["x-empty", ""]]), String.UTF8.encode("x-empty"));
+    expect(v).not.toBeNull();
+    expect(v!.length).toBe(0);
+  });
+
+  it("refuses a malformed encoding without reading past its end", () => {
+    const name = String.UTF8.encode("upgrade");
+    expect(findPairValue(forged(2, 5, 5, 20), name)).toBeNull();
+    expect(findPairValue(new Uint8Array(2), name)).toBeNull();
+    expect(findPairValue(forged(1000000, 0, 0, 16), name)).toBeNull();
+    expect(findPairValue(forged(1, 7, 0xffffffff, 32), name)).toBeNull();
+    expect(findPairValue(forged(1, 0xfffffff0, 0x20, 32), name)).toBeNull();
+  });
+
+  it("does not take a pair past the end for the one asked", () => {
+    // The right name, whose value runs past the end of the encoding.
+    const b = encodePairs([["upgrade", "websocket"]]);
+    expect(findPairValue(b.subarray(0, b.length - 3), String.UTF8.encode("upgrade"))).toBeNull();
   });
 });

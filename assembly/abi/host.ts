@@ -9,7 +9,7 @@ import {
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
-import { encodePairs } from "./pairs";
+import { encodePairs, findPairValue } from "./pairs";
 
 // Out-parameters the host writes into; static so no allocation per call.
 const RET_PTR: usize = memory.data(8);
@@ -41,13 +41,26 @@ export function allocateForHost(size: usize): usize {
 /** Before a host call that may hand back a value: no value is outstanding, so the scratch block is free. */
 export function reclaimScratch(): void { scratchLent = false; }
 
+/** An empty value, shared: nothing can be written into it. */
+const NO_BYTES = new Uint8Array(0);
+
 /** Copies a host-allocated block (made through proxy_on_memory_allocate) and releases it. */
 export function takeHostBytes(ptr: usize, size: usize): Uint8Array {
+  if (size == 0) {
+    // Nothing was allocated for it (a shared-data stamp, an empty header): nothing to copy or release.
+    releaseHostBlock(ptr);
+    return NO_BYTES;
+  }
   const out = new Uint8Array(<i32>size);
-  if (size > 0) memory.copy(out.dataStart, ptr, size);
+  memory.copy(out.dataStart, ptr, size);
+  releaseHostBlock(ptr);
+  return out;
+}
+
+/** Gives back a block the host wrote a value into, once the value was read. */
+function releaseHostBlock(ptr: usize): void {
   if (ptr == HOST_SCRATCH) scratchLent = false;
   else if (ptr != 0) heap.free(ptr);
-  return out;
 }
 
 let failures: u64 = 0;
@@ -158,11 +171,49 @@ export function removeHeader(map: MapType, name: HostName): void {
   okOrAbsent("proxy_remove_header_map_value", proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength));
 }
 
+/**
+ * Removes a request header the client may have sent. `sent` holds all request headers when they were
+ * read at once (pairs.ts encoding), else null: a header known absent from them costs no host call.
+ */
+export function removeRequestHeader(sent: Uint8Array | null, name: HostName): void {
+  if (sent != null && findPairValue(sent!, name.bytes) == null) return;
+  removeHeader(MapType.HttpRequestHeaders, name);
+}
+
 /** Reads a host property (see HostName.property). */
 export function getProperty(path: HostName): Uint8Array | null {
   const p = path.bytes;
   reclaimScratch();
   return takeReturned("proxy_get_property", proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
+}
+
+/**
+ * A property read on every keyed request whose value rarely changes (the routed cluster): the value
+ * handed back is compared in place with the previous one, and an equal value returns the previous
+ * string, so a repeated value costs no allocation and no decoding.
+ */
+export class RepeatedProperty {
+  private last: Uint8Array = NO_BYTES;
+  private lastText: string | null = null;
+  constructor(public readonly path: HostName) {}
+
+  /** The property's value as text, or null when the host has none. */
+  read(): string | null {
+    const k = this.path.bytes;
+    reclaimScratch();
+    if (!okOrAbsent("proxy_get_property", proxy_get_property(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE))) return null;
+    const ptr = load<usize>(RET_PTR);
+    const size = load<usize>(RET_SIZE);
+    const last = this.last;
+    if (this.lastText != null && size == <usize>last.length && memory.compare(ptr, last.dataStart, size) == 0) {
+      releaseHostBlock(ptr);
+      return this.lastText;
+    }
+    const bytes = takeHostBytes(ptr, size);
+    this.last = bytes;
+    this.lastText = fromUtf8(bytes);
+    return this.lastText;
+  }
 }
 
 export function getPropertyString(path: HostName): string | null {
@@ -171,15 +222,33 @@ export function getPropertyString(path: HostName): string | null {
 }
 
 // ---- shared data ----
+// Table keys are short and read on every join: they are encoded into a static block, not a new
+// buffer each time. The host copies a key during the call, so the block is free again after it.
+const KEY_SCRATCH_BYTES: i32 = 256;
+const KEY_SCRATCH: usize = memory.data(KEY_SCRATCH_BYTES);
+/** A key too long for the block, held here until the call that uses it. */
+let longKey: ArrayBuffer = new ArrayBuffer(0);
+
+/** Encodes `key` (`length` = its UTF-8 byte length) for one shared-data call; returns where its bytes are. */
+function encodeKey(key: string, length: i32): usize {
+  if (length > KEY_SCRATCH_BYTES) {
+    longKey = utf8(key);
+    return changetype<usize>(longKey);
+  }
+  String.UTF8.encodeUnsafe(changetype<usize>(key), key.length, KEY_SCRATCH);
+  return KEY_SCRATCH;
+}
+
 /**
  * Reads a shared-data value (null when absent). Its CAS token, to write it back with, is then
  * casOfLastSharedDataRead() (0 when absent).
  */
 export function getSharedData(key: string): Uint8Array | null {
-  const k = utf8(key);
+  const n = String.UTF8.byteLength(key);
+  const k = encodeKey(key, n);
   store<u32>(RET_CAS, 0);
   reclaimScratch();
-  const status = proxy_get_shared_data(changetype<usize>(k), k.byteLength, RET_PTR, RET_SIZE, RET_CAS);
+  const status = proxy_get_shared_data(k, n, RET_PTR, RET_SIZE, RET_CAS);
   if (!okOrAbsent("proxy_get_shared_data", status)) { store<u32>(RET_CAS, 0); return null; }
   return takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
 }
@@ -190,8 +259,8 @@ export function casOfLastSharedDataRead(): u32 {
 
 /** Writes a value; cas 0 writes unconditionally. Returns false on a CAS mismatch (or a surfaced failure). */
 export function setSharedData(key: string, value: Uint8Array, cas: u32): bool {
-  const k = utf8(key);
-  const status = proxy_set_shared_data(changetype<usize>(k), k.byteLength, value.dataStart, value.length, cas);
+  const n = String.UTF8.byteLength(key);
+  const status = proxy_set_shared_data(encodeKey(key, n), n, value.dataStart, value.length, cas);
   if (status == Status.Ok) return true;
   if (status != Status.CasMismatch) surface("proxy_set_shared_data", status);
   return false;

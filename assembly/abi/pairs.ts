@@ -59,3 +59,30 @@ function wellFormed(b: Uint8Array): bool {
   }
   return true;
 }
+
+/**
+ * Request-hook contract: the value of the first pair named `name` (bytes, compared exactly: Envoy hands
+ * header names back in lower case) as a view into `b`, without copying; null if there is none or if
+ * the encoding is malformed (never reads past its end). One walk, no allocation but the view.
+ */
+export function findPairValue(b: Uint8Array, name: ArrayBuffer): Uint8Array | null {
+  const n = <u64>b.length;
+  if (n < 4) return null;
+  const base = b.dataStart;
+  const count = <u64>load<u32>(base);
+  let off: u64 = 4 + count * 8;
+  if (off > n) return null;
+  const nameLen = <u64>name.byteLength;
+  const namePtr = changetype<usize>(name);
+  for (let i: u64 = 0; i < count; i++) {
+    const kl = <u64>load<u32>(base + 4 + <usize>i * 8);
+    const vl = <u64>load<u32>(base + 8 + <usize>i * 8);
+    if (off + kl + vl + 2 > n) return null;
+    if (kl == nameLen && memory.compare(base + <usize>off, namePtr, <usize>kl) == 0) {
+      const start = <i32>(off + kl + 1);
+      return b.subarray(start, start + <i32>vl);
+    }
+    off += kl + vl + 2;
+  }
+  return null;
+}

@@ -11,7 +11,7 @@ import { SnapshotStore } from "../snapshots";
 import { base64Encode } from "../base64";
 import { Metrics } from "../metrics";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
+import { replaceHeaderBytes, removeHeader, removeRequestHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
@@ -24,9 +24,9 @@ export class SessionHeaderPinWriter extends PinWriter {
 
   constructor(public header: string) { super(); this.name = new HostName(header); }
 
-  sanitizeRequest(): void {
+  sanitizeRequest(sent: Uint8Array | null): void {
     // stateful_session would honour a client-sent pin; only the plugin may set it.
-    removeHeader(MapType.HttpRequestHeaders, this.name);
+    removeRequestHeader(sent, this.name);
   }
 
   pin(address: string): void {

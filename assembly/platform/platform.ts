@@ -9,8 +9,11 @@ import { SnapshotStore } from "../snapshots";
 import { Metrics } from "../metrics";
 
 export abstract class PinWriter {
-  /** Request-path contract, first thing on every request: drop client-supplied routing input. */
-  sanitizeRequest(): void {}
+  /**
+   * Request-path contract, on every request the plugin does not pin: drop client-supplied routing
+   * input. `sent`: all request headers when they were read at once (pairs.ts encoding), else null.
+   */
+  sanitizeRequest(sent: Uint8Array | null): void {}
   /** Request-path contract: route this request to `address` ("ip:port"). */
   abstract pin(address: string): void;
   /**
