@@ -318,7 +318,7 @@ const PROBE_CALLS_PER_REQUEST = 20;
 const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "get_shared_data_empty", "increment_metric", "get_current_time", "get_header_pairs"];
 
 /** Host calls priced in instructions besides the header reads: the rest of what a pinned join calls. */
-const INSTRUCTION_PROBES = ["get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"];
+const INSTRUCTION_PROBES = ["get_header_pairs", "get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"];
 
 /** A browser's handshake headers with a 908-byte cookie: what a join hands the gateway besides its path. */
 const BROWSER_HEADERS = browserHeaders(20);

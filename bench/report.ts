@@ -45,8 +45,10 @@ function hostCallCostSection(b: any, join: any): string[] {
   const calls = join.calls;
   const back = join.handedBack ?? {};
   const headerValues = back.get_header_map_value ?? 0;
+  const allHeaders = calls.get_header_map_pairs ?? 0;
   const bucketValues = back.get_shared_data ?? 0;
   const parts: [string, number, number][] = [
+    ["reads of all request headers at once (one value handed back)", allHeaders, price("get_header_pairs")],
     ["header reads that hand a value back", headerValues, price("get_header")],
     ["header reads that find nothing", (calls.get_header_map_value ?? 0) - headerValues, price("get_header_absent")],
     ["property reads", calls.get_property ?? 0, price("get_property")],
@@ -67,10 +69,13 @@ function hostCallCostSection(b: any, join: any): string[] {
   out.push(`| measured plugin - floor, keep-alive joins of pinned rooms in the same rounds as the prices | | ${sp(hc.pluginOverFloorUs, 1)} us |`);
   if (b.gateway?.cpuPluginOverFloorUs) out.push(`| measured plugin - floor, WebSocket handshakes (above) | | ${sp(b.gateway.cpuPluginOverFloorUs, 1)} us |`);
   // What dominates: the values handed back (each one a VM entry into the module's allocator).
-  const valuesUs = headerValues * price("get_header") + (calls.get_property ?? 0) * price("get_property") + bucketValues * price("get_shared_data");
+  const valuesUs = allHeaders * price("get_header_pairs") + headerValues * price("get_header") + (calls.get_property ?? 0) * price("get_property") +
+    bucketValues * price("get_shared_data");
   out.push("", `Of the ${f(hostUs)} us priced for the join's host calls, ${f(valuesUs)} us (${f((100 * valuesUs) / hostUs, 0)}%) is the ${+join.allocations.toFixed(2)} values`,
     "handed back: Envoy copies each into the module through a call to its allocator, a VM entry like a hook call. A pinned",
-    "join needs three (the upgrade header, `:path`, the routed cluster), and a fourth (the room's bucket) when this worker's copy",
+    allHeaders > 0
+      ? "join needs two (all request headers, read at once, and the routed cluster), and a third (the room's bucket) when this worker's copy"
+      : "join needs three (the upgrade header, `:path`, the routed cluster), and a fourth (the room's bucket) when this worker's copy",
     "of the bucket is not current, so in this run the ABI's",
     valuesUs > join.moduleUs.median
       ? `hand-back mechanism (${f(valuesUs)} us) weighs more than the plugin's own code (${f(join.moduleUs.median)} us).`
@@ -103,15 +108,21 @@ function instructionSection(ir: any, join: any): string[] {
     get_shared_data_empty: "one get_shared_data of an empty value (nothing handed back)",
     replace_header: "one replace_header_map_value (the header then goes upstream)",
     get_current_time: "one get_current_time_nanoseconds",
+    get_header_pairs: "one get_header_map_pairs: all request headers, handed back as one value",
   };
   for (const [k, v] of Object.entries<any>(ir.perCall ?? {})) out.push(`| ${callLabel[k] ?? k} (probe - floor) / ${ir.callsPerRequest} | ${n(v)} |`);
   const price = (k: string): number | undefined => ir.perCall?.[k]?.median;
   const plugin = ir.overFloor?.["plugin join"]?.median;
   const c = join?.calls;
-  if (plugin && c && ["get_header", "get_header absent", "get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"].every((k) => price(k) !== undefined)) {
+  const allHeaders = c?.get_header_map_pairs ?? 0;
+  const needed = ["get_header absent", "get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time",
+    allHeaders > 0 ? "get_header_pairs" : "get_header"];
+  if (plugin && c && needed.every((k) => price(k) !== undefined)) {
     // A pinned join's host calls (tests/host-calls.test.ts holds them) at the probes' prices.
     const parts: [string, number][] = [
-      ["the upgrade header and `:path` (2 header values)", (c.get_header_map_value - 1) * price("get_header")!],
+      allHeaders > 0
+        ? ["all request headers, read at once (one value handed back; priced with the browser's headers above)", allHeaders * price("get_header_pairs")!]
+        : ["the upgrade header and `:path` (2 header values)", (c.get_header_map_value - 1) * price("get_header")!],
       ["the pin's echo in the response (absent when the pin held)", price("get_header absent")!],
       [`the routed cluster (${+c.get_property.toFixed(3)} property reads: one in 64 held pins is also checked)`, c.get_property * price("get_property")!],
       ["the bucket's stamp (empty)", price("get_shared_data_empty")!],
@@ -125,13 +136,13 @@ function instructionSection(ir: any, join: any): string[] {
       "| part | instructions | share of plugin join - floor |", "|---|---|---|");
     for (const [label, x] of parts) out.push(`| ${label} | ${i(x)} | ${Math.round((100 * x) / plugin)}% |`);
     out.push(`| host calls, together | ${i(hostCalls)} | ${Math.round((100 * hostCalls) / plugin)}% |`);
-    out.push(`| the rest: the module's own code, and what the two headers cost further down Envoy's chain | ${i(plugin - hostCalls)} | ${Math.round((100 * (plugin - hostCalls)) / plugin)}% |`);
+    out.push(`| the rest: the module's own code, and what the hash and pin headers cost further down Envoy's chain | ${i(plugin - hostCalls)} | ${Math.round((100 * (plugin - hostCalls)) / plugin)}% |`);
   }
   return out;
 }
 
 /** Instructions per WebSocket handshake under callgrind: the handshake attribution in counts that repeat. */
-function handshakeInstructionSection(hi: any, labels: Record<string, string>, ir: any): string[] {
+function handshakeInstructionSection(hi: any, labels: Record<string, string>, ir: any, profile: any[] | undefined): string[] {
   const out = ["### Instructions per handshake (callgrind)", "",
     `Envoy's instructions per WebSocket handshake (connect, upgrade -> 101, close), counted under valgrind's callgrind in ${hi.windows}`,
     // Results written before the warm-up was recorded had the same 1,500.
@@ -156,8 +167,13 @@ function handshakeInstructionSection(hi: any, labels: Record<string, string>, ir
     out.push("", `Of what the plugin's build adds to a handshake over stateful_session alone (${i(wasm + own)} instructions), Envoy's own wasm`,
       `machinery (the floor) is ${i(wasm)} (${Math.round((100 * wasm) / (wasm + own))}%) and the plugin's work ${i(own)} (${Math.round((100 * own) / (wasm + own))}%).`);
     const header = ir?.perCall?.get_header?.median;
+    const allHeaders = ir?.perCall?.get_header_pairs?.median;
     const noKey = hi.noKeyPass?.median;
-    if (header !== undefined && noKey !== undefined) {
+    const readsAll = (profile ?? []).some((p: any) => p.build === "envoy.wasm" && p.scenario === "no-key pass" && p.calls?.get_header_map_pairs > 0);
+    if (readsAll && allHeaders !== undefined && noKey !== undefined) {
+      out.push(`An upgrade without a key costs ${i(noKey)} over the floor. It reads all request headers at once (${i(allHeaders)} as priced above with`,
+        `a browser's headers; a bare handshake's are fewer): ${Math.round((100 * allHeaders) / noKey)}% of that, and a join of a pinned room reads them the same way before anything else.`);
+    } else if (header !== undefined && noKey !== undefined) {
       out.push(`An upgrade without a key costs ${i(noKey)} over the floor; the two header values it must read (\`upgrade\`, \`:path\`, ${i(header)}`,
         `each as priced above) are ${Math.round((100 * 2 * header) / noKey)}% of that, and a join of a pinned room reads the same two before anything else.`);
     }
@@ -273,7 +289,7 @@ export function render(): string {
     if (b.instructions) out.push(...instructionSection(b.instructions, join), "");
     if (b.handshakeInstructions) {
       const labels = Object.fromEntries(Object.entries<any>(s).map(([k, v]) => [k, v.label]));
-      out.push(...handshakeInstructionSection(b.handshakeInstructions, labels, b.instructions), "");
+      out.push(...handshakeInstructionSection(b.handshakeInstructions, labels, b.instructions, b.profile), "");
     }
     const d = b.directory;
     if (d) {
