@@ -348,3 +348,20 @@ test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evic
     }
   }
 });
+
+test("one room key routed to two clusters is two rooms, however the requests alternate between them", async () => {
+  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const proc = newProcess(HOSTS());
+    const vm = await WasmVm.load(wasm, proc, higressBuild);
+    assert.equal(vm.configure({}), true);
+    // Names of one length that differ in one byte: the routed cluster is read on every keyed request.
+    const clusters = ["outbound|80||game-a.svc", "outbound|80||game-b.svc", "outbound|80||game-a.svc", "game", "outbound|80||game-b.svc"];
+    const hashes = clusters.map((c) => {
+      proc.cluster = c;
+      return vm.request({ path: path("shared") }).headers.get("x-room-affinity-hash");
+    });
+    assert.equal(new Set(hashes).size, 3, `one room per cluster: ${hashes.join(", ")}`);
+    assert.equal(hashes[0], hashes[2]);
+    assert.equal(hashes[1], hashes[4]);
+  }
+});
