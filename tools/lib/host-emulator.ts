@@ -277,15 +277,22 @@ export class WasmVm {
 
   /** `encoding`: utf8 for text; latin1 for header maps, whose values are raw bytes held as latin1 strings (as proxy_get_header_map_value hands them back). */
   static encodePairs(pairs: [string, string][], encoding: BufferEncoding = "utf8"): Buffer {
-    const parts: Buffer[] = [];
-    const head = Buffer.alloc(4 + pairs.length * 8);
-    head.writeUInt32LE(pairs.length, 0);
+    // One buffer, written in place: the request hook reads all headers this way on most upgrades, and
+    // a host that built it piece by piece would cost the emulated join more than the value is worth.
+    let size = 4 + pairs.length * 8;
+    for (const [k, v] of pairs) size += Buffer.byteLength(k, encoding) + Buffer.byteLength(v, encoding) + 2;
+    const out = Buffer.alloc(size);
+    out.writeUInt32LE(pairs.length, 0);
+    let off = 4 + pairs.length * 8;
     pairs.forEach(([k, v], i) => {
-      head.writeUInt32LE(Buffer.byteLength(k, encoding), 4 + i * 8);
-      head.writeUInt32LE(Buffer.byteLength(v, encoding), 8 + i * 8);
-      parts.push(Buffer.from(k, encoding), Buffer.from([0]), Buffer.from(v, encoding), Buffer.from([0]));
+      const kl = out.write(k, off, encoding);
+      off += kl + 1;
+      const vl = out.write(v, off, encoding);
+      off += vl + 1;
+      out.writeUInt32LE(kl, 4 + i * 8);
+      out.writeUInt32LE(vl, 8 + i * 8);
     });
-    return Buffer.concat([head, ...parts]);
+    return out;
   }
 
   private decodePairs(buf: Buffer): [string, string][] {
