@@ -243,8 +243,8 @@ function requestFacts(inst: PluginInstance): RequestFacts {
   f.sentHeaders = all;
   f.isWebSocket = upgradesToWebSocket(requestHeader(all, UPGRADE));
   plan.record(f.isWebSocket);
-  // A request every route passes through needs nothing more: the path is a value handed back, which
-  // costs Envoy more than the absent upgrade header did (BENCHMARKS.md prices both).
+  // A request every route passes through needs nothing more: read on its own, the path is a value
+  // handed back, which costs Envoy more than the absent upgrade header did (BENCHMARKS.md prices both).
   if (!f.isWebSocket && inst.decider.passesEveryNonWebSocket) return f;
   const path = requestHeader(all, PATH);
   if (path != null) f.path = path;

@@ -83,10 +83,15 @@ function hostCallCostSection(b: any, join: any): string[] {
   return out;
 }
 
-/** What the no-key pass does, from the stock Envoy build's profile (results from before it read all headers at once say two header reads). */
-function noKeyPassWork(profile: any[] | undefined): string {
+/** Whether the stock Envoy build's no-key pass read all request headers at once (results from before it did say no). */
+function noKeyPassReadsAll(profile: any[] | undefined): boolean {
   const p = (profile ?? []).find((x: any) => x.build === "envoy.wasm" && x.scenario === "no-key pass");
-  if (!p || !(p.calls?.get_header_map_pairs > 0)) return "the plugin's hooks on a request without a key: two header reads, removing client-sent routing headers, the pass counted";
+  return p?.calls?.get_header_map_pairs > 0;
+}
+
+/** What the no-key pass does, from the stock Envoy build's profile. */
+function noKeyPassWork(profile: any[] | undefined): string {
+  if (!noKeyPassReadsAll(profile)) return "the plugin's hooks on a request without a key: two header reads, removing client-sent routing headers, the pass counted";
   return "the plugin's hooks on a request without a key: all request headers read at once, removing client-sent routing headers (only those sent), the pass counted";
 }
 
@@ -176,8 +181,7 @@ function handshakeInstructionSection(hi: any, labels: Record<string, string>, ir
     const header = ir?.perCall?.get_header?.median;
     const allHeaders = ir?.perCall?.get_header_pairs?.median;
     const noKey = hi.noKeyPass?.median;
-    const readsAll = (profile ?? []).some((p: any) => p.build === "envoy.wasm" && p.scenario === "no-key pass" && p.calls?.get_header_map_pairs > 0);
-    if (readsAll && allHeaders !== undefined && noKey !== undefined) {
+    if (noKeyPassReadsAll(profile) && allHeaders !== undefined && noKey !== undefined) {
       out.push(`An upgrade without a key costs ${i(noKey)} over the floor. It reads all request headers at once (${i(allHeaders)} as priced above with`,
         `a browser's headers; a bare handshake's are fewer): ${Math.round((100 * allHeaders) / noKey)}% of that, and a join of a pinned room reads them the same way before anything else.`);
     } else if (header !== undefined && noKey !== undefined) {
