@@ -61,7 +61,8 @@ export class FixedFacts extends DeferredFacts {
 export class RequestFacts {
   /** Raw `:path` bytes, query included. */
   path: Uint8Array = EMPTY_PATH;
-  /** All request headers (pairs.ts encoding) when the hook read them at once, else null. */
+  /** All request headers (pairs.ts encoding) when the hook read them at once, else null; like `path`,
+   *  which may be a view into them, valid until the hook returns (the next request reuses the bytes). */
   sentHeaders: Uint8Array | null = null;
   isWebSocket: bool = false;
   /** Route name and host (port stripped); read only when `_rules_` exist. */

@@ -197,6 +197,23 @@ test("a browser's handshake (many headers, a 6 kB cookie) is keyed from its :pat
   }
 });
 
+test("headers read at once reuse one block: joins alternating a 6 kB cookie and none each key their own room", async () => {
+  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const reference = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
+    assert.equal(reference.configure({}), true);
+    const vm = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
+    assert.equal(vm.configure({}), true);
+    for (let i = 0; i < 40; i++) {
+      // A long path after a short one, a short after a long, with and without the cookie: no request
+      // may read a byte left over from the one before it.
+      const room = i % 2 ? `r${i}` : `room-with-a-much-longer-name-${i}`;
+      const got = vm.request({ path: path(room), headers: i % 4 < 2 ? BROWSER_HEADERS : {} });
+      const want = reference.request({ path: path(room) });
+      assert.equal(got.headers.get("x-room-affinity-hash"), want.headers.get("x-room-affinity-hash"), `request ${i} (${room})`);
+    }
+  }
+});
+
 test("invalid config fails configuration with the field named, on both builds", async () => {
   for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
     const vm = await WasmVm.load(file, newProcess(HOSTS()), h);
