@@ -49,21 +49,22 @@ export class BucketCopies {
   read(index: i32): StoredValue {
     const n = this.slots.length;
     if (n == 0) return this.store.get(this.keys.bucketKey(index));
-    const stamp = this.store.get(this.keys.stampKey(index));
+    const version = this.store.version(this.keys.stampKey(index));
     const slot = index % n;
     const copy = this.slots[slot];
     // No stamp yet (the bucket was never written by a build that stamps): nothing to hold a copy to.
-    if (stamp.value == null) {
+    if (version < 0) {
       this.missed++;
       return this.store.get(this.keys.bucketKey(index));
     }
-    if (copy != null && copy.index == index && copy.stamp == stamp.cas) {
+    const stamp = <u32>version;
+    if (copy != null && copy.index == index && copy.stamp == stamp) {
       this.served++;
       return copy.bucket;
     }
     this.missed++;
     const bucket = this.store.get(this.keys.bucketKey(index));
-    this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp.cas, bucket);
+    this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp, bucket);
     return bucket;
   }
 

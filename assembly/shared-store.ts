@@ -8,6 +8,9 @@ export class SharedDataStore extends KvStore {
     const value = getSharedData(key);
     return new StoredValue(value, casOfLastSharedDataRead());
   }
+  version(key: string): i64 {
+    return getSharedData(key) == null ? -1 : <i64>casOfLastSharedDataRead();
+  }
   set(key: string, value: Uint8Array, cas: u32): WriteStatus {
     return setSharedData(key, value, cas) ? WriteStatus.Ok : WriteStatus.CasMismatch;
   }

@@ -15,6 +15,11 @@ export abstract class KvStore {
   /** Value and CAS token; value null (cas 0) when the key does not exist. */
   abstract get(key: string): StoredValue;
   /**
+   * The key's CAS token, or -1 when the key does not exist, without its value: for a stamp (an empty
+   * value whose token is all that counts), read on every join.
+   */
+  abstract version(key: string): i64;
+  /**
    * Writes `value`. cas 0 writes unconditionally; otherwise the write fails with CasMismatch unless the
    * key still carries `cas`. A missing key is created whatever `cas` is (the host has no create-if-absent).
    */

@@ -29,6 +29,11 @@ export class MemoryStore extends KvStore {
     return new StoredValue(copy, this.tokens.get(key));
   }
 
+  version(key: string): i64 {
+    this.keyReads.set(key, this.readsOf(key) + 1);
+    return this.values.has(key) ? <i64>this.tokens.get(key) : -1;
+  }
+
   set(key: string, value: Uint8Array, cas: u32): WriteStatus {
     const hook = this.beforeSet;
     this.beforeSet = noHook;
