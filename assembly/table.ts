@@ -7,6 +7,7 @@ import { KvStore, StoredValue, WriteStatus } from "./store";
 import { BucketCopies, BucketKeys } from "./bucket-copies";
 import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
 import { PinPolicy, FixedPlacement, KeepPinsOnly } from "./placement";
+import { AddressNames } from "./addresses";
 
 const KEEP_PINS_ONLY = new KeepPinsOnly();
 
@@ -49,6 +50,8 @@ export class AffinityTable extends BucketKeys {
   /** This worker's copies of the buckets the request path read (none when constructed with 0 slots); assigned
    * last in the constructor, as it takes the table itself for its key scheme. */
   readonly copies!: BucketCopies;
+  /** Pods' addresses as strings, made once per pod (a hit hands back the pod's address). */
+  private readonly addressNames: AddressNames = new AddressNames();
 
   constructor(
     public store: KvStore,
@@ -141,7 +144,7 @@ export class AffinityTable extends BucketKeys {
       const found = findEntry(raw, fingerprint);
       let repin = false;
       if (found != null && !this.expired(found.lastSeen, now)) {
-        const address = found.address;
+        const address = this.addressNames.nameAt(found.addressPtr, found.addressLength);
         if (policy.keepsPin(address)) {
           res.outcome = Outcome.Hit;
           res.address = address;

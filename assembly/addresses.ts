@@ -1,0 +1,33 @@
+// Pod addresses as strings, made once per pod: a join of a pinned room finds its pod's address as
+// bytes in a bucket, and the few pods a gateway routes to recur on every join. Decoding a new string
+// each time was an allocation and a UTF-8 decode per join; a slot keyed by the bytes hands back the
+// string made the first time.
+
+/** Slots (a power of two): far more than the pods of a cluster, so pods rarely share one. */
+const SLOTS: i32 = 256;
+
+export class AddressNames {
+  private readonly bytes: StaticArray<ArrayBuffer | null> = new StaticArray<ArrayBuffer | null>(SLOTS);
+  private readonly names: StaticArray<string | null> = new StaticArray<string | null>(SLOTS);
+
+  /**
+   * Request-path contract (table.ts): the address whose UTF-8 bytes are `length` bytes at `ptr`;
+   * the same string object for the same bytes while they keep their slot.
+   */
+  nameAt(ptr: usize, length: i32): string {
+    // FNV-1a over the bytes picks the slot.
+    let h: u32 = 2166136261;
+    for (let i = 0; i < length; i++) h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 16777619;
+    const slot = <i32>(h & <u32>(SLOTS - 1));
+    const held = unchecked(this.bytes[slot]);
+    if (held != null && held.byteLength == length && memory.compare(changetype<usize>(held), ptr, <usize>length) == 0) {
+      return unchecked(this.names[slot])!;
+    }
+    const name = String.UTF8.decodeUnsafe(ptr, <usize>length);
+    const copy = new ArrayBuffer(length);
+    memory.copy(changetype<usize>(copy), ptr, <usize>length);
+    unchecked(this.bytes[slot] = copy);
+    unchecked(this.names[slot] = name);
+    return name;
+  }
+}
