@@ -186,6 +186,9 @@ const STRIP_ONLY = new ResponseDecision(ResponseAction.Strip, null);
 export class RequestDecider {
   /** Hash of each routed cluster's name, computed once per cluster (rooms are per cluster). */
   private clusterHashes: Map<string, u64> = new Map();
+  /** The cluster string hashed last (compared by identity) and its hash. */
+  private lastCluster: string | null = null;
+  private lastClusterHash: u64 = 0;
 
   /**
    * `routes[0]` is the global route; `routes[i + 1]` is `_rules_[i]`. `history` holds the tables of
@@ -295,6 +298,16 @@ export class RequestDecider {
   }
 
   private clusterHash(cluster: string): u64 {
+    // The hook hands the same string back while the routed cluster repeats (RepeatedProperty): the
+    // common join then skips hashing the name for the map lookup.
+    if (changetype<usize>(cluster) == changetype<usize>(this.lastCluster)) return this.lastClusterHash;
+    const h = this.hashOfCluster(cluster);
+    this.lastCluster = cluster;
+    this.lastClusterHash = h;
+    return h;
+  }
+
+  private hashOfCluster(cluster: string): u64 {
     if (this.clusterHashes.has(cluster)) return this.clusterHashes.get(cluster);
     const h = hashString(cluster);
     if (this.clusterHashes.size > 4096) this.clusterHashes.clear();
