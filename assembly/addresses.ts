@@ -2,6 +2,7 @@
 // bytes in a bucket, and the few pods a gateway routes to recur on every join. Decoding a new string
 // each time was an allocation and a UTF-8 decode per join; a slot keyed by the bytes hands back the
 // string made the first time.
+import { hashBytesRaw } from "./hash";
 
 /** Slots (a power of two): far more than the pods of a cluster, so pods rarely share one. */
 const SLOTS: i32 = 256;
@@ -15,10 +16,7 @@ export class AddressNames {
    * the same string object for the same bytes while they keep their slot.
    */
   nameAt(ptr: usize, length: i32): string {
-    // FNV-1a over the bytes picks the slot.
-    let h: u32 = 2166136261;
-    for (let i = 0; i < length; i++) h = (h ^ <u32>load<u8>(ptr + <usize>i)) * 16777619;
-    const slot = <i32>(h & <u32>(SLOTS - 1));
+    const slot = <i32>(hashBytesRaw(ptr, <usize>length) & <u64>(SLOTS - 1));
     const held = unchecked(this.bytes[slot]);
     if (held != null && held.byteLength == length && memory.compare(changetype<usize>(held), ptr, <usize>length) == 0) {
       return unchecked(this.names[slot])!;
