@@ -12,11 +12,12 @@
 // or a pin the gateway cannot honour, lands on the same pod for every player of the room on every
 // worker; the plugin records that pod once the upgrade succeeds (101).
 import { PluginConfig, RouteSettings, MissingKeyPolicy } from "./config";
-import { RuleMatcher } from "./rules";
+import { RuleMatcher, MatchKind } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
 import { hashBytes, hashString, mix64, hex64 } from "./hash";
 import { AffinityTable, Outcome, Resolution } from "./table";
 import { TableHistory } from "./history";
+import { AssumedCluster } from "./assumed-cluster";
 
 /** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
 export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
@@ -72,6 +73,8 @@ export class RequestFacts {
   deferred: DeferredFacts | null = null;
   private clusterValue: string | null = null;
   private clusterKnown: bool = false;
+  /** Whether the routed cluster was read (or set): what the cluster-labelled membership needs. */
+  get clusterRead(): bool { return this.clusterKnown; }
   private nowValue: u64 = 0;
   private nowKnown: bool = false;
 
@@ -133,6 +136,10 @@ export class RequestDecision {
   body: string = "";
   /** Pin and Learn: the room, and how the table resolved it. */
   fingerprint: u64 = 0;
+  /** Pin and Learn: the hash of the room key alone (the fingerprint adds the routed cluster's). */
+  keyHash: u64 = 0;
+  /** The fingerprint was made with the worker's assumed cluster, not one read for this request. */
+  assumedCluster: bool = false;
   key: Uint8Array | null = null;
   resolution: Resolution | null = null;
   /** Pin and Learn: the value of `hashHeader` (16 hex digits of the room's fingerprint). */
@@ -146,6 +153,9 @@ export class RequestDecision {
 /** What a stream remembers from its request phase for its response phase. */
 export class StreamState {
   fingerprint: u64 = 0;
+  keyHash: u64 = 0;
+  /** The fingerprint was made with an assumed cluster: checked if the pin is not honoured. */
+  assumedCluster: bool = false;
   /** The address this request was pinned to ("" if none), checked against the actual upstream. */
   pinned: string = "";
   learning: bool = false;
@@ -189,16 +199,28 @@ export class RequestDecider {
   /** The cluster string hashed last (compared by identity) and its hash. */
   private lastCluster: string | null = null;
   private lastClusterHash: u64 = 0;
+  /** Whether a rule matches by service: then every keyed request needs its routed cluster. */
+  private readonly rulesMatchService: bool;
+  /** The cluster this worker's keyed requests are routed to, read only now and then (assumed-cluster.ts). */
+  readonly routedCluster: AssumedCluster;
 
   /**
    * `routes[0]` is the global route; `routes[i + 1]` is `_rules_[i]`. `history` holds the tables of
-   * previous geometries, read through on a miss until their entries expire.
+   * previous geometries, read through on a miss until their entries expire. `clusterRefreshMs`: the
+   * longest a worker may go without reading the routed cluster (0: no limit; see AssumedCluster).
    */
   constructor(public readonly routes: Route[], public readonly table: AffinityTable,
-    public readonly history: TableHistory | null = null) {
+    public readonly history: TableHistory | null = null, clusterRefreshMs: u64 = 0) {
     let all = true;
-    for (let i = 0; i < routes.length; i++) all = all && routes[i].settings.websocketOnly;
+    let byService = false;
+    for (let i = 0; i < routes.length; i++) {
+      all = all && routes[i].settings.websocketOnly;
+      const m = routes[i].matcher;
+      byService = byService || (m != null && m.kind == MatchKind.Service);
+    }
     this.passesEveryNonWebSocket = all;
+    this.rulesMatchService = byService;
+    this.routedCluster = new AssumedCluster(byService, clusterRefreshMs);
   }
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
@@ -213,7 +235,7 @@ export class RequestDecider {
   /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */
   routeFor(facts: RequestFacts): Route {
     if (this.routes.length == 1) return this.routes[0]; // no rules: no reason to read the cluster yet
-    const c = facts.cluster;
+    const c = this.rulesMatchService ? facts.cluster : null; // only a service match needs it
     const cluster = c == null ? "" : c;
     for (let i = 1; i < this.routes.length; i++) {
       if (this.routes[i].matcher!.matches(facts.routeName, facts.host, cluster)) return this.routes[i];
@@ -246,13 +268,34 @@ export class RequestDecider {
       d.passReason = PassReason.MissingKey;
       return d;
     }
-    // Rooms are per routed cluster: the same key routed to two clusters is two rooms.
-    const cluster = facts.cluster; // the first host read a keyed request needs beyond its headers
-    const fp = mix64(hashBytes(key.key!) ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
-    d.fingerprint = fp;
-    d.key = key.key;
-    const now = <u32>(facts.nowMs / 1000);
+    // Rooms are per routed cluster: the same key routed to two clusters is two rooms. The cluster is
+    // read from the host, or assumed where this worker has only seen one (assumed-cluster.ts).
+    const keyHash = hashBytes(key.key!);
+    const nowMs = facts.nowMs;
+    const now = <u32>(nowMs / 1000);
+    const clusters = this.routedCluster;
+    let assumed = clusters.mayAssume(nowMs);
+    let fp: u64;
+    if (assumed) fp = this.fingerprintOf(keyHash, clusters.assumed);
+    else {
+      const cluster = facts.cluster;
+      clusters.confirm(cluster, nowMs);
+      fp = this.fingerprintOf(keyHash, cluster);
+    }
     let res = this.table.find(fp, now);
+    if (assumed && res.address.length == 0) {
+      // A room this table lacks is pinned under the cluster it was really routed to.
+      assumed = false;
+      const cluster = facts.cluster;
+      if (!clusters.confirm(cluster, nowMs)) {
+        fp = this.fingerprintOf(keyHash, cluster);
+        res = this.table.find(fp, now);
+      }
+    }
+    d.fingerprint = fp;
+    d.keyHash = keyHash;
+    d.assumedCluster = assumed;
+    d.key = key.key;
     if (res.outcome == Outcome.NoPlacement && this.history != null) {
       // A geometry change must not lose pins: carry a room over from the table it was pinned in.
       const previous = this.history!.find(fp, now);
@@ -271,6 +314,8 @@ export class RequestDecider {
     const s = new StreamState();
     s.upgrade = facts.isWebSocket;
     s.fingerprint = d.fingerprint;
+    s.keyHash = d.keyHash;
+    s.assumedCluster = d.assumedCluster;
     if (d.action == RequestAction.Pin) s.pinned = d.address;
     s.learning = d.action == RequestAction.Learn;
     return s;
@@ -280,10 +325,22 @@ export class RequestDecider {
    * Response-headers contract: `upstream` is where the gateway connected (null if unknown) and
    * `status` the response's :status (null if not read); the clock is read only to write a pin. A pin
    * is written only when the upstream accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected
-   * upgrades (4xx, 5xx) never enter the table, so junk cannot evict live rooms.
+   * upgrades (4xx, 5xx) never enter the table, so junk cannot evict live rooms. The routed cluster is
+   * read only for a pin made with an assumed cluster that was not honoured.
    */
   afterResponse(s: StreamState, upstream: string | null, status: string | null, facts: DeferredFacts): ResponseDecision {
     if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return PIN_HELD;
+    if (s.assumedCluster && s.pinned.length > 0) {
+      // The gateway honours a pin only to a member of the routed cluster: this request may have been
+      // routed to another cluster than assumed, and its pin was then another room's, to leave alone.
+      s.assumedCluster = false;
+      const cluster = facts.cluster();
+      if (!this.routedCluster.confirm(cluster, facts.nowMs())) {
+        s.fingerprint = this.fingerprintOf(s.keyHash, cluster);
+        s.pinned = "";
+        s.learning = true;
+      }
+    }
     if ((!s.learning && s.pinned.length == 0) || upstream == null || upstream.length == 0 || !accepted(status, s.upgrade)) {
       return STRIP_ONLY;
     }
@@ -295,6 +352,11 @@ export class RequestDecider {
     // The gateway did not honour the pin (pod gone or unusable in its eyes) and its load balancer
     // chose another pod: move the room there, so the next players follow instead of scattering.
     return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!), upstream!);
+  }
+
+  /** A room's fingerprint: its key's hash and its routed cluster's (none when the host does not say). */
+  private fingerprintOf(keyHash: u64, cluster: string | null): u64 {
+    return mix64(keyHash ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
   }
 
   private clusterHash(cluster: string): u64 {

@@ -112,6 +112,7 @@ export function buildInstance(config: PluginConfig, platform: Platform, store: K
     transport = parts.transport;
     directory = new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, transport!);
   }
-  return new PluginInstance(c, new RequestDecider(routesOf(c), table, history), platform.pinWriter(c),
-    platform.membershipSource(c, snapshots, metrics), snapshots, lease, sweeper, directory, transport);
+  const membership = platform.membershipSource(c, snapshots, metrics);
+  return new PluginInstance(c, new RequestDecider(routesOf(c), table, history, membership.observesEveryMs()), platform.pinWriter(c),
+    membership, snapshots, lease, sweeper, directory, transport);
 }

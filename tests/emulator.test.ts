@@ -366,12 +366,43 @@ test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evic
   }
 });
 
+test("a join routed to another cluster than the one a worker assumed gets a room of its own and moves no room", async () => {
+  const podsOf = (net: number): UpstreamHost[] => [1, 2, 3].map((i) => ({ address: `10.0.${net}.${i}:8080`, health: "Healthy" as const }));
+  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+    const [podsA, podsB] = [podsOf(1), podsOf(2)];
+    const proc = newProcess(podsA, "outbound|80||game-a.svc");
+    const vm = await WasmVm.load(wasm, proc, higressBuild, { profile: true });
+    assert.equal(vm.configure({}), true);
+    // Past the worker's first checks of the routed cluster: it now assumes game-a.
+    const homeA = vm.request({ path: path("shared") }).upstream;
+    for (let i = 0; i < 20; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA);
+    vm.tick();
+    const repins = proc.metrics.get("room_affinity.repins");
+    // The same key routed to game-b, whose pods are others: the pin to game-a's pod is not honoured.
+    proc.cluster = "outbound|80||game-b.svc";
+    proc.hosts = podsB;
+    vm.profile!.reset();
+    const first = vm.request({ path: path("shared") });
+    assert.equal(first.localReply, undefined, `${wasm}: the player is let through`);
+    assert.ok(podsB.some((h) => h.address === first.upstream), `${wasm}: reached ${first.upstream}`);
+    assert.equal(vm.profile!.properties.get("xds.cluster_name"), 1, `${wasm}: assumed, then read once the pin was not honoured`);
+    const homeB = first.upstream;
+    for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeB, `${wasm}: game-b's room holds`);
+    proc.cluster = "outbound|80||game-a.svc";
+    proc.hosts = podsA;
+    for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA, `${wasm}: game-a's room never moved`);
+    vm.tick();
+    assert.equal(proc.metrics.get("room_affinity.repins"), repins, `${wasm}: no room was moved`);
+  }
+});
+
 test("one room key routed to two clusters is two rooms, however the requests alternate between them", async () => {
   for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
     const proc = newProcess(HOSTS());
     const vm = await WasmVm.load(wasm, proc, higressBuild);
     assert.equal(vm.configure({}), true);
-    // Names of one length that differ in one byte: the routed cluster is read on every keyed request.
+    // Names of one length that differ in one byte. The worker's first checks of the routed cluster find
+    // a second one, and from then on it reads the cluster on every keyed request.
     const clusters = ["outbound|80||game-a.svc", "outbound|80||game-b.svc", "outbound|80||game-a.svc", "game", "outbound|80||game-b.svc"];
     const hashes = clusters.map((c) => {
       proc.cluster = c;

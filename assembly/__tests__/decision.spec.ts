@@ -16,11 +16,12 @@ const NOW_S: u32 = <u32>(NOW_MS / 1000);
 /** The clock of the response phase, at NOW_MS. */
 const AT_NOW = new FixedFacts(CLUSTER, NOW_MS);
 
-/** A host that counts what the decision reads from it. */
+/** A host that counts what the decision reads from it; `routedTo` is the cluster it names. */
 class CountingFacts extends DeferredFacts {
   clusterReads: i32 = 0;
   clockReads: i32 = 0;
-  cluster(): string | null { this.clusterReads++; return CLUSTER; }
+  routedTo: string = CLUSTER;
+  cluster(): string | null { this.clusterReads++; return this.routedTo; }
   nowMs(): u64 { this.clockReads++; return NOW_MS; }
 }
 
@@ -89,6 +90,37 @@ describe("request decision", () => {
     const host = new CountingFacts();
     decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin("/ws?appId=a1", host));
     expect(host.clusterReads).toBe(1);
+  });
+  it("reads the routed cluster of every keyed join when a rule matches by service", () => {
+    const host = new CountingFacts();
+    const dc = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}");
+    for (let i = 0; i < 100; i++) dc.decide(hostJoin(ROOM, host));
+    expect(host.clusterReads).toBe(100);
+  });
+  it("assumes the cluster of a worker's earlier joins for a known room, reading it on a sample only", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    const first = dc.decide(hostJoin(ROOM, host));
+    dc.table.learn(first.fingerprint, NOW_S, POD_A);
+    for (let i = 0; i < 16; i++) dc.decide(hostJoin(ROOM, host)); // the first checks
+    host.clusterReads = 0;
+    for (let i = 0; i < 640; i++) {
+      const d = dc.decide(hostJoin(ROOM, host));
+      expect(d.fingerprint).toBe(first.fingerprint);
+      expect(d.address).toBe(POD_A);
+    }
+    expect(host.clusterReads).toBe(10);
+  });
+  it("keys a new room under the cluster it was routed to, not the one assumed", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    for (let i = 0; i < 17; i++) dc.decide(hostJoin("/ws?appId=a1&roomId=warm", host));
+    host.routedTo = "other_pods";
+    const d = dc.decide(hostJoin(ROOM, host));
+    expect(d.action).toBe(RequestAction.Learn);
+    expect(d.assumedCluster).toBe(false);
+    expect(d.fingerprint).toBe(decider().decide(hostJoin(ROOM, host)).fingerprint);
+    expect(dc.routedCluster.readsEveryRequest).toBe(true);
   });
   it("recognises a WebSocket upgrade header in any ASCII case, and nothing else", () => {
     expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocket")))).toBe(true);
@@ -253,6 +285,39 @@ describe("response decision", () => {
     dc.table.learn(42, NOW_S, POD_A);
     expect(dc.afterResponse(pinnedTo(POD_A), POD_B, "502", AT_NOW).action).toBe(ResponseAction.Strip);
     expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_A);
+  });
+  it("leaves the assumed cluster's room where it is when a pin made with it was not honoured elsewhere", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    const home = dc.decide(hostJoin(ROOM, host));
+    dc.table.learn(home.fingerprint, NOW_S, POD_A);
+    for (let i = 0; i < 17; i++) dc.decide(hostJoin(ROOM, host));
+    // Routed to another cluster, whose pods do not include POD_A: the gateway does not honour the pin.
+    host.routedTo = "other_pods";
+    const d = dc.decide(hostJoin(ROOM, host));
+    expect(d.assumedCluster).toBe(true);
+    expect(d.address).toBe(POD_A);
+    const s = dc.streamState(d, hostJoin(ROOM, host));
+    const r = dc.afterResponse(s, POD_B, "101", host);
+    expect(r.action).toBe(ResponseAction.Learned);
+    expect(r.conflict).toBe(false);
+    expect(lookup(dc.table, home.fingerprint, NOW_S)!.address).toBe(POD_A);
+    expect(s.fingerprint).toBe(decider().decide(hostJoin(ROOM, host)).fingerprint);
+    expect(lookup(dc.table, s.fingerprint, NOW_S)!.address).toBe(POD_B);
+    expect(dc.routedCluster.readsEveryRequest).toBe(true);
+  });
+  it("moves a room pinned with the assumed cluster when the cluster read after the unhonoured pin is the same", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    const home = dc.decide(hostJoin(ROOM, host));
+    dc.table.learn(home.fingerprint, NOW_S, POD_A);
+    for (let i = 0; i < 17; i++) dc.decide(hostJoin(ROOM, host));
+    const d = dc.decide(hostJoin(ROOM, host));
+    expect(d.assumedCluster).toBe(true);
+    const r = dc.afterResponse(dc.streamState(d, hostJoin(ROOM, host)), POD_B, "101", host);
+    expect(r.action).toBe(ResponseAction.Corrected);
+    expect(lookup(dc.table, home.fingerprint, NOW_S)!.address).toBe(POD_B);
+    expect(dc.routedCluster.readsEveryRequest).toBe(false);
   });
   it("moves the room where the gateway sent it when the pin was not honoured", () => {
     const dc = decider();

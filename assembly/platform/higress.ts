@@ -34,6 +34,9 @@ export class UpstreamHostsMembership extends MembershipSource {
     this.membersOf(cluster, nowMs);
   }
 
+  /** The host list is read from a request of the cluster it labels, once per cache period. */
+  observesEveryMs(): u64 { return this.cacheMs; }
+
   /** The routed cluster's hosts, read at most once per cache period per thread. */
   private membersOf(cluster: string, nowMs: u64): Membership | null {
     if (this.cache.has(cluster)) {

@@ -35,6 +35,11 @@ export abstract class MembershipSource {
    */
   observe(cluster: string, nowMs: u64): void {}
   /**
+   * on_configure contract: how often (ms) a request must read its routed cluster so `observe` sees it
+   * (0: never; the request path may otherwise assume the cluster, see assumed-cluster.ts).
+   */
+  observesEveryMs(): u64 { return 0; }
+  /**
    * on_tick contract, lease holder only: start a membership refresh. Returns true if one was
    * dispatched asynchronously (onHttpCallResponse then reports its completion).
    */

@@ -6,6 +6,8 @@ import path from "node:path";
 import { toYaml } from "./yaml";
 
 export const CLUSTER = "game_pods";
+/** The second game cluster of a layout with `secondCluster`. */
+export const SECOND_CLUSTER = "game_pods_b";
 export const ADMIN_CLUSTER = "room_affinity_admin";
 /** The cluster the plugin's room directory calls (its `directory.cluster` default). */
 export const DIRECTORY_CLUSTER = "room_affinity_directory";
@@ -50,6 +52,11 @@ export interface Layout {
   healthCheck?: boolean;
   /** The room directory's store (etcd's client port on loopback): adds the DIRECTORY_CLUSTER. */
   directoryPort?: number;
+  /**
+   * A second game cluster (SECOND_CLUSTER) with pods of its own, routed to when a request carries the
+   * header `matchHeader`: the same path, so one room key can reach two clusters (a canary, say).
+   */
+  secondCluster?: { matchHeader: string; endpoints: Endpoint[] };
 }
 
 const srcPath = (p: string) => ({ path_config_source: { path: p }, resource_api_version: "V3" });
@@ -164,42 +171,8 @@ function bootstrapWith(l: Layout, listener: object): object {
     static_resources: {
       listeners: l.lds ? [] : [listener],
       clusters: [
-        {
-          name: CLUSTER,
-          type: "EDS",
-          connect_timeout: "1s",
-          eds_cluster_config: { eds_config: srcPath(path.join(l.dir, "eds.yaml")) },
-          lb_policy: lbPolicyOf(l),
-          common_lb_config: {
-            // Never route to unhealthy pods, however many there are: Envoy's default (panic below 50%
-            // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
-            healthy_panic_threshold: { value: 0 },
-            // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
-            override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
-          },
-          // Every WebSocket holds an upstream connection: Envoy's default limits (1024 connections and
-          // 1024 pending requests per cluster) would queue the 1025th player forever.
-          circuit_breakers: {
-            thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }],
-          },
-          // An endpoint removed by the control plane is gone now, even while it still passes health checks.
-          ignore_health_on_host_removal: true,
-          ...(l.healthCheck === false
-            ? {}
-            : {
-                // Like a readiness probe, but seen by the gateway itself within a second of a crash.
-                health_checks: [
-                  {
-                    timeout: "0.5s",
-                    interval: "1s",
-                    no_traffic_interval: "1s",
-                    unhealthy_threshold: 1,
-                    healthy_threshold: 1,
-                    http_health_check: { path: "/healthz" },
-                  },
-                ],
-              }),
-        },
+        gameCluster(l, CLUSTER, "eds.yaml"),
+        ...(l.secondCluster === undefined ? [] : [gameCluster(l, SECOND_CLUSTER, "eds-b.yaml")]),
         ...(l.directoryPort === undefined ? [] : [{
           // The room directory shared by the gateway replicas (etcd's JSON gateway, HTTP/1.1).
           name: DIRECTORY_CLUSTER,
@@ -225,17 +198,63 @@ function bootstrapWith(l: Layout, listener: object): object {
   };
 }
 
+/** A game cluster: endpoints by EDS from `edsFile`, hashing on the room, pins honoured to draining pods. */
+function gameCluster(l: Layout, name: string, edsFile: string): object {
+  return {
+    name,
+    type: "EDS",
+    connect_timeout: "1s",
+    eds_cluster_config: { eds_config: srcPath(path.join(l.dir, edsFile)) },
+    lb_policy: lbPolicyOf(l),
+    common_lb_config: {
+      // Never route to unhealthy pods, however many there are: Envoy's default (panic below 50%
+      // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
+      healthy_panic_threshold: { value: 0 },
+      // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
+      override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+    },
+    // Every WebSocket holds an upstream connection: Envoy's default limits (1024 connections and
+    // 1024 pending requests per cluster) would queue the 1025th player forever.
+    circuit_breakers: {
+      thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }],
+    },
+    // An endpoint removed by the control plane is gone now, even while it still passes health checks.
+    ignore_health_on_host_removal: true,
+    ...(l.healthCheck === false
+      ? {}
+      : {
+          // Like a readiness probe, but seen by the gateway itself within a second of a crash.
+          health_checks: [
+            {
+              timeout: "0.5s",
+              interval: "1s",
+              no_traffic_interval: "1s",
+              unhealthy_threshold: 1,
+              healthy_threshold: 1,
+              http_health_check: { path: "/healthz" },
+            },
+          ],
+        }),
+  };
+}
+
 /** MAGLEV when the route hashes (on the plugin's room hash, or on query parameters), else round robin. */
 function lbPolicyOf(l: Layout): string {
   return l.lbPolicy ?? (l.plugin !== false || l.hashQueryParams ? "MAGLEV" : "ROUND_ROBIN");
 }
 
 export function routes(l: Layout, version = 1): object {
-  const route: Record<string, unknown> = { cluster: CLUSTER, timeout: "0s" };
-  if (l.hashQueryParams) route.hash_policy = l.hashQueryParams.map((name) => ({ query_parameter: { name } }));
-  // The plugin puts the room's hash on every request of a room: new rooms, and pins the gateway cannot
-  // honour, go where this hash sends them -- the same pod for every player of the room, on every worker.
-  else if (l.plugin !== false) route.hash_policy = [{ header: { header_name: HASH_HEADER } }];
+  const routeTo = (cluster: string): Record<string, unknown> => {
+    const route: Record<string, unknown> = { cluster, timeout: "0s" };
+    if (l.hashQueryParams) route.hash_policy = l.hashQueryParams.map((name) => ({ query_parameter: { name } }));
+    // The plugin puts the room's hash on every request of a room: new rooms, and pins the gateway cannot
+    // honour, go where this hash sends them -- the same pod for every player of the room, on every worker.
+    else if (l.plugin !== false) route.hash_policy = [{ header: { header_name: HASH_HEADER } }];
+    return route;
+  };
+  const second = l.secondCluster === undefined ? [] : [{
+    name: "game-b", match: { prefix: "/", headers: [{ name: l.secondCluster.matchHeader, present_match: true }] }, route: routeTo(SECOND_CLUSTER),
+  }];
   return {
     resources: [
       {
@@ -248,7 +267,7 @@ export function routes(l: Layout, version = 1): object {
             // The version travels in a response header so a test can see which routes served it.
             response_headers_to_add: [{ header: { key: "x-route-version", value: String(version) } }],
             // Named, so per-route rules (`_match_route_`) have something to match.
-            routes: [{ name: "game", match: { prefix: "/" }, route }],
+            routes: [...second, { name: "game", match: { prefix: "/" }, route: routeTo(CLUSTER) }],
           },
         ],
       },
@@ -256,15 +275,15 @@ export function routes(l: Layout, version = 1): object {
   };
 }
 
-export function endpoints(l: Layout): object {
+export function endpoints(l: Layout, cluster = CLUSTER, list: Endpoint[] = l.endpoints): object {
   return {
     resources: [
       {
         "@type": "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
-        cluster_name: CLUSTER,
+        cluster_name: cluster,
         endpoints: [
           {
-            lb_endpoints: l.endpoints.map((e) => ({
+            lb_endpoints: list.map((e) => ({
               endpoint: { address: { socket_address: { address: e.host, port_value: e.port } } },
               health_status: e.health ?? "HEALTHY",
             })),
@@ -305,6 +324,7 @@ export function writeAll(l: Layout, routeVersion = 1): string {
   fs.mkdirSync(l.dir, { recursive: true });
   writeAtomic(path.join(l.dir, "rds.yaml"), toYaml(routes(l, routeVersion), HEADER));
   writeAtomic(path.join(l.dir, "eds.yaml"), toYaml(endpoints(l), HEADER));
+  if (l.secondCluster) writeAtomic(path.join(l.dir, "eds-b.yaml"), toYaml(endpoints(l, SECOND_CLUSTER, l.secondCluster.endpoints), HEADER));
   writeAtomic(path.join(l.dir, "ecds.yaml"), toYaml(extensionConfig(l), HEADER));
   if (l.lds) writeAtomic(path.join(l.dir, "lds.yaml"), toYaml(listeners(l), HEADER));
   const boot = path.join(l.dir, "bootstrap.yaml");

@@ -19,6 +19,8 @@ export interface HandshakeProfile {
   handedBack: Record<string, number>;
   /** Calls from the host into the module per handshake, by export: hooks and allocator calls. */
   entries: Record<string, number>;
+  /** Property reads per handshake, by property path ("xds.cluster_name"). */
+  properties: Record<string, number>;
   /** The module's own time per handshake in microseconds (V8 in Node, exports minus host calls). */
   moduleUs: number;
 }
@@ -61,8 +63,10 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   for (const [name, c] of [...prof.handedBack].sort()) handedBack[name.replace(/^proxy_/, "")] = c / n;
   const entries: Record<string, number> = {};
   for (const [name, c] of [...prof.entries].sort()) entries[name.replace(/^proxy_/, "")] = c / n;
+  const properties: Record<string, number> = {};
+  for (const [name, c] of [...prof.properties].sort()) properties[name] = c / n;
   return {
-    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, handedBack, entries,
+    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, handedBack, entries, properties,
     moduleUs: Number(prof.moduleNs) / 1e3 / n,
   };
 }

@@ -48,8 +48,11 @@ export class HostCallProfile {
    * back. Through Envoy each costs a VM entry, which is the dearest part of a host call that returns a value.
    */
   entries = new Map<string, number>();
+  /** proxy_get_property calls by property path (segments joined by "."). */
+  properties = new Map<string, number>();
   reset(): void {
     this.byExport.clear();
+    this.properties.clear();
     this.entries.clear();
     this.calls.clear();
     this.allocations = 0;
@@ -361,6 +364,11 @@ export class WasmVm {
       },
       proxy_get_property(pp: number, pl: number, retPtr: number, retSize: number) {
         const path = vm.str(pp, pl);
+        const prof = vm.profile;
+        if (prof) {
+          const name = path.split("\0").join(".");
+          prof.properties.set(name, (prof.properties.get(name) ?? 0) + 1);
+        }
         if (path === "xds\0cluster_name") return vm.give(Buffer.from(vm.proc.cluster), retPtr, retSize);
         if (path === "route_name" || path === "xds\0route_name") return vm.give(Buffer.from(vm.proc.routeName), retPtr, retSize);
         if (path === "upstream\0address" && vm.stream?.upstream) return vm.give(Buffer.from(vm.stream.upstream), retPtr, retSize);
