@@ -73,14 +73,28 @@ function hostCallCostSection(b: any, join: any): string[] {
     bucketValues * price("get_shared_data");
   out.push("", `Of the ${f(hostUs)} us priced for the join's host calls, ${f(valuesUs)} us (${f((100 * valuesUs) / hostUs, 0)}%) is the ${+join.allocations.toFixed(2)} values`,
     "handed back: Envoy copies each into the module through a call to its allocator, a VM entry like a hook call. A pinned",
-    allHeaders > 0
-      ? "join needs two (all request headers, read at once, and the routed cluster), and a third (the room's bucket) when this worker's copy"
-      : "join needs three (the upgrade header, `:path`, the routed cluster), and a fourth (the room's bucket) when this worker's copy",
+    `join needs ${joinValuesNeeded(allHeaders > 0, clusterAssumed(calls))}, and one more (the room's bucket) when this worker's copy`,
     "of the bucket is not current, so in this run the ABI's",
     valuesUs > join.moduleUs.median
       ? `hand-back mechanism (${f(valuesUs)} us) weighs more than the plugin's own code (${f(join.moduleUs.median)} us).`
       : `hand-back mechanism (${f(valuesUs)} us) weighs less than the plugin's own code (${f(join.moduleUs.median)} us).`);
   return out;
+}
+
+/**
+ * Whether a pinned join assumed its routed cluster (assumed-cluster.ts): fewer than one property read
+ * per join. Results from builds that read it on every join say no.
+ */
+function clusterAssumed(calls: Record<string, number>): boolean {
+  return (calls.get_property ?? 0) < 0.5;
+}
+
+/** The values a pinned join cannot do without, as the build reads them. */
+function joinValuesNeeded(allHeaders: boolean, assumed: boolean): string {
+  const headers = allHeaders ? ["all request headers, read at once"] : ["the upgrade header", "`:path`"];
+  const values = assumed ? headers : [...headers, "the routed cluster"];
+  const count = ["none", "one", "two", "three"][values.length];
+  return `${count} (${values.join(", ")}${assumed ? "; the routed cluster is assumed, read on one join in 64" : ""})`;
 }
 
 /** Whether the stock Envoy build's no-key pass read all request headers at once (results from before it did say no). */
@@ -136,7 +150,9 @@ function instructionSection(ir: any, join: any): string[] {
         ? ["all request headers, read at once (one value handed back; priced with the browser's headers above)", allHeaders * price("get_header_pairs")!]
         : ["the upgrade header and `:path` (2 header values)", (c.get_header_map_value - 1) * price("get_header")!],
       ["the pin's echo in the response (absent when the pin held)", price("get_header absent")!],
-      [`the routed cluster (${+c.get_property.toFixed(3)} property reads: one in 64 held pins is also checked)`, c.get_property * price("get_property")!],
+      [clusterAssumed(c)
+        ? `the routed cluster, read on one join in 64, and the upstream address, read on one held pin in 64 (${+c.get_property.toFixed(3)} property reads)`
+        : `the routed cluster (${+c.get_property.toFixed(3)} property reads: one in 64 held pins is also checked)`, c.get_property * price("get_property")!],
       ["the bucket's stamp (empty)", price("get_shared_data_empty")!],
       [`the bucket, when the copy is not current (${+(c.get_shared_data - 1).toFixed(3)} per join in the emulator)`, (c.get_shared_data - 1) * price("get_shared_data")!],
       [`the hash and pin headers (${c.replace_header_map_value} writes)`, c.replace_header_map_value * price("replace_header")!],
