@@ -3,7 +3,7 @@ import { parseConfig } from "../config";
 import { AffinityTable, Outcome } from "../table";
 import { TableHistory } from "../history";
 import {
-  RequestDecider, RequestFacts, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
+  RequestDecider, RequestFacts, RequestDecision, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
   DeferredFacts, FixedFacts, upgradesToWebSocket, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG,
 } from "../decision";
 import { MemoryStore, lookup } from "./memory-store";
@@ -226,6 +226,17 @@ function pinnedTo(address: string): StreamState {
   return s;
 }
 
+/**
+ * ROOM pinned to POD_A in `host`'s cluster, and `dc`'s worker past its first checks of that cluster:
+ * its next joins assume it. Returns the decision that found ROOM new.
+ */
+function assumingRoomOnPodA(dc: RequestDecider, host: CountingFacts): RequestDecision {
+  const home = dc.decide(hostJoin(ROOM, host));
+  dc.table.learn(home.fingerprint, NOW_S, POD_A);
+  for (let i = 0; i < 17; i++) dc.decide(hostJoin(ROOM, host));
+  return home;
+}
+
 describe("response decision", () => {
   it("does nothing when the pin was honoured", () => {
     const d = decider().afterResponse(pinnedTo(POD_A), POD_A, null, AT_NOW);
@@ -289,9 +300,7 @@ describe("response decision", () => {
   it("leaves the assumed cluster's room where it is when a pin made with it was not honoured elsewhere", () => {
     const host = new CountingFacts();
     const dc = decider();
-    const home = dc.decide(hostJoin(ROOM, host));
-    dc.table.learn(home.fingerprint, NOW_S, POD_A);
-    for (let i = 0; i < 17; i++) dc.decide(hostJoin(ROOM, host));
+    const home = assumingRoomOnPodA(dc, host);
     // Routed to another cluster, whose pods do not include POD_A: the gateway does not honour the pin.
     host.routedTo = "other_pods";
     const d = dc.decide(hostJoin(ROOM, host));
@@ -309,9 +318,7 @@ describe("response decision", () => {
   it("moves a room pinned with the assumed cluster when the cluster read after the unhonoured pin is the same", () => {
     const host = new CountingFacts();
     const dc = decider();
-    const home = dc.decide(hostJoin(ROOM, host));
-    dc.table.learn(home.fingerprint, NOW_S, POD_A);
-    for (let i = 0; i < 17; i++) dc.decide(hostJoin(ROOM, host));
+    const home = assumingRoomOnPodA(dc, host);
     const d = dc.decide(hostJoin(ROOM, host));
     expect(d.assumedCluster).toBe(true);
     const r = dc.afterResponse(dc.streamState(d, hostJoin(ROOM, host)), POD_B, "101", host);
