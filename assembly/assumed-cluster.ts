@@ -27,6 +27,10 @@ export class AssumedCluster {
   private decided: u32 = 0;
   /** When a read was last due to `refreshMs` (or the first read). */
   private lastRefreshMs: u64 = 0;
+  /** The cluster whose read ended the assumption ("" while assuming or never assumed). */
+  private other: string = "";
+  /** Whether `endedBy` was already handed out (the hook logs it once). */
+  private told: bool = false;
 
   /**
    * `exact`: read on every keyed request from the start (a rule matches by service). `refreshMs`: the
@@ -63,7 +67,19 @@ export class AssumedCluster {
       return true;
     }
     if (real == this.name) return true;
+    if (!this.exact) this.other = real == null ? "(none)" : real!;
     this.exact = true;
     return false;
+  }
+
+  /**
+   * on_tick contract: once, after a read of another cluster ended the assumption, the two clusters
+   * ("first, other") for a log line; "" before that and after that once.
+   */
+  takeEnding(): string {
+    if (this.told || this.other.length == 0) return "";
+    this.told = true;
+    const first = this.name;
+    return (first == null ? "(none)" : first!) + ", " + this.other;
   }
 }

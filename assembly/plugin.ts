@@ -106,6 +106,11 @@ export class RoomAffinityRoot extends RootContext {
     const age = inst.snapshots.freshestAgeMs(nowMs);
     if (age >= 0) m.set(m.snapshotAgeMs, <u64>age);
     m.set(m.hostCallFailures, hostCallFailures());
+    const clusters = inst.decider.routedCluster.takeEnding();
+    if (clusters.length > 0) {
+      logInfo("room-affinity: keyed requests reach two clusters (" + clusters + "): this worker reads the routed " +
+        "cluster on every join from now on (rooms are per cluster)");
+    }
     const dir = inst.directory;
     if (dir != null) {
       inst.directoryTransport!.currentStream = 0;

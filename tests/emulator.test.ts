@@ -393,6 +393,8 @@ test("a join routed to another cluster than the one a worker assumed gets a room
     for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA, `${wasm}: game-a's room never moved`);
     vm.tick();
     assert.equal(proc.metrics.get("room_affinity.repins"), repins, `${wasm}: no room was moved`);
+    const said = vm.logs.filter((l) => l.message.includes("keyed requests reach two clusters (outbound|80||game-a.svc, outbound|80||game-b.svc)"));
+    assert.equal(said.length, 1, `${wasm}: the end of the assumption is logged once`);
   }
 });
 

@@ -33,6 +33,15 @@ describe("assumed cluster", () => {
     c.confirm(GAME, T0);
     expect(assumedOf(c, 1000)).toBe(0);
   });
+  it("names the two clusters once after the assumption ended, for the log", () => {
+    const c = new AssumedCluster(false, 0);
+    c.confirm(GAME, T0);
+    expect(c.takeEnding()).toBe("");
+    c.confirm(OTHER, T0);
+    c.confirm("outbound|80||third.svc", T0);
+    expect(c.takeEnding()).toBe(GAME + ", " + OTHER);
+    expect(c.takeEnding()).toBe("");
+  });
   it("keeps assuming while reads name the same cluster, a host that names none included", () => {
     const c = new AssumedCluster(false, 0);
     c.confirm(null, T0);
