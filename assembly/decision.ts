@@ -142,8 +142,12 @@ export class RequestDecision {
   assumedCluster: bool = false;
   key: Uint8Array | null = null;
   resolution: Resolution | null = null;
-  /** Pin and Learn: the value of `hashHeader` (16 hex digits of the room's fingerprint). */
-  get roomHash(): string { return hex64(this.fingerprint); }
+  /**
+   * Pin and Learn: the value of `hashHeader`, 16 hex digits of the room key's hash. The gateway hashes
+   * within the routed cluster, so the cluster need not be in it, and every player of a room carries the
+   * same value whether its worker read the cluster or assumed it.
+   */
+  get roomHash(): string { return hex64(this.keyHash); }
   /** The pin was carried over from a previous table geometry (history.ts). */
   adopted: bool = false;
 

@@ -323,7 +323,7 @@ export class RoomAffinityStream extends HttpContext {
     }
     // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
     // and falls back to it for a pin it cannot honour, the same way for every player of the room.
-    replaceHeaderBytes(MapType.HttpRequestHeaders, hashHeader, hex64Into(ROOM_HASH_VALUE, d.fingerprint));
+    replaceHeaderBytes(MapType.HttpRequestHeaders, hashHeader, hex64Into(ROOM_HASH_VALUE, d.keyHash)); // see RequestDecision.roomHash
     // Read by the decision, unless it assumed the cluster (then membership needs no refresh now).
     if (facts.clusterRead) {
       const cluster = facts.cluster;

@@ -166,6 +166,15 @@ describe("request decision", () => {
     expect(dc.decide(join(ROOM)).roomHash).toBe(dc.decide(join(ROOM)).roomHash);
     expect(dc.decide(join("/ws?appId=a1&roomId=r10")).roomHash == dc.decide(join(ROOM)).roomHash).toBe(false);
   });
+  it("gives a room's players one hash whether their worker read the routed cluster or assumed another", () => {
+    const host = new CountingFacts();
+    const dc = decider();
+    assumingRoomOnPodA(dc, host);
+    host.routedTo = "other_pods";
+    const assumed = dc.decide(hostJoin(ROOM, host));
+    expect(assumed.assumedCluster).toBe(true);
+    expect(assumed.roomHash).toBe(decider().decide(hostJoin(ROOM, host)).roomHash);
+  });
   it("pins a known room to its pod, whatever the plugin thinks of that pod (the gateway judges it)", () => {
     const dc = decider();
     const first = dc.decide(join(ROOM));
