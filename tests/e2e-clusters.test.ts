@@ -46,7 +46,7 @@ after(async () => {
  *  throws if a player is refused or a room's players split. */
 async function joinAll(rooms: string[], perRoom: number, canary: boolean): Promise<Map<string, string>> {
   const players = rooms.flatMap((r) => Array.from({ length: perRoom }, () => r));
-  const headers = canary ? { [CANARY_HEADER]: "1" } : {};
+  const headers: Record<string, string> = canary ? { [CANARY_HEADER]: "1" } : {};
   const joined = await mapLimit(players, 250, (r) => join(gw.url("a1", r), { headers }));
   await closeAll(joined);
   const pods = new Map<string, string>();

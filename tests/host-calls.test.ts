@@ -79,6 +79,22 @@ test("a worker reads the routed cluster for its first keyed requests, then one i
   }
 });
 
+test("Higress: a worker that assumes the routed cluster still reads it, and the cluster's hosts, once per tick period", async () => {
+  const vm = await WasmVm.load(WASM_HIGRESS, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), true, { profile: true });
+  assert.ok(vm.configure({ tickPeriodMs: 1000 }));
+  for (let i = 0; i < 20; i++) vm.request({ path: "/ws?appId=p&roomId=1" }); // past the first checks
+  const reads = () => {
+    vm.profile!.reset();
+    vm.request({ path: "/ws?appId=p&roomId=1" });
+    return { cluster: vm.profile!.properties.get("xds.cluster_name") ?? 0, hosts: vm.profile!.calls.get("proxy_get_upstream_hosts") ?? 0 };
+  };
+  vm.proc.nowMs += 999;
+  assert.deepEqual(reads(), { cluster: 0, hosts: 0 }, "within the period: assumed");
+  vm.proc.nowMs += 1;
+  assert.deepEqual(reads(), { cluster: 1, hosts: 1 }, "a period after the last refresh: read, and the hosts with it");
+  assert.deepEqual(reads(), { cluster: 0, hosts: 0 }, "then assumed again");
+});
+
 test("requests without a complete key never read the routed cluster or the clock", async () => {
   for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
     const vm = await profilingVm(wasm, higress);
