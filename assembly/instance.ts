@@ -1,6 +1,6 @@
 // One plugin instance per configuration: everything on_configure derives from a parsed PluginConfig,
-// built once; its settings are then only read (what follows the worker's traffic, the bucket copies and
-// the header plan, starts afresh with each instance). The root context holds one reference and swaps it
+// built once; its settings are then only read (what follows the worker's traffic, the bucket copies, the
+// header plan and the assumed routed cluster, starts afresh with each instance). The root context holds one reference and swaps it
 // on reconfigure; a configuration that fails to parse never replaces the one in force.
 import { PluginConfig } from "./config";
 import { KvStore } from "./store";
