@@ -27,10 +27,8 @@ export class AssumedCluster {
   private decided: u32 = 0;
   /** When a read was last due to `refreshMs` (or the first read). */
   private lastRefreshMs: u64 = 0;
-  /** The cluster whose read ended the assumption ("" while assuming or never assumed). */
+  /** The cluster whose read ended the assumption, until `takeEnding` hands it out ("" otherwise). */
   private other: string = "";
-  /** Whether `endedBy` was already handed out (the hook logs it once). */
-  private told: bool = false;
 
   /**
    * `exact`: read on every keyed request from the start (a rule matches by service). `refreshMs`: the
@@ -77,9 +75,10 @@ export class AssumedCluster {
    * ("first, other") for a log line; "" before that and after that once.
    */
   takeEnding(): string {
-    if (this.told || this.other.length == 0) return "";
-    this.told = true;
+    if (this.other.length == 0) return "";
     const first = this.name;
-    return (first == null ? "(none)" : first!) + ", " + this.other;
+    const both = (first == null ? "(none)" : first!) + ", " + this.other;
+    this.other = ""; // set only when the assumption ends, which happens once
+    return both;
   }
 }

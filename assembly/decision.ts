@@ -157,6 +157,7 @@ export class RequestDecision {
 /** What a stream remembers from its request phase for its response phase. */
 export class StreamState {
   fingerprint: u64 = 0;
+  /** The room key's hash: the fingerprint again under the real cluster if the assumed one was wrong. */
   keyHash: u64 = 0;
   /** The fingerprint was made with an assumed cluster: checked if the pin is not honoured. */
   assumedCluster: bool = false;
