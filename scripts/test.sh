@@ -17,7 +17,7 @@ finish() {
 step() { echo; echo "== $1"; }
 
 step "setup"
-if ! bash scripts/setup.sh; then failed=$((failed + 1)); echo "setup failed"; finish; fi
+if ! bash scripts/setup.sh test; then failed=$((failed + 1)); echo "setup failed"; finish; fi
 step "build"
 if ! bash scripts/build.sh; then failed=$((failed + 1)); echo "build failed"; finish; fi
 step "type check (tsc --noEmit)"

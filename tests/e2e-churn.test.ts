@@ -114,6 +114,35 @@ test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other ro
   done();
 });
 
+test("control API: a killed pod restarts on its address, empty, and serves; a drained pod undrained takes new rooms", async () => {
+  const b = await bed("restart-undrain", 21650, 2);
+  try {
+    const victim = (await b.ctl.pods())[1];
+    await b.ctl.kill(victim.id);
+    await b.ctl.settle();
+    await b.ctl.restart(victim.id);
+    const restarted = (await b.ctl.pods()).find((p) => p.id === victim.id)!;
+    assert.deepEqual([restarted.state, restarted.address, restarted.rooms], ["serving", victim.address, 0]);
+    await b.ctl.settle();
+    const afterRestart = await joinRooms(b.port, rooms("rs", 60), { perRoom: 1 });
+    assert.ok(afterRestart.some((j) => j.pod === victim.id), "no new room reached the restarted pod");
+    await closeAll(afterRestart);
+
+    await b.ctl.drain(victim.id);
+    await b.ctl.settle();
+    const whileDraining = await joinRooms(b.port, rooms("dr", 60), { perRoom: 1 });
+    assert.equal(whileDraining.filter((j) => j.pod === victim.id).length, 0, "a draining pod got a new room");
+    await b.ctl.undrain(victim.id);
+    await b.ctl.settle();
+    const afterUndrain = await joinRooms(b.port, rooms("ud", 60), { perRoom: 1 });
+    assert.ok(afterUndrain.some((j) => j.pod === victim.id), "no new room reached the undrained pod");
+    await assert.rejects(b.ctl.undrain(victim.id), /409 pod .* is serving, not draining/);
+    await closeAll([...whileDraining, ...afterUndrain]);
+  } finally {
+    await b.close();
+  }
+});
+
 test("reconnect storm: 2,000 players reconnect at once and all land on their room's pod", async () => {
   const done = timer("reconnect storm");
   const b = await bed("storm", 21200, 3);

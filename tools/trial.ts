@@ -17,29 +17,13 @@ interface TrialOptions {
   controlPort: number;
   pods: number;
   replicas: number;
+  healthChecks: boolean;
   check: boolean;
+  help: boolean;
 }
 
-function parseArgs(argv: string[]): TrialOptions {
-  const o: TrialOptions = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, controlPort: 10001, pods: 3, replicas: 1, check: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = (): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v <= 0 || v > 65535) throw new Error(`${a} needs a port or count, got ${argv[i]}`);
-      return v;
-    };
-    if (a === "--listen-port") o.listenPort = num();
-    else if (a === "--admin-port") o.adminPort = num();
-    else if (a === "--pod-base-port") o.podBasePort = num();
-    else if (a === "--control-port") o.controlPort = num();
-    else if (a === "--pods") o.pods = num();
-    else if (a === "--replicas") o.replicas = num();
-    else if (a === "--check") o.check = true;
-    else throw new Error(`unknown option ${a} (options: --listen-port N --admin-port N --control-port N --pod-base-port N --pods N --replicas N --check)`);
-  }
-  return o;
-}
+/** The flags are parsed by plain JavaScript, so that `npm run trial -- --help` answers before any set-up. */
+const trialOptions: { parseTrialArgs(argv: string[]): TrialOptions; USAGE: string } = require(path.join(ROOT, "scripts", "trial-options.cjs"));
 
 /** Joins 3 players to each of 3 rooms; returns a line per room, or throws if a room split. */
 async function selfCheck(url: (room: string) => string): Promise<string[]> {
@@ -55,12 +39,17 @@ async function selfCheck(url: (room: string) => string): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = trialOptions.parseTrialArgs(process.argv.slice(2));
+  if (o.help) {
+    console.log(trialOptions.USAGE);
+    return;
+  }
   if (o.replicas > 1) return replicaTrial(o);
   const dir = path.join(ROOT, ".work", o.check ? `trial-check-${process.pid}` : "trial");
   console.log(`trial: starting ${o.pods} demo pods and Envoy (config in ${path.relative(ROOT, dir)}/)`);
   const bed = await startBed({
     name: "trial", dir, listenPort: o.listenPort, adminPort: o.adminPort, podBasePort: o.podBasePort, podCount: o.pods,
+    layout: { healthCheck: o.healthChecks },
   });
   const gw = bed.gw;
   let code = 0;
@@ -106,7 +95,9 @@ Press Ctrl-C to stop.`);
 /** `--replicas N`: N Envoys sharing a room directory (etcd), behind an L4 balancer on the listen port. */
 async function replicaTrial(o: TrialOptions): Promise<void> {
   console.log(`trial: starting ${o.pods} demo pods, etcd, ${o.replicas} Envoy replicas and an L4 balancer`);
-  const set = await startReplicas({ name: o.check ? `trial-replicas-check` : "trial-replicas", basePort: o.listenPort, replicas: o.replicas, pods: o.pods });
+  const set = await startReplicas({ name: o.check ? `trial-replicas-check` : "trial-replicas", basePort: o.listenPort, podBasePort: o.podBasePort, replicas: o.replicas, pods: o.pods,
+    layout: { healthCheck: o.healthChecks },
+  });
   const control = new ControlServer(new TrialControl(set.gateways, set.fleet, set.etcd));
   let code = 0;
   try {

@@ -151,6 +151,23 @@ export class TrialControl {
     this.publishEndpoints();
   }
 
+  /** A draining pod takes new rooms again (a cancelled rollout). */
+  undrain(id: string): void {
+    this.pod(id);
+    const s = this.fleet.state(id);
+    if (s !== "draining") throw new ControlError(409, `pod ${id} is ${s}, not draining`);
+    this.fleet.setState(id, "serving");
+    this.publishEndpoints();
+  }
+
+  /** Starts a killed, stopped or removed pod again on its own address, empty, and puts it back in the endpoints
+   *  (as Kubernetes restarts a crashed container); a running pod is killed first (a crash loop). */
+  async restart(id: string): Promise<void> {
+    this.pod(id);
+    await this.fleet.restart(id);
+    this.publishEndpoints();
+  }
+
   remove(id: string): void {
     this.pod(id);
     const s = this.fleet.state(id);
@@ -214,6 +231,8 @@ export class ControlServer {
     "POST /pods/:id/drain             publish the pod as DRAINING (keeps its rooms, gets no new ones)",
     "POST /pods/:id/remove            take the pod out of the endpoints (it keeps running)",
     "POST /pods/:id/stop              take the pod out of the endpoints and stop it (SIGTERM)",
+    "POST /pods/:id/undrain           publish a draining pod as serving again (it takes new rooms)",
+    "POST /pods/:id/restart           start the pod again on its address, empty, in the endpoints (after kill or stop)",
     "PUT  /plugin-config  {...}       push a plugin configuration by ECDS",
     "POST /routes/reload              push the routes again by RDS (new version)",
     "POST /settle                     wait until Envoy and the plugin's membership show the pods' states",
@@ -288,11 +307,13 @@ export class ControlServer {
     if (restart) return c.restartGateway(restart[1]);
     if (m === "POST /directory/stop") return c.stopDirectory();
     if (m === "POST /directory/start") return c.startDirectory();
-    const action = /^POST \/pods\/([^/]+)\/(kill|drain|remove|stop)$/.exec(m);
+    const action = /^POST \/pods\/([^/]+)\/(kill|drain|undrain|restart|remove|stop)$/.exec(m);
     if (action) {
       const [, id, verb] = action;
       if (verb === "kill") await c.kill(id);
       else if (verb === "drain") c.drain(id);
+      else if (verb === "undrain") c.undrain(id);
+      else if (verb === "restart") await c.restart(id);
       else if (verb === "remove") c.remove(id);
       else await c.stop(id);
       return { ok: true, pod: id, state: c.fleet.state(id) };
@@ -323,6 +344,8 @@ export class ControlClient {
   drain(id: string) { return this.call("POST", `/pods/${id}/drain`); }
   remove(id: string) { return this.call("POST", `/pods/${id}/remove`); }
   stop(id: string) { return this.call("POST", `/pods/${id}/stop`); }
+  undrain(id: string) { return this.call("POST", `/pods/${id}/undrain`); }
+  restart(id: string) { return this.call("POST", `/pods/${id}/restart`); }
   pluginConfig(config: unknown) { return this.call("PUT", "/plugin-config", config); }
   reloadRoutes(): Promise<{ version: number }> { return this.call("POST", "/routes/reload"); }
   settle() { return this.call("POST", "/settle"); }

@@ -159,7 +159,7 @@ export interface BedOptions extends Omit<GatewayOptions, "endpoints"> {
 }
 
 export async function startBed(o: BedOptions): Promise<Bed> {
-  const fleet = new PodFleet(o.podBasePort);
+  const fleet = new PodFleet(o.podBasePort, o.layout?.healthCheck !== false);
   try {
     await fleet.start(o.podCount ?? 3);
     const gw = await startGateway({ ...o, endpoints: fleet.endpoints() });

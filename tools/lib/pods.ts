@@ -60,7 +60,8 @@ export class PodFleet {
   private readonly counters = new Map<string, number>();
   private nextPort: number;
 
-  constructor(basePort: number) {
+  /** `activeHealthChecks`: whether the gateway health-checks pods (then a killed pod shows unhealthy). */
+  constructor(basePort: number, private readonly activeHealthChecks = true) {
     this.nextPort = basePort;
   }
 
@@ -77,6 +78,18 @@ export class PodFleet {
       this.states.set(p.id, "serving");
     }
     return started;
+  }
+
+  /** Starts a pod again on its own address, empty (a crash loop, or a restart after a stop), and serving. */
+  async restart(id: string): Promise<PodProcess> {
+    const i = this.pods.findIndex((p) => p.id === id);
+    if (i < 0) throw new Error(`no pod ${id}`);
+    const old = this.pods[i];
+    await old.kill("SIGKILL");
+    const fresh = await startPodProcess(old.id, old.port, old.host);
+    this.pods[i] = fresh;
+    this.states.set(id, "serving");
+    return fresh;
   }
 
   get(id: string): PodProcess | undefined {
@@ -113,7 +126,7 @@ export class PodFleet {
       const s = this.states.get(p.id);
       if (s === "serving") view[p.address] = "healthy";
       else if (s === "draining") view[p.address] = "draining";
-      else if (s === "killed") view[p.address] = "unhealthy";
+      else if (s === "killed") view[p.address] = this.activeHealthChecks ? "unhealthy" : "healthy";
     }
     return view;
   }

@@ -28,8 +28,10 @@ export interface ReplicatedSystem {
 
 export interface ReplicaOptions {
   name: string;
-  /** Balancer on basePort; replica i listens on basePort+2+2i (admin +1); etcd on basePort+10/11; pods from basePort+20. */
+  /** Balancer on basePort (basePort+1 is left to a control API); etcd on basePort+2 and +3; replica i (0-based)
+   *  listens on basePort+4+2i (admin +1); pods from just after the last replica unless `podBasePort` says. */
   basePort: number;
+  podBasePort?: number;
   replicas?: number;
   pods?: number;
   /** Plugin configuration of every replica (the directory block is added when `directory` is true). */
@@ -60,13 +62,13 @@ export class GatewayReplicas implements ReplicatedSystem {
     const useDirectory = o.directory !== false && o.layout?.plugin !== false;
     try {
       if (useDirectory) {
-        this.etcd = new Etcd(path.join(this.dir, "etcd"), o.basePort + 10, o.basePort + 11);
+        this.etcd = new Etcd(path.join(this.dir, "etcd"), o.basePort + 2, o.basePort + 3);
         await this.etcd.start();
       }
       const pluginConfig = { ...(o.pluginConfig ?? {}), ...(useDirectory ? { directory: { ...(o.directoryConfig ?? {}) } } : {}) };
       for (let i = 0; i < (o.replicas ?? 2); i++) {
         this.gateways.push(await startGateway({
-          name: `${o.name}-gw${i + 1}`, dir: path.join(this.dir, `gw${i + 1}`), listenPort: o.basePort + 2 + 2 * i, adminPort: o.basePort + 3 + 2 * i,
+          name: `${o.name}-gw${i + 1}`, dir: path.join(this.dir, `gw${i + 1}`), listenPort: o.basePort + 4 + 2 * i, adminPort: o.basePort + 5 + 2 * i,
           endpoints: members, pluginConfig, layout: { directoryPort: this.etcd?.clientPort, ...(o.layout ?? {}) },
           start: { logLevel: "warning", wasmLogLevel: "info" },
         }));
@@ -137,7 +139,7 @@ export class ReplicaSet {
 }
 
 export async function startReplicas(o: ReplicaOptions): Promise<ReplicaSet> {
-  const fleet = new PodFleet(o.basePort + 20);
+  const fleet = new PodFleet(o.podBasePort ?? o.basePort + 4 + 2 * (o.replicas ?? 2), o.layout?.healthCheck !== false);
   const replicas = new GatewayReplicas("plugin", "Envoy + room-affinity plugin", "", o);
   try {
     await fleet.start(o.pods ?? 3);

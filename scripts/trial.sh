@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `npm run trial -- [flags]`: flags are checked (and --help answered) before any set-up or build; then
+# set-up installs only what these flags need, the build runs, and the trial starts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=$(node scripts/trial-options.cjs --profile "$@")
+if [ "$profile" = help ]; then
+  node scripts/trial-options.cjs --usage
+  exit 0
+fi
+bash scripts/setup.sh "$profile"
+bash scripts/build.sh >/dev/null
+exec node dist/tools/trial.js "$@"
