@@ -47,7 +47,7 @@ class Pair implements ReplicatedSystem {
   }
 }
 
-/** Balancer on `port`; instances on port+2.. (admin/peer ports above), etcd on port+10. */
+/** Balancer on `port`; instances on port+2.. (the plugin's: etcd on port+2, replicas from port+4; admin/peer ports above). */
 export function makeReplicated(name: string, port: number): ReplicatedSystem {
   const dir = scratchDir(`replicated-${name.replace("+", "-")}`);
   switch (name) {

@@ -93,6 +93,22 @@ test("the schema and the parser agree on good and bad configs", async () => {
   }
 });
 
+test("the schema and the Higress build's parser agree on directory configs of both store types", async () => {
+  const cases: unknown[] = [
+    { directory: {} }, { directory: { type: "etcd" } }, { directory: { type: "etcd", cluster: "c", timeoutMs: 300, token: "t" } },
+    { directory: { type: "redis" } }, { directory: { type: "redis", serviceName: "redis.infra.svc.cluster.local" } },
+    { directory: { type: "redis", serviceName: "redis.static", servicePort: 6380, password: "p", timeout: 100, database: 3 } },
+    { directory: { type: "redis", serviceName: "r.dns", cluster: "c" } }, { directory: { type: "redis", serviceName: "r.dns", timeoutMs: 100 } },
+    { directory: { serviceName: "r.dns" } }, { directory: { type: "etcd", password: "p" } }, { directory: { type: "redis", serviceName: "" } },
+    { directory: { type: "consul" } }, { directory: { type: "redis", serviceName: "r.dns", database: 16 } },
+  ];
+  for (const c of cases) {
+    const parser = (await verdict(c, true)) === "";
+    const schemaOk = validate(c) as boolean;
+    assert.equal(schemaOk, parser, `schema says ${schemaOk}, the Higress build says ${parser} for ${JSON.stringify(c)}`);
+  }
+});
+
 test("every metric the plugin defines and every response-details code are documented, and no other metric", async () => {
   const proc = newProcess([]);
   const vm = await WasmVm.load(WASM_ENVOY, proc, false);
