@@ -9,7 +9,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ROOT, scratchDir, WASM_ENVOY, WASM_HIGRESS, envoyBinary } from "../tools/lib/paths";
-import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_RULE_CONFIGS } from "../tools/render-deploy";
+import YAML from "yaml";
+import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_SETTINGS } from "../tools/render-deploy";
+import { Redis } from "../tools/lib/redis";
+import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { startPodProcess } from "../tools/lib/pods";
 import { join, closeAll } from "../tools/lib/clients";
@@ -56,17 +59,73 @@ test("docker-compose references resolve and match the Envoy config", () => {
   }
 });
 
-test("the Higress WasmPlugin examples, merged the way Higress merges them, configure the Higress build", async () => {
-  const rules = HIGRESS_RULE_CONFIGS.map((r: any) => ({
-    ...r.config,
-    ...(r.ingress ? { _match_route_: r.ingress } : r.domain ? { _match_domain_: r.domain } : { _match_service_: r.service }),
-  }));
-  const merged = { ...HIGRESS_DEFAULT_CONFIG, _rules_: rules };
-  const vm = await WasmVm.load(WASM_HIGRESS, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), true);
-  assert.equal(vm.configure(merged), true, JSON.stringify(vm.logs));
-  assert.ok(vm.logs.some((l) => /3 per-route rules/.test(l.message)));
-  const wasmPlugin = fs.readFileSync(path.join(ROOT, "deploy", "higress", "wasmplugin.yaml"), "utf8");
-  for (const k of ["phase: \"UNSPECIFIED_PHASE\"", "priority: 100", "failStrategy: \"FAIL_OPEN\"", "matchRules:"]) assert.ok(wasmPlugin.includes(k), k);
+/** `kubectl kustomize DIR`, parsed: the objects a `kubectl apply -k DIR` would send. */
+function kustomize(dir: string): any[] {
+  const r = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+  assert.equal(r.status, 0, `kubectl kustomize ${dir}: ${r.stderr}${r.error ?? ""}`);
+  return YAML.parseAllDocuments(r.stdout).map((d) => d.toJS());
+}
+
+const HIGRESS = path.join(ROOT, "deploy", "higress");
+const byKind = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
+
+test("the Higress base renders to a WasmPlugin with the Redis directory and an EnvoyFilter, and nothing of the user's", () => {
+  const objs = kustomize(path.join(HIGRESS, "base"));
+  assert.deepEqual(objs.map((o) => o.kind).sort(), ["EnvoyFilter", "WasmPlugin"]);
+  const plugin = byKind(objs, "WasmPlugin")[0];
+  assert.deepEqual(plugin.spec.defaultConfig.directory, HIGRESS_DEFAULT_CONFIG.directory);
+  assert.equal(plugin.spec.imagePullPolicy, "Always");
+  assert.deepEqual([plugin.spec.phase, plugin.spec.priority, plugin.spec.failStrategy], ["UNSPECIFIED_PHASE", 100, "FAIL_OPEN"]);
+  const filter = byKind(objs, "EnvoyFilter")[0];
+  assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: HIGRESS_SETTINGS.gameService, portNumber: HIGRESS_SETTINGS.gamePort });
+  assert.equal(filter.spec.configPatches[1].match.routeConfiguration.vhost.route.name, HIGRESS_SETTINGS.gameRoute);
+  assert.equal(byKind(kustomize(path.join(HIGRESS, "redis-trial")), "Service")[0].metadata.name + ".higress-system.svc.cluster.local", HIGRESS_SETTINGS.redisService,
+    "the base's Redis is the trial Redis");
+});
+
+test("the values a user sets in settings.yaml reach the WasmPlugin and the EnvoyFilter, typed", () => {
+  const dir = scratchDir("kustomize-settings");
+  fs.cpSync(path.join(HIGRESS, "base"), dir, { recursive: true });
+  const settings = YAML.parse(fs.readFileSync(path.join(dir, "settings.yaml"), "utf8"));
+  const mine = { pluginUrl: "oci://reg.example.net/x/room-affinity:1.2.3-gabc1234", pluginSha256: "ab".repeat(32), gameService: "chess.games.svc.cluster.local",
+    gamePort: 9443, gameRoute: "games/chess-ws", redisService: "redis.static", redisPort: 6380 };
+  assert.deepEqual(Object.keys(settings.spec).sort(), Object.keys(mine).sort());
+  fs.writeFileSync(path.join(dir, "settings.yaml"), YAML.stringify({ ...settings, spec: mine }));
+  const objs = kustomize(dir);
+  const plugin = byKind(objs, "WasmPlugin")[0];
+  const filter = byKind(objs, "EnvoyFilter")[0];
+  assert.deepEqual([plugin.spec.url, plugin.spec.sha256], [mine.pluginUrl, mine.pluginSha256]);
+  assert.deepEqual([plugin.spec.defaultConfig.directory.serviceName, plugin.spec.defaultConfig.directory.servicePort], [mine.redisService, mine.redisPort]);
+  assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: mine.gameService, portNumber: mine.gamePort });
+  assert.equal(filter.spec.configPatches[1].match.routeConfiguration.vhost.route.name, mine.gameRoute);
+});
+
+test("the base's WasmPlugin configures the Higress build; two replicas sharing a real Redis through it split 0 rooms in the two-replica scenario", async () => {
+  const config = byKind(kustomize(path.join(HIGRESS, "base")), "WasmPlugin")[0].spec.defaultConfig;
+  const single = byKind(kustomize(path.join(HIGRESS, "one-replica")), "WasmPlugin")[0].spec.defaultConfig;
+  assert.equal(single.directory, undefined, "one-replica has no directory");
+  const redis = new Redis(scratchDir("kustomize-redis"), 26390);
+  await redis.start();
+  try {
+    const run = async (pluginConfig: Record<string, any>, tag: string): Promise<number> => {
+      const hosts = hostsOf(3);
+      const [r1, r2] = [await higressReplica(pluginConfig, hosts, redis.port), await higressReplica(pluginConfig, hosts, redis.port)];
+      const rooms = Array.from({ length: 100 }, (_, i) => `/ws?appId=k8s&roomId=${tag}${i}`);
+      const home = new Map<string, string>();
+      for (const room of rooms) home.set(room, await joinThrough(r1, room));
+      hosts.push(...hostsOf(6).slice(3));
+      let split = 0;
+      for (const room of rooms) if ((await joinThrough(r2, room)) !== home.get(room) || (await joinThrough(r1, room)) !== home.get(room)) split++;
+      return split;
+    };
+    const withDirectory = await run(config, "base");
+    const without = await run(single, "one");
+    console.log(`two Higress replicas, scale-out 3 -> 6 between a room's players, 100 rooms: base ${withDirectory} split, one-replica config ${without} split`);
+    assert.equal(withDirectory, 0);
+    assert.ok(without > 20, "the control without a directory should split rooms");
+  } finally {
+    await redis.stop();
+  }
 });
 
 test("the docker-compose Envoy config serves rooms in the real Envoy (paths, addresses and ports substituted)", async () => {
@@ -116,7 +175,7 @@ test("the deploy files name the headers the plugin writes: stateful_session read
   assert.match(envoyYaml, new RegExp(`HeaderBasedSessionState"\\n\\s+name: "${pinHeader}"`), "stateful_session must read pinHeader");
   assert.match(envoyYaml, /lb_policy: "MAGLEV"/);
   assert.match(files.get("deploy/envoy/rds.yaml")!, new RegExp(`header_name: "${hashHeader}"`), "the route must hash on hashHeader");
-  const higress = files.get("deploy/higress/cluster-settings.yaml")!;
+  const higress = files.get("deploy/higress/base/envoyfilter.yaml")!;
   assert.match(higress, new RegExp(`header_name: "${hashHeader}"`), "the Higress route patch must hash on hashHeader");
   assert.match(higress, /lb_policy: "MAGLEV"/);
 });

@@ -8,31 +8,17 @@ import assert from "node:assert/strict";
 import { WasmVm, newProcess, Process, UpstreamHost } from "../tools/lib/host-emulator";
 import { WASM_HIGRESS, WASM_ENVOY, scratchDir } from "../tools/lib/paths";
 import { Redis } from "../tools/lib/redis";
+import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";
 
 const SERVICE = "redis.static";
-const hostsOf = (n: number): UpstreamHost[] => Array.from({ length: n }, (_, i) => ({ address: `10.0.0.${i + 1}:8080`, health: "Healthy" as const }));
 const path = (room: string) => `/ws?appId=a1&roomId=${room}`;
 
-/** One Higress replica: a process of its own (shared data) whose hosts are `hosts` (shared with the others). */
-async function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}): Promise<WasmVm> {
-  const proc: Process = newProcess(hosts);
-  proc.hosts = hosts;
-  proc.redisEndpoints.set(`outbound|${redis.port}||${SERVICE}`, { host: "127.0.0.1", port: redis.port });
-  const vm = await WasmVm.load(WASM_HIGRESS, proc, true);
-  const ok = vm.configure({ directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } });
-  assert.equal(ok, true, JSON.stringify(vm.logs));
-  return vm;
+/** One Higress replica sharing `redis` as its directory, with `directory` settings over the test's. */
+function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}): Promise<WasmVm> {
+  return higressReplica({ directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } }, hosts, redis.port);
 }
 
-/** A whole join: the request may wait for the directory; its writes are awaited too. Returns the pod. */
-async function join(vm: WasmVm, room: string): Promise<string> {
-  const p = vm.begin({ path: path(room) });
-  if (p.out.action === 1) await vm.redisIdle();
-  const out = vm.finish(p);
-  await vm.redisIdle();
-  assert.ok(out.upstream && !out.localReply, `join of ${room} failed: ${JSON.stringify(out.localReply)}`);
-  return out.upstream!;
-}
+const join = (vm: WasmVm, room: string): Promise<string> => joinThrough(vm, path(room));
 
 async function withRedis(name: string, port: number, fn: (redis: Redis) => Promise<void>, password = ""): Promise<void> {
   const redis = new Redis(scratchDir(name), port, password);

