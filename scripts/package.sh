@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# `npm run package`: the Higress artifacts of build/higress.wasm, from an existing tool (umoci, Debian):
-#   build/oci/                      OCI image layout, tag = package.json version, one layer holding
-#                                   /plugin.wasm (the image format Higress documents: FROM scratch +
-#                                   COPY plugin.wasm). Push it with: skopeo copy oci:build/oci:<version>
-#                                   docker://<registry>/<repo>:<version>
-#   build/http/room-affinity/<version>/plugin.wasm   the file to serve for an http(s):// url
-# and prints the digests the WasmPlugin `sha256` field takes.
+# `npm run package`: the Higress artifacts of build/higress.wasm.
+#   build/package/plugin.wasm       the module, and the build context of deploy/image/Dockerfile
+#                                   (docker build -f deploy/image/Dockerfile build/package)
+#   build/oci/                      the same image as an OCI image layout made with umoci (no Docker
+#                                   needed), tagged <version> and <version>-g<commit>; push it with
+#                                   skopeo copy oci:build/oci:<tag> docker://<registry>/room-affinity:<tag>
+#   build/package/settings-oci.yaml, settings-http.yaml
+#                                   the pluginUrl and pluginSha256 lines for deploy/higress/base/settings.yaml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=$(node -p "require('./package.json').version")
+commit=$(git rev-parse --short=8 HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit-dirty"
+tag_commit="$version-g$commit"
 [ -f build/higress.wasm ] || { echo "package: build/higress.wasm missing: run npm run build" >&2; exit 1; }
-if ! command -v umoci >/dev/null; then
-  echo "package: installing umoci (Debian)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends umoci >/dev/null
-fi
+command -v umoci >/dev/null || { echo "package: umoci missing; as root: apt-get install -y umoci" >&2; exit 1; }
+
+mkdir -p build/package
+cp build/higress.wasm build/package/plugin.wasm
 
 out=build/oci
 rm -rf "$out"
 umoci init --layout "$out"
 umoci new --image "$out:$version"
-umoci insert --image "$out:$version" build/higress.wasm /plugin.wasm
+umoci insert --image "$out:$version" build/package/plugin.wasm /plugin.wasm
 umoci config --image "$out:$version" \
   --config.label "org.opencontainers.image.title=room-affinity" \
-  --config.label "org.opencontainers.image.version=$version" >/dev/null
+  --config.label "org.opencontainers.image.version=$version" \
+  --config.label "org.opencontainers.image.revision=$commit" >/dev/null
+umoci tag --image "$out:$version" "$tag_commit"
 umoci gc --layout "$out"
 
-mkdir -p "build/http/room-affinity/$version"
-cp build/higress.wasm "build/http/room-affinity/$version/plugin.wasm"
+mkdir -p "build/http/room-affinity/$tag_commit"
+cp build/package/plugin.wasm "build/http/room-affinity/$tag_commit/plugin.wasm"
 
-manifest=$(node -e "const i=require('./$out/index.json'); const m=i.manifests.find(x=>x.annotations&&x.annotations['org.opencontainers.image.ref.name']==='$version'); console.log(m.digest.replace('sha256:',''))")
-wasm=$(sha256sum build/higress.wasm | cut -d' ' -f1)
-echo "package: OCI image layout $out (tag $version), manifest sha256:$manifest"
-echo "package:   WasmPlugin url oci://<registry>/<repo>:$version  sha256: $manifest"
-echo "package: http file build/http/room-affinity/$version/plugin.wasm"
-echo "package:   WasmPlugin url http(s)://<host>/room-affinity/$version/plugin.wasm  sha256: $wasm"
+manifest=$(node -e "const i=require('./$out/index.json'); const m=i.manifests.find(x=>x.annotations&&x.annotations['org.opencontainers.image.ref.name']==='$tag_commit'); console.log(m.digest.replace('sha256:',''))")
+wasm=$(sha256sum build/package/plugin.wasm | cut -d' ' -f1)
+cat > build/package/settings-oci.yaml <<EOF
+  pluginUrl: "oci://<registry>/room-affinity:$tag_commit"
+  pluginSha256: "$manifest"
+EOF
+cat > build/package/settings-http.yaml <<EOF
+  pluginUrl: "https://<host>/room-affinity/$tag_commit/plugin.wasm"
+  pluginSha256: "$wasm"
+EOF
+echo "package: OCI image layout $out, tags $version and $tag_commit, manifest sha256:$manifest"
+echo "package:   push: skopeo copy oci:$out:$tag_commit docker://<registry>/room-affinity:$tag_commit"
+echo "package:   or:   docker build -t <registry>/room-affinity:$tag_commit -f deploy/image/Dockerfile build/package"
+echo "package: http file build/http/room-affinity/$tag_commit/plugin.wasm, sha256 $wasm"
+echo "package: lines for deploy/higress/base/settings.yaml: build/package/settings-oci.yaml (or settings-http.yaml)"

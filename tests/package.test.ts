@@ -75,9 +75,18 @@ test("npm run package writes an OCI image layout that follows the spec, with plu
   const referenced = new Set([desc.digest, manifest.config.digest, layer.digest].map((d) => d.slice(7)));
   for (const f of fs.readdirSync(path.join(LAYOUT, "blobs", "sha256"))) assert.ok(referenced.has(f), `unreferenced blob ${f}`);
 
-  // The printed digests are the ones a WasmPlugin's sha256 field takes.
-  assert.match(r.stdout, new RegExp(`sha256: ${desc.digest.slice(7)}`));
+  // A second tag carries the commit, on the same manifest, so a rebuild is a new tag.
+  const tags = index.manifests.map((m: Descriptor) => m.annotations?.["org.opencontainers.image.ref.name"]);
+  const commitTag = tags.find((t: string) => t !== version);
+  assert.match(commitTag, new RegExp(`^${version.replace(/\./g, "\\.")}-g[0-9a-f]{8}(-dirty)?$`), `tags: ${tags}`);
+  assert.equal(index.manifests.find((m: Descriptor) => m.annotations?.["org.opencontainers.image.ref.name"] === commitTag).digest, desc.digest);
+
+  // The digests go into settings.yaml's pluginSha256: the manifest's for oci://, the module's for http(s)://.
+  const settingsOci = fs.readFileSync(path.join(ROOT, "build", "package", "settings-oci.yaml"), "utf8");
+  assert.match(settingsOci, new RegExp(`pluginUrl: "oci://<registry>/room-affinity:${commitTag}"\n  pluginSha256: "${desc.digest.slice(7)}"`));
   const wasmSha = crypto.createHash("sha256").update(fs.readFileSync(WASM_HIGRESS)).digest("hex");
-  assert.match(r.stdout, new RegExp(`sha256: ${wasmSha}`));
-  assert.ok(fs.readFileSync(path.join(ROOT, "build", "http", "room-affinity", version, "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)));
+  const settingsHttp = fs.readFileSync(path.join(ROOT, "build", "package", "settings-http.yaml"), "utf8");
+  assert.match(settingsHttp, new RegExp(`pluginUrl: "https://<host>/room-affinity/${commitTag}/plugin.wasm"\n  pluginSha256: "${wasmSha}"`));
+  assert.ok(fs.readFileSync(path.join(ROOT, "build", "http", "room-affinity", commitTag, "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)));
+  assert.ok(fs.readFileSync(path.join(ROOT, "build", "package", "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)), "the Dockerfile's context holds the build");
 });
