@@ -29,6 +29,7 @@ export namespace Defaults {
   export const adminCluster = "room_affinity_admin";
   export const websocketOnly = true;
   export const sharedDataPrefix = "room-affinity";
+  export const logDecision = false;
 }
 
 /** The settings a per-route rule may change; everything else is one per plugin instance. */
@@ -110,6 +111,8 @@ export class PluginConfig {
   workerBucketCopies: i32 = Defaults.workerBucketCopies;
   adminCluster: string = Defaults.adminCluster;
   sharedDataPrefix: string = Defaults.sharedDataPrefix;
+  /** Publish each keyed request's room key and decision as filter state, for access logs. */
+  logDecision: bool = Defaults.logDecision;
   /** The shared room directory, or null (each gateway process keeps its own table only). */
   directory: DirectoryConfig | null = null;
 }
@@ -124,7 +127,7 @@ export class ConfigResult {
 export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
 /** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
 export const GLOBAL_FIELDS: string[] = [
-  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "workerBucketCopies", "adminCluster", "sharedDataPrefix", "directory",
+  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "workerBucketCopies", "adminCluster", "sharedDataPrefix", "logDecision", "directory",
 ];
 export const RULES_KEY = "_rules_";
 /** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
@@ -369,6 +372,7 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   c.workerBucketCopies = r.int("workerBucketCopies", Defaults.workerBucketCopies, 0, 65536);
   c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
   c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);
+  c.logDecision = r.bool("logDecision", Defaults.logDecision);
   if (r.error.length > 0) return ConfigResult.fail(r.error);
   const dir = obj.get("directory");
   if (dir != null) {

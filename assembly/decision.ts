@@ -396,3 +396,26 @@ function accepted(status: string | null, upgrade: bool): bool {
   if (status == null || status.length != 3) return false;
   return upgrade ? status == "101" : status.charCodeAt(0) == 0x32;
 }
+
+/**
+ * What access logs show of the plugin's decision (filter state room_affinity_decision): the request
+ * phase's word, replaced by the response phase's where that one says more.
+ */
+export function requestLabel(d: RequestDecision): string {
+  switch (d.action) {
+    case RequestAction.Reject: return "rejected";
+    case RequestAction.PassThrough: return "passed";
+    case RequestAction.Pin: return d.adopted ? "adopted" : "hit";
+    default: return "new";
+  }
+}
+
+/** The response phase's word, or "" where the request phase's stands (a pin that held, a plain pass). */
+export function responseLabel(d: ResponseDecision): string {
+  if (d.conflict) return "elsewhere";
+  const res = d.resolution;
+  if (res != null && res.outcome == Outcome.Contended) return "contended";
+  if (d.action == ResponseAction.Learned) return "learned";
+  if (d.action == ResponseAction.Corrected) return "repinned";
+  return "";
+}

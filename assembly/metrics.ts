@@ -1,5 +1,6 @@
 // Counters and gauges, defined through proxy_define_metric. Envoy shows them in /stats as
-// wasmcustom.room_affinity.<name> (Prometheus: envoy_wasmcustom_room_affinity_<name>).
+// wasmcustom.room_affinity.<name>; its Prometheus output drops the custom namespace (room_affinity_<name>).
+// Counters end in _total and durations are in seconds, as Prometheus's conventions ask.
 import { MetricType } from "./abi/imports";
 import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
 import { Outcome, Resolution } from "./table";
@@ -8,56 +9,59 @@ import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseA
 
 export class Metrics {
   /** Joins of a room the table knows: pinned to its pod (published on each tick). */
-  hits: u32 = defineMetric(MetricType.Counter, "room_affinity.hits");
+  hits: u32 = defineMetric(MetricType.Counter, "room_affinity.hits_total");
   /** Joins of a room the table does not know: the gateway's hash on the room places it. */
-  misses: u32 = defineMetric(MetricType.Counter, "room_affinity.misses");
+  misses: u32 = defineMetric(MetricType.Counter, "room_affinity.misses_total");
   /** New rooms recorded where the gateway placed them (on a 101). */
-  learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned");
+  learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned_total");
   /** Rooms moved to where the gateway sent them because their pinned pod was not usable. */
-  repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins");
+  repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins_total");
   /** Upgrades refused (503) because the player reached another pod than its room's; the retry joins the room. */
-  rejectElsewhere: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.room_elsewhere");
+  rejectElsewhere: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.room_elsewhere_total");
   /** Unhonoured pins that the pin mechanism never read (stateful_session reads another header). */
-  pinUnread: u32 = defineMetric(MetricType.Counter, "room_affinity.pin_header_unread");
+  pinUnread: u32 = defineMetric(MetricType.Counter, "room_affinity.pin_header_unread_total");
   /** Rooms carried over from the table of a previous geometry (capacity, bucketSize, sharedDataPrefix). */
-  adopted: u32 = defineMetric(MetricType.Counter, "room_affinity.adopted");
-  contended: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_contended");
-  casRetries: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_retries");
-  evictedCapacity: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.capacity");
-  evictedExpired: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.expired");
-  evictedGone: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.pod_gone");
+  adopted: u32 = defineMetric(MetricType.Counter, "room_affinity.adopted_total");
+  contended: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_contended_total");
+  casRetries: u32 = defineMetric(MetricType.Counter, "room_affinity.cas_retries_total");
+  evictedCapacity: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.capacity_total");
+  evictedExpired: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.expired_total");
+  evictedGone: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.pod_gone_total");
   tableEntries: u32 = defineMetric(MetricType.Gauge, "room_affinity.table.entries");
-  sweptBuckets: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.buckets_visited");
-  sweepCycles: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.cycles");
-  passthroughNoKey: u32 = defineMetric(MetricType.Counter, "room_affinity.passthrough.missing_key");
-  rejectNoKey: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.missing_key");
-  rejectKeyTooLong: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.key_too_long");
-  membershipFetches: u32 = defineMetric(MetricType.Counter, "room_affinity.membership.fetches");
-  membershipFetchFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.membership.fetch_failures");
+  sweptBuckets: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.buckets_visited_total");
+  sweepCycles: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.cycles_total");
+  passthroughNoKey: u32 = defineMetric(MetricType.Counter, "room_affinity.passthrough.missing_key_total");
+  rejectNoKey: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.missing_key_total");
+  rejectKeyTooLong: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.key_too_long_total");
+  membershipFetches: u32 = defineMetric(MetricType.Counter, "room_affinity.membership.fetches_total");
+  membershipFetchFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.membership.fetch_failures_total");
   membershipHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.hosts");
   membershipEligibleHosts: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.eligible_hosts");
-  snapshotAgeMs: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.snapshot_age_ms");
-  hostCallFailures: u32 = defineMetric(MetricType.Gauge, "room_affinity.host_call_failures");
+  snapshotAgeSeconds: u32 = defineMetric(MetricType.Gauge, "room_affinity.membership.snapshot_age_seconds");
+  /** Host calls that answered an unexpected status, summed over every VM (each adds what it saw since its last tick). */
+  hostCallFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.host_call_failures_total");
   /** Bucket reads this worker's copy answered (only the bucket's stamp was read); published on each tick. */
-  copiesServed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.served");
+  copiesServed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.served_total");
   /** Bucket reads with copies on that the copy could not answer (one stamp read more than without copies); published on each tick. */
-  copiesMissed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.missed");
+  copiesMissed: u32 = defineMetric(MetricType.Counter, "room_affinity.bucket_copies.missed_total");
   /** Joins of rooms this replica did not know that waited for a directory lookup. */
-  dirWaits: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.waits");
+  dirWaits: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.waits_total");
   /** Lookups that found the room in the directory (placed by another replica, or before a restart). */
-  dirFound: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.found");
+  dirFound: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.found_total");
   /** Lookups that did not find the room: a new room everywhere. */
-  dirAbsent: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.absent");
+  dirAbsent: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.absent_total");
   /** Joins that did not wait because maxLookupsInFlight lookups were in flight (failed open). */
-  dirBusy: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.busy");
+  dirBusy: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.busy_total");
   /** Directory calls that failed: not sent, timed out, an error status, a malformed reply (failed open). */
-  dirFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.failures");
+  dirFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.failures_total");
   /** Writes sent: claims of new rooms, moves after a pod left, refreshes of known rooms. */
-  dirWrites: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.writes");
+  dirWrites: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.writes_total");
   /** Writes that found another pod in the directory: this replica now follows it. */
-  dirConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.conflicts");
+  dirConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.conflicts_total");
+  /** How long directory lookups took, dispatch to reply or failure (a histogram, in milliseconds). */
+  dirLookupMs: u32 = defineMetric(MetricType.Histogram, "room_affinity.directory.lookup_milliseconds");
   /** Directory values ignored because they are not a member of the routed cluster. */
-  dirRejected: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.rejected_values");
+  dirRejected: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.rejected_values_total");
 
   /**
    * Joins of known rooms since the last tick. The commonest request of all is counted here and published

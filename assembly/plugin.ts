@@ -4,7 +4,7 @@ import { RootContext, HttpContext } from "./abi/context";
 import { FilterHeadersStatus, MapType, BufferType, LogLevel } from "./abi/imports";
 import {
   getBuffer, getHeader, getHeaderBytes, getHeaderPairs, fromUtf8, getPropertyString, sendLocalResponse, setTickPeriodMs, replaceHeaderBytes, removeRequestHeader,
-  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName, RepeatedProperty, STATUS_HEADER,
+  nowNanos, logError, logWarn, logInfo, logDebug, hostLogLevel, hostCallFailures, setEffectiveContext, continueRequest, HostName, RepeatedProperty, STATUS_HEADER, setProperty,
 } from "./abi/host";
 import { collectInsideHook } from "./abi/collector";
 import { findPairValue } from "./abi/pairs";
@@ -13,7 +13,7 @@ import { parseConfig } from "./config";
 import { stripPort } from "./rules";
 import { hex64Into } from "./hash";
 import {
-  RequestFacts, DeferredFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE, upgradesToWebSocket,
+  RequestFacts, DeferredFacts, RequestAction, StreamState, ResponseAction, ResponseDecision, DETAILS_ROOM_ELSEWHERE, upgradesToWebSocket, requestLabel, responseLabel,
 } from "./decision";
 import { Outcome } from "./table";
 import { DirectoryEvent, EventKind, LookupStart } from "./directory/directory";
@@ -60,6 +60,8 @@ export class RoomAffinityRoot extends RootContext {
   conflicts: u32 = 0;
   /** Pins whose mechanism said they held (this thread, since start); see PINS_VERIFIED_FIRST. */
   pinsHeld: u32 = 0;
+  /** This VM's unexpected host statuses already added to the host_call_failures_total counter. */
+  private hostCallFailuresPublished: u64 = 0;
   /** Whether the host logs debug lines; refreshed on configure and each tick, so per-pin log lines
    *  are only built when someone reads them. */
   debugEnabled: bool = false;
@@ -98,14 +100,16 @@ export class RoomAffinityRoot extends RootContext {
   onTick(): void {
     const inst = this.instance;
     this.metrics.publish(inst == null ? null : inst.decider.table.copies);
+    const failures = hostCallFailures();
+    this.metrics.add(this.metrics.hostCallFailures, <i64>(failures - this.hostCallFailuresPublished));
+    this.hostCallFailuresPublished = failures;
     if (inst == null) return;
     this.debugEnabled = hostLogLevel() <= LogLevel.Debug;
     const nowMs = nowMillis();
     const m = this.metrics;
     // Every thread reports the age, so the gauge keeps rising if the lease holder stops refreshing.
     const age = inst.snapshots.freshestAgeMs(nowMs);
-    if (age >= 0) m.set(m.snapshotAgeMs, <u64>age);
-    m.set(m.hostCallFailures, hostCallFailures());
+    if (age >= 0) m.set(m.snapshotAgeSeconds, <u64>age / 1000);
     const clusters = inst.decider.routedCluster.takeEnding();
     if (clusters.length > 0) {
       logInfo("room-affinity: keyed requests reach two clusters (" + clusters + "): this worker reads the routed " +
@@ -184,6 +188,7 @@ export class RoomAffinityRoot extends RootContext {
         m.countResponse(new ResponseDecision(ResponseAction.Corrected, inst.decider.table.correct(e.fingerprint, now, e.ours, e.address)));
       }
       if (e.kind != EventKind.LookupDone) continue;
+      if (e.elapsedMs >= 0) m.set(m.dirLookupMs, <u64>e.elapsedMs);
       let address = e.address;
       if (e.failure.length == 0) m.inc(address.length > 0 ? m.dirFound : m.dirAbsent);
       if (address.length > 0 && !inst.memberOfAnyCluster(address)) {
@@ -263,6 +268,15 @@ function requestFacts(inst: PluginInstance): RequestFacts {
   return f;
 }
 
+const KEY_PROPERTY = HostName.property(["room_affinity_key"]);
+const DECISION_PROPERTY = HostName.property(["room_affinity_decision"]);
+
+/** Access-log contract: the room key (when given) and the decision, as filter state (wasm.room_affinity_*). */
+function logDecision(key: Uint8Array | null, label: string): void {
+  if (key != null) setProperty(KEY_PROPERTY, key.buffer.slice(key.byteOffset, key.byteOffset + key.byteLength));
+  setProperty(DECISION_PROPERTY, String.UTF8.encode(label));
+}
+
 /** Logs each kind of problem once per worker thread (VM), not once per request. */
 class OnceLog {
   private said: Set<string> = new Set();
@@ -296,6 +310,7 @@ export class RoomAffinityStream extends HttpContext {
     if (this.state == NOTHING_PINNED) return; // not reachable: only a request phase pauses a stream
     this.state.pinned = address;
     this.state.learning = false;
+    if (this.inst != null && this.inst!.config.logDecision) logDecision(null, "found");
   }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
@@ -307,6 +322,7 @@ export class RoomAffinityStream extends HttpContext {
     const d = inst.decider.decide(facts);
     root.metrics.countRequest(d);
     this.state = inst.decider.streamState(d, facts);
+    if (inst.config.logDecision) logDecision(d.key, requestLabel(d));
     if (d.action == RequestAction.Reject) {
       sendLocalResponse(d.status, d.details, d.body, [["content-type", "text/plain"]]);
       return FilterHeadersStatus.StopIteration;
@@ -376,6 +392,10 @@ export class RoomAffinityStream extends HttpContext {
     }
     const d = inst.decider.afterResponse(s, upstream, status, HOST_FACTS);
     const m = this.root.metrics;
+    if (inst.config.logDecision) {
+      const label = responseLabel(d);
+      if (label.length > 0) logDecision(null, label);
+    }
     if (pinUnread && d.action == ResponseAction.Corrected) {
       m.inc(m.pinUnread);
       DEPLOYMENT_PROBLEMS.error("pin-unread", "a pin to " + s.pinned + " was not honoured and the pin mechanism never read it: " +

@@ -567,7 +567,7 @@ async function gatewayMemory(o: Options, endpoints: Endpoint[]) {
     const preloadS = (Date.now() - t0) / 1000;
     await sleep(3000);
     const after = rssKb(pid);
-    const pins = await sys.gw!.stat("learned");
+    const pins = await sys.gw!.stat("learned_total");
     agent.destroy();
     return { rooms: o.gatewayRooms, pins, rssBeforeKb: before, rssAfterKb: after, bytesPerRoom: ((after - before) * 1024) / pins, preloadSeconds: preloadS };
   } finally {
@@ -640,7 +640,7 @@ async function emulatorBench(o: Options) {
     if (bucket) buckets++;
     else stamps++;
   }
-  const rooms = proc.metrics.get("room_affinity.learned");
+  const rooms = proc.metrics.get("room_affinity.learned_total");
   // libstdc++ unordered_map<string, pair<string, uint32_t>> node: 2 strings (32 B each), cas, next
   // pointer and cached hash (~88 B), plus the heap blocks of key and value (payload, rounded up).
   const perKeyOverhead = 88 + 16;
@@ -661,7 +661,7 @@ async function emulatorBench(o: Options) {
   proc.hosts.splice(5, 1);
   proc.nowMs += 1001;
   vm.request({ path: "/ws?appId=e&roomId=0" }); // refreshes the host view (Higress reads it in streams)
-  const goneBefore = proc.metrics.get("room_affinity.evictions.pod_gone");
+  const goneBefore = proc.metrics.get("room_affinity.evictions.pod_gone_total");
   const urgentMs: number[] = [];
   let ticks = 0;
   for (; ticks < 10; ticks++) {
@@ -696,7 +696,7 @@ async function emulatorBench(o: Options) {
     sweepSteadyMs: steadyMs,
     sweepUrgentWindow: urgentWindow,
     sweepUrgentMs: urgentMs,
-    evictedRooms: proc.metrics.get("room_affinity.evictions.pod_gone") - goneBefore,
+    evictedRooms: proc.metrics.get("room_affinity.evictions.pod_gone_total") - goneBefore,
     evictionTicks: ticks,
     bucketsStillHoldingVictim: left,
   };
@@ -755,15 +755,15 @@ async function directoryBench(o: Options) {
     }
     missMs.sort((a, b) => a - b);
     hitMs.sort((a, b) => a - b);
-    const found = await gwA.stat("directory.found");
+    const found = await gwA.stat("directory.found_total");
     // Steady load: joins of a pool of known rooms through the balancer for a while.
     const pool = o.smoke ? 50 : 500;
     for (let i = 0; i < pool; i++) await handshake(set.port, `/ws?appId=steady&roomId=s${i}`);
     await sleep(1500);
-    const before = { waits: await set.stat("directory.waits"), writes: await set.stat("directory.writes") };
+    const before = { waits: await set.stat("directory.waits_total"), writes: await set.stat("directory.writes_total") };
     const seconds = o.smoke ? 3 : 20;
     const steady = await load(set.port, seconds, o.concurrency, pool, "s");
-    const requests = (await set.stat("directory.waits")) - before.waits + (await set.stat("directory.writes")) - before.writes;
+    const requests = (await set.stat("directory.waits_total")) - before.waits + (await set.stat("directory.writes_total")) - before.writes;
     return {
       rooms, refreshSeconds, found,
       missP50: percentile(missMs, 50), missP99: percentile(missMs, 99), hitP50: percentile(hitMs, 50), hitP99: percentile(hitMs, 99),

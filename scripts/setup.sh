@@ -6,7 +6,7 @@
 #   scripts/setup.sh bench      compare + valgrind (instruction counts)
 #   scripts/setup.sh package    npm packages + umoci (the OCI image layout)
 #   scripts/setup.sh test       everything the test suite runs: bench + Redis, umoci, Docker's engine,
-#                               docker-compose and debootstrap (the docker-compose test)
+#                               docker-compose and debootstrap (the docker-compose test), Prometheus
 # Node >= 20 and python3 with venv are prerequisites. Debian packages need root and apt-get; without
 # them the script stops with the exact install line to run.
 set -euo pipefail
@@ -58,6 +58,7 @@ case "$profile" in
     deb docker.io /usr/sbin/dockerd
     deb_cmd docker-compose docker-compose
     deb debootstrap /usr/sbin/debootstrap
+    deb prometheus /usr/bin/promtool   # the observability test: a real Prometheus and promtool
     ;;
   *) echo "setup: unknown profile '$profile' (trial, replicas, compare, bench, package, test)" >&2; exit 2 ;;
 esac
@@ -72,6 +73,11 @@ if [ ${#need_debs[@]} -gt 0 ]; then
   echo "setup: installing ${need_debs[*]} (Debian)"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $line -qq >/dev/null
-  # The packages may start their services; the trial, tests and benchmarks run their own instances.
-  (service nginx stop; service haproxy stop; service etcd stop; service redis-server stop) >/dev/null 2>&1 || true
+  # Servers just installed may have started as services; the trial, tests and benchmarks run their own.
+  for pkg in "${need_debs[@]}"; do
+    case "$pkg" in
+      nginx-light) service nginx stop ;; haproxy) service haproxy stop ;; etcd-server) service etcd stop ;;
+      redis-server) service redis-server stop ;; prometheus) service prometheus stop ;;
+    esac
+  done >/dev/null 2>&1 || true
 fi

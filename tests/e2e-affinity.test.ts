@@ -50,9 +50,9 @@ async function pinRooms(roomIds: string[], perRoom = 1): Promise<Map<string, str
 }
 
 test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms, all 3 pods used`, async () => {
-  const learnedBefore = await gw.stat("learned");
-  const repinsBefore = await gw.stat("repins");
-  const conflictsBefore = await gw.stat("rejects.room_elsewhere");
+  const learnedBefore = await gw.stat("learned_total");
+  const repinsBefore = await gw.stat("repins_total");
+  const conflictsBefore = await gw.stat("rejects.room_elsewhere_total");
   const roomPod = new Map<string, string>();
   const players: { room: string }[] = [];
   for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}` });
@@ -78,28 +78,28 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
   // Each room was recorded where Envoy's hash on the room put its first players; none disagreed.
   // A room can be learned twice (to the same pod) when two rooms' first writes create one bucket in the
   // same microseconds: shared data has no create-if-absent (README, Known limits). Printed, not hidden.
-  const learned = (await gw.stat("learned")) - learnedBefore;
+  const learned = (await gw.stat("learned_total")) - learnedBefore;
   console.log(`learned ${learned} pins for ${ROOMS} rooms`);
   assert.ok(learned >= ROOMS, `only ${learned} rooms learned`);
-  assert.equal((await gw.stat("rejects.room_elsewhere")) - conflictsBefore, 0);
-  assert.equal((await gw.stat("repins")) - repinsBefore, 0);
+  assert.equal((await gw.stat("rejects.room_elsewhere_total")) - conflictsBefore, 0);
+  assert.equal((await gw.stat("repins_total")) - repinsBefore, 0);
   // And the table now holds every room on that pod: one more player each, all table hits, nothing learned.
   // Joins of known rooms are published on each tick (1 s): count from a figure that no longer moves.
   let hitsBefore = -1;
   await waitFor("the earlier joins published", async () => {
-    const h = await gw.stat("hits");
+    const h = await gw.stat("hits_total");
     const settled = h === hitsBefore;
     hitsBefore = h;
     if (!settled) await new Promise((r) => setTimeout(r, 1200));
     return settled;
   }, 15000);
-  const learnedAfter = await gw.stat("learned");
+  const learnedAfter = await gw.stat("learned_total");
   const again = await mapLimit(rooms("r", ROOMS), 50, (room) => join(gw.url("a1", room)));
   await closeAll(again);
   for (const j of again) assert.equal(j.pod, roomPod.get(roomIdOf(j)), `${j.room} moved`);
-  await waitFor("these joins published", async () => (await gw.stat("hits")) - hitsBefore >= ROOMS, 5000).catch(() => {});
-  assert.equal((await gw.stat("hits")) - hitsBefore, ROOMS);
-  assert.equal(await gw.stat("learned"), learnedAfter);
+  await waitFor("these joins published", async () => (await gw.stat("hits_total")) - hitsBefore >= ROOMS, 5000).catch(() => {});
+  assert.equal((await gw.stat("hits_total")) - hitsBefore, ROOMS);
+  assert.equal(await gw.stat("learned_total"), learnedAfter);
 });
 
 test("everyone reconnects from new source addresses (127.0.0.x): 100% return to their room's pod", async () => {
@@ -168,19 +168,19 @@ test("the pin never leaks to clients", async () => {
 });
 
 test("missing key: passthrough reaches a pod and is counted", async () => {
-  const before = await gw.stat("passthrough.missing_key");
+  const before = await gw.stat("passthrough.missing_key_total");
   const j = await join(`ws://127.0.0.1:${gw.port}/ws?appId=a1`);
   await closeAll([j]);
   assert.ok(bed.fleet.pods.some((p) => p.id === j.pod));
-  assert.equal(await gw.stat("passthrough.missing_key"), before + 1);
+  assert.equal(await gw.stat("passthrough.missing_key_total"), before + 1);
 });
 
 test("over-long key: 400 with response details room_affinity_key_too_long", async () => {
-  const rejectsBefore = await gw.stat("rejects.key_too_long");
+  const rejectsBefore = await gw.stat("rejects.key_too_long_total");
   const long = "x".repeat(600);
   await assert.rejects(join(gw.url("a1", long)), (e: unknown) => e instanceof HttpRejection && e.status === 400 && /longer than 512/.test(e.body));
   await waitFor("access log line", async () => gw.accessLog().some((l) => / 400 room_affinity_key_too_long /.test(l)), 5000);
-  assert.equal((await gw.stat("rejects.key_too_long")) - rejectsBefore, 1);
+  assert.equal((await gw.stat("rejects.key_too_long_total")) - rejectsBefore, 1);
 });
 
 /** Waits until every worker rejects appId-less joins (reject mode in force everywhere). */
@@ -237,7 +237,7 @@ async function learnRooms(roomIds: string[]): Promise<Map<string, string>> {
 }
 
 test("without membership (admin fetch disabled): the first player's pod, chosen by Envoy's hash, becomes the pin", async () => {
-  const learnedBefore = await gw.stat("learned");
+  const learnedBefore = await gw.stat("learned_total");
   const roomIds = rooms("learn", 30);
   const first = await learnRooms(roomIds);
   const rest = await mapLimit(roomIds.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
@@ -248,7 +248,7 @@ test("without membership (admin fetch disabled): the first player's pod, chosen 
   } finally {
     await closeAll(rest);
   }
-  assert.equal((await gw.stat("learned")) - learnedBefore, roomIds.length);
+  assert.equal((await gw.stat("learned_total")) - learnedBefore, roomIds.length);
 });
 
 test("a pin Envoy will not honour (pod left the endpoints) moves the whole room to Envoy's new choice", async () => {
@@ -258,7 +258,7 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
   await waitFor("EDS update", async () => !(await gw.clusterHosts()).includes(gone.address), 10000);
   const orphaned = [...learnedPod].filter(([, pod]) => pod === gone.id).map(([room]) => room);
   assert.ok(orphaned.length > 0, `no learned room was on ${gone.id}`);
-  const before = await gw.stat("repins");
+  const before = await gw.stat("repins_total");
   // One player per orphaned room first (Envoy's load balancer picks), then four more each, concurrently.
   const firsts = await mapLimit(orphaned, 1, (r) => join(gw.url("a1", r)));
   const rest = await mapLimit(orphaned.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
@@ -270,9 +270,9 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
   } finally {
     await closeAll([...firsts, ...rest]);
   }
-  assert.equal((await gw.stat("repins")) - before, orphaned.length);
+  assert.equal((await gw.stat("repins_total")) - before, orphaned.length);
   // stateful_session read every pin (it echoed the host it used instead), so no mismatch was reported.
-  assert.equal(await gw.stat("pin_header_unread"), 0);
+  assert.equal(await gw.stat("pin_header_unread_total"), 0);
 });
 
 /**

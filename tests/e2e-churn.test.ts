@@ -72,7 +72,7 @@ test("scale-out 3 -> 6 with 300 rooms connected: 0 rooms moved, new rooms use th
 test("scale-in 6 -> 3: rooms of removed pods re-pin each to one pod, the others never move", async () => {
   let repinnedOrEvicted = -1;
   const r = await pluginScenario("scale-in", 21050, async (gw) => {
-    repinnedOrEvicted = (await gw.stat("repins")) + (await gw.stat("evictions.pod_gone"));
+    repinnedOrEvicted = (await gw.stat("repins_total")) + (await gw.stat("evictions.pod_gone_total"));
   });
   assert.equal(r.moved, 0, "a room moved off a surviving pod");
   console.log(`scale-in: ${r.orphans} rooms re-pinned, ${r.rooms - r.orphans} stayed`);
@@ -106,7 +106,7 @@ test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other ro
       if (before.pods.get(r) !== "pod-2") assert.equal(pod, before.pods.get(r), `room ${r} moved although its pod lives`);
     }
     const orphans = [...before.pods.values()].filter((p) => p === "pod-2").length;
-    assert.equal(await b.gw.stat("repins"), orphans);
+    assert.equal(await b.gw.stat("repins_total"), orphans);
     await closeAll(open);
   } finally {
     await b.close();
@@ -232,7 +232,7 @@ test("eviction: a removed pod's entries leave the table within two sweeps; its r
     await waitFor("a full sweep cycle counting 300 entries", async () => (await b.gw.stat("table.entries")) === 300, 10000);
     const t0 = Date.now();
     await b.ctl.remove("pod-3");
-    await waitFor("pod-3's entries evicted", async () => (await b.gw.stat("evictions.pod_gone")) === onPod3.length, 15000, 50);
+    await waitFor("pod-3's entries evicted", async () => (await b.gw.stat("evictions.pod_gone_total")) === onPod3.length, 15000, 50);
     const ticks = (Date.now() - t0) / 1000;
     console.log(`eviction: ${onPod3.length} entries of pod-3 evicted ${ticks.toFixed(2)} ticks after its removal from the endpoints`);
     await waitFor("table size after eviction", async () => (await b.gw.stat("table.entries")) === 300 - onPod3.length, 10000);
@@ -241,7 +241,7 @@ test("eviction: a removed pod's entries leave the table within two sweeps; its r
     const after = assignment(back);
     assert.deepEqual(after.split, []);
     for (const pod of after.pods.values()) assert.notEqual(pod, "pod-3");
-    assert.equal(await b.gw.stat("repins"), 0, "evicted rooms are new rooms, not re-pins");
+    assert.equal(await b.gw.stat("repins_total"), 0, "evicted rooms are new rooms, not re-pins");
     await closeAll(back);
   } finally {
     await b.close();
@@ -270,8 +270,8 @@ test("capacity: with capacity 64 and 400 distinct rooms, the table never holds m
     await sleep(600);
     sampling = false;
     await sampler;
-    const evicted = await b.gw.stat("evictions.capacity");
-    const pins = await b.gw.stat("learned");
+    const evicted = await b.gw.stat("evictions.capacity_total");
+    const pins = await b.gw.stat("learned_total");
     console.log(`capacity: max table entries seen ${maxSeen}, ${pins} pins, ${evicted} capacity evictions`);
     assert.ok(maxSeen <= 64, `table held ${maxSeen} entries`);
     assert.ok(maxSeen >= 32, `the table should fill up (saw ${maxSeen})`);
@@ -313,7 +313,7 @@ test("a stateful_session reading another header than pinHeader is reported at ru
     await b.ctl.scale(6);
     await b.ctl.settle();
     await closeAll(await joinRooms(b.port, all, { perRoom: 1 }));
-    const unread = await b.gw.stat("pin_header_unread");
+    const unread = await b.gw.stat("pin_header_unread_total");
     console.log(`pin header mismatch: ${unread} unhonoured pins never read by stateful_session`);
     assert.ok(unread > 0, "the mismatch went unnoticed");
     const lines = b.gw.envoy.log().split("\n").filter((l) => /the pin mechanism never read it/.test(l));
@@ -342,7 +342,7 @@ test("changing capacity, bucketSize and sharedDataPrefix with 300 rooms connecte
     const after = assignment(again);
     assert.deepEqual(after.split, []);
     assert.deepEqual(moved(before.pods, after.pods), [], "rooms lost their pins with the new geometry");
-    assert.equal(await b.gw.stat("adopted"), 300);
+    assert.equal(await b.gw.stat("adopted_total"), 300);
     await closeAll([...open, ...again]);
   } finally {
     await b.close();
@@ -372,7 +372,7 @@ test("a gateway that does not hash on the room: players sent apart are refused (
     console.log(`no hash: ${refused.length} of ${players.length} players refused and retried`);
     assert.ok(refused.length > 0, "round robin should have sent some first players apart");
     assert.deepEqual(assignment(everyone).split, []);
-    assert.equal(await b.gw.stat("rejects.room_elsewhere"), refused.length);
+    assert.equal(await b.gw.stat("rejects.room_elsewhere_total"), refused.length);
     const alarms = b.gw.envoy.log().split("\n").filter((l) => /\[error\].*does not hash on the header named by hashHeader \('x-room-affinity-hash'\)/.test(l));
     assert.ok(alarms.length >= 1 && alarms.length <= 2, `${alarms.length} error lines (once per worker thread)`);
     // Every refusal carries its response-details code (the access log reaches the file within 200 ms).

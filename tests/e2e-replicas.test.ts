@@ -49,12 +49,12 @@ test("(a) a room's players arrive through different replicas, with a scale-out 3
     // Two more per room, alternating: every room is joined through both replicas after the scale-out.
     const later = await alternate(set, all, 2);
     const after = assignment([...first, ...later]);
-    const found = await set.stat("directory.found");
+    const found = await set.stat("directory.found_total");
     console.log(`(a) ${found} joins found their room in the directory; split ${after.split.length}`);
     assert.deepEqual(after.split, []);
     assert.deepEqual(moved(before.pods, after.pods), []);
     assert.ok(found >= 200, "each replica should have found the rooms the other placed");
-    assert.equal(await set.stat("directory.failures"), 0);
+    assert.equal(await set.stat("directory.failures_total"), 0);
     await closeAll([...first, ...later]);
   } finally {
     await set.close();
@@ -86,13 +86,13 @@ test("(b) a replica restarts (its table is gone) after a scale-out: its players 
     assert.deepEqual(before.split, []);
     await scaleOut(set, 6);
     await set.gateways[0].restart();
-    await waitFor("the balancer to send to the restarted replica again", async () => (await set.gateways[0].stat("membership.fetches")) > 0, 15000);
+    await waitFor("the balancer to send to the restarted replica again", async () => (await set.gateways[0].stat("membership.fetches_total")) > 0, 15000);
     const later = await alternate(set, all, 2);
     const after = assignment([...first, ...later]);
-    console.log(`(b) after the restart: ${await set.gateways[0].stat("directory.found")} rooms found by the restarted replica`);
+    console.log(`(b) after the restart: ${await set.gateways[0].stat("directory.found_total")} rooms found by the restarted replica`);
     assert.deepEqual(after.split, []);
     assert.deepEqual(moved(before.pods, after.pods), []);
-    assert.ok((await set.gateways[0].stat("directory.found")) > 0);
+    assert.ok((await set.gateways[0].stat("directory.found_total")) > 0);
     await closeAll([...first, ...later]);
   } finally {
     await set.close();
@@ -111,7 +111,7 @@ test("(c) a pod is killed and its players reconnect at once through both replica
     // Everyone of the victim's rooms comes back at once (retrying while the gateways notice).
     const back = await mapLimit(orphans.flatMap((r) => [r, r, r, r]), 200, (room) => joinRetrying(set, room));
     const after = assignment(back);
-    console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts")}`);
+    console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts_total")}`);
     assert.deepEqual(after.split, []);
     for (const pod of after.pods.values()) assert.notEqual(pod, victim.id);
     // The replicas agree with the directory on every re-pinned room.
@@ -146,7 +146,7 @@ test("(d) a rolling update across replicas: old rooms stay on their draining pod
     await Promise.all(old.map((p) => p.kill("SIGTERM")));
     const back = await mapLimit(all.flatMap((r) => [r, r, r]), 150, (room) => joinRetrying(set, room));
     const after = assignment(back);
-    console.log(`(d) ${all.length} old rooms moved onto v2 pods; directory conflicts ${await set.stat("directory.conflicts")}`);
+    console.log(`(d) ${all.length} old rooms moved onto v2 pods; directory conflicts ${await set.stat("directory.conflicts_total")}`);
     assert.deepEqual(after.split, []);
     for (const pod of after.pods.values()) assert.ok(pod.startsWith("v2-"), pod);
     await closeAll([...rejoin, ...fresh, ...back]);
@@ -162,14 +162,14 @@ test("(e) etcd stopped: joins fail open (counted), rooms a replica knows stay pu
     const first = await alternate(set, known, 2);
     const before = assignment(first);
     await set.etcd!.stop();
-    const failuresBefore = await set.stat("directory.failures");
+    const failuresBefore = await set.stat("directory.failures_total");
     // Known rooms, through the replica that knows them and the other one: joins still succeed.
     const during = await alternate(set, known, 2);
     const fresh = await together(set, rooms("e-new", 50), 2);
     assert.equal(during.length, 200);
     assert.equal(fresh.length, 100);
     assert.deepEqual(moved(before.pods, assignment(during).pods), [], "rooms moved while the directory was down");
-    assert.ok((await set.stat("directory.failures")) > failuresBefore, "failures must be counted");
+    assert.ok((await set.stat("directory.failures_total")) > failuresBefore, "failures must be counted");
     await set.etcd!.start();
     // Back: a room placed through one replica is found by the other.
     await waitFor("a directory lease again", async () => {
@@ -200,7 +200,7 @@ test("(f) etcd frozen (SIGSTOP): handshakes of new rooms still complete, failing
     assert.deepEqual(assignment(joined).split, []);
     // Liveness, not speed: nothing waited anywhere near the 10 s a hung handshake would take.
     assert.ok(ms < 8000, `joins took ${ms} ms`);
-    assert.ok((await set.stat("directory.failures")) > 0);
+    assert.ok((await set.stat("directory.failures_total")) > 0);
     set.etcd!.thaw();
     await closeAll(joined);
   } finally {

@@ -42,9 +42,9 @@ test("Higress + Redis: a room's players through both replicas, with a scale-out 
     hosts.push(...hostsOf(6).slice(3));
     let split = 0;
     for (const room of rooms) if ((await join(r2, room)) !== home.get(room) || (await join(r1, room)) !== home.get(room)) split++;
-    console.log(`Redis directory: ${metric(r2, "directory.found")} rooms found by the second replica; split ${split}`);
+    console.log(`Redis directory: ${metric(r2, "directory.found_total")} rooms found by the second replica; split ${split}`);
     assert.equal(split, 0);
-    assert.equal(metric(r2, "directory.found"), 100);
+    assert.equal(metric(r2, "directory.found_total"), 100);
     // Control: the same without a directory splits rooms the hash remaps.
     const plain = [newProcess(hostsOf(3)), newProcess(hostsOf(3))];
     const [p1, p2] = [await WasmVm.load(WASM_HIGRESS, plain[0], true), await WasmVm.load(WASM_HIGRESS, plain[1], true)];
@@ -115,7 +115,7 @@ test("Higress + Redis: Redis stopped: joins fail open (counted, logged once), kn
     await redis.stop();
     for (const room of known) assert.equal(await join(r1, room), home.get(room));
     for (let i = 0; i < 20; i++) await join(r2, `e-new${i}`);
-    assert.ok(metric(r2, "directory.failures") >= 20, "failures must be counted");
+    assert.ok(metric(r2, "directory.failures_total") >= 20, "failures must be counted");
     assert.equal(r2.logs.filter((l) => /room directory call failed/.test(l.message)).length, 1, "logged once per distinct failure");
     await redis.start();
     const back = Array.from({ length: 30 }, (_, i) => `e-back${i}`);
@@ -144,7 +144,7 @@ test("Higress + Redis: Redis frozen (SIGSTOP): joins of new rooms complete after
     redis.thaw();
     await r1.redisIdle();
     console.log(`joins of new rooms with Redis frozen: paused ${Math.min(...paused)}-${ms} ms each (timeout 200 ms)`);
-    assert.ok(metric(r1, "directory.failures") >= 10);
+    assert.ok(metric(r1, "directory.failures_total") >= 10);
     // Liveness, not speed: each join waited for its timeout, nowhere near a hang.
     assert.ok(ms < 2000, `a join stayed paused ${ms} ms`);
   });
@@ -157,11 +157,11 @@ test("Higress + Redis: AUTH with a password works; a wrong password fails open w
     const pod = await join(r1, "auth1");
     hosts.push(...hostsOf(6).slice(3));
     assert.equal(await join(r2, "auth1"), pod);
-    assert.equal(metric(r2, "directory.found"), 1);
+    assert.equal(metric(r2, "directory.found_total"), 1);
     const wrong = await replica(redis, hosts, { password: "nope" });
     await join(wrong, "auth2");
     await join(wrong, "auth3");
-    assert.ok(metric(wrong, "directory.failures") >= 2);
+    assert.ok(metric(wrong, "directory.failures_total") >= 2);
     const logged = wrong.logs.filter((l) => /room directory call failed.*(WRONGPASS|NOAUTH)/.test(l.message));
     assert.equal(logged.length, 1, JSON.stringify(wrong.logs.map((l) => l.message)));
   }, "s3cret");
@@ -176,9 +176,9 @@ test("Higress + Redis: Redis answering an error (WRONGTYPE) fails the lookup ope
     const fresh = await replica(redis, hostsOf(3));
     await redis.command(["DEL", key]);
     await redis.command(["LPUSH", key, "x"]);
-    const before = metric(fresh, "directory.failures");
+    const before = metric(fresh, "directory.failures_total");
     await join(fresh, "probe");
-    assert.ok(metric(fresh, "directory.failures") > before);
+    assert.ok(metric(fresh, "directory.failures_total") > before);
     assert.ok(fresh.logs.some((l) => /Redis error: WRONGTYPE/.test(l.message)), JSON.stringify(fresh.logs.map((l) => l.message)));
   });
 });

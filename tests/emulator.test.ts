@@ -46,10 +46,10 @@ test("Higress: 200 rooms x 5 players over two threads: one pod per room, every o
   const split = [...podOf].filter(([, s]) => s.size > 1);
   assert.equal(split.length, 0);
   assert.equal(new Set([...podOf.values()].map((s) => [...s][0])).size, 3);
-  assert.equal(proc.metrics.get("room_affinity.learned"), 200);
+  assert.equal(proc.metrics.get("room_affinity.learned_total"), 200);
   for (const vm of vms) vm.tick(); // joins of known rooms are published on each tick
-  assert.equal(proc.metrics.get("room_affinity.hits"), 800);
-  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), 0);
+  assert.equal(proc.metrics.get("room_affinity.hits_total"), 800);
+  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere_total"), 0);
 });
 
 test("Higress: each tick publishes the bucket reads a worker's copies served and missed", async () => {
@@ -58,16 +58,16 @@ test("Higress: each tick publishes the bucket reads a worker's copies served and
   mine.request({ path: path("r0") }); // a new room: its bucket is written (and stamped)
   mine.request({ path: path("r0") }); // the write retired this worker's copy: a miss that takes a new copy
   for (const vm of vms) vm.tick();
-  const served = proc.metrics.get("room_affinity.bucket_copies.served");
-  const missed = proc.metrics.get("room_affinity.bucket_copies.missed");
+  const served = proc.metrics.get("room_affinity.bucket_copies.served_total");
+  const missed = proc.metrics.get("room_affinity.bucket_copies.missed_total");
   for (let i = 0; i < 5; i++) mine.request({ path: path("r0") });
   mine.tick();
-  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served") - served, 5, "joins of an unchanged bucket are served by the copy");
-  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed"), missed);
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served_total") - served, 5, "joins of an unchanged bucket are served by the copy");
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed_total"), missed);
   other.request({ path: path("r0") });
   other.tick();
-  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed") - missed, 1, "another worker's first read has no copy yet");
-  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served") - served, 5);
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed_total") - missed, 1, "another worker's first read has no copy yet");
+  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served_total") - served, 5);
 });
 
 test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or removed pods' rooms re-pin", async () => {
@@ -84,7 +84,7 @@ test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or
   proc.hosts.splice(2, 1);
   proc.hosts.push({ address: "10.0.0.4:8080", health: "Healthy" });
   proc.nowMs += 1001;
-  const repinsBefore = proc.metrics.get("room_affinity.repins");
+  const repinsBefore = proc.metrics.get("room_affinity.repins_total");
   let moved = 0;
   for (const [room, pod] of home) {
     const a = vms[0].request({ path: path(room) });
@@ -97,7 +97,7 @@ test("Higress: a draining pod keeps its rooms and gets no new ones; unhealthy or
     }
   }
   assert.ok(moved > 0);
-  assert.equal(proc.metrics.get("room_affinity.repins") - repinsBefore, moved);
+  assert.equal(proc.metrics.get("room_affinity.repins_total") - repinsBefore, moved);
 });
 
 test("Higress: a thread that read a room's bucket before another thread moved the room asks for the new pod", async () => {
@@ -132,7 +132,7 @@ test("Higress: the sweeper evicts rooms of pods that left, from the tick", async
     for (const vm of vms) vm.tick();
     proc.nowMs += 1000;
   }
-  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone"), onGone);
+  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone_total"), onGone);
   // 90 rooms plus "refresh", minus the evicted ones, counted over a full sweep cycle.
   assert.equal(proc.metrics.get("room_affinity.table.entries"), 91 - onGone);
 });
@@ -147,7 +147,7 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
   assert.equal(first.requested, undefined);
   assert.equal(first.responseHeaders.get("x-room-affinity-pin"), undefined, "the echoed pin must be stripped");
   assert.equal(vm.request({ path: path("x") }).upstream, first.upstream);
-  assert.equal(proc.metrics.get("room_affinity.learned"), 1);
+  assert.equal(proc.metrics.get("room_affinity.learned_total"), 1);
 
   vm.tick();
   assert.equal(vm.httpCalls.length, 1);
@@ -175,7 +175,7 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
   vm.answerHttpCall(503, "");
   vm.tick();
   vm.answerHttpCall(503, "");
-  assert.equal(proc.metrics.get("room_affinity.membership.fetch_failures"), 2);
+  assert.equal(proc.metrics.get("room_affinity.membership.fetch_failures_total"), 2);
   assert.equal(vm.logs.filter((l) => /membership fetch failed: admin \/clusters answered 503/.test(l.message)).length, 1);
 });
 
@@ -235,7 +235,7 @@ test("Higress: a _match_route_ rule applies to requests of the named route only"
   proc.routeName = "default/lobby";
   assert.equal(vm.request({ path: path("r1") }).localReply, undefined);
   assert.equal(vm.request({ path: "/ws?threadId=7" }).localReply, undefined);
-  assert.equal(proc.metrics.get("room_affinity.passthrough.missing_key"), 1);
+  assert.equal(proc.metrics.get("room_affinity.passthrough.missing_key_total"), 1);
 });
 
 /** Deterministic pseudo-random bytes (xorshift), so a failure can be replayed. */
@@ -298,7 +298,7 @@ test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) e
   assert.equal(vm.configure({ capacity: 1048576, sweepBucketsPerTick: 64 }), true);
   const home = new Map<string, string>();
   for (let r = 0; r < 50_000; r++) home.set(`u${r}`, vm.request({ path: path(`u${r}`) }).upstream!);
-  assert.equal(proc.metrics.get("room_affinity.evictions.capacity"), 0);
+  assert.equal(proc.metrics.get("room_affinity.evictions.capacity_total"), 0);
   for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // steady state, sees all 5 hosts
   const victim = "10.0.1.5:8080";
   const onVictim = [...home.values()].filter((p) => p === victim).length;
@@ -307,7 +307,7 @@ test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) e
   vm.request({ path: path("refresh") });
   const pagesBefore = vm.memory.buffer.byteLength / 65536;
   for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // two urgent passes cover the table
-  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone"), onVictim);
+  assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone_total"), onVictim);
   assert.ok(vm.memory.buffer.byteLength / 65536 <= pagesBefore + 16, `memory grew from ${pagesBefore} to ${vm.memory.buffer.byteLength / 65536} pages`);
   // Every room of a surviving pod is still where it was (nothing freed too early, nothing lost).
   let checked = 0;
@@ -334,19 +334,19 @@ test("Higress: players sent to another pod than their room's are refused (503) a
     // ...and its retry is pinned to the room's pod.
     for (const o of outs.filter((x) => x.localReply)) assert.equal(vms[0].request({ path: path(`c${r}`) }).upstream, room);
   }
-  const conflicts = proc.metrics.get("room_affinity.rejects.room_elsewhere");
+  const conflicts = proc.metrics.get("room_affinity.rejects.room_elsewhere_total");
   assert.ok(conflicts > 0, "round robin must have sent some first players apart");
   const lines = vms.flatMap((vm) => vm.logs).filter((l) => l.level === 4 && /does not hash on the header named by hashHeader/.test(l.message));
   assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines (once per thread)`);
   // With the documented setting, the same race keeps every room on one pod.
   proc.hashHeader = "x-room-affinity-hash";
-  const before = proc.metrics.get("room_affinity.rejects.room_elsewhere");
+  const before = proc.metrics.get("room_affinity.rejects.room_elsewhere_total");
   for (let r = 0; r < 30; r++) {
     const pending = [0, 1, 2].map((i) => ({ vm: vms[i % 2], p: vms[i % 2].begin({ path: path(`h${r}`) }) }));
     const pods = new Set(pending.map(({ vm, p }) => vm.finish(p).upstream));
     assert.equal(pods.size, 1, `room h${r} split`);
   }
-  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere"), before);
+  assert.equal(proc.metrics.get("room_affinity.rejects.room_elsewhere_total"), before);
 });
 
 test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evicts no confirmed room", async () => {
@@ -357,8 +357,8 @@ test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evic
     const home = new Map<string, string>();
     for (let r = 0; r < 40; r++) home.set(`live${r}`, vm.request({ path: path(`live${r}`) }).upstream!);
     for (let j = 0; j < 5000; j++) vm.request({ path: path(`junk${j}`), upstreamStatus: j % 2 ? 431 : 502 });
-    assert.equal(proc.metrics.get("room_affinity.evictions.capacity"), 0, `${file}: junk evicted rooms`);
-    assert.equal(proc.metrics.get("room_affinity.learned"), 40);
+    assert.equal(proc.metrics.get("room_affinity.evictions.capacity_total"), 0, `${file}: junk evicted rooms`);
+    assert.equal(proc.metrics.get("room_affinity.learned_total"), 40);
     for (const [room, pod] of home) {
       const out = vm.request({ path: path(room) });
       assert.equal(out.requested, pod, `${file}: ${room} lost its pin`);
@@ -377,7 +377,7 @@ test("a join routed to another cluster than the one a worker assumed gets a room
     const homeA = vm.request({ path: path("shared") }).upstream;
     for (let i = 0; i < 20; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA);
     vm.tick();
-    const repins = proc.metrics.get("room_affinity.repins");
+    const repins = proc.metrics.get("room_affinity.repins_total");
     // The same key routed to game-b, whose pods are others: the pin to game-a's pod is not honoured.
     proc.cluster = "outbound|80||game-b.svc";
     proc.hosts = podsB;
@@ -392,7 +392,7 @@ test("a join routed to another cluster than the one a worker assumed gets a room
     proc.hosts = podsA;
     for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA, `${wasm}: game-a's room never moved`);
     vm.tick();
-    assert.equal(proc.metrics.get("room_affinity.repins"), repins, `${wasm}: no room was moved`);
+    assert.equal(proc.metrics.get("room_affinity.repins_total"), repins, `${wasm}: no room was moved`);
     const said = vm.logs.filter((l) => l.message.includes("keyed requests reach two clusters (outbound|80||game-a.svc, outbound|80||game-b.svc)"));
     assert.equal(said.length, 1, `${wasm}: the end of the assumption is logged once`);
   }
@@ -404,7 +404,7 @@ test("one room key routed to two clusters is two rooms, however the requests alt
     const vm = await WasmVm.load(wasm, proc, higressBuild);
     assert.equal(vm.configure({}), true);
     vm.tick();
-    const learned = proc.metrics.get("room_affinity.learned");
+    const learned = proc.metrics.get("room_affinity.learned_total");
     // Names of one length that differ in one byte. The worker's first checks of the routed cluster find
     // a second one, and from then on it reads the cluster on every keyed request.
     const clusters = ["outbound|80||game-a.svc", "outbound|80||game-b.svc", "outbound|80||game-a.svc", "game", "outbound|80||game-b.svc"];
@@ -413,7 +413,7 @@ test("one room key routed to two clusters is two rooms, however the requests alt
       return vm.request({ path: path("shared") }).headers.get("x-room-affinity-hash");
     });
     vm.tick();
-    assert.equal(proc.metrics.get("room_affinity.learned") - learned, 3, `${wasm}: one room per cluster, each learned once`);
+    assert.equal(proc.metrics.get("room_affinity.learned_total") - learned, 3, `${wasm}: one room per cluster, each learned once`);
     // The gateway hashes within the routed cluster: every player of the key carries one hash.
     assert.equal(new Set(hashes).size, 1, `one hash for the key: ${hashes.join(", ")}`);
   }

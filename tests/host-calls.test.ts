@@ -108,9 +108,9 @@ test("requests without a complete key never read the routed cluster or the clock
 
 test("a new room learns from the routed upstream: it writes the table once and counts the miss and the learn", async () => {
   const vm = await profilingVm(WASM_ENVOY, false);
-  const before = vm.proc.metrics.get("room_affinity.learned");
+  const before = vm.proc.metrics.get("room_affinity.learned_total");
   const p = profileScenario(vm, "new room", 100);
-  assert.equal(vm.proc.metrics.get("room_affinity.learned") - before, 100);
+  assert.equal(vm.proc.metrics.get("room_affinity.learned_total") - before, 100);
   assert.equal(p.calls.increment_metric, 2);
   assert.ok(p.calls.set_shared_data >= 1, "each new room is written");
   // Each bucket read starts with its stamp, each bucket write ends with one (bucket-copies.ts).
@@ -120,12 +120,12 @@ test("a new room learns from the routed upstream: it writes the table once and c
 test("joins of known rooms make no metric call: they are counted in the module and published on the tick", async () => {
   const vm = await profilingVm(WASM_ENVOY, false);
   vm.tick();
-  const before = vm.proc.metrics.get("room_affinity.hits");
+  const before = vm.proc.metrics.get("room_affinity.hits_total");
   const p = profileScenario(vm, "pinned join", 50);
   assert.equal(p.calls.increment_metric ?? 0, 0);
-  assert.equal(vm.proc.metrics.get("room_affinity.hits"), before, "not before the tick");
+  assert.equal(vm.proc.metrics.get("room_affinity.hits_total"), before, "not before the tick");
   vm.tick();
-  assert.equal(vm.proc.metrics.get("room_affinity.hits") - before, 50);
+  assert.equal(vm.proc.metrics.get("room_affinity.hits_total") - before, 50);
 });
 
 test("a worker reads all request headers in one call while upgrades are most of its traffic, the upgrade header alone otherwise", async () => {
@@ -139,10 +139,10 @@ test("a worker reads all request headers in one call while upgrades are most of 
   assert.deepEqual(reads("plain request"), { all: 0, single: 1 }, "among plain requests: the upgrade header alone");
   // An upgrade then reads upgrade and :path one at a time (and the echo), and is still keyed and pinned.
   vm.tick();
-  const before = vm.proc.metrics.get("room_affinity.hits");
+  const before = vm.proc.metrics.get("room_affinity.hits_total");
   assert.deepEqual(reads("pinned join"), { all: 0, single: 3 });
   vm.tick();
-  assert.equal(vm.proc.metrics.get("room_affinity.hits") - before, 1, "the join read one header at a time was a hit");
+  assert.equal(vm.proc.metrics.get("room_affinity.hits_total") - before, 1, "the join read one header at a time was a hit");
   for (let i = 0; i < 40; i++) reads("pinned join");
   assert.deepEqual(reads("pinned join"), { all: 1, single: 1 }, "among upgrades again: all headers (and the echo)");
 });

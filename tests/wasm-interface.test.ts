@@ -10,7 +10,7 @@ const HIGRESS_EXPORTS = ["proxy_on_redis_call_response"];
 // The ABI 0.2.1 host functions stock Envoy provides that this plugin may use.
 const ABI_0_2_1 = new Set([
   "proxy_log", "proxy_get_log_level", "proxy_get_buffer_bytes", "proxy_get_header_map_value", "proxy_get_header_map_pairs", "proxy_replace_header_map_value",
-  "proxy_remove_header_map_value", "proxy_get_property", "proxy_get_shared_data", "proxy_set_shared_data",
+  "proxy_remove_header_map_value", "proxy_get_property", "proxy_set_property", "proxy_get_shared_data", "proxy_set_shared_data",
   "proxy_set_tick_period_milliseconds", "proxy_get_current_time_nanoseconds", "proxy_send_local_response",
   "proxy_http_call", "proxy_set_effective_context", "proxy_continue_stream", "proxy_define_metric", "proxy_increment_metric", "proxy_record_metric",
 ].map((n) => `env.${n}`));

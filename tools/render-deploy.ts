@@ -8,6 +8,7 @@ import path from "node:path";
 import { Layout, bootstrap, routes, endpoints, extensionConfig, HASH_HEADER } from "./lib/envoy-config";
 import { toYaml } from "./lib/yaml";
 import { ROOT } from "./lib/paths";
+import { prometheusRule, grafanaDashboard } from "./lib/observability";
 
 /** Where the compose file mounts things inside the Envoy container. */
 export const COMPOSE_DIR = "/etc/room-affinity";
@@ -26,7 +27,7 @@ export function composeLayout(): Layout {
     adminHost: "0.0.0.0",
     accessLog: "stdout",
     wasmPath: `${COMPOSE_WASM_DIR}/envoy.wasm`,
-    pluginConfig: JSON.stringify({}),
+    pluginConfig: JSON.stringify({ logDecision: true }),
     endpoints: COMPOSE_PODS.map((host) => ({ host, port: 8080 })),
   };
 }
@@ -50,6 +51,7 @@ export const HIGRESS_SETTINGS = {
 export const HIGRESS_DEFAULT_CONFIG = {
   keyParams: ["appId", "roomId"],
   onMissingKey: "passthrough",
+  logDecision: true,
   directory: { type: "redis", serviceName: HIGRESS_SETTINGS.redisService, servicePort: HIGRESS_SETTINGS.redisPort, timeout: 200 },
 };
 
@@ -242,6 +244,8 @@ export function renderAll(): Map<string, string> {
   files.set("deploy/higress/base/kustomization.yaml", toYaml(higressKustomization(), HEADER));
   files.set("deploy/higress/one-replica/kustomization.yaml", toYaml(higressOneReplica(), HEADER + "# One gateway replica: the base without the room directory (kubectl apply -k deploy/higress/one-replica).\n"));
   files.set("deploy/higress/redis-trial/redis.yaml", HEADER + "# A Redis for trying the plugin: one pod, no persistence, no password. Not for production.\n" + higressRedisTrial().map((o) => toYaml(o)).join("---\n"));
+  files.set("deploy/observability/prometheus-rule.yaml", toYaml(prometheusRule(), HEADER + "# The alerts the README recommends (prometheus-operator). Metric names as Envoy's /stats/prometheus exports them.\n"));
+  files.set("deploy/observability/grafana-dashboard.json", JSON.stringify(grafanaDashboard(), null, 2) + "\n");
   files.set("deploy/higress/redis-trial/kustomization.yaml", toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["redis.yaml"] }, HEADER));
   return files;
 }

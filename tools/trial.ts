@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   console.log(`trial: starting ${o.pods} demo pods and Envoy (config in ${path.relative(ROOT, dir)}/)`);
   const bed = await startBed({
     name: "trial", dir, listenPort: o.listenPort, adminPort: o.adminPort, podBasePort: o.podBasePort, podCount: o.pods,
+    pluginConfig: { logDecision: true },
     layout: { healthCheck: o.healthChecks },
   });
   const gw = bed.gw;
@@ -96,6 +97,7 @@ Press Ctrl-C to stop.`);
 async function replicaTrial(o: TrialOptions): Promise<void> {
   console.log(`trial: starting ${o.pods} demo pods, etcd, ${o.replicas} Envoy replicas and an L4 balancer`);
   const set = await startReplicas({ name: o.check ? `trial-replicas-check` : "trial-replicas", basePort: o.listenPort, podBasePort: o.podBasePort, replicas: o.replicas, pods: o.pods,
+    pluginConfig: { logDecision: true },
     layout: { healthCheck: o.healthChecks },
   });
   const control = new ControlServer(new TrialControl(set.gateways, set.fleet, set.etcd));

@@ -4,7 +4,7 @@ import { AffinityTable, Outcome } from "../table";
 import { TableHistory } from "../history";
 import {
   RequestDecider, RequestFacts, RequestDecision, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
-  DeferredFacts, FixedFacts, upgradesToWebSocket, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG,
+  DeferredFacts, FixedFacts, upgradesToWebSocket, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG, requestLabel, responseLabel,
 } from "../decision";
 import { MemoryStore, lookup } from "./memory-store";
 
@@ -342,5 +342,24 @@ describe("response decision", () => {
     expect(d.action).toBe(ResponseAction.Corrected);
     expect(d.resolution!.outcome).toBe(Outcome.Repinned);
     expect(lookup(dc.table, 42, <u32>(NOW_MS / 1000))!.address).toBe(POD_B);
+  });
+});
+
+describe("decision labels (access logs)", () => {
+  it("names each request decision", () => {
+    const dc = decider("{\"onMissingKey\":\"reject\"}");
+    expect(requestLabel(dc.decide(join(ROOM, false)))).toBe("passed");
+    expect(requestLabel(dc.decide(join("/ws?appId=a1")))).toBe("rejected");
+    const first = dc.decide(join(ROOM));
+    expect(requestLabel(first)).toBe("new");
+    dc.afterResponse(dc.streamState(first, join(ROOM)), POD_A, "101", AT_NOW);
+    expect(requestLabel(dc.decide(join(ROOM)))).toBe("hit");
+  });
+  it("names what the response changed, and nothing where the request's word stands", () => {
+    const dc = decider();
+    expect(responseLabel(dc.afterResponse(learning(), POD_A, "101", AT_NOW))).toBe("learned");
+    expect(responseLabel(dc.afterResponse(learning(), POD_B, "101", AT_NOW))).toBe("elsewhere");
+    expect(responseLabel(dc.afterResponse(pinnedTo(POD_A), POD_A, null, AT_NOW))).toBe("");
+    expect(responseLabel(dc.afterResponse(pinnedTo(POD_A), POD_B, "101", AT_NOW))).toBe("repinned");
   });
 });

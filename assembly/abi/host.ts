@@ -5,7 +5,7 @@
 import {
   Status, LogLevel, BufferType, MapType, MetricType,
   proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_get_header_map_pairs, proxy_replace_header_map_value,
-  proxy_remove_header_map_value, proxy_get_property, proxy_get_shared_data, proxy_set_shared_data,
+  proxy_remove_header_map_value, proxy_get_property, proxy_set_property, proxy_get_shared_data, proxy_set_shared_data,
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
@@ -90,7 +90,7 @@ export function surface(call: string, status: u32): void {
   if (failuresSeen.has(key)) return;
   failuresSeen.add(key);
   const b = String.UTF8.encode("room-affinity: host call " + call + " failed with status " + status.toString() +
-    " (logged once; counted in room_affinity.host_call_failures)");
+    " (logged once; counted in room_affinity.host_call_failures_total)");
   proxy_log(LogLevel.Warn, changetype<usize>(b), b.byteLength);
 }
 
@@ -210,6 +210,13 @@ export function getProperty(path: HostName): Uint8Array | null {
   const p = path.bytes;
   reclaimScratch();
   return takeReturned("proxy_get_property", proxy_get_property(changetype<usize>(p), p.byteLength, RET_PTR, RET_SIZE));
+}
+
+/** Sets a stream property; Envoy keeps it as filter state `wasm.<path>`, which access logs can print. */
+export function setProperty(path: HostName, value: ArrayBuffer): void {
+  const p = path.bytes;
+  const status = proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
+  if (status != Status.Ok) surface("proxy_set_property", status);
 }
 
 /**

@@ -76,6 +76,9 @@ export declare function proxy_remove_header_map_value(mapType: u32, keyPtr: usiz
 @external("env", "proxy_get_property")
 export declare function proxy_get_property(pathPtr: usize, pathSize: usize, retPtrPtr: usize, retSizePtr: usize): u32;
 
+@external("env", "proxy_set_property")
+export declare function proxy_set_property(pathPtr: usize, pathSize: usize, valuePtr: usize, valueSize: usize): u32;
+
 @external("env", "proxy_get_shared_data")
 export declare function proxy_get_shared_data(keyPtr: usize, keySize: usize, retValuePtrPtr: usize, retValueSizePtr: usize, retCasPtr: usize): u32;
 

@@ -61,6 +61,8 @@ export class DirectoryEvent {
   failure: string = "";
   /** The call timed out (no reply within the timeout). */
   timedOut: bool = false;
+  /** From the call's dispatch to its reply or failure; -1 when no call was made (a replaced configuration). */
+  elapsedMs: i64 = -1;
 }
 
 /** An address as the directory may hold one: "ip:port" or "[v6]:port", nothing else. */
@@ -171,7 +173,7 @@ export class RoomDirectory {
       if (nowMs - c.sentMs < limit) continue;
       this.calls.delete(tokens[i]);
       if (c.kind == CallKind.Lease) this.leaseRequested = false;
-      const e = this.failed(c, "no reply within " + limit.toString() + " ms");
+      const e = this.failed(c, "no reply within " + limit.toString() + " ms", nowMs);
       e.timedOut = true;
       out.push(e);
     }
@@ -189,17 +191,18 @@ export class RoomDirectory {
     this.calls.delete(token);
     if (c.kind == CallKind.Lease) this.leaseRequested = false;
     if (failure.length > 0) {
-      const e = this.failed(c, failure);
+      const e = this.failed(c, failure, nowMs);
       e.timedOut = timedOut;
       return e;
     }
     const op = c.kind == CallKind.Lookup ? Operation.Lookup : c.kind == CallKind.Lease ? Operation.Lease
       : c.kind == CallKind.Claim ? Operation.Claim : Operation.Replace;
     const reply: StoreReply = this.protocol.parse(op, body);
-    if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error);
-    if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value)) return this.failed(c, "holds a value that is not a pod address");
+    if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error, nowMs);
+    if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value)) return this.failed(c, "holds a value that is not a pod address", nowMs);
 
     const e = new DirectoryEvent();
+    e.elapsedMs = <i64>(nowMs - c.sentMs);
     e.callKind = c.kind;
     e.fingerprint = c.fingerprint;
     e.ours = c.value;
@@ -246,8 +249,9 @@ export class RoomDirectory {
     return w;
   }
 
-  private failed(c: Call, why: string): DirectoryEvent {
+  private failed(c: Call, why: string, nowMs: u64): DirectoryEvent {
     const e = new DirectoryEvent();
+    e.elapsedMs = <i64>(nowMs - c.sentMs);
     e.kind = c.kind == CallKind.Lookup ? EventKind.LookupDone : c.kind == CallKind.Lease ? EventKind.LeaseDone : EventKind.WriteDone;
     e.callKind = c.kind;
     e.fingerprint = c.fingerprint;

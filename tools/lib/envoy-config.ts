@@ -154,7 +154,9 @@ export function listenerOf(l: Layout): object {
 
 const ACCESS_LOG_FORMAT = {
   text_format_source: {
-    inline_string: "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS%\n",
+    // The room and the plugin's decision (plugin setting logDecision; "-" without it), then the pod it reached.
+    inline_string: "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS% " +
+      "room=%FILTER_STATE(wasm.room_affinity_key:PLAIN)% decision=%FILTER_STATE(wasm.room_affinity_decision:PLAIN)%\n",
   },
 };
 

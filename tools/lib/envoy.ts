@@ -92,11 +92,11 @@ export async function stats(adminPort: number, filter = ""): Promise<Map<string,
   return m;
 }
 
-/** The plugin's metric `name` (e.g. "hits"), as Envoy exposes it. */
+/** The plugin's metric `name` (e.g. "hits_total"), as Envoy exposes it; throws if Envoy has no such metric. */
 export async function pluginStat(adminPort: number, name: string): Promise<number> {
   const s = await stats(adminPort, `room_affinity\\.${name.replace(/\./g, "\\.")}$`);
   for (const [k, v] of s) if (k.endsWith(`room_affinity.${name}`)) return v;
-  return 0;
+  throw new Error(`Envoy on admin port ${adminPort} has no metric room_affinity.${name}`);
 }
 
 /** A host of a cluster as admin /clusters shows it, classified the way the plugin classifies it. */
@@ -126,9 +126,9 @@ export function hostState(h: AdminHostStatus): EnvoyHost["state"] {
   return "healthy";
 }
 
-/** Hosts Envoy has in `cluster` (admin /clusters?format=json). */
-export async function clusterHosts(adminPort: number, cluster: string): Promise<EnvoyHost[]> {
-  const r = await httpGet("127.0.0.1", adminPort, "/clusters?format=json");
+/** Hosts Envoy has in `cluster` (admin /clusters?format=json), of the admin on `adminHost`. */
+export async function clusterHosts(adminPort: number, cluster: string, adminHost = "127.0.0.1"): Promise<EnvoyHost[]> {
+  const r = await httpGet(adminHost, adminPort, "/clusters?format=json");
   const c = (JSON.parse(r.body).cluster_statuses ?? []).find((x: { name: string }) => x.name === cluster);
   return (c?.host_statuses ?? []).map((h: AdminHostStatus) => ({
     address: `${h.address.socket_address.address}:${h.address.socket_address.port_value}`,

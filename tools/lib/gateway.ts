@@ -118,8 +118,8 @@ export class Gateway {
       return JSON.stringify(hosts.filter((h) => h.state !== "removing").map((h) => [h.address, h.state]).sort()) === want;
     }, timeoutMs);
     if (!this.fetchesMembership) return;
-    const fetches = await this.stat("membership.fetches");
-    await waitFor("a fresh membership snapshot", async () => (await this.stat("membership.fetches")) >= fetches + 2, timeoutMs);
+    const fetches = await this.stat("membership.fetches_total");
+    await waitFor("a fresh membership snapshot", async () => (await this.stat("membership.fetches_total")) >= fetches + 2, timeoutMs);
   }
 
   accessLog(): string[] {

@@ -96,11 +96,12 @@ export class SharedData {
 
 /** Metrics shared by the VMs of one emulated process (as Envoy's stats store is). */
 export class MetricStore {
-  byName = new Map<string, { type: number; value: bigint }>();
+  /** A histogram's value is its sample count; its samples are kept. */
+  byName = new Map<string, { type: number; value: bigint; samples: number[] }>();
   names: string[] = [];
   define(type: number, name: string): number {
     if (!this.byName.has(name)) {
-      this.byName.set(name, { type, value: 0n });
+      this.byName.set(name, { type, value: 0n, samples: [] });
       this.names.push(name);
     }
     return this.names.indexOf(name);
@@ -156,6 +157,8 @@ export interface RequestOutcome {
   upstream?: string;
   /** Response headers after the plugin's response phase. */
   responseHeaders: Map<string, string>;
+  /** Filter state the plugin set (proxy_set_property), as Envoy names it: "wasm.<path>". */
+  filterState: Map<string, string>;
 }
 
 type Stream = {
@@ -167,6 +170,7 @@ type Stream = {
   paused?: boolean;
   out?: RequestOutcome;
   pinHeader?: string;
+  filterState: Map<string, string>;
 };
 
 export class WasmVm {
@@ -374,6 +378,12 @@ export class WasmVm {
         if (path === "upstream\0address" && vm.stream?.upstream) return vm.give(Buffer.from(vm.stream.upstream), retPtr, retSize);
         return NOT_FOUND;
       },
+      proxy_set_property(pp: number, pl: number, vp: number, vl: number) {
+        // Envoy keeps a stream's property as filter state "wasm.<path>"; outside a stream there is none.
+        if (!vm.stream) return NOT_FOUND;
+        vm.stream.filterState.set(`wasm.${vm.str(pp, pl).split("\0").join(".")}`, vm.str(vp, vl));
+        return OK;
+      },
       proxy_get_shared_data(kp: number, kl: number, retPtr: number, retSize: number, retCas: number) {
         const e = vm.proc.shared.get(vm.str(kp, kl));
         if (!e) return NOT_FOUND;
@@ -440,7 +450,10 @@ export class WasmVm {
       proxy_record_metric(id: number, value: bigint) {
         const m = vm.proc.metrics.byName.get(vm.proc.metrics.names[id]);
         if (!m) return NOT_FOUND;
-        m.value = value;
+        if (m.type === 2) {
+          m.samples.push(Number(value));
+          m.value = BigInt(m.samples.length);
+        } else m.value = value;
         return OK;
       },
       // ---- Higress extensions (higress-group proxy-wasm-cpp-host) ----
@@ -521,13 +534,13 @@ export class WasmVm {
       req.set("connection", "Upgrade");
     }
     for (const [k, v] of Object.entries(input.headers ?? {})) req.set(k.toLowerCase(), v);
-    const stream: Stream = { req, resp: new Map(), pinHeader };
+    const stream: Stream = { req, resp: new Map(), pinHeader, filterState: new Map() };
     this.stream = stream;
     this.openStreams.set(id, stream);
     this.localReply = undefined;
     this.exports.proxy_on_context_create(id, this.rootId);
     const action = this.exports.proxy_on_request_headers(id, req.size, 1) as number;
-    const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map() };
+    const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map(), filterState: stream.filterState };
     stream.out = out;
     if (this.localReply) out.localReply = this.localReply;
     else if (action === 1) stream.paused = true; // waits for the plugin to continue it

@@ -32,24 +32,39 @@ export class Redis extends ServerProcess {
 
   /** One command on a fresh connection (authenticated if a password is set); the raw reply text. */
   command(args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(this.port, "127.0.0.1");
-      const enc = (a: string[]) => `*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join("");
-      let buf = Buffer.alloc(0);
-      const t = setTimeout(() => { s.destroy(); reject(new Error("redis command timeout")); }, 2000);
-      s.on("data", (d) => {
-        buf = Buffer.concat([buf, d]);
-        // One reply per command sent (AUTH's first when a password is set).
-        const skip = this.password ? replyLength(buf) : 0;
-        if (skip < 0) return;
-        const n = replyLength(buf, skip);
-        if (n < 0) return;
-        clearTimeout(t);
-        s.end();
-        resolve(buf.toString("utf8", skip, skip + n));
-      });
-      s.on("error", (e) => { clearTimeout(t); reject(e); });
-      s.write((this.password ? enc(["AUTH", this.password]) : "") + enc(args));
-    });
+    return redisCommand({ host: "127.0.0.1", port: this.port, password: this.password }, args);
   }
+}
+
+export interface RedisAddress { host: string; port: number; username?: string; password?: string; database?: number }
+
+/** One command to any Redis on a fresh connection (AUTH and SELECT first where given); the raw reply text. */
+export function redisCommand(to: RedisAddress, args: string[], timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(to.port, to.host);
+    const enc = (a: string[]) => `*${a.length}\r\n` + a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join("");
+    const before: string[][] = [];
+    if (to.password) before.push(to.username ? ["AUTH", to.username, to.password] : ["AUTH", to.password]);
+    if (to.database) before.push(["SELECT", String(to.database)]);
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`redis ${to.host}:${to.port}: no reply within ${timeoutMs} ms`)); }, timeoutMs);
+    s.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      // One reply per command sent: skip those of AUTH and SELECT, failing on their errors.
+      let at = 0;
+      for (let i = 0; i < before.length; i++) {
+        const n = replyLength(buf, at);
+        if (n < 0) return;
+        if (buf[at] === 0x2d) { clearTimeout(t); s.destroy(); reject(new Error(`redis ${before[i][0]}: ${buf.toString("utf8", at + 1, at + n).trim()}`)); return; }
+        at += n;
+      }
+      const n = replyLength(buf, at);
+      if (n < 0) return;
+      clearTimeout(t);
+      s.end();
+      resolve(buf.toString("utf8", at, at + n));
+    });
+    s.on("error", (e) => { clearTimeout(t); reject(e); });
+    s.write(before.map(enc).join("") + enc(args));
+  });
 }
