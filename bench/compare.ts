@@ -62,7 +62,7 @@ function parse(argv: string[]): Options {
   if ((o.scenarios as string[]).includes("none")) o.scenarios = [];
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
   for (const s of o.replicated) if (!(REPLICATED_NAMES as readonly string[]).includes(s)) throw new Error(`unknown replicated system ${s} (known: ${REPLICATED_NAMES.join(", ")})`);
-  for (const s of o.live) if (!LIVE_SCENARIOS.includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
+  for (const s of o.live) if (!(LIVE_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
   for (const s of o.systems) makeSystem(s, "/tmp");
   return o;
 }

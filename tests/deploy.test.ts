@@ -79,7 +79,7 @@ test("the Higress base renders to a WasmPlugin with the Redis directory and an E
   assert.deepEqual([plugin.spec.phase, plugin.spec.priority, plugin.spec.failStrategy], ["UNSPECIFIED_PHASE", 100, "FAIL_OPEN"]);
   const filter = byKind(objs, "EnvoyFilter")[0];
   assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: HIGRESS_SETTINGS.gameService, portNumber: HIGRESS_SETTINGS.gamePort });
-  assert.equal(filter.spec.configPatches[1].match.routeConfiguration.vhost.route.name, HIGRESS_SETTINGS.gameRoute);
+  assert.equal(filter.spec.configPatches[2].match.routeConfiguration.vhost.route.name, HIGRESS_SETTINGS.gameRoute);
   assert.equal(byKind(kustomize(path.join(HIGRESS, "redis-trial")), "Service")[0].metadata.name + ".higress-system.svc.cluster.local", HIGRESS_SETTINGS.redisService,
     "the base's Redis is the trial Redis");
 });
@@ -98,7 +98,7 @@ test("the values a user sets in settings.yaml reach the WasmPlugin and the Envoy
   assert.deepEqual([plugin.spec.url, plugin.spec.sha256], [mine.pluginUrl, mine.pluginSha256]);
   assert.deepEqual([plugin.spec.defaultConfig.directory.serviceName, plugin.spec.defaultConfig.directory.servicePort], [mine.redisService, mine.redisPort]);
   assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: mine.gameService, portNumber: mine.gamePort });
-  assert.equal(filter.spec.configPatches[1].match.routeConfiguration.vhost.route.name, mine.gameRoute);
+  assert.equal(filter.spec.configPatches[2].match.routeConfiguration.vhost.route.name, mine.gameRoute);
 });
 
 test("the base's WasmPlugin configures the Higress build; two replicas sharing a real Redis through it split 0 rooms in the two-replica scenario", async () => {

@@ -5,7 +5,7 @@
 // `node dist/tools/render-deploy.js` writes them; `--check` exits 1 if a checked-in file differs.
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, bootstrap, routes, endpoints, extensionConfig, HASH_HEADER } from "./lib/envoy-config";
+import { Layout, bootstrap, routes, endpoints, extensionConfig, HASH_HEADER, RETRY_POLICY, UPGRADE_TIMEOUT, DELAYED_CLOSE_TIMEOUT } from "./lib/envoy-config";
 import { toYaml } from "./lib/yaml";
 import { ROOT } from "./lib/paths";
 import { prometheusRule, grafanaDashboard } from "./lib/observability";
@@ -99,17 +99,39 @@ function higressEnvoyFilter(): object {
                 override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
                 // Never route rooms to unhealthy pods, however many are down.
                 healthy_panic_threshold: { value: 0 },
+                // Apply host changes at once (Envoy merges health changes within 1 s by default).
+                update_merge_window: "0s",
               },
-              // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default.
-              circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }] },
+              // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default, and
+              // its 3 concurrent retries, which a crashed pod's refused joins exceed at once.
+              circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 }] },
             },
           },
         },
         {
-          // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
+          // Players learn at once (0.1 s, not Envoy's default 1 s) that the pod under their socket died.
+          applyTo: "NETWORK_FILTER",
+          match: { context: "GATEWAY", listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager" } } } },
+          patch: {
+            operation: "MERGE",
+            value: {
+              name: "envoy.filters.network.http_connection_manager",
+              typed_config: {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                delayed_close_timeout: DELAYED_CLOSE_TIMEOUT,
+              },
+            },
+          },
+        },
+        {
+          // The hash the cluster's MAGLEV uses (the room hash the plugin puts on every request of a room),
+          // and joins refused, reset or unanswered by a pod retried on another one, placed by that hash.
           applyTo: "HTTP_ROUTE",
           match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_SETTINGS.gameRoute } } } },
-          patch: { operation: "MERGE", value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } } },
+          patch: {
+            operation: "MERGE",
+            value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }], timeout: UPGRADE_TIMEOUT, retry_policy: RETRY_POLICY } },
+          },
         },
       ],
     },
@@ -134,7 +156,7 @@ const SETTING_TARGETS: [keyof typeof HIGRESS_SETTINGS, string, string[]][] = [
   ["redisPort", "WasmPlugin", ["spec.defaultConfig.directory.servicePort"]],
   ["gameService", "EnvoyFilter", ["spec.configPatches.0.match.cluster.service"]],
   ["gamePort", "EnvoyFilter", ["spec.configPatches.0.match.cluster.portNumber"]],
-  ["gameRoute", "EnvoyFilter", ["spec.configPatches.1.match.routeConfiguration.vhost.route.name"]],
+  ["gameRoute", "EnvoyFilter", ["spec.configPatches.2.match.routeConfiguration.vhost.route.name"]],
 ];
 
 function higressKustomization(): object {

@@ -44,6 +44,9 @@ export function join(url: string, opts: JoinOptions = {}): Promise<Joined> {
   });
 }
 
+/** The body of the plugin's refusal of a player whose room was just recorded on another pod (503). */
+export const ROOM_ELSEWHERE_BODY = "room is on another pod";
+
 export class HttpRejection extends Error {
   constructor(public status: number, public body: string) {
     super(`HTTP ${status}: ${body.trim()}`);

@@ -54,6 +54,9 @@ export interface Layout {
   lds?: boolean;
   /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
   healthCheck?: boolean;
+  /** The route retries a join whose connection failed, on another pod (default on): see routes(). */
+  retries?: boolean;
+
   /** The room directory's store (etcd's client port on loopback): adds the DIRECTORY_CLUSTER. */
   directoryPort?: number;
   /**
@@ -141,6 +144,7 @@ export function listenerOf(l: Layout): object {
               upgrade_configs: [{ upgrade_type: "websocket" }],
               // Game sockets live for the whole game: no idle timeout on the stream.
               stream_idle_timeout: "0s",
+              delayed_close_timeout: DELAYED_CLOSE_TIMEOUT,
               rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
               http_filters: httpFilters,
               access_log: [accessLog(l)],
@@ -227,11 +231,15 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
       healthy_panic_threshold: { value: 0 },
       // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
       override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+      // Apply host changes at once. By default Envoy merges health-check results within 1 s, so a
+      // pod added while the others drain stays unusable until the window ends (no_healthy_upstream).
+      update_merge_window: "0s",
     },
     // Every WebSocket holds an upstream connection: Envoy's default limits (1024 connections and
-    // 1024 pending requests per cluster) would queue the 1025th player forever.
+    // 1024 pending requests per cluster) would queue the 1025th player forever, and its default of
+    // 3 retries at once would fail every other join that a crashed pod refused.
     circuit_breakers: {
-      thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000 }],
+      thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 }],
     },
     // An endpoint removed by the control plane is gone now, even while it still passes health checks.
     ignore_health_on_host_removal: true,
@@ -258,9 +266,37 @@ function lbPolicyOf(l: Layout): string {
   return l.lbPolicy ?? (l.plugin !== false || l.hashQueryParams ? "MAGLEV" : "ROUND_ROBIN");
 }
 
+/**
+ * How long Envoy lingers before closing a client connection it ends (a pod died under the player's
+ * socket). Envoy's default of 1 s delays every reconnect by a second; 0.1 s still lets a client read
+ * a final reply before the close.
+ */
+export const DELAYED_CLOSE_TIMEOUT = "0.1s";
+
+/** The longest a join waits for its upgrade, over all attempts (Envoy answers 504 then). */
+export const UPGRADE_TIMEOUT = "5s";
+
+/**
+ * A join whose connection fails (a crashed pod still listed), is reset, or gets no answer within a
+ * second (a hung pod) is retried on another pod, up to 3 times, before the player sees an error. The
+ * retry is placed by the same hash with the failed pod excluded, so a room's retried players meet.
+ */
+export const RETRY_POLICY = {
+  retry_on: "connect-failure,refused-stream,reset",
+  num_retries: 3,
+  per_try_timeout: "1s",
+  retry_host_predicate: [{
+    name: "envoy.retry_host_predicates.previous_hosts",
+    typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
+  }],
+  host_selection_retry_max_attempts: 16,
+};
+
 export function routes(l: Layout, version = 1): object {
   const routeTo = (cluster: string): Record<string, unknown> => {
-    const route: Record<string, unknown> = { cluster, timeout: "0s" };
+    // Timeouts bound the handshake only: once a WebSocket upgrade is answered they no longer apply.
+    const route: Record<string, unknown> = { cluster, timeout: l.retries === false ? "0s" : UPGRADE_TIMEOUT };
+    if (l.retries !== false) route.retry_policy = RETRY_POLICY;
     if (l.hashQueryParams) route.hash_policy = l.hashQueryParams.map((name) => ({ query_parameter: { name } }));
     // The plugin puts the room's hash on every request of a room: new rooms, and pins the gateway cannot
     // honour, go where this hash sends them -- the same pod for every player of the room, on every worker.

@@ -9,13 +9,19 @@
 // socket to a pod counts until it closes or the pod dies). That is the harm players see, and it needs
 // no waiting: it is measured over every connection made during the run.
 import { PodFleet, PodProcess } from "./pods";
-import { join } from "./clients";
+import { join, HttpRejection, ROOM_ELSEWHERE_BODY } from "./clients";
 import { sleep } from "./wait";
 import { System } from "./system";
 import WebSocket from "ws";
 
 export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
-export type LiveScenario = (typeof LIVE_SCENARIOS)[number];
+/**
+ * Failures Kubernetes is slow to notice, where the pod's endpoint stays listed for the whole run:
+ * a crash (connections refused) and a hung server (connections accepted, never answered; its players'
+ * sockets go silent, and clients drop a socket silent for 3 s).
+ */
+export const LISTED_FAILURE_SCENARIOS = ["pod-killed-listed", "pod-hung"] as const;
+export type LiveScenario = (typeof LIVE_SCENARIOS)[number] | (typeof LISTED_FAILURE_SCENARIOS)[number];
 
 export interface LiveOptions {
   /** Rooms open before the change, and players in each. */
@@ -44,6 +50,12 @@ export interface LiveResult {
   dropped: number;
   /** Join attempts that failed (the player retried 50 ms later). */
   failedJoins: number;
+  /** Of those, the ones the plugin refused because the player's room was just recorded on another pod. */
+  refusedElsewhere: number;
+  /** Of those, the ones Envoy answered "no healthy upstream" (new pods not yet through their first health check). */
+  noHealthyUpstream: number;
+  /** Sockets the players dropped because they heard nothing on them for 3 s. */
+  silentDrops: number;
   /** Successful joins during the run, after the first wave. */
   joins: number;
   /** Players still not connected when the run ended. */
@@ -64,9 +76,18 @@ interface Session {
   ours: boolean;
 }
 
+/** A client drops a socket it has heard nothing on for this long. */
+const SILENT_SOCKET_MS = 3000;
+
 class Player {
   sessions: Session[] = [];
   failed = 0;
+  /** Failed attempts that were the plugin's "room is on another pod" refusal (503 room_affinity_room_elsewhere). */
+  refusedElsewhere = 0;
+  /** Failed attempts Envoy answered with "no healthy upstream". */
+  noHealthyUpstream = 0;
+  /** Sockets dropped for silence. */
+  silentDrops = 0;
   private ws: WebSocket | null = null;
   private current: Session | null = null;
   private stopped = false;
@@ -77,21 +98,41 @@ class Player {
   }
 
   get connected(): boolean { return this.current !== null; }
+  /** The pod of the open socket, if any. */
+  get pod(): string | undefined { return this.current?.pod; }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
         const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 });
+        if (this.stopped) {
+          // stop() came while this join was in flight: nobody else would close this socket.
+          j.ws.close();
+          break;
+        }
         const s: Session = { pod: j.pod, open: Date.now(), close: Infinity, ours: false };
         this.sessions.push(s);
         this.ws = j.ws;
         this.current = s;
+        // Like game clients: a ping every second, and a socket silent for 3 s is dropped.
+        let heard = Date.now();
+        j.ws.on("pong", () => (heard = Date.now()));
+        const heartbeat = setInterval(() => {
+          if (Date.now() - heard > SILENT_SOCKET_MS) {
+            this.silentDrops++;
+            j.ws.terminate();
+          }
+          else if (j.ws.readyState === WebSocket.OPEN) j.ws.ping();
+        }, 1000);
         await new Promise<void>((r) => (j.ws.readyState === WebSocket.CLOSED ? r() : j.ws.once("close", () => r())));
+        clearInterval(heartbeat);
         s.close = Date.now();
         this.current = null;
         this.ws = null;
-      } catch {
+      } catch (e) {
         this.failed++;
+        if (e instanceof HttpRejection && e.status === 503 && e.body.includes(ROOM_ELSEWHERE_BODY)) this.refusedElsewhere++;
+        if (e instanceof HttpRejection && e.status === 503 && e.body.includes("no healthy upstream")) this.noHealthyUpstream++;
       }
       if (!this.stopped) await sleep(this.delayMs);
     }
@@ -137,7 +178,7 @@ function firstPod(players: Player[]): string | undefined {
 
 export async function runLiveScenario(system: System, scenario: LiveScenario, o: LiveOptions): Promise<LiveResult> {
   const r: LiveResult = {
-    system: system.name, scenario, rooms: o.rooms, newRooms: 0, split: 0, moved: 0, dropped: 0, failedJoins: 0, joins: 0, unconnected: 0, examples: [], seconds: 0,
+    system: system.name, scenario, rooms: o.rooms, newRooms: 0, split: 0, moved: 0, dropped: 0, failedJoins: 0, refusedElsewhere: 0, noHealthyUpstream: 0, silentDrops: 0, joins: 0, unconnected: 0, examples: [], seconds: 0,
   };
   const t0 = Date.now();
   const delay = o.reconnectDelayMs ?? 50;
@@ -198,6 +239,21 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         await system.setMembers(pods.endpoints());
         break;
       }
+      case "pod-killed-listed": {
+        // A crash Kubernetes has not noticed: the endpoint stays listed until the run ends.
+        const victim = pods.pods[1];
+        await stop([victim], "SIGKILL");
+        pods.setState(victim.id, "killed");
+        break;
+      }
+      case "pod-hung": {
+        // A hung server: its connections are accepted and never answered; the endpoint stays listed.
+        const victim = pods.pods[1];
+        deadAt.set(victim.id, Date.now());
+        victim.proc.kill("SIGSTOP");
+        pods.setState(victim.id, "killed");
+        break;
+      }
       case "scale-in": {
         // The pods stop first; the endpoints are withdrawn a moment later.
         const victims = pods.pods.slice(3);
@@ -242,8 +298,10 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     await window;
     await opener;
     // Everyone back (or given up on), then hold a moment so late reconnects are seen.
+    // A player still on a pod that died only learns of it from its heartbeat: give it that long.
     const back = Date.now() + 10000;
-    while (all.some((p) => !p.connected) && Date.now() < back) await sleep(50);
+    const away = (p: Player) => !p.connected || deadAt.has(p.pod ?? "");
+    while (all.some(away) && Date.now() < back) await sleep(50);
     await sleep(300);
     r.unconnected = all.filter((p) => !p.connected).length;
     await Promise.all(all.map((p) => p.stop()));
@@ -257,6 +315,9 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     }
     for (const p of all) {
       r.failedJoins += p.failed;
+      r.refusedElsewhere += p.refusedElsewhere;
+      r.noHealthyUpstream += p.noHealthyUpstream;
+      r.silentDrops += p.silentDrops;
       for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
     }
     r.joins = all.reduce((n, p) => n + p.sessions.length, 0) - firstJoins;
@@ -282,7 +343,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
 
 /** One line per run for logs and reports. */
 export function describeLive(r: LiveResult): string {
-  return `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins}, ` +
+  return `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
     `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
     `unconnected ${r.unconnected}, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`;
 }

@@ -1,6 +1,7 @@
 // A gateway setup under test, as the scenario driver (scenarios.ts) sees it: started in front of
 // some pods, told about membership changes and reloads its own way. EnvoySystem is this project's
 // gateway (the plugin, or Envoy's native MAGLEV/round robin); bench/systems.ts adds the peers.
+import type { Layout } from "./envoy-config";
 import { Endpoint } from "./envoy-config";
 import { Gateway, startGateway } from "./gateway";
 import { viewOf } from "./pods";
@@ -37,6 +38,8 @@ export class EnvoySystem implements System {
     public adminPort: number,
     public dir: string,
     public pluginConfig: object = {},
+    /** Layout settings over the system's own (health checks, retries, ...). */
+    public layout: Partial<Layout> = {},
   ) {}
 
   get label(): string {
@@ -62,6 +65,7 @@ export class EnvoySystem implements System {
         statefulSession: this.name === "plugin",
         lbPolicy: this.name === "roundrobin" ? "ROUND_ROBIN" : "MAGLEV",
         hashQueryParams: this.name === "maglev" ? ["appId", "roomId"] : undefined,
+        ...this.layout,
       },
       start: { logLevel: "warning", wasmLogLevel: "info" },
     });
