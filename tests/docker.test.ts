@@ -42,8 +42,8 @@ test("docker compose up from deploy/envoy serves rooms; admin answers on the hos
     const players = await Promise.all([0, 1, 2, 3].map(() => join("ws://127.0.0.1:10000/ws?appId=compose&roomId=1")));
     await closeAll(players);
     assert.equal(new Set(players.map((p) => p.pod)).size, 1, `players of one room on ${players.map((p) => p.pod)}`);
-    const stats = (await httpGet("127.0.0.1", 9901, "/stats?filter=room_affinity.learned")).body;
-    assert.match(stats, /room_affinity\.learned: 1/);
+    const stats = (await httpGet("127.0.0.1", 9901, "/stats?filter=room_affinity.learned_total")).body;
+    assert.match(stats, /room_affinity\.learned_total: 1/);
     await waitFor("the access log on Envoy's stdout", async () => / 101 .*172\.30\.0\.1[123]:8080/.test(compose("logs", "--no-color", "envoy")), 10_000);
     assert.deepEqual(listing(dir), filesBefore, "compose wrote into deploy/envoy");
   } finally {

@@ -106,8 +106,11 @@ export class MetricStore {
     }
     return this.names.indexOf(name);
   }
+  /** A metric's value; throws for a name the plugin never defined, so a renamed metric cannot read as 0. */
   get(name: string): number {
-    return Number(this.byName.get(name)?.value ?? 0n);
+    const m = this.byName.get(name);
+    if (!m) throw new Error(`the plugin defined no metric ${name}`);
+    return Number(m.value);
   }
 }
 
