@@ -114,7 +114,8 @@ test("everyone reconnects from new source addresses (127.0.0.x): 100% return to 
   } finally {
     await closeAll(joined);
   }
-  const sources = new Set(gw.accessLog().slice(-ROOMS * PLAYERS).map((l) => l.split(" ").pop()!.split(":")[0]));
+  // The access log's seventh field is %DOWNSTREAM_REMOTE_ADDRESS% (envoy-config.ts ACCESS_LOG_FORMAT).
+  const sources = new Set(gw.accessLog().slice(-ROOMS * PLAYERS).map((l) => l.split(" ")[6].split(":")[0]));
   assert.ok(sources.size > 100, `Envoy saw only ${sources.size} source addresses`);
 });
 
