@@ -13,6 +13,7 @@ import YAML from "yaml";
 import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_WASM_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_SETTINGS } from "../tools/render-deploy";
 import { Redis } from "../tools/lib/redis";
 import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";
+import { RETRY_POLICY } from "../tools/lib/envoy-config";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { startPodProcess } from "../tools/lib/pods";
 import { join, closeAll } from "../tools/lib/clients";
@@ -105,6 +106,10 @@ test("the base's WasmPlugin configures the Higress build; two replicas sharing a
   const config = byKind(kustomize(path.join(HIGRESS, "base")), "WasmPlugin")[0].spec.defaultConfig;
   const single = byKind(kustomize(path.join(HIGRESS, "one-replica")), "WasmPlugin")[0].spec.defaultConfig;
   assert.equal(single.directory, undefined, "one-replica has no directory");
+  // Join retries only where one replica decides alone (with two, a retried player can land elsewhere).
+  const routeOf = (dir: string) => byKind(kustomize(path.join(HIGRESS, dir)), "EnvoyFilter")[0].spec.configPatches[2].patch.value.route;
+  assert.equal(routeOf("base").retry_policy, undefined, "the two-replica base retries joins");
+  assert.deepEqual(routeOf("one-replica").retry_policy, RETRY_POLICY);
   const redis = new Redis(scratchDir("kustomize-redis"), 26390);
   await redis.start();
   try {

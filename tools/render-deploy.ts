@@ -124,13 +124,14 @@ function higressEnvoyFilter(): object {
           },
         },
         {
-          // The hash the cluster's MAGLEV uses (the room hash the plugin puts on every request of a room),
-          // and joins refused, reset or unanswered by a pod retried on another one, placed by that hash.
+          // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
+          // No join retries here: with two replicas a retried and an unretried player of one room can reach
+          // two pods (one-replica/ adds them).
           applyTo: "HTTP_ROUTE",
           match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_SETTINGS.gameRoute } } } },
           patch: {
             operation: "MERGE",
-            value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }], timeout: UPGRADE_TIMEOUT, retry_policy: RETRY_POLICY } },
+            value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } },
           },
         },
       ],
@@ -171,13 +172,20 @@ function higressKustomization(): object {
   };
 }
 
-/** One gateway replica: the base without the room directory. */
+/** One gateway replica: the base without the room directory, and with join retries on the game route. */
 function higressOneReplica(): object {
+  const retries = [
+    { op: "add", path: "/spec/configPatches/2/patch/value/route/timeout", value: UPGRADE_TIMEOUT },
+    { op: "add", path: "/spec/configPatches/2/patch/value/route/retry_policy", value: RETRY_POLICY },
+  ];
   return {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     resources: ["../base"],
-    patches: [{ target: { kind: "WasmPlugin", name: "room-affinity" }, patch: "- op: remove\n  path: /spec/defaultConfig/directory\n" }],
+    patches: [
+      { target: { kind: "WasmPlugin", name: "room-affinity" }, patch: "- op: remove\n  path: /spec/defaultConfig/directory\n" },
+      { target: { kind: "EnvoyFilter", name: "room-affinity" }, patch: toYaml(retries) },
+    ],
   };
 }
 
@@ -264,7 +272,7 @@ export function renderAll(): Map<string, string> {
   files.set("deploy/higress/base/envoyfilter.yaml", toYaml(higressEnvoyFilter(), KUSTOMIZE_HEADER));
   files.set("deploy/higress/base/settings.yaml", toYaml(higressSettings(), "# Your values: the plugin's image, the game service, its port and route, and the Redis the replicas share.\n# kustomization.yaml copies them into wasmplugin.yaml and envoyfilter.yaml (kubectl apply -k deploy/higress/base).\n"));
   files.set("deploy/higress/base/kustomization.yaml", toYaml(higressKustomization(), HEADER));
-  files.set("deploy/higress/one-replica/kustomization.yaml", toYaml(higressOneReplica(), HEADER + "# One gateway replica: the base without the room directory (kubectl apply -k deploy/higress/one-replica).\n"));
+  files.set("deploy/higress/one-replica/kustomization.yaml", toYaml(higressOneReplica(), HEADER + "# One gateway replica: the base without the room directory, with join retries (kubectl apply -k deploy/higress/one-replica).\n"));
   files.set("deploy/higress/redis-trial/redis.yaml", HEADER + "# A Redis for trying the plugin: one pod, no persistence, no password. Not for production.\n" + higressRedisTrial().map((o) => toYaml(o)).join("---\n"));
   files.set("deploy/observability/prometheus-rule.yaml", toYaml(prometheusRule(), HEADER + "# The alerts the README recommends (prometheus-operator). Metric names as Envoy's /stats/prometheus exports them.\n"));
   files.set("deploy/observability/grafana-dashboard.json", JSON.stringify(grafanaDashboard(), null, 2) + "\n");

@@ -54,7 +54,8 @@ export interface Layout {
   lds?: boolean;
   /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
   healthCheck?: boolean;
-  /** The route retries a join whose connection failed, on another pod (default on): see routes(). */
+  /** The route retries a join whose connection failed, on another pod (default on): see routes(). Off for
+   *  several replicas: two replicas can send a room's retried and unretried players to two pods. */
   retries?: boolean;
 
   /** The room directory's store (etcd's client port on loopback): adds the DIRECTORY_CLUSTER. */

@@ -69,7 +69,8 @@ export class GatewayReplicas implements ReplicatedSystem {
       for (let i = 0; i < (o.replicas ?? 2); i++) {
         this.gateways.push(await startGateway({
           name: `${o.name}-gw${i + 1}`, dir: path.join(this.dir, `gw${i + 1}`), listenPort: o.basePort + 4 + 2 * i, adminPort: o.basePort + 5 + 2 * i,
-          endpoints: members, pluginConfig, layout: { directoryPort: this.etcd?.clientPort, ...(o.layout ?? {}) },
+          // No join retries across replicas (docs/stock-envoy.md, "Several gateway replicas"), unless a layout asks.
+          endpoints: members, pluginConfig, layout: { directoryPort: this.etcd?.clientPort, retries: false, ...(o.layout ?? {}) },
           start: { logLevel: "warning", wasmLogLevel: "info" },
         }));
       }
