@@ -17,10 +17,11 @@ import WebSocket from "ws";
 export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
 /**
  * Failures Kubernetes is slow to notice, where the pod's endpoint stays listed for the whole run:
- * a crash (connections refused) and a hung server (connections accepted, never answered; its players'
- * sockets go silent, and clients drop a socket silent for 3 s).
+ * a crash (connections refused), a hung server (connections accepted, never answered; its players'
+ * sockets go silent, and clients drop a socket silent for 3 s), and a crash loop (the pod comes back
+ * empty on its address 1.5 s after the crash).
  */
-export const LISTED_FAILURE_SCENARIOS = ["pod-killed-listed", "pod-hung"] as const;
+export const LISTED_FAILURE_SCENARIOS = ["pod-killed-listed", "pod-hung", "crash-loop"] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number] | (typeof LISTED_FAILURE_SCENARIOS)[number];
 
 export interface LiveOptions {
@@ -98,8 +99,9 @@ class Player {
   }
 
   get connected(): boolean { return this.current !== null; }
-  /** The pod of the open socket, if any. */
+  /** The pod of the open socket, and when it opened, if any. */
   get pod(): string | undefined { return this.current?.pod; }
+  get openedAt(): number | undefined { return this.current?.open; }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
@@ -156,7 +158,8 @@ class Player {
 function splitRooms(byRoom: Map<string, Player[]>, deadAt: Map<string, number>): string[] {
   const out: string[] = [];
   for (const [room, players] of byRoom) {
-    const spans = players.flatMap((p) => p.sessions).map((s) => ({ pod: s.pod, open: s.open, end: Math.min(s.close, deadAt.get(s.pod) ?? Infinity) }))
+    // A socket opened before its pod died ends at the death; one opened on the pod after it came back is whole.
+    const spans = players.flatMap((p) => p.sessions).map((s) => ({ pod: s.pod, open: s.open, end: s.open < (deadAt.get(s.pod) ?? Infinity) ? Math.min(s.close, deadAt.get(s.pod)!) : s.close }))
       .filter((s) => s.end > s.open);
     let clash: string | null = null;
     for (let i = 0; i < spans.length && !clash; i++) {
@@ -254,6 +257,15 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         pods.setState(victim.id, "killed");
         break;
       }
+      case "crash-loop": {
+        // The container crashes and Kubernetes restarts it in place: empty, same address, still listed.
+        const victim = pods.pods[1];
+        await stop([victim], "SIGKILL");
+        pods.setState(victim.id, "killed");
+        await sleep(1500);
+        await pods.restart(victim.id);
+        break;
+      }
       case "scale-in": {
         // The pods stop first; the endpoints are withdrawn a moment later.
         const victims = pods.pods.slice(3);
@@ -300,7 +312,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     // Everyone back (or given up on), then hold a moment so late reconnects are seen.
     // A player still on a pod that died only learns of it from its heartbeat: give it that long.
     const back = Date.now() + 10000;
-    const away = (p: Player) => !p.connected || deadAt.has(p.pod ?? "");
+    const away = (p: Player) => !p.connected || (p.openedAt ?? 0) < (deadAt.get(p.pod ?? "") ?? 0);
     while (all.some(away) && Date.now() < back) await sleep(50);
     await sleep(300);
     r.unconnected = all.filter((p) => !p.connected).length;
