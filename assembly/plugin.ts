@@ -271,10 +271,14 @@ function requestFacts(inst: PluginInstance): RequestFacts {
 const KEY_PROPERTY = HostName.property(["room_affinity_key"]);
 const DECISION_PROPERTY = HostName.property(["room_affinity_decision"]);
 
+/** The decision labels, each encoded once: they are the same few words on every keyed request. */
+const ENCODED_LABELS = new Map<string, Uint8Array>();
+
 /** Access-log contract: the room key (when given) and the decision, as filter state (wasm.room_affinity_*). */
 function logDecision(key: Uint8Array | null, label: string): void {
-  if (key != null) setProperty(KEY_PROPERTY, key.buffer.slice(key.byteOffset, key.byteOffset + key.byteLength));
-  setProperty(DECISION_PROPERTY, String.UTF8.encode(label));
+  if (key != null) setProperty(KEY_PROPERTY, key);
+  if (!ENCODED_LABELS.has(label)) ENCODED_LABELS.set(label, Uint8Array.wrap(String.UTF8.encode(label)));
+  setProperty(DECISION_PROPERTY, ENCODED_LABELS.get(label));
 }
 
 /** Logs each kind of problem once per worker thread (VM), not once per request. */

@@ -213,9 +213,9 @@ export function getProperty(path: HostName): Uint8Array | null {
 }
 
 /** Sets a stream property; Envoy keeps it as filter state `wasm.<path>`, which access logs can print. */
-export function setProperty(path: HostName, value: ArrayBuffer): void {
+export function setProperty(path: HostName, value: Uint8Array): void {
   const p = path.bytes;
-  const status = proxy_set_property(changetype<usize>(p), p.byteLength, changetype<usize>(value), value.byteLength);
+  const status = proxy_set_property(changetype<usize>(p), p.byteLength, value.dataStart, value.byteLength);
   if (status != Status.Ok) surface("proxy_set_property", status);
 }
 
