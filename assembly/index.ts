@@ -3,7 +3,7 @@
 // Referenced by asconfig "use": abort=assembly/abi/abort/abortHandler (no host provides env.abort).
 import "./abi/abort";
 import { setRootFactory, RootContext } from "./abi/context";
-import { RoomAffinityRoot } from "./plugin";
+import { RoomAffinityRoot } from "./plugin/root";
 import { Platform } from "./platform/platform";
 
 export * from "./abi/exports";

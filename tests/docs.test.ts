@@ -128,7 +128,7 @@ test("every metric the plugin defines is in docs/metrics.md, the READMEs name on
   assert.deepEqual(rows.map((r) => r[2]).sort(), [...metrics].sort(), "docs/metrics.md's /stats names");
   for (const r of rows) assert.equal(r[1], prometheus(r[2]), `docs/metrics.md: ${r[2]} arrives in Prometheus as ${prometheus(r[2])}`);
   // The codes the plugin answers with, read from the code that sends them.
-  const decision = fs.readFileSync(path.join(ROOT, "assembly", "decision.ts"), "utf8");
+  const decision = fs.readFileSync(path.join(ROOT, "assembly", "request", "local-replies.ts"), "utf8");
   const codes = [...decision.matchAll(/export const DETAILS_\w+ = "([^"]+)"/g)].map((m) => m[1]);
   assert.ok(codes.length >= 3, JSON.stringify(codes));
   for (const doc of ["README.md", "README.zh-CN.md"]) {

@@ -58,7 +58,7 @@ test("Prometheus names: every metric arrives as room_affinity_<name>, counters e
   const documented = [...metricsDoc.matchAll(/^\| `(room_affinity_[a-z_]+)` \|/gm)].map((m) => m[1]);
   assert.deepEqual([...documented].sort(), [...types.keys()].sort(), "docs/metrics.md's Prometheus names");
   // The plugin's identifiers that are not metrics: its clusters, filter state and response-details codes.
-  const decision = fs.readFileSync(path.join(ROOT, "assembly", "decision.ts"), "utf8");
+  const decision = fs.readFileSync(path.join(ROOT, "assembly", "request", "local-replies.ts"), "utf8");
   const notMetrics = new Set([ADMIN_CLUSTER, DIRECTORY_CLUSTER, "room_affinity_key", "room_affinity_decision",
     ...[...decision.matchAll(/export const DETAILS_\w+ = "([^"]+)"/g)].map((m) => m[1])]);
   for (const doc of ["README.md", "README.zh-CN.md", "docs/operations.md", "deploy/higress/README.md", "deploy/higress/README.zh-CN.md"]) {

@@ -1,4 +1,4 @@
-import { AddressNames } from "../addresses";
+import { AddressNames } from "../table/addresses";
 
 /** Two pods of a cluster, as a bucket holds their addresses (UTF-8 bytes). */
 const POD_A = "10.0.0.1:8080";

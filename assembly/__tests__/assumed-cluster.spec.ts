@@ -1,5 +1,6 @@
 // The cluster a worker assumes for its keyed requests: when it reads, and when it stops assuming.
-import { AssumedCluster, FIRST_CHECKS, CHECK_EVERY } from "../assumed-cluster";
+import { AssumedCluster, FIRST_CHECKS, CHECK_EVERY } from "../request/assumed-cluster";
+import { readsEveryRequest } from "./helpers";
 
 const GAME = "outbound|80||game.svc";
 const OTHER = "outbound|80||other.svc";
@@ -29,7 +30,7 @@ describe("assumed cluster", () => {
     const c = new AssumedCluster(false, 0);
     c.confirm(GAME, T0);
     expect(c.confirm(OTHER, T0)).toBe(false);
-    expect(c.readsEveryRequest).toBe(true);
+    expect(readsEveryRequest(c)).toBe(true);
     c.confirm(GAME, T0);
     expect(assumedOf(c, 1000)).toBe(0);
   });

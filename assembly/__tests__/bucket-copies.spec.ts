@@ -1,8 +1,8 @@
-import { BucketCopies } from "../bucket-copies";
-import { AffinityTable, Outcome } from "../table";
-import { WriteStatus } from "../store";
-import { PinPolicy } from "../placement";
-import { Entry, encodeBucket } from "../bucket";
+import { BucketCopies } from "../table/bucket-copies";
+import { AffinityTable, Outcome } from "../table/table";
+import { WriteStatus } from "../table/store";
+import { PinPolicy } from "../table/placement";
+import { Entry, encodeBucket } from "../table/bucket";
 import { MemoryStore } from "./memory-store";
 
 /** Bucket 1 of a table "ra" with 4 buckets, and its stamp (the table's stampKey(1)). */

@@ -1,4 +1,4 @@
-import { Entry, encodeBucket, decodeBucket, findEntry, BucketCursor, isExpired, bucketCountFor } from "../bucket";
+import { Entry, encodeBucket, decodeBucket, findEntry, BucketCursor, isExpired, bucketCountFor } from "../table/bucket";
 
 /** A two-entry bucket: fingerprints 1 and max, an IPv4 and an IPv6 address. */
 function TWO_ENTRIES(): Entry[] {

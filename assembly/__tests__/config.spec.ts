@@ -1,6 +1,6 @@
 import { expectContains } from "./helpers";
-import { parseConfig, MissingKeyPolicy, Defaults } from "../config";
-import { bucketCountFor } from "../bucket";
+import { parseConfig, MissingKeyPolicy, Defaults } from "../config/config";
+import { bucketCountFor } from "../table/bucket";
 
 function parse(s: string): string {
   const r = parseConfig(Uint8Array.wrap(String.UTF8.encode(s)));

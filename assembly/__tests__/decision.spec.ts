@@ -1,11 +1,13 @@
 // The request decision without a host: one case per outcome of each phase.
-import { parseConfig } from "../config";
-import { AffinityTable, Outcome } from "../table";
-import { TableHistory } from "../history";
+import { parseConfig } from "../config/config";
+import { AffinityTable, Outcome } from "../table/table";
+import { TableHistory } from "../table/history";
 import {
   RequestDecider, RequestFacts, RequestDecision, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
-  DeferredFacts, FixedFacts, upgradesToWebSocket, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG, requestLabel, responseLabel,
-} from "../decision";
+  DeferredFacts, upgradesToWebSocket, requestLabel, responseLabel,
+} from "../request/decision";
+import { rejectionReply, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG } from "../request/local-replies";
+import { FixedFacts, readsEveryRequest } from "./helpers";
 import { MemoryStore, lookup } from "./memory-store";
 
 const CLUSTER = "game_pods";
@@ -120,7 +122,7 @@ describe("request decision", () => {
     expect(d.action).toBe(RequestAction.Learn);
     expect(d.assumedCluster).toBe(false);
     expect(d.fingerprint).toBe(decider().decide(hostJoin(ROOM, host)).fingerprint);
-    expect(dc.routedCluster.readsEveryRequest).toBe(true);
+    expect(readsEveryRequest(dc.routedCluster)).toBe(true);
   });
   it("recognises a WebSocket upgrade header in any ASCII case, and nothing else", () => {
     expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocket")))).toBe(true);
@@ -138,15 +140,16 @@ describe("request decision", () => {
   it("rejects a request without a room key with 400 room_affinity_missing_key (reject policy)", () => {
     const d = decider("{\"onMissingKey\":\"reject\"}").decide(join("/ws?roomId=r9"));
     expect(d.action).toBe(RequestAction.Reject);
-    expect(d.status).toBe(400);
-    expect(d.details).toBe(DETAILS_MISSING_KEY);
-    expect(d.body).toBe("missing query parameter 'appId'\n");
+    expect(rejectionReply(d).status).toBe(400);
+    expect(rejectionReply(d).details).toBe(DETAILS_MISSING_KEY);
+    expect(rejectionReply(d).body).toBe("missing query parameter 'appId'\n");
   });
   it("rejects an over-long key with 400 room_affinity_key_too_long", () => {
     const d = decider("{\"maxKeyLength\":16}").decide(join("/ws?appId=a1&roomId=0123456789abcdef"));
     expect(d.action).toBe(RequestAction.Reject);
-    expect(d.details).toBe(DETAILS_KEY_TOO_LONG);
-    expect(d.body).toBe("room key longer than 16 bytes\n");
+    expect(rejectionReply(d).status).toBe(400);
+    expect(rejectionReply(d).details).toBe(DETAILS_KEY_TOO_LONG);
+    expect(rejectionReply(d).body).toBe("room key longer than 16 bytes\n");
   });
   it("leaves a new room to the gateway's hash: Learn, with the room's hash for the hash header", () => {
     const dc = decider();
@@ -322,7 +325,7 @@ describe("response decision", () => {
     expect(lookup(dc.table, home.fingerprint, NOW_S)!.address).toBe(POD_A);
     expect(s.fingerprint).toBe(decider().decide(hostJoin(ROOM, host)).fingerprint);
     expect(lookup(dc.table, s.fingerprint, NOW_S)!.address).toBe(POD_B);
-    expect(dc.routedCluster.readsEveryRequest).toBe(true);
+    expect(readsEveryRequest(dc.routedCluster)).toBe(true);
   });
   it("moves a room pinned with the assumed cluster when the cluster read after the unhonoured pin is the same", () => {
     const host = new CountingFacts();
@@ -333,7 +336,7 @@ describe("response decision", () => {
     const r = dc.afterResponse(dc.streamState(d, hostJoin(ROOM, host)), POD_B, "101", host);
     expect(r.action).toBe(ResponseAction.Corrected);
     expect(lookup(dc.table, home.fingerprint, NOW_S)!.address).toBe(POD_B);
-    expect(dc.routedCluster.readsEveryRequest).toBe(false);
+    expect(readsEveryRequest(dc.routedCluster)).toBe(false);
   });
   it("moves the room where the gateway sent it when the pin was not honoured", () => {
     const dc = decider();

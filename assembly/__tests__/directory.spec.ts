@@ -1,11 +1,11 @@
 // The room directory without a host: coalesced lookups, the cap on lookups in flight, the tick
 // backstop for replies that never come, leases, and what replies become. Transport is a fake that
 // records requests; replies are fed by hand (etcd's JSON shapes, base64 values).
-import { parseConfig, DirectoryConfig } from "../config";
+import { parseConfig, DirectoryConfig } from "../config/config";
 import { RoomDirectory, DirectoryTransport, LookupStart, EventKind, isPodAddress } from "../directory/directory";
 import { DirectoryRequest, ReplyKind } from "../directory/protocol";
 import { EtcdProtocol, parseRange, parseTxn, parseLeaseGrant } from "../directory/etcd";
-import { base64Decode, base64Encode } from "../base64";
+import { base64Decode, base64Encode } from "../support/base64";
 
 class RecordingTransport extends DirectoryTransport {
   sent: DirectoryRequest[] = [];

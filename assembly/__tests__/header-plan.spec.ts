@@ -1,4 +1,4 @@
-import { HeaderReadPlan } from "../header-plan";
+import { HeaderReadPlan } from "../request/header-plan";
 
 /** Reports `n` requests of one kind. */
 function report(plan: HeaderReadPlan, upgrade: bool, n: i32): void {

@@ -1,8 +1,8 @@
 // The history of table geometries: a new capacity, bucketSize or sharedDataPrefix reads through to
 // the tables it replaced until their entries have expired.
 import { MemoryStore } from "./memory-store";
-import { AffinityTable } from "../table";
-import { recordGeometry, encodeHistory, decodeHistory, Geometry, MAX_REMEMBERED } from "../history";
+import { AffinityTable } from "../table/table";
+import { recordGeometry, encodeHistory, decodeHistory, Geometry, MAX_REMEMBERED } from "../table/history";
 
 const HISTORY_KEY = "room-affinity:tables:test";
 const TTL: u32 = 3600;

@@ -1,4 +1,4 @@
-import { checkJson } from "../json-check";
+import { checkJson } from "../support/json-check";
 
 function check(s: string): string { return checkJson(Uint8Array.wrap(String.UTF8.encode(s))); }
 

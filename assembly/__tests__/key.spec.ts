@@ -1,4 +1,4 @@
-import { buildRoomKey, KeySpec, KeyStatus, formDecode } from "../key";
+import { buildRoomKey, KeySpec, KeyStatus, formDecode } from "../request/key";
 
 function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
 function text(b: Uint8Array | null): string { return b == null ? "<null>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }

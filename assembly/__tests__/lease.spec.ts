@@ -1,8 +1,8 @@
-import { Lease } from "../lease";
-import { SnapshotStore } from "../snapshots";
+import { Lease } from "../table/lease";
+import { SnapshotStore } from "../membership/snapshots";
 import { MemoryStore } from "./memory-store";
-import { Membership, HOST_HEALTHY, HOST_DRAINING } from "../membership";
-import { base64Encode } from "../base64";
+import { Membership, HOST_HEALTHY, HOST_DRAINING } from "../membership/membership";
+import { base64Encode } from "../support/base64";
 
 describe("lease", () => {
   it("lets one holder hold it, renew it, and another take it after expiry", () => {

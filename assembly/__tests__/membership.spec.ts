@@ -1,5 +1,5 @@
 import { expectContains } from "./helpers";
-import { Membership, HOST_HEALTHY, HOST_DRAINING, encodeSnapshot, decodeSnapshot, parseAdminClusters, membershipFromHostPairs } from "../membership";
+import { Membership, HOST_HEALTHY, HOST_DRAINING, encodeSnapshot, decodeSnapshot, parseAdminClusters, membershipFromHostPairs } from "../membership/membership";
 
 function members(n: i32, flags: u8 = HOST_HEALTHY): Membership {
   const m = new Membership();

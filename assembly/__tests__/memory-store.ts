@@ -1,8 +1,8 @@
 // Test fixture: an in-memory KvStore with the CAS rules of Envoy's SharedData
 // (proxy-wasm-cpp-host shared_data.cc), plus a hook to inject a racing writer.
-import { KvStore, StoredValue, WriteStatus } from "../store";
-import { AffinityTable } from "../table";
-import { Entry, decodeBucket, isExpired } from "../bucket";
+import { KvStore, StoredValue, WriteStatus } from "../table/store";
+import { AffinityTable } from "../table/table";
+import { Entry, decodeBucket, isExpired } from "../table/bucket";
 
 export type BeforeSet = (store: MemoryStore, key: string) => void;
 /** The hook that does nothing (the default, and what a test sets to stop a racer). */

@@ -1,4 +1,4 @@
-import { RuleMatcher, MatchKind, stripPort, domainMatches, serviceMatches } from "../rules";
+import { RuleMatcher, MatchKind, stripPort, domainMatches, serviceMatches } from "../request/rules";
 
 describe("per-route rule matching (Higress semantics)", () => {
   it("strips ports, keeping IPv6 literals whole", () => {

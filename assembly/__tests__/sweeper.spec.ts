@@ -1,7 +1,7 @@
-import { Sweeper, PresentHosts } from "../sweeper";
-import { AffinityTable } from "../table";
-import { decodeBucket } from "../bucket";
-import { PinPolicy } from "../placement";
+import { Sweeper, PresentHosts } from "../table/sweeper";
+import { AffinityTable } from "../table/table";
+import { decodeBucket } from "../table/bucket";
+import { PinPolicy } from "../table/placement";
 import { MemoryStore } from "./memory-store";
 
 class To extends PinPolicy {

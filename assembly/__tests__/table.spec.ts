@@ -1,6 +1,6 @@
-import { AffinityTable, Outcome, MAX_CAS_ATTEMPTS } from "../table";
-import { decodeBucket } from "../bucket";
-import { PinPolicy } from "../placement";
+import { AffinityTable, Outcome, MAX_CAS_ATTEMPTS } from "../table/table";
+import { decodeBucket } from "../table/bucket";
+import { PinPolicy } from "../table/placement";
 import { noHook, MemoryStore, lookup } from "./memory-store";
 
 /** Members A, B, C usable; new rooms go to `target`. */

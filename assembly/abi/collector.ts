@@ -2,13 +2,8 @@
 // wasm stack: it may only run when no export is active. Hosts re-enter the module while it runs (a
 // local reply calls the response hooks from inside proxy_send_local_response), so every export that
 // can reach host code counts its depth (exports.ts), and collection happens only at depth 0: after
-// every COLLECT_EVERY_STREAMS finished streams, and after every tick.
-//
-// Each collection marks every live object (the table's copies, maps, configuration), so its cost per
-// stream falls as the interval grows, while the garbage held between collections grows with it. Joins
-// leave less garbage now that all request headers go into one reused block (host.ts), so collections
-// come every 512 streams instead of 256 with the same wasm memory: 2 MiB after 100,000 joins with a
-// browser's headers in the host emulator, either way; every 1024 streams, it doubled.
+// every COLLECT_EVERY_STREAMS finished streams, and after every tick. The interval trades marking
+// cost per stream against garbage held; BENCHMARKS.md has the figures.
 const COLLECT_EVERY_STREAMS: u32 = 512;
 let depth: i32 = 0;
 let finishedStreams: u32 = 0;

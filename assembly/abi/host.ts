@@ -2,6 +2,7 @@
 // Nothing here knows about rooms; the plugin logic calls these, never the raw imports. A status the
 // caller cannot expect (anything but Ok, and NotFound where absence is normal) is surfaced by
 // `surface`: logged once per distinct call and status, and counted (hostCallFailures).
+import { LogOnce } from "./log-once";
 import {
   Status, LogLevel, BufferType, MapType, MetricType,
   proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_get_header_map_pairs, proxy_replace_header_map_value,
@@ -9,7 +10,7 @@ import {
   proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
   proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
 } from "./imports";
-import { encodePairs, findPairValue } from "./pairs";
+import { encodePairs } from "./pairs";
 
 // Out-parameters the host writes into; static so no allocation per call.
 const RET_PTR: usize = memory.data(8);
@@ -29,10 +30,9 @@ const HOST_SCRATCH_BYTES: usize = 4096;
 const HOST_SCRATCH: usize = memory.data(<i32>HOST_SCRATCH_BYTES, 16);
 let scratchLent = false;
 
-// All request headers, read at once on most joins (~1.5 KiB with a browser's cookies), are written
-// into one block the module keeps (grown when a request needs more), not a new heap block per read:
-// that block's allocation, copy and later collection cost ~700 instructions per read in Envoy
-// (BENCHMARKS.md prices the read through this wrapper).
+// All request headers, read at once on most joins, are written into one block the module keeps (grown
+// when a request needs more), not a new heap block per read: allocating, copying and collecting one per
+// read was a measurable part of a join (BENCHMARKS.md, "Figures behind design choices").
 const PAIRS_BLOCK_START: i32 = 4096;
 let pairsBlock: ArrayBuffer = new ArrayBuffer(PAIRS_BLOCK_START);
 /** Set around the one host call whose value goes into pairsBlock. */
@@ -78,7 +78,7 @@ function releaseHostBlock(ptr: usize): void {
 }
 
 let failures: u64 = 0;
-const failuresSeen = new Set<string>();
+const HOST_CALL_PROBLEMS = new LogOnce();
 
 /**
  * Surfaces an unexpected host status: counted every time, logged the first time this call fails
@@ -86,12 +86,8 @@ const failuresSeen = new Set<string>();
  */
 export function surface(call: string, status: u32): void {
   failures++;
-  const key = call + " " + status.toString();
-  if (failuresSeen.has(key)) return;
-  failuresSeen.add(key);
-  const b = String.UTF8.encode("room-affinity: host call " + call + " failed with status " + status.toString() +
+  HOST_CALL_PROBLEMS.warn(call + " " + status.toString(), "host call " + call + " failed with status " + status.toString() +
     " (logged once; counted in room_affinity.host_call_failures_total)");
-  proxy_log(LogLevel.Warn, changetype<usize>(b), b.byteLength);
 }
 
 /** Unexpected host statuses so far (this VM). */
@@ -194,15 +190,6 @@ export function replaceHeaderBytes(map: MapType, name: HostName, v: ArrayBuffer)
 export function removeHeader(map: MapType, name: HostName): void {
   const k = name.bytes;
   okOrAbsent("proxy_remove_header_map_value", proxy_remove_header_map_value(map, changetype<usize>(k), k.byteLength));
-}
-
-/**
- * Removes a request header the client may have sent. `sent` holds all request headers when they were
- * read at once (pairs.ts encoding), else null: a header known absent from them costs no host call.
- */
-export function removeRequestHeader(sent: Uint8Array | null, name: HostName): void {
-  if (sent != null && findPairValue(sent!, name.bytes) == null) return;
-  removeHeader(MapType.HttpRequestHeaders, name);
 }
 
 /** Reads a host property (see HostName.property). */

@@ -1,14 +1,15 @@
 // The shared room directory, host-free: which room lookups are in flight and which paused joins wait
 // for each (concurrent joins of one room share one lookup), the cap on lookups in flight, the writes
 // that make the first writer win across gateway replicas, and the write lease that makes entries
-// expire. The hooks (plugin.ts) send through a DirectoryTransport and apply the events this returns.
+// expire. plugin/directory-coordinator.ts sends through a DirectoryTransport and applies the events
+// this returns.
 //
 // Bounded by design: a join waits at most the configured timeout (the host's call timeout, and a
 // tick-driven backstop at twice it), at most maxLookupsInFlight lookups per worker are in flight
 // (joins beyond fail open at once), and every failure fails open: the join proceeds on the local
 // table and the gateway's hash.
-import { DirectoryConfig } from "../config";
-import { hex64 } from "../hash";
+import { DirectoryConfig } from "../config/config";
+import { hex64 } from "../support/hash";
 import { DirectoryProtocol, DirectoryRequest, StoreReply, ReplyKind, Operation } from "./protocol";
 
 /** How directory requests leave the plugin (an HTTP call to etcd, a Redis call on Higress). */
@@ -105,7 +106,8 @@ export class RoomDirectory {
     return this.config.keyPrefix + hex64(fingerprint);
   }
 
-  get lookupsInFlight(): i32 { return this.waiting.size; }
+  /** Reply contract: whether `token` is a call of this directory's still waiting for its reply. */
+  owns(token: i64): bool { return this.calls.has(token); }
 
   /** Request-path contract, on a local miss: make stream `streamId` wait for the room's lookup. */
   lookup(fingerprint: u64, streamId: u32, nowMs: u64): LookupStart {

@@ -3,8 +3,8 @@
 // are JSON strings; fields with default values may be absent (a txn that failed has no "succeeded").
 // Pure: no host calls, so every malformed, truncated or hostile reply is unit tested and never traps.
 import { JSON } from "assemblyscript-json/assembly";
-import { checkJson } from "../json-check";
-import { base64Encode, base64Decode } from "../base64";
+import { checkJson } from "../support/json-check";
+import { base64Encode, base64Decode } from "../support/base64";
 import { StoreReply, ReplyKind, DirectoryProtocol, DirectoryRequest, Operation } from "./protocol";
 
 export const PATH_RANGE = "/v3/kv/range";

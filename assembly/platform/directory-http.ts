@@ -2,7 +2,7 @@
 // dispatched from the root context (root-dispatch.ts).
 import { RootDispatchTransport } from "./root-dispatch";
 import { DirectoryRequest } from "../directory/protocol";
-import { DirectoryConfig } from "../config";
+import { DirectoryConfig } from "../config/config";
 import { httpCall } from "../abi/host";
 
 export class DirectoryHttpTransport extends RootDispatchTransport {

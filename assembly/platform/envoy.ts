@@ -3,15 +3,17 @@
 // comes from the admin /clusters?format=json, fetched by the lease holder through a static cluster
 // pointing at the admin listener, and published as snapshots in shared data for every thread.
 import { Platform, PinWriter, MembershipSource, DirectoryParts } from "./platform";
-import { PluginConfig, DirectoryConfig } from "../config";
+import { PluginConfig, DirectoryConfig } from "../config/config";
 import { EtcdProtocol } from "../directory/etcd";
 import { DirectoryHttpTransport } from "./directory-http";
-import { parseAdminClusters } from "../membership";
-import { SnapshotStore } from "../snapshots";
-import { base64Encode } from "../base64";
-import { Metrics } from "../metrics";
+import { parseAdminClusters } from "../membership/membership";
+import { SnapshotStore } from "../membership/snapshots";
+import { base64Encode } from "../support/base64";
+import { Metrics } from "../plugin/metrics";
+import { RequestHeaders } from "../abi/request-headers";
+import { LogOnce } from "../abi/log-once";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeaderBytes, removeHeader, removeRequestHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
+import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
@@ -24,9 +26,9 @@ export class SessionHeaderPinWriter extends PinWriter {
 
   constructor(public header: string) { super(); this.name = new HostName(header); }
 
-  sanitizeRequest(sent: Uint8Array | null): void {
+  sanitizeRequest(headers: RequestHeaders): void {
     // stateful_session would honour a client-sent pin; only the plugin may set it.
-    removeRequestHeader(sent, this.name);
+    headers.remove(this.name);
   }
 
   pin(address: string): void {
@@ -54,7 +56,8 @@ export class SessionHeaderPinWriter extends PinWriter {
 export class AdminMembershipSource extends MembershipSource {
   private inFlightToken: i64 = -1;
   private inFlightSinceMs: u64 = 0;
-  private lastFailure: string = "";
+  /** Each failure message once, until a fetch succeeds. */
+  private readonly failures: LogOnce = new LogOnce();
 
   constructor(public adminCluster: string, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
 
@@ -100,15 +103,13 @@ export class AdminMembershipSource extends MembershipSource {
     m.inc(m.membershipFetches);
     m.set(m.membershipHosts, hosts);
     m.set(m.membershipEligibleHosts, eligible);
-    this.lastFailure = "";
+    this.failures.forgetAll();
     return true;
   }
 
   private fail(message: string): void {
     this.metrics.inc(this.metrics.membershipFetchFailures);
-    // Log a repeating failure once, not every tick.
-    if (message != this.lastFailure) logWarn("room-affinity: membership fetch failed: " + message);
-    this.lastFailure = message;
+    this.failures.warn(message, "membership fetch failed: " + message);
   }
 }
 

@@ -3,16 +3,16 @@
 // once per tick period per thread per cluster, and published as a snapshot so the sweeper (which runs
 // on a tick, outside any stream) knows which pods are present.
 import { Platform, PinWriter, MembershipSource, DirectoryParts } from "./platform";
-import { PluginConfig, DirectoryConfig } from "../config";
+import { PluginConfig, DirectoryConfig } from "../config/config";
 import { EtcdProtocol } from "../directory/etcd";
 import { RedisProtocol } from "../directory/redis";
 import { DirectoryRequest } from "../directory/protocol";
 import { DirectoryHttpTransport } from "./directory-http";
 import { RootDispatchTransport } from "./root-dispatch";
 import { logError } from "../abi/host";
-import { Membership, membershipFromHostPairs } from "../membership";
-import { SnapshotStore } from "../snapshots";
-import { Metrics } from "../metrics";
+import { Membership, membershipFromHostPairs } from "../membership/membership";
+import { SnapshotStore } from "../membership/snapshots";
+import { Metrics } from "../plugin/metrics";
 import { setUpstreamOverrideHost, getUpstreamHosts, redisInit, redisCall } from "../abi/higress";
 
 export class OverrideHostPinWriter extends PinWriter {

@@ -1,19 +1,20 @@
 // What differs between gateways, in two parts, each built once per plugin configuration by the build
 // target's Platform: how a pin is written (PinWriter) and where membership comes from
 // (MembershipSource). The request flow only talks to these.
-import { Membership } from "../membership";
-import { PluginConfig, DirectoryConfig } from "../config";
+import { Membership } from "../membership/membership";
+import { PluginConfig, DirectoryConfig } from "../config/config";
 import { DirectoryProtocol } from "../directory/protocol";
 import { DirectoryTransport } from "../directory/directory";
-import { SnapshotStore } from "../snapshots";
-import { Metrics } from "../metrics";
+import { SnapshotStore } from "../membership/snapshots";
+import { Metrics } from "../plugin/metrics";
+import { RequestHeaders } from "../abi/request-headers";
 
 export abstract class PinWriter {
   /**
    * Request-path contract, on every request the plugin does not pin: drop client-supplied routing
-   * input. `sent`: all request headers when they were read at once (pairs.ts encoding), else null.
+   * input.
    */
-  sanitizeRequest(sent: Uint8Array | null): void {}
+  sanitizeRequest(headers: RequestHeaders): void {}
   /** Request-path contract: route this request to `address` ("ip:port"). */
   abstract pin(address: string): void;
   /**

@@ -2,8 +2,8 @@
 // Errors name the field and the expected shape; on_configure logs them and fails configuration.
 // Everything derived from a configuration is derived once, in instance.ts.
 import { JSON } from "assemblyscript-json/assembly";
-import { checkJson } from "./json-check";
-import { RuleMatcher, MatchKind, MATCH_KEYS } from "./rules";
+import { checkJson } from "../support/json-check";
+import { RuleMatcher, MatchKind, MATCH_KEYS } from "../request/rules";
 
 export const enum MissingKeyPolicy {
   Passthrough = 0,

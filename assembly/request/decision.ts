@@ -1,29 +1,17 @@
-// The request decision, host-free: the hooks (plugin.ts) read facts from the host, call
-// RequestDecider, and apply what it returns. Outcomes of the request phase: reject with a
-// response-details code, pass through, pin a known room to its pod, or leave a new room to the
-// gateway's load balancer and learn its choice. Outcomes of the response phase: nothing, strip the
-// pin mechanism's echo, learn, or correct an unhonoured pin.
-//
-// Why the gateway places new rooms and judges pins: its load balancer is the only party that knows,
-// at the moment of the request, which pods it will actually use. The plugin's membership view lags
-// (a tick, an admin fetch); when the plugin placed rooms from it, players racing a pod's departure
-// were sent by two deciders with two views and their rooms split. Now every request of a room carries
-// the room's hash (`hashHeader`), the gateway hashes on it (MAGLEV / consistent hash), so a new room,
-// or a pin the gateway cannot honour, lands on the same pod for every player of the room on every
-// worker; the plugin records that pod once the upgrade succeeds (101).
-import { PluginConfig, RouteSettings, MissingKeyPolicy } from "./config";
+// The request decision, host-free: the hooks read facts, call RequestDecider, and apply what it
+// returns. Request phase: reject, pass through, pin a known room to its pod, or leave a new room to the
+// gateway's hash and learn its choice. Response phase: nothing, strip the pin mechanism's echo, learn,
+// or correct an unhonoured pin. Why the gateway places rooms: docs/architecture.md.
+import { PluginConfig, RouteSettings, MissingKeyPolicy } from "../config/config";
 import { RuleMatcher, MatchKind } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
-import { hashBytes, hashString, mix64, hex64 } from "./hash";
-import { AffinityTable, Outcome, Resolution } from "./table";
-import { TableHistory } from "./history";
+import { hashBytes, hashString, mix64, hex64 } from "../support/hash";
+import { AffinityTable, Outcome, Resolution } from "../table/table";
+import { TableHistory } from "../table/history";
 import { AssumedCluster } from "./assumed-cluster";
 
-/** response-details codes of local replies (visible as %RESPONSE_CODE_DETAILS% in access logs). */
-export const DETAILS_MISSING_KEY = "room_affinity_missing_key";
-export const DETAILS_KEY_TOO_LONG = "room_affinity_key_too_long";
-/** A player reached another pod than the one its room was just recorded on; its retry reaches the room. */
-export const DETAILS_ROOM_ELSEWHERE = "room_affinity_room_elsewhere";
+export { RequestFacts, DeferredFacts, StreamState } from "./facts";
+import { RequestFacts, DeferredFacts, StreamState } from "./facts";
 
 /** Settings that apply to a request: the global ones (matcher null) or a `_rules_` entry's. */
 export class Route {
@@ -39,67 +27,6 @@ export function routesOf(c: PluginConfig): Route[] {
   for (let i = 0; i < c.rules.length; i++) routes.push(new Route(c.rules[i].matcher, c.rules[i].settings));
   return routes;
 }
-
-/**
- * Facts a decision may not need, read from the host only when it does: a request without a complete
- * key never reads the routed cluster (the costliest read), and a response whose pin held never reads
- * the clock. The hook's implementation reads the host; tests use fixed values.
- */
-export abstract class DeferredFacts {
-  /** The routed cluster, or null when the host does not say. */
-  abstract cluster(): string | null;
-  abstract nowMs(): u64;
-}
-
-/** Fixed deferred facts, for tests. */
-export class FixedFacts extends DeferredFacts {
-  constructor(private readonly clusterName: string | null, private readonly now: u64) { super(); }
-  cluster(): string | null { return this.clusterName; }
-  nowMs(): u64 { return this.now; }
-}
-
-/** What the request hook read from the host, and where to read the rest if the decision needs it. */
-export class RequestFacts {
-  /** Raw `:path` bytes, query included. */
-  path: Uint8Array = EMPTY_PATH;
-  /** All request headers (pairs.ts encoding) when the hook read them at once, else null; like `path`,
-   *  which may be a view into them, valid until the hook returns (the next request reuses the bytes). */
-  sentHeaders: Uint8Array | null = null;
-  isWebSocket: bool = false;
-  /** Route name and host (port stripped); read only when `_rules_` exist. */
-  routeName: string = "";
-  host: string = "";
-  /** The source of `cluster` and `nowMs` until they are set or read. */
-  deferred: DeferredFacts | null = null;
-  private clusterValue: string | null = null;
-  private clusterKnown: bool = false;
-  /** Whether the routed cluster was read (or set): what the cluster-labelled membership needs. */
-  get clusterRead(): bool { return this.clusterKnown; }
-  private nowValue: u64 = 0;
-  private nowKnown: bool = false;
-
-  /** The routed cluster (read at most once). */
-  get cluster(): string | null {
-    if (!this.clusterKnown) {
-      this.clusterKnown = true;
-      const d = this.deferred;
-      if (d != null) this.clusterValue = d.cluster();
-    }
-    return this.clusterValue;
-  }
-  set cluster(v: string | null) { this.clusterValue = v; this.clusterKnown = true; }
-
-  get nowMs(): u64 {
-    if (!this.nowKnown) {
-      this.nowKnown = true;
-      const d = this.deferred;
-      if (d != null) this.nowValue = d.nowMs();
-    }
-    return this.nowValue;
-  }
-  set nowMs(v: u64) { this.nowValue = v; this.nowKnown = true; }
-}
-const EMPTY_PATH = new Uint8Array(0);
 
 /** Request-hook contract: whether an `upgrade` header's value asks for WebSocket (ASCII case-insensitive, no allocation). */
 export function upgradesToWebSocket(value: Uint8Array | null): bool {
@@ -121,6 +48,15 @@ export const enum RequestAction {
   Learn = 3,
 }
 
+/** Why a request is refused (local-replies.ts words the reply). */
+export const enum Rejection {
+  None = 0,
+  /** `onMissingKey: reject` and a key parameter is absent (`rejectionDetail`: its name). */
+  MissingKey = 1,
+  /** The key is longer than `maxKeyLength` (`rejectionDetail`: the limit). */
+  KeyTooLong = 2,
+}
+
 export const enum PassReason {
   None = 0,
   NotWebSocket = 1,
@@ -130,10 +66,9 @@ export const enum PassReason {
 export class RequestDecision {
   action: RequestAction = RequestAction.PassThrough;
   passReason: PassReason = PassReason.None;
-  /** Reject: status, response-details code and body of the local reply. */
-  status: u32 = 0;
-  details: string = "";
-  body: string = "";
+  /** Reject: why, and the parameter or limit the reply names. */
+  rejection: Rejection = Rejection.None;
+  rejectionDetail: string = "";
   /** Pin and Learn: the room, and how the table resolved it. */
   fingerprint: u64 = 0;
   /** Pin and Learn: the hash of the room key alone (the fingerprint adds the routed cluster's). */
@@ -154,20 +89,6 @@ export class RequestDecision {
   get address(): string { return this.resolution == null ? "" : this.resolution!.address; }
 }
 
-/** What a stream remembers from its request phase for its response phase. */
-export class StreamState {
-  fingerprint: u64 = 0;
-  /** The room key's hash: the fingerprint again under the real cluster if the assumed one was wrong. */
-  keyHash: u64 = 0;
-  /** The fingerprint was made with an assumed cluster: checked if the pin is not honoured. */
-  assumedCluster: bool = false;
-  /** The address this request was pinned to ("" if none), checked against the actual upstream. */
-  pinned: string = "";
-  learning: bool = false;
-  /** A WebSocket upgrade: only a 101 confirms its pod. */
-  upgrade: bool = false;
-}
-
 export const enum ResponseAction {
   /** The pin was honoured: nothing echoed, nothing to correct. */
   None = 0,
@@ -186,7 +107,7 @@ export class ResponseDecision {
    * A learn or correction that found the room recorded on another pod than the one this player reached:
    * two players of the room were routed with different host sets (a membership change landed between
    * them), or the gateway does not hash on the room. This player is on the wrong pod: the hook refuses
-   * its upgrade (503, DETAILS_ROOM_ELSEWHERE) and the client's retry is pinned to the room's pod.
+   * its upgrade (503, local-replies.ts) and the client's retry is pinned to the room's pod.
    */
   get conflict(): bool {
     return (this.action == ResponseAction.Learned || this.action == ResponseAction.Corrected) &&
@@ -199,11 +120,6 @@ const PIN_HELD = new ResponseDecision(ResponseAction.None, null);
 const STRIP_ONLY = new ResponseDecision(ResponseAction.Strip, null);
 
 export class RequestDecider {
-  /** Hash of each routed cluster's name, computed once per cluster (rooms are per cluster). */
-  private clusterHashes: Map<string, u64> = new Map();
-  /** The cluster string hashed last (compared by identity) and its hash. */
-  private lastCluster: string | null = null;
-  private lastClusterHash: u64 = 0;
   /** Whether a rule matches by service: then every keyed request needs its routed cluster. */
   private readonly rulesMatchService: bool;
   /** The cluster this worker's keyed requests are routed to, read only now and then (assumed-cluster.ts). */
@@ -264,11 +180,11 @@ export class RequestDecider {
     }
     const key = buildRoomKey(facts.path, route.keySpec);
     if (key.status == KeyStatus.TooLong) {
-      return reject(d, DETAILS_KEY_TOO_LONG, "room key longer than " + settings.maxKeyLength.toString() + " bytes\n");
+      return reject(d, Rejection.KeyTooLong, settings.maxKeyLength.toString());
     }
     if (key.status == KeyStatus.Missing) {
       if (settings.onMissingKey == MissingKeyPolicy.Reject) {
-        return reject(d, DETAILS_MISSING_KEY, "missing query parameter '" + key.missingParam + "'\n");
+        return reject(d, Rejection.MissingKey, key.missingParam);
       }
       d.passReason = PassReason.MissingKey;
       return d;
@@ -276,24 +192,17 @@ export class RequestDecider {
     // Rooms are per routed cluster: the same key routed to two clusters is two rooms. The cluster is
     // read from the host, or assumed where this worker has only seen one (assumed-cluster.ts).
     const keyHash = hashBytes(key.key!);
-    const nowMs = facts.nowMs;
-    const now = <u32>(nowMs / 1000);
+    const now = <u32>(facts.nowMs / 1000);
     const clusters = this.routedCluster;
-    let assumed = clusters.mayAssume(nowMs);
-    let fp: u64;
-    if (assumed) fp = this.fingerprintOf(keyHash, clusters.assumed);
-    else {
-      const cluster = facts.cluster;
-      clusters.confirm(cluster, nowMs);
-      fp = this.fingerprintOf(keyHash, cluster);
-    }
+    let fp = clusters.fingerprint(keyHash, facts);
+    let assumed = clusters.lastAssumed;
     let res = this.table.find(fp, now);
     if (assumed && res.address.length == 0) {
       // A room this table lacks is pinned under the cluster it was really routed to.
       assumed = false;
-      const cluster = facts.cluster;
-      if (!clusters.confirm(cluster, nowMs)) {
-        fp = this.fingerprintOf(keyHash, cluster);
+      const real = clusters.fingerprintRead(keyHash, facts);
+      if (real != fp) {
+        fp = real;
         res = this.table.find(fp, now);
       }
     }
@@ -335,17 +244,7 @@ export class RequestDecider {
    */
   afterResponse(s: StreamState, upstream: string | null, status: string | null, facts: DeferredFacts): ResponseDecision {
     if (s.pinned.length > 0 && upstream != null && upstream == s.pinned) return PIN_HELD;
-    if (s.assumedCluster && s.pinned.length > 0) {
-      // The gateway honours a pin only to a member of the routed cluster: this request may have been
-      // routed to another cluster than assumed, and its pin was then another room's, to leave alone.
-      s.assumedCluster = false;
-      const cluster = facts.cluster();
-      if (!this.routedCluster.confirm(cluster, facts.nowMs())) {
-        s.fingerprint = this.fingerprintOf(s.keyHash, cluster);
-        s.pinned = "";
-        s.learning = true;
-      }
-    }
+    if (s.assumedCluster && s.pinned.length > 0) this.routedCluster.recheckUnhonouredPin(s, facts);
     if ((!s.learning && s.pinned.length == 0) || upstream == null || upstream.length == 0 || !accepted(status, s.upgrade)) {
       return STRIP_ONLY;
     }
@@ -359,35 +258,12 @@ export class RequestDecider {
     return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!), upstream!);
   }
 
-  /** A room's fingerprint: its key's hash and its routed cluster's (none when the host does not say). */
-  private fingerprintOf(keyHash: u64, cluster: string | null): u64 {
-    return mix64(keyHash ^ (cluster == null ? 0 : this.clusterHash(cluster!)));
-  }
-
-  private clusterHash(cluster: string): u64 {
-    // The hook hands the same string back while the routed cluster repeats (RepeatedProperty): the
-    // common join then skips hashing the name for the map lookup.
-    if (changetype<usize>(cluster) == changetype<usize>(this.lastCluster)) return this.lastClusterHash;
-    const h = this.hashOfCluster(cluster);
-    this.lastCluster = cluster;
-    this.lastClusterHash = h;
-    return h;
-  }
-
-  private hashOfCluster(cluster: string): u64 {
-    if (this.clusterHashes.has(cluster)) return this.clusterHashes.get(cluster);
-    const h = hashString(cluster);
-    if (this.clusterHashes.size > 4096) this.clusterHashes.clear();
-    this.clusterHashes.set(cluster, h);
-    return h;
-  }
 }
 
-function reject(d: RequestDecision, details: string, body: string): RequestDecision {
+function reject(d: RequestDecision, why: Rejection, detail: string): RequestDecision {
   d.action = RequestAction.Reject;
-  d.status = 400;
-  d.details = details;
-  d.body = body;
+  d.rejection = why;
+  d.rejectionDetail = detail;
   return d;
 }
 

@@ -1,7 +1,7 @@
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
-import { KvStore, WriteStatus } from "./store";
+import { KvStore, WriteStatus } from "../table/store";
 import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
 
 class Cached {

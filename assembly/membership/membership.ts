@@ -2,7 +2,7 @@
 // admin /clusters?format=json (stock Envoy) or Higress's proxy_get_upstream_hosts, published as a
 // compact text snapshot in shared data, and read back on request paths.
 import { JSON } from "assemblyscript-json/assembly";
-import { checkJson } from "./json-check";
+import { checkJson } from "../support/json-check";
 
 export const HOST_HEALTHY: u8 = 1;
 export const HOST_DRAINING: u8 = 2;

@@ -1,17 +1,5 @@
-// A worker's copies of the affinity table's buckets, and when a copy may stand in for a read.
-//
-// Reading a bucket from shared data hands its bytes back through the module's allocator, which in
-// Envoy costs about three times a read that hands nothing back (BENCHMARKS.md counts both). So every
-// write of a bucket is followed by a write of its stamp, a key with an empty value: the stamp's CAS
-// token, which a read returns without handing anything back, changes on every write of the bucket, and
-// a copy taken under the same token still holds. (The table lets one stamp serve several buckets: a
-// write then retires the copies of all of them, which costs hits, never correctness.)
-//
-// Order: writers write the bucket, then its stamp; readers read the stamp, then the bucket. A copy is
-// never newer than its stamp, so a later stamp always retires it; at worst a reader misses a write
-// whose stamp is still to come, the answer it would have had reading a moment earlier. Every write is
-// still a CAS on the bucket itself, so a decision taken on such a copy loses its write, re-reads, and
-// follows whoever won (first writer wins, as without copies).
+// A worker's copies of the affinity table's buckets, and when a copy may stand in for a read: while
+// the bucket's stamp keeps its CAS token (why and the ordering that keeps it safe: docs/architecture.md).
 import { KvStore, StoredValue, WriteStatus } from "./store";
 
 const EMPTY = new Uint8Array(0);

@@ -1,8 +1,7 @@
 // Pod addresses as strings, made once per pod: a join of a pinned room finds its pod's address as
-// bytes in a bucket, and the few pods a gateway routes to recur on every join. Decoding a new string
-// each time was an allocation and a UTF-8 decode per join; a slot keyed by the bytes hands back the
-// string made the first time.
-import { hashBytesRaw } from "./hash";
+// bytes in a bucket, and the few pods a gateway routes to recur on every join, so a slot keyed by the
+// bytes hands back the string made the first time instead of decoding one per join.
+import { hashBytesRaw } from "../support/hash";
 
 /** Slots (a power of two): far more than the pods of a cluster, so pods rarely share one. */
 const SLOTS: i32 = 256;

@@ -6,7 +6,7 @@
 import { AffinityTable } from "./table";
 import { Entry, BucketCursor, decodeBucket, encodeBucket, isExpired } from "./bucket";
 import { WriteStatus } from "./store";
-import { hashBytesRaw, hashString } from "./hash";
+import { hashBytesRaw, hashString } from "../support/hash";
 
 export class SweepResult {
   bucketsVisited: i32 = 0;

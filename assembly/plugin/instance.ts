@@ -2,19 +2,41 @@
 // built once; its settings are then only read (what follows the worker's traffic, the bucket copies, the
 // header plan and the assumed routed cluster, starts afresh with each instance). The root context holds one reference and swaps it
 // on reconfigure; a configuration that fails to parse never replaces the one in force.
-import { PluginConfig } from "./config";
-import { KvStore } from "./store";
-import { AffinityTable } from "./table";
-import { SnapshotStore } from "./snapshots";
-import { Lease } from "./lease";
-import { Sweeper, PresentHosts } from "./sweeper";
-import { RequestDecider, routesOf } from "./decision";
-import { recordGeometry } from "./history";
-import { RoomDirectory, DirectoryTransport } from "./directory/directory";
+import { PluginConfig } from "../config/config";
+import { KvStore } from "../table/store";
+import { AffinityTable } from "../table/table";
+import { SnapshotStore } from "../membership/snapshots";
+import { Lease } from "../table/lease";
+import { Sweeper, PresentHosts } from "../table/sweeper";
+import { RequestDecider, routesOf } from "../request/decision";
+import { recordGeometry } from "../table/history";
+import { RoomDirectory } from "../directory/directory";
+import { DirectoryCoordinator, MembershipCheck } from "./directory-coordinator";
 import { Metrics } from "./metrics";
-import { Platform, PinWriter, MembershipSource } from "./platform/platform";
-import { HostName } from "./abi/host";
-import { HeaderReadPlan } from "./header-plan";
+import { Platform, PinWriter, MembershipSource } from "../platform/platform";
+import { HostName } from "../abi/host";
+import { HeaderReadPlan } from "../request/header-plan";
+
+/**
+ * Directory contract: whether `address` is a pod the gateway could route to. A value read from the
+ * directory is used only then (the gateway checks membership again before honouring a pin). With no
+ * membership known yet, nothing can be checked, so the gateway's own check decides.
+ */
+class SnapshotMembership extends MembershipCheck {
+  constructor(private readonly snapshots: SnapshotStore) { super(); }
+
+  routable(address: string): bool {
+    const clusters = this.snapshots.clusters();
+    let known = false;
+    for (let i = 0; i < clusters.length; i++) {
+      const members = this.snapshots.current(clusters[i]);
+      if (members == null) continue;
+      known = true;
+      if (members.flagsOf(address) >= 0) return true;
+    }
+    return !known;
+  }
+}
 
 export class PluginInstance {
   /** `hashHeader`, encoded for the host once. */
@@ -32,8 +54,7 @@ export class PluginInstance {
     public readonly lease: Lease,
     public readonly sweeper: Sweeper,
     /** The shared room directory of this worker thread, or null. */
-    public readonly directory: RoomDirectory | null,
-    public readonly directoryTransport: DirectoryTransport | null,
+    public readonly directory: DirectoryCoordinator | null,
   ) {
     this.hashHeaderName = new HostName(config.hashHeader);
     this.headerPlan = new HeaderReadPlan(!decider.passesEveryNonWebSocket);
@@ -49,23 +70,6 @@ export class PluginInstance {
       ", sweeping " + this.sweeper.window.toString() + " buckets per tick" +
       (c.directory != null ? ", room directory " + c.directory!.type + " via cluster '" + c.directory!.cluster + "' (timeout " +
         c.directory!.timeoutMs.toString() + " ms)" : "");
-  }
-
-  /**
-   * Directory contract: whether `address` is a pod the gateway could route to. A value read from the
-   * directory is used only then (the gateway checks membership again before honouring a pin). With no
-   * membership known yet, nothing can be checked, so the gateway's own check decides.
-   */
-  memberOfAnyCluster(address: string): bool {
-    const clusters = this.snapshots.clusters();
-    let known = false;
-    for (let i = 0; i < clusters.length; i++) {
-      const members = this.snapshots.current(clusters[i]);
-      if (members == null) continue;
-      known = true;
-      if (members.flagsOf(address) >= 0) return true;
-    }
-    return !known;
   }
 
   /**
@@ -105,14 +109,13 @@ export function buildInstance(config: PluginConfig, platform: Platform, store: K
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
-  let directory: RoomDirectory | null = null;
-  let transport: DirectoryTransport | null = null;
+  let directory: DirectoryCoordinator | null = null;
   if (c.directory != null) {
     const parts = platform.directory(c.directory!, rootId);
-    transport = parts.transport;
-    directory = new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, transport!);
+    directory = new DirectoryCoordinator(new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, parts.transport), parts.transport,
+      table, new SnapshotMembership(snapshots), metrics, rootId);
   }
   const membership = platform.membershipSource(c, snapshots, metrics);
   return new PluginInstance(c, new RequestDecider(routesOf(c), table, history, membership.observesEveryMs()), platform.pinWriter(c),
-    membership, snapshots, lease, sweeper, directory, transport);
+    membership, snapshots, lease, sweeper, directory);
 }

@@ -1,13 +1,5 @@
-// How the request hook reads the headers a decision needs: one host call per header, or all of them
-// in one call (proxy_get_header_map_pairs). Host-free: the hook asks and reports, plugin.ts reads.
-//
-// Why both: every value Envoy hands back costs one call into the module's allocator, the dearest part
-// of a header read (BENCHMARKS.md prices them). A WebSocket upgrade needs two values (`upgrade` and
-// `:path`, three with `_rules_`), which one read of all headers hands back at once for about the price
-// of one. A request that is not an upgrade, where every route passes those, only needs to learn that
-// `upgrade` is absent, which hands nothing back: reading all its headers would cost it about six times
-// as much. So where plain requests pass untouched, a worker reads all headers while upgrades are at
-// least about half of its recent requests, and one header at a time otherwise.
+// How the request hook reads the headers a decision needs: all at once while upgrades are about half
+// of a worker's recent requests, one by one otherwise (why: docs/architecture.md, "Header reads").
 
 /** How far the tally of recent requests reaches: the mode follows the majority of the last few dozen. */
 const TALLY_SPAN: i32 = 16;

@@ -1,11 +1,11 @@
 // Counters and gauges, defined through proxy_define_metric. Envoy shows them in /stats as
 // wasmcustom.room_affinity.<name>; its Prometheus output drops the custom namespace (room_affinity_<name>).
 // Counters end in _total and durations are in seconds, as Prometheus's conventions ask.
-import { MetricType } from "./abi/imports";
-import { defineMetric, incrementMetric, recordMetric } from "./abi/host";
-import { Outcome, Resolution } from "./table";
-import { BucketCopies } from "./bucket-copies";
-import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseAction, DETAILS_MISSING_KEY } from "./decision";
+import { MetricType } from "../abi/imports";
+import { defineMetric, incrementMetric, recordMetric } from "../abi/host";
+import { Outcome, Resolution } from "../table/table";
+import { BucketCopies } from "../table/bucket-copies";
+import { RequestDecision, RequestAction, PassReason, ResponseDecision, ResponseAction, Rejection } from "../request/decision";
 
 export class Metrics {
   /** Joins of a room the table knows: pinned to its pod (published on each tick). */
@@ -91,7 +91,7 @@ export class Metrics {
   /** Request-headers contract: counts what the decision did. */
   countRequest(d: RequestDecision): void {
     switch (d.action) {
-      case RequestAction.Reject: this.inc(d.details == DETAILS_MISSING_KEY ? this.rejectNoKey : this.rejectKeyTooLong); break;
+      case RequestAction.Reject: this.inc(d.rejection == Rejection.MissingKey ? this.rejectNoKey : this.rejectKeyTooLong); break;
       case RequestAction.PassThrough: if (d.passReason == PassReason.MissingKey) this.inc(this.passthroughNoKey); break;
       default: this.countResolution(d);
     }

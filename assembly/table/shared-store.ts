@@ -1,7 +1,7 @@
 // KvStore over proxy-wasm shared data: process-wide per vm_id, CAS-checked across worker threads,
 // and kept across plugin config reloads.
 import { KvStore, StoredValue, WriteStatus } from "./store";
-import { getSharedData, casOfLastSharedDataRead, setSharedData } from "./abi/host";
+import { getSharedData, casOfLastSharedDataRead, setSharedData } from "../abi/host";
 
 export class SharedDataStore extends KvStore {
   get(key: string): StoredValue {

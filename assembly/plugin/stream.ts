@@ -1,0 +1,154 @@
+// A stream's hooks: each reads the facts (host-facts.ts), asks the instance's decider, and applies
+// the decision in one place (applyRequest, applyResponse).
+import { HttpContext } from "../abi/context";
+import { FilterHeadersStatus, MapType, LogLevel } from "../abi/imports";
+import { sendLocalResponse, replaceHeaderBytes, logDebug } from "../abi/host";
+import { RequestHeaders } from "../abi/request-headers";
+import { LogOnce } from "../abi/log-once";
+import { hex64Into } from "../support/hash";
+import {
+  RequestFacts, RequestDecision, RequestAction, StreamState, ResponseAction, ResponseDecision, requestLabel, responseLabel,
+} from "../request/decision";
+import { LocalReply, rejectionReply, ROOM_ELSEWHERE } from "../request/local-replies";
+import { Outcome } from "../table/table";
+import { PluginInstance } from "./instance";
+import { PausedJoin } from "./directory-coordinator";
+import { HOST_FACTS, ResponseFacts, nowMillis, readRequestFacts, readResponseFacts } from "./host-facts";
+import { logDecision } from "./access-log";
+import { RoomAffinityRoot } from "./root";
+
+/** The hashHeader value of the request being decided, rewritten for each (the host copies it at once). */
+const ROOM_HASH_VALUE = new ArrayBuffer(16);
+const DEPLOYMENT_PROBLEMS = new LogOnce();
+/** Players sent apart are expected now and then while membership changes; this many means a gateway that does not hash. */
+const CONFLICTS_BEFORE_ALARM: u32 = 20;
+/** The state of a stream before its request phase (never written: each request phase sets its own). */
+const NOTHING_PINNED = new StreamState();
+
+function sendReply(r: LocalReply): void {
+  sendLocalResponse(r.status, r.details, r.body, r.headers);
+}
+
+/** Resumes this stream's join after a directory lookup (see directory-coordinator.ts). */
+class DirectoryWait extends PausedJoin {
+  constructor(private readonly stream: RoomAffinityStream) { super(); }
+  resume(address: string): void {
+    this.stream.pinnedByDirectory(address);
+  }
+}
+
+export class RoomAffinityStream extends HttpContext {
+  /** Set by the request phase of a configured instance; the response phase needs both. */
+  private inst: PluginInstance | null = null;
+  private state: StreamState = NOTHING_PINNED;
+
+  constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
+
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const inst = this.root.instance;
+    if (inst == null) return FilterHeadersStatus.Continue;
+    this.inst = inst;
+    const facts = new RequestFacts();
+    const headers = readRequestFacts(inst, facts);
+    const d = inst.decider.decide(facts);
+    this.state = inst.decider.streamState(d, facts);
+    return this.applyRequest(inst, d, facts, headers);
+  }
+
+  onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    const inst = this.inst;
+    if (inst == null) return FilterHeadersStatus.Continue;
+    const s = this.state;
+    const r = readResponseFacts(inst, s);
+    const d = inst.decider.afterResponse(s, r.upstream, r.status, HOST_FACTS);
+    return this.applyResponse(inst, s, r, d);
+  }
+
+  /** Directory contract: the paused join resumes, pinned to the room's pod if the directory had one. */
+  pinnedByDirectory(address: string): void {
+    const inst = this.inst;
+    if (address.length == 0 || inst == null) return;
+    inst.pinWriter.pin(address);
+    this.state.pinned = address;
+    this.state.learning = false;
+    if (inst.config.logDecision) logDecision(null, "found");
+  }
+
+  private applyRequest(inst: PluginInstance, d: RequestDecision, facts: RequestFacts, headers: RequestHeaders): FilterHeadersStatus {
+    const m = this.root.metrics;
+    m.countRequest(d);
+    if (inst.config.logDecision) logDecision(d.key, requestLabel(d));
+    if (d.action == RequestAction.Reject) {
+      sendReply(rejectionReply(d));
+      return FilterHeadersStatus.StopIteration;
+    }
+    // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
+    // only requests the plugin does not pin (now) need it removed: one host call less per hit.
+    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(headers);
+    if (d.action == RequestAction.PassThrough) {
+      // Only the plugin says which room a request belongs to.
+      headers.remove(inst.hashHeaderName);
+      return FilterHeadersStatus.Continue;
+    }
+    // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
+    // and falls back to it for a pin it cannot honour, the same way for every player of the room.
+    replaceHeaderBytes(MapType.HttpRequestHeaders, inst.hashHeaderName, hex64Into(ROOM_HASH_VALUE, d.keyHash)); // see RequestDecision.roomHash
+    // Read by the decision, unless it assumed the cluster (then membership needs no refresh now).
+    if (facts.clusterRead) {
+      const cluster = facts.cluster;
+      if (cluster != null) inst.membership.observe(cluster, facts.nowMs);
+    }
+    const dir = inst.directory;
+    if (dir != null) {
+      // A room this replica does not know: another replica may have placed it. Ask, and wait.
+      if (d.action == RequestAction.Learn && dir.lookup(this.id, new DirectoryWait(this), d.fingerprint, facts.nowMs)) {
+        return FilterHeadersStatus.StopIteration;
+      }
+      if (d.action == RequestAction.Pin && d.resolution!.refreshed) dir.refresh(this.id, d.fingerprint, d.address, facts.nowMs);
+    }
+    if (d.action == RequestAction.Pin) {
+      inst.pinWriter.pin(d.address);
+      if (d.adopted && this.root.debugEnabled) {
+        logDebug("room-affinity: carried room " + String.UTF8.decodeUnsafe(d.key!.dataStart, d.key!.length) +
+          " over from a previous table to " + d.address);
+      }
+    }
+    return FilterHeadersStatus.Continue;
+  }
+
+  private applyResponse(inst: PluginInstance, s: StreamState, r: ResponseFacts, d: ResponseDecision): FilterHeadersStatus {
+    const m = this.root.metrics;
+    if (inst.config.logDecision) {
+      const label = responseLabel(d);
+      if (label.length > 0) logDecision(null, label);
+    }
+    if (r.pinUnread && d.action == ResponseAction.Corrected) {
+      m.inc(m.pinUnread);
+      DEPLOYMENT_PROBLEMS.error("pin-unread", "a pin to " + s.pinned + " was not honoured and the pin mechanism never read it: " +
+        "stateful_session must read the header named by pinHeader ('" + inst.config.pinHeader + "'); until it does, " +
+        "clients can choose their pod and rooms move on every membership change");
+    }
+    if (d.action != ResponseAction.None) inst.pinWriter.sanitizeResponse();
+    m.countResponse(d);
+    if (d.conflict) {
+      // This player reached another pod than its room's: refuse the upgrade so its retry (pinned now)
+      // joins the room instead of playing alone.
+      if (++this.root.conflicts == CONFLICTS_BEFORE_ALARM) {
+        DEPLOYMENT_PROBLEMS.error("learn-conflict", CONFLICTS_BEFORE_ALARM.toString() + " players reached another pod than " +
+          "their room's (latest: " + d.upstream + " instead of " + d.resolution!.address + "): unless membership was changing, " +
+          "the gateway's load balancer does not hash on the header named by hashHeader ('" + inst.config.hashHeader +
+          "') -- it must be MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent hash on it (Higress)");
+      }
+      sendReply(ROOM_ELSEWHERE);
+      return FilterHeadersStatus.StopIteration;
+    }
+    const dir = inst.directory;
+    const res = d.resolution;
+    if (dir != null && res != null) {
+      // What this replica recorded, shared with the others (first writer wins there too).
+      if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) dir.record(this.id, s.fingerprint, "", d.upstream, nowMillis());
+      else if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) dir.record(this.id, s.fingerprint, s.pinned, d.upstream, nowMillis());
+    }
+    return FilterHeadersStatus.Continue;
+  }
+}
