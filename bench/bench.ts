@@ -55,11 +55,11 @@ async function main(): Promise<void> {
   const fleet = new PodFleet(23100);
   const needsPods = ["handshakes", "host-calls", "instructions", "memory"].some(want);
   if (needsPods) await fleet.start(3, "bench");
-  let gw;
-  let mem;
-  let costs;
-  let ir;
-  let hsIr;
+  let gw: Awaited<ReturnType<typeof gatewayBench>> | undefined;
+  let mem: Awaited<ReturnType<typeof gatewayMemory>> | undefined;
+  let costs: Awaited<ReturnType<typeof hostCallCosts>> | undefined;
+  let ir: Awaited<ReturnType<typeof instructionCounts>> | undefined;
+  let hsIr: Awaited<ReturnType<typeof handshakeInstructions>> | undefined;
   try {
     const sp = (x: Spread, d = 3) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}..${x.max.toFixed(d)})`;
     const si = (x: Spread | null) => (x ? `${Math.round(x.median)} (${Math.round(x.min)}..${Math.round(x.max)})` : "-");

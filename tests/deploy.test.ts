@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { ROOT, scratchDir, WASM_ENVOY, WASM_HIGRESS, envoyBinary } from "../tools/lib/paths";
+import { ROOT, scratchDir, WASM_ENVOY, envoyBinary } from "../tools/lib/paths";
 import YAML from "yaml";
 import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_WASM_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_SETTINGS } from "../tools/render-deploy";
 import { Redis } from "../tools/lib/redis";

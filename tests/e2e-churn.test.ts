@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startBed, Gateway } from "../tools/lib/gateway";
 import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control";
 import { closeAll, join, mapLimit, Joined, HttpRejection } from "../tools/lib/clients";
-import { joinRooms, assignment, moved, countBy, rooms } from "../tools/lib/players";
+import { joinRooms, assignment, moved, rooms } from "../tools/lib/players";
 import { waitFor, sleep } from "../tools/lib/wait";
 import { scratchDir } from "../tools/lib/paths";
 import { EnvoySystem } from "../tools/lib/system";

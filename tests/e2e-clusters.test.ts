@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, Gateway } from "../tools/lib/gateway";
 import { PodFleet } from "../tools/lib/pods";
-import { join, closeAll, mapLimit, Joined } from "../tools/lib/clients";
+import { join, closeAll, mapLimit, } from "../tools/lib/clients";
 import { clusterHosts } from "../tools/lib/envoy";
 import { CLUSTER, SECOND_CLUSTER } from "../tools/lib/envoy-config";
 import { waitFor } from "../tools/lib/wait";

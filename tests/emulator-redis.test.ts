@@ -5,7 +5,7 @@
 // documented host behaviour (tools/lib/emulator-redis.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { WasmVm, newProcess, Process, UpstreamHost } from "../tools/lib/host-emulator";
+import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { WASM_HIGRESS, WASM_ENVOY, scratchDir } from "../tools/lib/paths";
 import { Redis } from "../tools/lib/redis";
 import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";

@@ -332,7 +332,7 @@ test("Higress: players sent to another pod than their room's are refused (503) a
       else assert.deepEqual(o.localReply && [o.localReply.status, o.localReply.details], [503, "room_affinity_room_elsewhere"]);
     }
     // ...and its retry is pinned to the room's pod.
-    for (const o of outs.filter((x) => x.localReply)) assert.equal(vms[0].request({ path: path(`c${r}`) }).upstream, room);
+    for (const _refused of outs.filter((x) => x.localReply)) assert.equal(vms[0].request({ path: path(`c${r}`) }).upstream, room);
   }
   const conflicts = proc.metrics.get("room_affinity.rejects.room_elsewhere_total");
   assert.ok(conflicts > 0, "round robin must have sent some first players apart");

@@ -43,8 +43,6 @@ async function exported(adminPort: number): Promise<Map<string, string>> {
   return types;
 }
 
-/** The series names a metric of `type` gives Prometheus (a histogram has _bucket, _sum and _count). */
-const seriesOf = (name: string, type: string) => (type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name]);
 
 test("Prometheus names: every metric arrives as room_affinity_<name>, counters end in _total, and the docs name them so", async () => {
   const types = await exported(set.gateways[0].adminPort);

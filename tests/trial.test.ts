@@ -38,7 +38,7 @@ test("trial --help answers from a bare checkout: no npm packages, no venv, no bu
 
 test("every trial flag is in the usage, and the usage names no flag the parser refuses", () => {
   const { FLAGS, USAGE, parseTrialArgs } = require(path.join(ROOT, "scripts", "trial-options.cjs"));
-  const inUsage = [...USAGE.matchAll(/^  (--[a-z-]+)/gm)].map((m: RegExpMatchArray) => m[1]);
+  const inUsage = [...USAGE.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m: RegExpMatchArray) => m[1]);
   assert.deepEqual(inUsage, FLAGS.map((f: string[]) => f[0].split(" ")[0]));
   for (const [flag] of FLAGS as string[][]) {
     const [name, arg] = flag.split(" ");

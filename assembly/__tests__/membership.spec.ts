@@ -1,11 +1,5 @@
-import { expectContains } from "./helpers";
 import { Membership, HOST_HEALTHY, HOST_DRAINING, encodeSnapshot, decodeSnapshot, parseAdminClusters, membershipFromHostPairs } from "../membership/membership";
 
-function members(n: i32, flags: u8 = HOST_HEALTHY): Membership {
-  const m = new Membership();
-  for (let i = 0; i < n; i++) m.add("10.0.0." + (i + 1).toString() + ":8080", flags);
-  return m;
-}
 function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
 
 const ADMIN_BODY =

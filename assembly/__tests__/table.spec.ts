@@ -28,7 +28,6 @@ const FIRST_PLAYER_POD = "10.0.0.1:80";
 function firstPlayerPinned(store: MemoryStore, key: string): void {
   newTable(store).learn(FIRST_PLAYERS_FP, 1000, FIRST_PLAYER_POD);
 }
-let raceRounds = 0;
 function endlessRacer(store: MemoryStore, key: string): void {
   // Touches the bucket on every write attempt, so our CAS never succeeds.
   const sv = store.get(key);

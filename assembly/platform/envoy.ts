@@ -13,7 +13,7 @@ import { Metrics } from "../plugin/metrics";
 import { RequestHeaders } from "../abi/request-headers";
 import { LogOnce } from "../abi/log-once";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logWarn, logInfo, HostName, STATUS_HEADER } from "../abi/host";
+import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logInfo, HostName, STATUS_HEADER } from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 

@@ -1,7 +1,6 @@
 // What differs between gateways, in two parts, each built once per plugin configuration by the build
 // target's Platform: how a pin is written (PinWriter) and where membership comes from
 // (MembershipSource). The request flow only talks to these.
-import { Membership } from "../membership/membership";
 import { PluginConfig, DirectoryConfig } from "../config/config";
 import { DirectoryProtocol } from "../directory/protocol";
 import { DirectoryTransport } from "../directory/directory";

@@ -1,7 +1,7 @@
 // A stream's hooks: each reads the facts (host-facts.ts), asks the instance's decider, and applies
 // the decision in one place (applyRequest, applyResponse).
 import { HttpContext } from "../abi/context";
-import { FilterHeadersStatus, MapType, LogLevel } from "../abi/imports";
+import { FilterHeadersStatus, MapType, } from "../abi/imports";
 import { sendLocalResponse, replaceHeaderBytes, logDebug } from "../abi/host";
 import { RequestHeaders } from "../abi/request-headers";
 import { LogOnce } from "../abi/log-once";

@@ -5,7 +5,7 @@
 import { PluginConfig, RouteSettings, MissingKeyPolicy } from "../config/config";
 import { RuleMatcher, MatchKind } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
-import { hashBytes, hashString, mix64, hex64 } from "../support/hash";
+import { hashBytes, hex64 } from "../support/hash";
 import { AffinityTable, Outcome, Resolution } from "../table/table";
 import { TableHistory } from "../table/history";
 import { AssumedCluster } from "./assumed-cluster";

@@ -176,6 +176,9 @@ type Stream = {
   filterState: Map<string, string>;
 };
 
+/** A host function as the module imports it: numbers in, a number (or nothing) out. */
+type HostFunction = (...args: any[]) => any;
+
 export class WasmVm {
   memory!: WebAssembly.Memory;
   exports!: Record<string, (...args: any[]) => any>;
@@ -230,9 +233,9 @@ export class WasmVm {
     const prof = opts.profile ? new HostCallProfile() : null;
     vm.profile = prof;
     const mod = await WebAssembly.compile(fs.readFileSync(wasmPath));
-    const imports: Record<string, Function> = vm.imports();
+    const imports: Record<string, HostFunction> = vm.imports();
     // Instantiate with exactly what the module imports: a missing function fails like it would in Envoy.
-    const env: Record<string, Function> = {};
+    const env: Record<string, HostFunction> = {};
     for (const imp of WebAssembly.Module.imports(mod)) {
       if (imp.module !== "env" || !(imp.name in imports)) throw new Error(`host does not provide ${imp.module}.${imp.name}`);
       if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts" || imp.name.startsWith("proxy_redis_"))) {
@@ -329,7 +332,7 @@ export class WasmVm {
     return null;
   }
 
-  private imports(): Record<string, Function> {
+  private imports(): Record<string, HostFunction> {
     const vm = this;
     return {
       proxy_log(level: number, ptr: number, len: number) {

@@ -181,6 +181,7 @@ export function grafanaDashboard(): object {
       id: i + 1,
       type: "timeseries",
       title: p.title,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana dashboard variable, not a template
       datasource: { type: "prometheus", uid: "${datasource}" },
       gridPos: { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
