@@ -4,8 +4,8 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { envoyBinary, WASM_FLOOR, } from "../tools/lib/paths";
-import { Layout, } from "../tools/lib/envoy-config";
+import { envoyBinary, WASM_FLOOR } from "../tools/lib/paths";
+import { Layout } from "../tools/lib/envoy-config";
 
 export interface Options {
   smoke: boolean;
@@ -29,10 +29,21 @@ export function parse(argv: string[]): Options {
   // 11 interleaved rounds of 3 s per system, each cut into 6 slices of 0.5 s taken in turn: the machine's
   // speed drifts by 10-20% over tens of seconds, so verdicts come from medians with their spread, and the
   // slices keep the systems compared within a round close together in time.
-  const o: Options = { smoke: false, seconds: 3, rounds: 11, concurrency: 32, slices: 6, bigRooms: 1_000_000, gatewayRooms: 100_000, baseline: "", only: [] };
+  const o: Options = {
+    smoke: false,
+    seconds: 3,
+    rounds: 11,
+    concurrency: 32,
+    slices: 6,
+    bigRooms: 1_000_000,
+    gatewayRooms: 100_000,
+    baseline: "",
+    only: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--smoke") Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, slices: 2, bigRooms: 20_000, gatewayRooms: 2_000 });
+    if (a === "--smoke")
+      Object.assign(o, { smoke: true, seconds: 1, rounds: 1, concurrency: 8, slices: 2, bigRooms: 20_000, gatewayRooms: 2_000 });
     else if (a === "--seconds") o.seconds = Number(argv[++i]);
     else if (a === "--rounds") o.rounds = Number(argv[++i]);
     else if (a === "--concurrency") o.concurrency = Number(argv[++i]);
@@ -43,8 +54,14 @@ export function parse(argv: string[]): Options {
     else if (a === "--only") {
       o.only = String(argv[++i]).split(",");
       const unknown = o.only.filter((m) => !MEASUREMENTS.includes(m));
-      if (unknown.length > 0) throw new Error(`--only: unknown measurement ${unknown.join(", ")} (expected a comma-separated list of ${MEASUREMENTS.join(", ")})`);
-    } else throw new Error(`unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --slices N --big-rooms N --gateway-rooms N --baseline OLD_ENVOY_WASM --only ${MEASUREMENTS.join(",")})`);
+      if (unknown.length > 0)
+        throw new Error(
+          `--only: unknown measurement ${unknown.join(", ")} (expected a comma-separated list of ${MEASUREMENTS.join(", ")})`,
+        );
+    } else
+      throw new Error(
+        `unknown option ${a} (options: --smoke --seconds N --rounds N --concurrency N --slices N --big-rooms N --gateway-rooms N --baseline OLD_ENVOY_WASM --only ${MEASUREMENTS.join(",")})`,
+      );
   }
   return o;
 }
@@ -54,7 +71,12 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-export const UPGRADE_HEADERS = { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" };
+export const UPGRADE_HEADERS = {
+  Connection: "Upgrade",
+  Upgrade: "websocket",
+  "Sec-WebSocket-Version": "13",
+  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+};
 
 /** One WebSocket handshake (upgrade -> 101 -> close); resolves with its latency in ms. */
 export function handshake(port: number, roomPath: string): Promise<number> {
@@ -94,30 +116,45 @@ export interface LoadSample {
  * sent, over a pool of `rooms` rooms named `prefix` + number; `counter` carries the numbering on from one
  * stretch to the next (new rooms stay new).
  */
-export async function loadSample(port: number, until: { seconds?: number; handshakes?: number }, concurrency: number, rooms: number, prefix: string, counter = { n: 0 }): Promise<LoadSample> {
+export async function loadSample(
+  port: number,
+  until: { seconds?: number; handshakes?: number },
+  concurrency: number,
+  rooms: number,
+  prefix: string,
+  counter = { n: 0 },
+): Promise<LoadSample> {
   const latencies: number[] = [];
   let errors = 0;
   const end = until.seconds === undefined ? Infinity : Date.now() + until.seconds * 1000;
   const limit = until.handshakes ?? Infinity;
   let sent = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (Date.now() < end && sent < limit) {
-      sent++;
-      const room = counter.n++ % rooms;
-      try {
-        latencies.push(await handshake(port, `/ws?appId=bench&roomId=${prefix}${room}`));
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end && sent < limit) {
+        sent++;
+        const room = counter.n++ % rooms;
+        try {
+          latencies.push(await handshake(port, `/ws?appId=bench&roomId=${prefix}${room}`));
+        } catch {
+          errors++;
+        }
       }
-    }
-  }));
+    }),
+  );
   return { latencies, errors };
 }
 
 /** Stretches of load taken as one measurement lasting `seconds` in all. */
 export function summarise(samples: LoadSample[], seconds: number): LoadResult {
   const lat = samples.flatMap((x) => x.latencies).sort((a, b) => a - b);
-  return { handshakes: lat.length, errors: samples.reduce((n, x) => n + x.errors, 0), perSecond: lat.length / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return {
+    handshakes: lat.length,
+    errors: samples.reduce((n, x) => n + x.errors, 0),
+    perSecond: lat.length / seconds,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+  };
 }
 
 /** Closed loop: `concurrency` clients doing handshakes for `seconds`, over a pool of `rooms` rooms. */
@@ -135,7 +172,6 @@ export function rssKb(pid: number): number {
   return Number((s.match(/VmRSS:\s+(\d+)/) ?? [])[1] ?? NaN);
 }
 
-
 export interface Variant {
   name: string;
   label: string;
@@ -145,12 +181,20 @@ export interface Variant {
 /** The systems of the handshake benchmark; the middle ones attribute the plugin's cost step by step. */
 export const VARIANTS: Variant[] = [
   { name: "roundrobin", label: "Envoy round robin, no filter", layout: { plugin: false, statefulSession: false } },
-  { name: "maglev", label: "Envoy MAGLEV query hashing", layout: { plugin: false, statefulSession: false, lbPolicy: "MAGLEV", hashQueryParams: ["appId", "roomId"] } },
+  {
+    name: "maglev",
+    label: "Envoy MAGLEV query hashing",
+    layout: { plugin: false, statefulSession: false, lbPolicy: "MAGLEV", hashQueryParams: ["appId", "roomId"] },
+  },
   { name: "stateful-only", label: "Envoy + stateful_session only (no wasm)", layout: { plugin: false, statefulSession: true } },
   { name: "floor", label: "Envoy + floor wasm filter (hooks only return) + stateful_session", layout: { wasmPath: WASM_FLOOR } },
   // The same system twice, as two Envoys: how far two identical systems differ is the noise of every difference.
   { name: "floor-again", label: "the floor again, as its own Envoy (A/A control)", layout: { wasmPath: WASM_FLOOR } },
-  { name: "wasm-passthrough", label: "Envoy + wasm filter that finds no key + stateful_session", layout: { pluginConfig: JSON.stringify({ keyParams: ["never"] }) } },
+  {
+    name: "wasm-passthrough",
+    label: "Envoy + wasm filter that finds no key + stateful_session",
+    layout: { pluginConfig: JSON.stringify({ keyParams: ["never"] }) },
+  },
   { name: "plugin", label: "Envoy + room-affinity (joins of pinned rooms)", layout: {} },
 ];
 

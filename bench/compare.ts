@@ -16,11 +16,16 @@ export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"
 
 export function makeSystem(name: string, dir: string): System {
   switch (name) {
-    case "plugin": return new EnvoySystem("plugin", 22000, 22001, dir);
-    case "maglev": return new EnvoySystem("maglev", 22000, 22001, dir);
-    case "nginx": return new NginxHashSystem(22000, dir);
-    case "haproxy": return new HaproxySystem(22000, 22005, dir);
-    case "nginx-lua": return new NginxLuaSystem(22000, dir);
+    case "plugin":
+      return new EnvoySystem("plugin", 22000, 22001, dir);
+    case "maglev":
+      return new EnvoySystem("maglev", 22000, 22001, dir);
+    case "nginx":
+      return new NginxHashSystem(22000, dir);
+    case "haproxy":
+      return new HaproxySystem(22000, 22005, dir);
+    case "nginx-lua":
+      return new NginxLuaSystem(22000, dir);
   }
   throw new Error(`unknown system ${name} (known: ${SYSTEM_NAMES.join(", ")})`);
 }
@@ -42,43 +47,79 @@ interface Options {
 
 function parse(argv: string[]): Options {
   const o: Options = {
-    smoke: false, rooms: 150, players: 2, systems: [...SYSTEM_NAMES], scenarios: [...SCENARIOS], live: [...LIVE_SCENARIOS], liveReps: 3, liveRooms: 120, replicated: [...REPLICATED_NAMES], write: true,
+    smoke: false,
+    rooms: 150,
+    players: 2,
+    systems: [...SYSTEM_NAMES],
+    scenarios: [...SCENARIOS],
+    live: [...LIVE_SCENARIOS],
+    liveReps: 3,
+    liveRooms: 120,
+    replicated: [...REPLICATED_NAMES],
+    write: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     // Smoke: every system's start, membership change, drain and reload paths, tiny.
-    if (a === "--smoke") { o.smoke = true; o.rooms = 8; o.write = false; o.scenarios = ["scale-out", "rolling-update", "config-reload"]; o.live = ["pod-killed"]; o.liveReps = 1; o.liveRooms = 8; o.replicated = ["plugin+directory", "haproxy"]; }
-    else if (a === "--rooms") o.rooms = Number(argv[++i]);
+    if (a === "--smoke") {
+      o.smoke = true;
+      o.rooms = 8;
+      o.write = false;
+      o.scenarios = ["scale-out", "rolling-update", "config-reload"];
+      o.live = ["pod-killed"];
+      o.liveReps = 1;
+      o.liveRooms = 8;
+      o.replicated = ["plugin+directory", "haproxy"];
+    } else if (a === "--rooms") o.rooms = Number(argv[++i]);
     else if (a === "--players") o.players = Number(argv[++i]);
     else if (a === "--systems") o.systems = argv[++i].split(",");
     else if (a === "--scenarios") o.scenarios = argv[++i].split(",") as Scenario[];
-    else if (a === "--live") { const v = argv[++i]; o.live = v === "none" ? [] : v.split(",") as LiveScenario[]; }
-    else if (a === "--live-reps") o.liveReps = Number(argv[++i]);
+    else if (a === "--live") {
+      const v = argv[++i];
+      o.live = v === "none" ? [] : (v.split(",") as LiveScenario[]);
+    } else if (a === "--live-reps") o.liveReps = Number(argv[++i]);
     else if (a === "--live-rooms") o.liveRooms = Number(argv[++i]);
-    else if (a === "--replicated") { const v = argv[++i]; o.replicated = v === "none" ? [] : v.split(","); }
-    else if (a === "--no-write") o.write = false;
-    else throw new Error(`unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-write)`);
+    else if (a === "--replicated") {
+      const v = argv[++i];
+      o.replicated = v === "none" ? [] : v.split(",");
+    } else if (a === "--no-write") o.write = false;
+    else
+      throw new Error(
+        `unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-write)`,
+      );
   }
   if ((o.scenarios as string[]).includes("none")) o.scenarios = [];
   for (const s of o.scenarios) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(", ")})`);
-  for (const s of o.replicated) if (!(REPLICATED_NAMES as readonly string[]).includes(s)) throw new Error(`unknown replicated system ${s} (known: ${REPLICATED_NAMES.join(", ")})`);
-  for (const s of o.live) if (!(LIVE_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
+  for (const s of o.replicated)
+    if (!(REPLICATED_NAMES as readonly string[]).includes(s))
+      throw new Error(`unknown replicated system ${s} (known: ${REPLICATED_NAMES.join(", ")})`);
+  for (const s of o.live)
+    if (!(LIVE_SCENARIOS as readonly string[]).includes(s))
+      throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
   for (const s of o.systems) makeSystem(s, "/tmp");
   return o;
 }
 
 export function table(results: ScenarioResult[]): string {
-  const rows = ["| system | scenario | rooms split | pinned rooms moved | WebSockets dropped | reconnects on the right pod | new rooms on draining pods |", "|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| system | scenario | rooms split | pinned rooms moved | WebSockets dropped | reconnects on the right pod | new rooms on draining pods |",
+    "|---|---|---|---|---|---|---|",
+  ];
   for (const r of results) {
     const right = r.reconnects ? `${r.right}/${r.reconnects} (${((100 * r.right) / r.reconnects).toFixed(1)}%)` : "-";
-    rows.push(`| ${r.system} | ${r.scenario} | ${r.error ? `error: ${r.error}` : r.split} | ${r.moved} | ${r.dropped} | ${right} | ${r.newOnDraining ?? "-"} |`);
+    rows.push(
+      `| ${r.system} | ${r.scenario} | ${r.error ? `error: ${r.error}` : r.split} | ${r.moved} | ${r.dropped} | ${right} | ${r.newOnDraining ?? "-"} |`,
+    );
   }
   return rows.join("\n");
 }
 
 /** Per system and no-settle scenario: totals over the repetitions, and the worst single run. */
 export function liveTable(live: LiveResult[]): string {
-  const rows = ["| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins | new rooms on draining |", "|---|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins | new rooms on draining |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
   const keys = [...new Set(live.map((r) => `${r.system}|${r.scenario}`))];
   for (const k of keys) {
     const runs = live.filter((r) => `${r.system}|${r.scenario}` === k);
@@ -87,7 +128,9 @@ export function liveTable(live: LiveResult[]): string {
     const worst = Math.max(0, ...ok.map((r) => r.split));
     const drain = ok.some((r) => r.newOnDraining !== undefined) ? String(sum((r) => r.newOnDraining ?? 0)) : "-";
     const errs = runs.length - ok.length;
-    rows.push(`| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${sum((r) => r.failedJoins)} | ${drain} |`);
+    rows.push(
+      `| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${sum((r) => r.failedJoins)} | ${drain} |`,
+    );
   }
   return rows.join("\n");
 }
@@ -111,7 +154,9 @@ async function main(): Promise<void> {
       systems[name] = { label: sys.label, key: sys.key, how: sys.how };
       const r = await runScenario(sys, scenario, { rooms: o.rooms, players: o.players, podBasePort: 22100 });
       results.push(r);
-      console.log(`${name.padEnd(10)} ${scenario.padEnd(19)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}${r.newOnDraining !== undefined ? `  new-on-draining ${r.newOnDraining}` : ""}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`);
+      console.log(
+        `${name.padEnd(10)} ${scenario.padEnd(19)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}${r.newOnDraining !== undefined ? `  new-on-draining ${r.newOnDraining}` : ""}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`,
+      );
     }
   }
   // No settling: rounds interleave the systems, so a noisy minute hits every system alike.
@@ -135,7 +180,9 @@ async function main(): Promise<void> {
     replicatedSystems[name] = { label: sys.label, how: sys.how };
     const r = await runReplicaScenario(sys, { rooms: o.smoke ? 10 : o.rooms, podBasePort: 22400 });
     replicated.push(r);
-    console.log(`two replicas: ${name.padEnd(17)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`);
+    console.log(
+      `two replicas: ${name.padEnd(17)} split ${r.split}  moved ${r.moved}  dropped ${r.dropped}  right ${r.right}/${r.reconnects}  ${r.seconds.toFixed(1)} s${r.error ? `  ERROR ${r.error}` : ""}`,
+    );
   }
   console.log("\n" + table(results) + "\n\n" + liveTable(live) + "\n\n" + replicaTable(replicated));
   const errors = [...results, ...live, ...replicated].filter((r) => r.error);
@@ -145,8 +192,11 @@ async function main(): Promise<void> {
     const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
     const now = new Date().toISOString();
     const out = {
-      date: results.length ? now : prev.date ?? now, rooms: results.length ? o.rooms : prev.rooms ?? o.rooms, players: results.length ? o.players : prev.players ?? o.players,
-      systems: results.length || live.length ? systems : prev.systems ?? systems, results: results.length ? results : prev.results ?? [],
+      date: results.length ? now : (prev.date ?? now),
+      rooms: results.length ? o.rooms : (prev.rooms ?? o.rooms),
+      players: results.length ? o.players : (prev.players ?? o.players),
+      systems: results.length || live.length ? systems : (prev.systems ?? systems),
+      results: results.length ? results : (prev.results ?? []),
       live: live.length ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, results: live } : prev.live,
       replicated: replicated.length ? { date: now, rooms: o.rooms, systems: replicatedSystems, results: replicated } : prev.replicated,
     };
@@ -155,16 +205,40 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.join(ROOT, "bench", "charts"), { recursive: true });
     if (results.length) {
       const scen = o.scenarios.filter((s) => s !== "new-source-address");
-      fs.writeFileSync(path.join(ROOT, "bench", "charts", "rooms-moved.svg"), groupedBars(
-        `Pinned rooms moved per scenario (${o.rooms} rooms, lower is better)`, "rooms moved", scen,
-        o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.moved : NaN; }) })),
-      ));
-      fs.writeFileSync(path.join(ROOT, "bench", "charts", "websockets-dropped.svg"), groupedBars(
-        `Open WebSockets dropped by the gateway per scenario (${o.rooms * o.players} open, lower is better)`, "WebSockets dropped", scen,
-        o.systems.map((name) => ({ name, values: scen.map((s) => { const r = results.find((x) => x.system === name && x.scenario === s); return r && !r.error ? r.dropped : NaN; }) })),
-      ));
+      fs.writeFileSync(
+        path.join(ROOT, "bench", "charts", "rooms-moved.svg"),
+        groupedBars(
+          `Pinned rooms moved per scenario (${o.rooms} rooms, lower is better)`,
+          "rooms moved",
+          scen,
+          o.systems.map((name) => ({
+            name,
+            values: scen.map((s) => {
+              const r = results.find((x) => x.system === name && x.scenario === s);
+              return r && !r.error ? r.moved : NaN;
+            }),
+          })),
+        ),
+      );
+      fs.writeFileSync(
+        path.join(ROOT, "bench", "charts", "websockets-dropped.svg"),
+        groupedBars(
+          `Open WebSockets dropped by the gateway per scenario (${o.rooms * o.players} open, lower is better)`,
+          "WebSockets dropped",
+          scen,
+          o.systems.map((name) => ({
+            name,
+            values: scen.map((s) => {
+              const r = results.find((x) => x.system === name && x.scenario === s);
+              return r && !r.error ? r.dropped : NaN;
+            }),
+          })),
+        ),
+      );
     }
-    console.log(`\nwrote bench/results/compare.json${results.length ? ", bench/charts/rooms-moved.svg, bench/charts/websockets-dropped.svg" : ""}`);
+    console.log(
+      `\nwrote bench/results/compare.json${results.length ? ", bench/charts/rooms-moved.svg, bench/charts/websockets-dropped.svg" : ""}`,
+    );
   }
   if (errors.length) {
     console.error(`${errors.length} scenario run(s) failed`);

@@ -1,4 +1,3 @@
-
 import { sleep } from "../tools/lib/wait";
 import { startReplicas } from "../tools/lib/replicas";
 import { Options, percentile, handshake, load } from "./common";
@@ -35,9 +34,17 @@ export async function directoryBench(o: Options) {
     const steady = await load(set.port, seconds, o.concurrency, pool, "s");
     const requests = (await set.stat("directory.waits_total")) - before.waits + (await set.stat("directory.writes_total")) - before.writes;
     return {
-      rooms, refreshSeconds, found,
-      missP50: percentile(missMs, 50), missP99: percentile(missMs, 99), hitP50: percentile(hitMs, 50), hitP99: percentile(hitMs, 99),
-      steadySeconds: seconds, steadyRooms: pool, steadyJoins: steady.handshakes, directoryRequests: requests,
+      rooms,
+      refreshSeconds,
+      found,
+      missP50: percentile(missMs, 50),
+      missP99: percentile(missMs, 99),
+      hitP50: percentile(hitMs, 50),
+      hitP99: percentile(hitMs, 99),
+      steadySeconds: seconds,
+      steadyRooms: pool,
+      steadyJoins: steady.handshakes,
+      directoryRequests: requests,
       requestsPerJoin: requests / Math.max(1, steady.handshakes),
       // Each replica looks a room up once (the first time it sees it), then refreshes it once per interval.
       expectedBound: (pool * set.gateways.length * (Math.ceil(seconds / refreshSeconds) + 1)) / Math.max(1, steady.handshakes),

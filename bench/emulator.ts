@@ -1,9 +1,9 @@
-
-import { WASM_HIGRESS, } from "../tools/lib/paths";
+import { WASM_HIGRESS } from "../tools/lib/paths";
 import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { Options, inRoundOrder, median, spreadOf } from "./common";
 
-export const EMU_HOSTS = (): UpstreamHost[] => Array.from({ length: 6 }, (_, i) => ({ address: `10.0.0.${i + 1}:8080`, health: "Healthy" as const }));
+export const EMU_HOSTS = (): UpstreamHost[] =>
+  Array.from({ length: 6 }, (_, i) => ({ address: `10.0.0.${i + 1}:8080`, health: "Healthy" as const }));
 
 export async function emulatorBench(o: Options) {
   // Two VMs side by side, one with a small table and one with a big one, timed in alternating batches
@@ -15,7 +15,8 @@ export async function emulatorBench(o: Options) {
   const load = async (workerBucketCopies?: number) => {
     const p = newProcess(EMU_HOSTS());
     const v = await WasmVm.load(WASM_HIGRESS, p, true);
-    if (!v.configure({ capacity, ...(workerBucketCopies === undefined ? {} : { workerBucketCopies }) })) throw new Error(JSON.stringify(v.logs));
+    if (!v.configure({ capacity, ...(workerBucketCopies === undefined ? {} : { workerBucketCopies }) }))
+      throw new Error(JSON.stringify(v.logs));
     return { proc: p, vm: v };
   };
   const small = await load(0);
@@ -45,7 +46,11 @@ export async function emulatorBench(o: Options) {
   const smallRuns: number[] = [];
   const copiesRuns: number[] = [];
   const bigRuns: number[] = [];
-  const batches: [number[], WasmVm, number][] = [[smallRuns, small.vm, 1000], [copiesRuns, smallCopies.vm, 1000], [bigRuns, vm, o.bigRooms]];
+  const batches: [number[], WasmVm, number][] = [
+    [smallRuns, small.vm, 1000],
+    [copiesRuns, smallCopies.vm, 1000],
+    [bigRuns, vm, o.bigRooms],
+  ];
   for (let r = 0; r < (o.smoke ? 1 : o.rounds); r++) {
     for (const [runs, v, rooms] of inRoundOrder(batches, r)) runs.push(timeHits(v, rooms, n));
   }
@@ -96,8 +101,15 @@ export async function emulatorBench(o: Options) {
     vm.tick();
     if (ticks < 2) urgentMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
     let leftNow = 0;
-    for (const [k, v] of proc.shared.map) if (k.startsWith("room-affinity:t:") && v.value.includes(Buffer.from(victim))) { leftNow++; break; }
-    if (leftNow === 0) { ticks++; break; }
+    for (const [k, v] of proc.shared.map)
+      if (k.startsWith("room-affinity:t:") && v.value.includes(Buffer.from(victim))) {
+        leftNow++;
+        break;
+      }
+    if (leftNow === 0) {
+      ticks++;
+      break;
+    }
   }
   let left = 0;
   for (const [k, v] of proc.shared.map) if (k.startsWith("room-affinity:t:") && v.value.includes(Buffer.from(victim))) left++;

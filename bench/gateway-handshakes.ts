@@ -1,12 +1,29 @@
-
 import path from "node:path";
 import { Endpoint } from "../tools/lib/envoy-config";
 import { Gateway, startGateway } from "../tools/lib/gateway";
-import { Options, LoadSample, loadSample, summarise, load, Variant, VARIANTS, cpuMicros, slicedRound, Spread, median, spreadOf, Measured } from "./common";
+import {
+  Options,
+  LoadSample,
+  loadSample,
+  summarise,
+  load,
+  Variant,
+  VARIANTS,
+  cpuMicros,
+  slicedRound,
+  Spread,
+  median,
+  spreadOf,
+  Measured,
+} from "./common";
 
 export function variantsOf(o: Options): Variant[] {
   if (!o.baseline) return VARIANTS;
-  const baseline: Variant = { name: "plugin-baseline", label: `Envoy + room-affinity, baseline build (${path.basename(o.baseline)})`, layout: { wasmPath: o.baseline } };
+  const baseline: Variant = {
+    name: "plugin-baseline",
+    label: `Envoy + room-affinity, baseline build (${path.basename(o.baseline)})`,
+    layout: { wasmPath: o.baseline },
+  };
   return [...VARIANTS.slice(0, -1), baseline, VARIANTS[VARIANTS.length - 1]];
 }
 
@@ -17,7 +34,11 @@ export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
   try {
     for (const v of variants) {
       const gw = await startGateway({
-        name: `bench-${v.name}`, listenPort: port, adminPort: port + 1, endpoints, layout: v.layout,
+        name: `bench-${v.name}`,
+        listenPort: port,
+        adminPort: port + 1,
+        endpoints,
+        layout: v.layout,
         start: { logLevel: "warning", wasmLogLevel: "info" },
       });
       running.push({ v, gw, port });
@@ -47,15 +68,23 @@ export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
         const sum = sums.get(e.name)!;
         const m = summarise(sum.samples, o.seconds);
         rounds[e.name].push({ ...m, envoyCpuUsPerHandshake: sum.cpuUs / Math.max(1, m.handshakes) });
-        console.log(`round ${round + 1} ${e.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${(sum.cpuUs / Math.max(1, m.handshakes)).toFixed(1)} us/handshake  errors ${m.errors}`);
+        console.log(
+          `round ${round + 1} ${e.name.padEnd(16)} ${m.perSecond.toFixed(0).padStart(6)} handshakes/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  Envoy CPU ${(sum.cpuUs / Math.max(1, m.handshakes)).toFixed(1)} us/handshake  errors ${m.errors}`,
+        );
       }
     }
-    const summary: Record<string, { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }> = {};
+    const summary: Record<
+      string,
+      { label: string; perSecond: number; p50: number; p99: number; errors: number; envoyCpuUsPerHandshake: number; cpuSpread: Spread }
+    > = {};
     for (const [k, rs] of Object.entries(rounds)) {
       summary[k] = {
         label: variants.find((v) => v.name === k)?.label ?? "Envoy + room-affinity (every join a new room)",
-        perSecond: median(rs.map((r) => r.perSecond)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
-        errors: rs.reduce((n, r) => n + r.errors, 0), envoyCpuUsPerHandshake: median(rs.map((r) => r.envoyCpuUsPerHandshake)),
+        perSecond: median(rs.map((r) => r.perSecond)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        errors: rs.reduce((n, r) => n + r.errors, 0),
+        envoyCpuUsPerHandshake: median(rs.map((r) => r.envoyCpuUsPerHandshake)),
         cpuSpread: spreadOf(rs.map((r) => r.envoyCpuUsPerHandshake)),
       };
     }
@@ -85,13 +114,15 @@ export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       cpuKeyTablePinUs: diff("plugin", "wasm-passthrough", cpu),
       cpuPluginOverFloorUs: diff("plugin", "floor", cpu),
       // Before/after, when an earlier build ran beside this one.
-      baseline: o.baseline ? {
-        build: path.basename(o.baseline),
-        cpuChangeUs: diff("plugin", "plugin-baseline", cpu),
-        throughputRatio: ratio("plugin", "plugin-baseline", (r) => r.perSecond),
-        p99ChangeMs: diff("plugin", "plugin-baseline", (r) => r.p99),
-        baselineOverFloorUs: diff("plugin-baseline", "floor", cpu),
-      } : null,
+      baseline: o.baseline
+        ? {
+            build: path.basename(o.baseline),
+            cpuChangeUs: diff("plugin", "plugin-baseline", cpu),
+            throughputRatio: ratio("plugin", "plugin-baseline", (r) => r.perSecond),
+            p99ChangeMs: diff("plugin", "plugin-baseline", (r) => r.p99),
+            baselineOverFloorUs: diff("plugin-baseline", "floor", cpu),
+          }
+        : null,
     };
   } finally {
     for (const r of running) await r.gw.close();

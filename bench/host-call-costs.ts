@@ -9,7 +9,18 @@ import { Options, cpuMicros, slicedRound, spreadOf } from "./common";
 /** Host calls the probe makes per request; enough that their cost stands out of the machine's noise. */
 export const PROBE_CALLS_PER_REQUEST = 20;
 /** The host calls priced, as assembly/targets/probe.ts names them. */
-export const PROBED_CALLS = ["get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "get_shared_data_empty", "increment_metric", "get_current_time", "get_header_pairs"];
+export const PROBED_CALLS = [
+  "get_header",
+  "get_header_absent",
+  "replace_header",
+  "remove_header",
+  "get_property",
+  "get_shared_data",
+  "get_shared_data_empty",
+  "increment_metric",
+  "get_current_time",
+  "get_header_pairs",
+];
 
 /** A browser's handshake headers with a 908-byte cookie: what a join hands the gateway besides its path. */
 export const BROWSER_HEADERS = browserHeaders(20);
@@ -19,19 +30,31 @@ export const BROWSER_HEADERS = browserHeaders(20);
  * `requests` were sent; resolves with the number answered 200. No connection set-up per request, so
  * the filter's share of each is larger than in a handshake.
  */
-export async function keepAliveLoad(port: number, until: { seconds?: number; requests?: number }, concurrency: number, headers: Record<string, string> = {}): Promise<number> {
+export async function keepAliveLoad(
+  port: number,
+  until: { seconds?: number; requests?: number },
+  concurrency: number,
+  headers: Record<string, string> = {},
+): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   let n = 0;
-  const get = () => new Promise<boolean>((resolve) => {
-    http.get({ host: "127.0.0.1", port, path: `/ka?appId=bench&roomId=ka${n++ % 1000}`, agent, headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode === 200));
-    }).on("error", () => resolve(false));
-  });
+  const get = () =>
+    new Promise<boolean>((resolve) => {
+      http
+        .get({ host: "127.0.0.1", port, path: `/ka?appId=bench&roomId=ka${n++ % 1000}`, agent, headers }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode === 200));
+        })
+        .on("error", () => resolve(false));
+    });
   let ok = 0;
   const end = until.seconds === undefined ? Infinity : Date.now() + until.seconds * 1000;
   const limit = until.requests ?? Infinity;
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < end && n < limit) if (await get()) ok++; }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end && n < limit) if (await get()) ok++;
+    }),
+  );
   agent.destroy();
   return ok;
 }
@@ -55,7 +78,11 @@ export async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
     for (const sys of systems) {
       const layout = sys.layout;
       const gw = await startGateway({
-        name: `bench-probe-${sys.name}`, listenPort: port, adminPort: port + 1, endpoints, layout,
+        name: `bench-probe-${sys.name}`,
+        listenPort: port,
+        adminPort: port + 1,
+        endpoints,
+        layout,
         start: { logLevel: "warning", wasmLogLevel: "info" },
       });
       running.push({ name: sys.name, gw, port });
@@ -83,7 +110,9 @@ export async function hostCallCosts(o: Options, endpoints: Endpoint[]) {
       seconds,
       floorUsPerRequest: spreadOf(cpuPerRequest.floor),
       pluginOverFloorUs: spreadOf(cpuPerRequest.plugin.map((x, i) => x - cpuPerRequest.floor[i])),
-      perCallUs: Object.fromEntries(PROBED_CALLS.map((c) => [c, spreadOf(cpuPerRequest[c].map((x, i) => (x - cpuPerRequest.floor[i]) / PROBE_CALLS_PER_REQUEST))])),
+      perCallUs: Object.fromEntries(
+        PROBED_CALLS.map((c) => [c, spreadOf(cpuPerRequest[c].map((x, i) => (x - cpuPerRequest.floor[i]) / PROBE_CALLS_PER_REQUEST))]),
+      ),
     };
   } finally {
     for (const r of running) await r.gw.close();

@@ -1,4 +1,3 @@
-
 import { scratchDir, WASM_ENVOY, WASM_FLOOR, WASM_PROBE } from "../tools/lib/paths";
 import { Layout, Endpoint } from "../tools/lib/envoy-config";
 import { startGateway } from "../tools/lib/gateway";
@@ -8,7 +7,14 @@ import { variantsOf } from "./gateway-handshakes";
 import { PROBE_CALLS_PER_REQUEST, BROWSER_HEADERS, keepAliveLoad } from "./host-call-costs";
 
 /** Host calls priced in instructions besides the header reads: the rest of what a pinned join calls. */
-export const INSTRUCTION_PROBES = ["get_header_pairs", "get_property", "get_shared_data", "get_shared_data_empty", "replace_header", "get_current_time"];
+export const INSTRUCTION_PROBES = [
+  "get_header_pairs",
+  "get_property",
+  "get_shared_data",
+  "get_shared_data_empty",
+  "replace_header",
+  "get_current_time",
+];
 
 /**
  * The plugin's tick, kept out of counted windows: its work (membership fetch, sweep) is per second, not
@@ -36,8 +42,13 @@ export interface CountedSystem {
  * so rooms are numbered on from the warm-up. Two systems run at a time, each keeping one core busy.
  * Resolves with each system's per-window counts.
  */
-export async function callgrindCounts(systems: CountedSystem[], endpoints: Endpoint[], c: { tag: string; firstPort: number; windows: number },
-  warmUp: (port: number, rooms: { n: number }) => Promise<unknown>, work: (port: number, rooms: { n: number }, system: string) => Promise<number>): Promise<Record<string, number[]>> {
+export async function callgrindCounts(
+  systems: CountedSystem[],
+  endpoints: Endpoint[],
+  c: { tag: string; firstPort: number; windows: number },
+  warmUp: (port: number, rooms: { n: number }) => Promise<unknown>,
+  work: (port: number, rooms: { n: number }, system: string) => Promise<number>,
+): Promise<Record<string, number[]>> {
   const outDir = scratchDir(`bench-callgrind-${c.tag}`);
   const perUnit: Record<string, number[]> = {};
   const count = async (sys: CountedSystem, port: number) => {
@@ -45,7 +56,10 @@ export async function callgrindCounts(systems: CountedSystem[], endpoints: Endpo
     // and one miss marks a pod unhealthy (a CI smoke run saw 196 of 200 requests refused); their traffic
     // would also be counted in the windows.
     const gw = await startGateway({
-      name: `bench-${c.tag}-${sys.name.replace(/[^a-z0-9]+/g, "-")}`, listenPort: port, adminPort: port + 1, endpoints,
+      name: `bench-${c.tag}-${sys.name.replace(/[^a-z0-9]+/g, "-")}`,
+      listenPort: port,
+      adminPort: port + 1,
+      endpoints,
       layout: { ...sys.layout, healthCheck: false },
       start: { logLevel: "warning", wasmLogLevel: "info", wrapper: callgrindWrapper(outDir), readyTimeoutMs: 300_000 },
     });
@@ -79,21 +93,29 @@ export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   if (!callgrindAvailable()) throw new Error("valgrind with callgrind is needed for the instruction counts (npm run setup installs it)");
   const handshakes = o.smoke ? 50 : 500;
   const windows = o.smoke ? 1 : 3;
-  const systems = variantsOf(o).filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"))
+  const systems = variantsOf(o)
+    .filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"))
     .map((v) => ({ name: v.name, layout: countedLayout(v) }));
   // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes the
   // plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
   const warmUp = o.smoke ? 50 : 1500;
-  const perHandshake = await callgrindCounts(systems, endpoints, { tag: "handshakes", firstPort: 23620, windows },
+  const perHandshake = await callgrindCounts(
+    systems,
+    endpoints,
+    { tag: "handshakes", firstPort: 23620, windows },
     (port, rooms) => loadSample(port, { handshakes: warmUp }, 4, 1000, "w", rooms),
     async (port, rooms, name) => {
       const ok = (await loadSample(port, { handshakes }, 4, 1000, "w", rooms)).latencies.length;
       if (ok !== handshakes) throw new Error(`${name}: ${ok} of ${handshakes} handshakes answered 101`);
       return ok;
-    });
-  const over = (a: string, b: string) => (perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null);
+    },
+  );
+  const over = (a: string, b: string) =>
+    perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null;
   return {
-    handshakesPerWindow: handshakes, windows, warmUpHandshakes: warmUp,
+    handshakesPerWindow: handshakes,
+    windows,
+    warmUpHandshakes: warmUp,
     perHandshake: Object.fromEntries(Object.entries(perHandshake).map(([k, v]) => [k, spreadOf(v)])),
     statefulSession: over("stateful-only", "roundrobin"),
     envoyWasm: over("floor", "stateful-only"),
@@ -121,35 +143,54 @@ export async function instructionCounts(o: Options, endpoints: Endpoint[]) {
   const joinsWithoutCopies = JSON.stringify({ websocketOnly: false, ...QUIET_TICK, workerBucketCopies: 0 });
   const plain = JSON.stringify({ ...QUIET_TICK });
   const builds = [{ name: "plugin", wasmPath: WASM_ENVOY }, ...(o.baseline ? [{ name: "baseline", wasmPath: o.baseline }] : [])];
-  const systems: CountedSystem[] = o.smoke ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }] : [
-    { name: "floor", layout: { wasmPath: WASM_FLOOR } },
-    ...builds.flatMap((b) => [
-      { name: `${b.name} join`, layout: { wasmPath: b.wasmPath, pluginConfig: joins } },
-      { name: `${b.name} plain request`, layout: { wasmPath: b.wasmPath, pluginConfig: plain } },
-    ]),
-    { name: "plugin join, no bucket copies", layout: { wasmPath: WASM_ENVOY, pluginConfig: joinsWithoutCopies } },
-    // Every host call a pinned join makes, priced in instructions (the CPU price list's noise-free twin).
-    { name: "probe get_header", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header:${PROBE_CALLS_PER_REQUEST}` } },
-    { name: "probe get_header absent", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header_absent:${PROBE_CALLS_PER_REQUEST}` } },
-    ...INSTRUCTION_PROBES.map((c) => ({ name: `probe ${c}`, layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` } })),
-  ];
-  const perRequest = await callgrindCounts(systems, endpoints, { tag: "requests", firstPort: 23600, windows },
+  const systems: CountedSystem[] = o.smoke
+    ? [{ name: "floor", layout: { wasmPath: WASM_FLOOR } }]
+    : [
+        { name: "floor", layout: { wasmPath: WASM_FLOOR } },
+        ...builds.flatMap((b) => [
+          { name: `${b.name} join`, layout: { wasmPath: b.wasmPath, pluginConfig: joins } },
+          { name: `${b.name} plain request`, layout: { wasmPath: b.wasmPath, pluginConfig: plain } },
+        ]),
+        { name: "plugin join, no bucket copies", layout: { wasmPath: WASM_ENVOY, pluginConfig: joinsWithoutCopies } },
+        // Every host call a pinned join makes, priced in instructions (the CPU price list's noise-free twin).
+        { name: "probe get_header", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header:${PROBE_CALLS_PER_REQUEST}` } },
+        { name: "probe get_header absent", layout: { wasmPath: WASM_PROBE, pluginConfig: `get_header_absent:${PROBE_CALLS_PER_REQUEST}` } },
+        ...INSTRUCTION_PROBES.map((c) => ({
+          name: `probe ${c}`,
+          layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` },
+        })),
+      ];
+  const perRequest = await callgrindCounts(
+    systems,
+    endpoints,
+    { tag: "requests", firstPort: 23600, windows },
     (port) => keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS), // warm-up: pins every room, tiers up V8
     async (port, _rooms, name) => {
       const ok = await keepAliveLoad(port, { requests }, 4, BROWSER_HEADERS);
       if (ok !== requests) throw new Error(`${name}: ${ok} of ${requests} requests answered 200`);
       return ok;
-    });
+    },
+  );
   // Over the floor's median: the floor's own windows differ by well under 1% (BENCHMARKS.md shows them).
   const floor = median(perRequest.floor);
-  const over = Object.fromEntries(Object.entries(perRequest).filter(([k]) => k !== "floor" && !k.startsWith("probe"))
-    .map(([k, v]) => [k, spreadOf(v.map((x) => x - floor))]));
-  const perCall = Object.fromEntries(Object.entries(perRequest).filter(([k]) => k.startsWith("probe"))
-    .map(([k, v]) => [k.replace(/^probe /, ""), spreadOf(v.map((x) => (x - floor) / PROBE_CALLS_PER_REQUEST))]));
+  const over = Object.fromEntries(
+    Object.entries(perRequest)
+      .filter(([k]) => k !== "floor" && !k.startsWith("probe"))
+      .map(([k, v]) => [k, spreadOf(v.map((x) => x - floor))]),
+  );
+  const perCall = Object.fromEntries(
+    Object.entries(perRequest)
+      .filter(([k]) => k.startsWith("probe"))
+      .map(([k, v]) => [k.replace(/^probe /, ""), spreadOf(v.map((x) => (x - floor) / PROBE_CALLS_PER_REQUEST))]),
+  );
   return {
-    requestsPerWindow: requests, windows, headers: Object.keys(BROWSER_HEADERS).length, cookieBytes: BROWSER_HEADERS.cookie.length,
+    requestsPerWindow: requests,
+    windows,
+    headers: Object.keys(BROWSER_HEADERS).length,
+    cookieBytes: BROWSER_HEADERS.cookie.length,
     callsPerRequest: PROBE_CALLS_PER_REQUEST,
     perRequest: Object.fromEntries(Object.entries(perRequest).map(([k, v]) => [k, spreadOf(v)])),
-    overFloor: over, perCall,
+    overFloor: over,
+    perCall,
   };
 }

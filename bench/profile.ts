@@ -1,5 +1,4 @@
-
-import { WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR, } from "../tools/lib/paths";
+import { WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR } from "../tools/lib/paths";
 import { profilingVm, profileScenario, PROFILE_SCENARIOS, HandshakeProfile } from "../tools/lib/handshake-profile";
 import { Options, spreadOf } from "./common";
 

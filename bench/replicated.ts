@@ -19,9 +19,19 @@ class Pair implements ReplicatedSystem {
   private balancer: L4Balancer;
   private members: Member[] = [];
 
-  constructor(public readonly name: string, public readonly label: string, public readonly how: string,
-    public readonly port: number, private instances: System[], dir: string) {
-    this.balancer = new L4Balancer(path.join(dir, "balancer"), port, instances.map((s, i) => ({ id: `i${i + 1}`, port: s.port })));
+  constructor(
+    public readonly name: string,
+    public readonly label: string,
+    public readonly how: string,
+    public readonly port: number,
+    private instances: System[],
+    dir: string,
+  ) {
+    this.balancer = new L4Balancer(
+      path.join(dir, "balancer"),
+      port,
+      instances.map((s, i) => ({ id: `i${i + 1}`, port: s.port })),
+    );
   }
 
   async start(members: Member[]): Promise<void> {
@@ -52,20 +62,47 @@ export function makeReplicated(name: string, port: number): ReplicatedSystem {
   const dir = scratchDir(`replicated-${name.replace("+", "-")}`);
   switch (name) {
     case "plugin":
-      return new GatewayReplicas("plugin", "Envoy + plugin x2, no directory", "each replica its own table; MAGLEV on the room hash", { name: "replicated-plugin", basePort: port, directory: false });
+      return new GatewayReplicas("plugin", "Envoy + plugin x2, no directory", "each replica its own table; MAGLEV on the room hash", {
+        name: "replicated-plugin",
+        basePort: port,
+        directory: false,
+      });
     case "plugin+directory":
-      return new GatewayReplicas("plugin+directory", "Envoy + plugin x2 + etcd room directory", "local tables backed by the etcd directory (first writer wins)", { name: "replicated-plugin-dir", basePort: port });
+      return new GatewayReplicas(
+        "plugin+directory",
+        "Envoy + plugin x2 + etcd room directory",
+        "local tables backed by the etcd directory (first writer wins)",
+        { name: "replicated-plugin-dir", basePort: port },
+      );
     case "maglev":
-      return new Pair("maglev", "Envoy MAGLEV x2", "route hash_policy on appId, roomId; nothing shared", port,
-        [0, 1].map((i) => new EnvoySystem("maglev", port + 2 + 2 * i, port + 3 + 2 * i, path.join(dir, `i${i + 1}`))), dir);
+      return new Pair(
+        "maglev",
+        "Envoy MAGLEV x2",
+        "route hash_policy on appId, roomId; nothing shared",
+        port,
+        [0, 1].map((i) => new EnvoySystem("maglev", port + 2 + 2 * i, port + 3 + 2 * i, path.join(dir, `i${i + 1}`))),
+        dir,
+      );
     case "haproxy": {
       const peers = { "room-lb1": port + 12, "room-lb2": port + 13 };
-      return new Pair("haproxy", "HAProxy stick table x2 with peers", "stick tables synchronised by `peers` between the two instances", port,
-        [0, 1].map((i) => new HaproxySystem(port + 2 + 2 * i, port + 12 + i, path.join(dir, `i${i + 1}`), `room-lb${i + 1}`, peers)), dir);
+      return new Pair(
+        "haproxy",
+        "HAProxy stick table x2 with peers",
+        "stick tables synchronised by `peers` between the two instances",
+        port,
+        [0, 1].map((i) => new HaproxySystem(port + 2 + 2 * i, port + 12 + i, path.join(dir, `i${i + 1}`), `room-lb${i + 1}`, peers)),
+        dir,
+      );
     }
     case "nginx-lua":
-      return new Pair("nginx-lua", "nginx + Lua cache x2", "each instance its own shared-dict cache", port,
-        [0, 1].map((i) => new NginxLuaSystem(port + 2 + 2 * i, path.join(dir, `i${i + 1}`))), dir);
+      return new Pair(
+        "nginx-lua",
+        "nginx + Lua cache x2",
+        "each instance its own shared-dict cache",
+        port,
+        [0, 1].map((i) => new NginxLuaSystem(port + 2 + 2 * i, path.join(dir, `i${i + 1}`))),
+        dir,
+      );
   }
   throw new Error(`unknown replicated system ${name} (known: ${REPLICATED_NAMES.join(", ")})`);
 }

@@ -11,7 +11,13 @@ function esc(s: string): string {
 }
 
 /** Grouped bar chart: one group per category, one bar per series. */
-export function groupedBars(title: string, unit: string, categories: string[], series: Series[], opts: { width?: number; logScale?: boolean } = {}): string {
+export function groupedBars(
+  title: string,
+  unit: string,
+  categories: string[],
+  series: Series[],
+  opts: { width?: number; logScale?: boolean } = {},
+): string {
   const width = opts.width ?? 860;
   const height = 360;
   const left = 64;
@@ -30,7 +36,9 @@ export function groupedBars(title: string, unit: string, categories: string[], s
   const groupW = plotW / categories.length;
   const barW = Math.max(4, (groupW * 0.8) / series.length);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
   for (let i = 0; i <= 5; i++) {
@@ -39,7 +47,9 @@ export function groupedBars(title: string, unit: string, categories: string[], s
     out.push(`<line x1="${left}" x2="${width - right}" y1="${yy}" y2="${yy}" stroke="#e4e4e4"/>`);
     out.push(`<text x="${left - 6}" y="${yy + 4}" text-anchor="end" fill="#555">${Number(v.toPrecision(3))}</text>`);
   }
-  out.push(`<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle" fill="#555">${esc(unit)}</text>`);
+  out.push(
+    `<text x="14" y="${top + plotH / 2}" transform="rotate(-90 14 ${top + plotH / 2})" text-anchor="middle" fill="#555">${esc(unit)}</text>`,
+  );
   categories.forEach((c, ci) => {
     const gx = left + ci * groupW + groupW * 0.1;
     series.forEach((s, si) => {
@@ -49,8 +59,13 @@ export function groupedBars(title: string, unit: string, categories: string[], s
         out.push(`<text x="${x + barW / 2}" y="${y(0) - 4}" text-anchor="middle" fill="#999" font-size="10">n/a</text>`);
         return;
       }
-      out.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(`${s.name} / ${c}: ${v}`)}</title></rect>`);
-      if (v === 0) out.push(`<rect x="${x.toFixed(1)}" y="${(y(0) - 2).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="2" fill="${COLORS[si % COLORS.length]}"/>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(`${s.name} / ${c}: ${v}`)}</title></rect>`,
+      );
+      if (v === 0)
+        out.push(
+          `<rect x="${x.toFixed(1)}" y="${(y(0) - 2).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="2" fill="${COLORS[si % COLORS.length]}"/>`,
+        );
     });
     out.push(`<text x="${left + ci * groupW + groupW / 2}" y="${top + plotH + 18}" text-anchor="middle">${esc(c)}</text>`);
   });

@@ -46,12 +46,21 @@ abstract class NginxBase implements System {
   abstract readonly key: string;
   abstract readonly how: string;
 
-  constructor(public port: number, public dir: string) {}
+  constructor(
+    public port: number,
+    public dir: string,
+  ) {}
 
   protected abstract upstreamBlock(members: Member[]): string;
-  protected extraHttp(): string { return ""; }
-  protected extraServer(): string { return ""; }
-  protected modules(): string { return ""; }
+  protected extraHttp(): string {
+    return "";
+  }
+  protected extraServer(): string {
+    return "";
+  }
+  protected modules(): string {
+    return "";
+  }
 
   protected render(members: Member[]): void {
     fs.mkdirSync(this.dir, { recursive: true });
@@ -123,7 +132,8 @@ export class NginxHashSystem extends NginxBase {
   readonly name = "nginx";
   readonly label = "nginx hash consistent";
   readonly key = "path:appId:roomId";
-  readonly how = "upstream hash $uri:$arg_appId:$arg_roomId consistent; membership change = rewrite + nginx -s reload (no dynamic upstreams in open-source nginx); draining pods leave the upstream";
+  readonly how =
+    "upstream hash $uri:$arg_appId:$arg_roomId consistent; membership change = rewrite + nginx -s reload (no dynamic upstreams in open-source nginx); draining pods leave the upstream";
 
   protected upstreamBlock(members: Member[]): string {
     // No drain state in open-source nginx: a draining pod (Kubernetes: not ready) leaves the upstream.
@@ -136,7 +146,8 @@ export class NginxLuaSystem extends NginxBase {
   readonly name = "nginx-lua";
   readonly label = "nginx + Lua shared-dict cache";
   readonly key = "path:appId:roomId";
-  readonly how = "balancer_by_lua with lua_shared_dict room cache (TTL 24 h) as teams patch ingress-nginx; endpoints pushed to a shared dict (no reload); draining pods keep cached rooms";
+  readonly how =
+    "balancer_by_lua with lua_shared_dict room cache (TTL 24 h) as teams patch ingress-nginx; endpoints pushed to a shared dict (no reload); draining pods keep cached rooms";
 
   protected modules(): string {
     return "load_module /usr/lib/nginx/modules/ndk_http_module.so;\nload_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\nuser root;";
@@ -213,7 +224,8 @@ export class HaproxySystem implements System {
   readonly name = "haproxy";
   readonly label = "HAProxy stick table";
   readonly key = "path:appId:roomId";
-  readonly how = "stick-table type string (peers-persisted) + stick on path:appId:roomId, option redispatch; membership by runtime API (server-template, set server state ready/drain/maint); reload = master-worker SIGUSR2 with server-state-file";
+  readonly how =
+    "stick-table type string (peers-persisted) + stick on path:appId:roomId, option redispatch; membership by runtime API (server-template, set server state ready/drain/maint); reload = master-worker SIGUSR2 with server-state-file";
   proc: ChildProcess | null = null;
   private slots = new Map<string, number>(); // address -> slot
 
@@ -221,8 +233,13 @@ export class HaproxySystem implements System {
    * `peers`: the stick-table peers of all instances (name -> peer port) when several HAProxy instances
    * share their table (its documented answer for several load balancers), with `localName` this one's.
    */
-  constructor(public port: number, public peerPort: number, public dir: string,
-    public localName = "room-lb", public peers: Record<string, number> = {}) {}
+  constructor(
+    public port: number,
+    public peerPort: number,
+    public dir: string,
+    public localName = "room-lb",
+    public peers: Record<string, number> = {},
+  ) {}
 
   private render(): void {
     const peers = Object.keys(this.peers).length > 0 ? this.peers : { [this.localName]: this.peerPort };
@@ -247,7 +264,9 @@ defaults
   load-server-state-from-file global
 
 peers local
-${Object.entries(peers).map(([n, p]) => `  peer ${n} 127.0.0.1:${p}`).join("\n")}
+${Object.entries(peers)
+  .map(([n, p]) => `  peer ${n} 127.0.0.1:${p}`)
+  .join("\n")}
 
 frontend game
   bind 127.0.0.1:${this.port}
@@ -283,7 +302,9 @@ backend pods
     this.render();
     const c = spawnSync("/usr/sbin/haproxy", ["-c", "-f", path.join(this.dir, "haproxy.cfg")], { encoding: "utf8" });
     if (c.status !== 0) throw new Error(`haproxy -c: ${c.stdout}${c.stderr}`);
-    this.proc = spawn("/usr/sbin/haproxy", ["-W", "-f", path.join(this.dir, "haproxy.cfg"), "-p", path.join(this.dir, "haproxy.pid")], { stdio: ["ignore", fs.openSync(path.join(this.dir, "haproxy.log"), "a"), fs.openSync(path.join(this.dir, "haproxy.log"), "a")] });
+    this.proc = spawn("/usr/sbin/haproxy", ["-W", "-f", path.join(this.dir, "haproxy.cfg"), "-p", path.join(this.dir, "haproxy.pid")], {
+      stdio: ["ignore", fs.openSync(path.join(this.dir, "haproxy.log"), "a"), fs.openSync(path.join(this.dir, "haproxy.log"), "a")],
+    });
     await waitFor("haproxy admin socket", async () => (await this.cmd("show info")).includes("Name: HAProxy"), 10000);
     await this.setMembers(members);
   }
@@ -309,13 +330,17 @@ backend pods
       await this.cmd(`set server pods/pod${slot} state ${draining(m) ? "drain" : "ready"}`);
     }
     // Wait for health checks to pass on the serving ones.
-    await waitFor("haproxy servers up", async () => {
-      const st = await this.cmd("show servers state pods");
-      return members.every((m) => {
-        const line = st.split("\n").find((l) => l.split(" ")[3] === `pod${this.slots.get(addr(m))}`);
-        return line !== undefined && line.split(" ")[5] === "2"; // srv_op_state 2 = running
-      });
-    }, 15000);
+    await waitFor(
+      "haproxy servers up",
+      async () => {
+        const st = await this.cmd("show servers state pods");
+        return members.every((m) => {
+          const line = st.split("\n").find((l) => l.split(" ")[3] === `pod${this.slots.get(addr(m))}`);
+          return line !== undefined && line.split(" ")[5] === "2"; // srv_op_state 2 = running
+        });
+      },
+      15000,
+    );
   }
 
   async reload(): Promise<void> {

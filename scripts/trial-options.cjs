@@ -7,7 +7,10 @@
 
 const FLAGS = [
   ["--pods N", "demo game pods to start (default 3, at most 50)"],
-  ["--replicas N", "gateway replicas (default 1, at most 16). With 2 or more: a real etcd as the room directory and a real L4 balancer (HAProxy) in front, as an SLB"],
+  [
+    "--replicas N",
+    "gateway replicas (default 1, at most 16). With 2 or more: a real etcd as the room directory and a real L4 balancer (HAProxy) in front, as an SLB",
+  ],
   ["--listen-port N", "where players connect (default 10000): Envoy, or the L4 balancer with --replicas"],
   ["--admin-port N", "Envoy's admin (default 9901; with --replicas each replica's admin follows its listener)"],
   ["--control-port N", "the control API that changes the cluster behind the gateway (default 10001)"],
@@ -38,7 +41,8 @@ function portsOf(o) {
   const used = [["control", o.controlPort]];
   if (o.replicas > 1) {
     used.push(["balancer", o.listenPort], ["etcd", o.listenPort + 2], ["etcd peer", o.listenPort + 3]);
-    for (let i = 1; i <= o.replicas; i++) used.push([`replica ${i}`, o.listenPort + 2 + 2 * i], [`replica ${i} admin`, o.listenPort + 3 + 2 * i]);
+    for (let i = 1; i <= o.replicas; i++)
+      used.push([`replica ${i}`, o.listenPort + 2 + 2 * i], [`replica ${i} admin`, o.listenPort + 3 + 2 * i]);
   } else {
     used.push(["listener", o.listenPort], ["admin", o.adminPort]);
   }
@@ -48,13 +52,26 @@ function portsOf(o) {
 
 /** Parses the trial's flags; throws TrialUsageError naming the flag and what it takes. */
 function parseTrialArgs(argv) {
-  const o = { listenPort: 10000, adminPort: 9901, podBasePort: 18001, controlPort: 10001, pods: 3, replicas: 1, healthChecks: true, check: false, help: false };
+  const o = {
+    listenPort: 10000,
+    adminPort: 9901,
+    podBasePort: 18001,
+    controlPort: 10001,
+    pods: 3,
+    replicas: 1,
+    healthChecks: true,
+    check: false,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = (min, max) => {
       const raw = argv[++i];
       const v = Number(raw);
-      if (raw === undefined || !Number.isInteger(v) || v < min || v > max) throw new TrialUsageError(`${a} takes a whole number from ${min} to ${max}, got ${raw === undefined ? "nothing" : JSON.stringify(raw)}`);
+      if (raw === undefined || !Number.isInteger(v) || v < min || v > max)
+        throw new TrialUsageError(
+          `${a} takes a whole number from ${min} to ${max}, got ${raw === undefined ? "nothing" : JSON.stringify(raw)}`,
+        );
       return v;
     };
     if (a === "--listen-port") o.listenPort = int(1, 65535);

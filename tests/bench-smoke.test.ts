@@ -14,17 +14,29 @@ function run(script: string, args: string[], timeoutMs: number) {
 test("bench --smoke runs every measurement and prints its figures", () => {
   const r = run("bench.js", ["--smoke"], 420000); // Envoy under valgrind starts in about a minute
   assert.equal(r.status, 0, r.out);
-  for (const re of [/us\/join at 1000 rooms/, /sweep pass/, /evicted in \d+ ticks/, /plugin throughput x[\d.]+ \([\d.]+\.\.[\d.]+\) of MAGLEV/,
-    /B\/room/, /round 1 floor /, /plugin over the floor -?[\d.]+/, /directory: join of a room this replica does not know p50 [\d.]+ ms/,
-    /directory: steady load \d+ joins/, /instructions: floor +\d+ \(\d+\.\.\d+\) per request \(callgrind, 2 windows of 200\)/,
-    /instructions: floor +\d+ \(\d+\.\.\d+\) per handshake \(callgrind, 1 windows of 50\)/, /A\/A control \(the floor against itself\): Envoy CPU -?[\d.]+/]) assert.match(r.out, re);
+  for (const re of [
+    /us\/join at 1000 rooms/,
+    /sweep pass/,
+    /evicted in \d+ ticks/,
+    /plugin throughput x[\d.]+ \([\d.]+\.\.[\d.]+\) of MAGLEV/,
+    /B\/room/,
+    /round 1 floor /,
+    /plugin over the floor -?[\d.]+/,
+    /directory: join of a room this replica does not know p50 [\d.]+ ms/,
+    /directory: steady load \d+ joins/,
+    /instructions: floor +\d+ \(\d+\.\.\d+\) per request \(callgrind, 2 windows of 200\)/,
+    /instructions: floor +\d+ \(\d+\.\.\d+\) per handshake \(callgrind, 1 windows of 50\)/,
+    /A\/A control \(the floor against itself\): Envoy CPU -?[\d.]+/,
+  ])
+    assert.match(r.out, re);
 });
 
 test("compare --smoke runs every system through membership changes, draining and reloads", () => {
   const r = run("compare.js", ["--smoke"], 600000);
   assert.equal(r.status, 0, r.out);
   for (const sys of ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"]) {
-    for (const sc of ["scale-out", "rolling-update", "config-reload"]) assert.match(r.out, new RegExp(`\\| ${sys} \\| ${sc} \\| \\d+ \\|`), `${sys} ${sc}`);
+    for (const sc of ["scale-out", "rolling-update", "config-reload"])
+      assert.match(r.out, new RegExp(`\\| ${sys} \\| ${sc} \\| \\d+ \\|`), `${sys} ${sc}`);
   }
   // The plugin's own guarantees hold even in the smoke run: the settled scenarios (0 split, moved,
   // dropped), the no-settle one (0 split in every run), and two replicas with the directory (0 split).

@@ -10,7 +10,16 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ROOT, scratchDir, WASM_ENVOY, envoyBinary } from "../tools/lib/paths";
 import YAML from "yaml";
-import { renderAll, composeFile, COMPOSE_DIR, COMPOSE_WASM_DIR, COMPOSE_PODS, ENVOY_IMAGE, HIGRESS_DEFAULT_CONFIG, HIGRESS_SETTINGS } from "../tools/render-deploy";
+import {
+  renderAll,
+  composeFile,
+  COMPOSE_DIR,
+  COMPOSE_WASM_DIR,
+  COMPOSE_PODS,
+  ENVOY_IMAGE,
+  HIGRESS_DEFAULT_CONFIG,
+  HIGRESS_SETTINGS,
+} from "../tools/render-deploy";
 import { Redis } from "../tools/lib/redis";
 import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";
 import { RETRY_POLICY } from "../tools/lib/envoy-config";
@@ -58,7 +67,10 @@ test("docker-compose references resolve and match the Envoy config", () => {
     assert.ok(fs.existsSync(path.join(base, name)), `${name} is referenced but not in deploy/envoy`);
   }
   assert.ok(envoy.volumes.includes(`./:${COMPOSE_DIR}:ro`), "the config is mounted read-only");
-  assert.ok(boot.includes(`"${COMPOSE_WASM_DIR}/envoy.wasm"`) && envoy.volumes.includes(`../../build/envoy.wasm:${COMPOSE_WASM_DIR}/envoy.wasm:ro`), "the module is mounted where the config loads it");
+  assert.ok(
+    boot.includes(`"${COMPOSE_WASM_DIR}/envoy.wasm"`) && envoy.volumes.includes(`../../build/envoy.wasm:${COMPOSE_WASM_DIR}/envoy.wasm:ro`),
+    "the module is mounted where the config loads it",
+  );
 });
 
 /** `kubectl kustomize DIR`, parsed: the objects a `kubectl apply -k DIR` would send. */
@@ -79,25 +91,41 @@ test("the Higress base renders to a WasmPlugin with the Redis directory and an E
   assert.equal(plugin.spec.imagePullPolicy, "Always");
   assert.deepEqual([plugin.spec.phase, plugin.spec.priority, plugin.spec.failStrategy], ["UNSPECIFIED_PHASE", 100, "FAIL_OPEN"]);
   const filter = byKind(objs, "EnvoyFilter")[0];
-  assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: HIGRESS_SETTINGS.gameService, portNumber: HIGRESS_SETTINGS.gamePort });
+  assert.deepEqual(filter.spec.configPatches[0].match.cluster, {
+    service: HIGRESS_SETTINGS.gameService,
+    portNumber: HIGRESS_SETTINGS.gamePort,
+  });
   assert.equal(filter.spec.configPatches[2].match.routeConfiguration.vhost.route.name, HIGRESS_SETTINGS.gameRoute);
-  assert.equal(byKind(kustomize(path.join(HIGRESS, "redis-trial")), "Service")[0].metadata.name + ".higress-system.svc.cluster.local", HIGRESS_SETTINGS.redisService,
-    "the base's Redis is the trial Redis");
+  assert.equal(
+    byKind(kustomize(path.join(HIGRESS, "redis-trial")), "Service")[0].metadata.name + ".higress-system.svc.cluster.local",
+    HIGRESS_SETTINGS.redisService,
+    "the base's Redis is the trial Redis",
+  );
 });
 
 test("the values a user sets in settings.yaml reach the WasmPlugin and the EnvoyFilter, typed", () => {
   const dir = scratchDir("kustomize-settings");
   fs.cpSync(path.join(HIGRESS, "base"), dir, { recursive: true });
   const settings = YAML.parse(fs.readFileSync(path.join(dir, "settings.yaml"), "utf8"));
-  const mine = { pluginUrl: "oci://reg.example.net/x/room-affinity:1.2.3-gabc1234", pluginSha256: "ab".repeat(32), gameService: "chess.games.svc.cluster.local",
-    gamePort: 9443, gameRoute: "games/chess-ws", redisService: "redis.static", redisPort: 6380 };
+  const mine = {
+    pluginUrl: "oci://reg.example.net/x/room-affinity:1.2.3-gabc1234",
+    pluginSha256: "ab".repeat(32),
+    gameService: "chess.games.svc.cluster.local",
+    gamePort: 9443,
+    gameRoute: "games/chess-ws",
+    redisService: "redis.static",
+    redisPort: 6380,
+  };
   assert.deepEqual(Object.keys(settings.spec).sort(), Object.keys(mine).sort());
   fs.writeFileSync(path.join(dir, "settings.yaml"), YAML.stringify({ ...settings, spec: mine }));
   const objs = kustomize(dir);
   const plugin = byKind(objs, "WasmPlugin")[0];
   const filter = byKind(objs, "EnvoyFilter")[0];
   assert.deepEqual([plugin.spec.url, plugin.spec.sha256], [mine.pluginUrl, mine.pluginSha256]);
-  assert.deepEqual([plugin.spec.defaultConfig.directory.serviceName, plugin.spec.defaultConfig.directory.servicePort], [mine.redisService, mine.redisPort]);
+  assert.deepEqual(
+    [plugin.spec.defaultConfig.directory.serviceName, plugin.spec.defaultConfig.directory.servicePort],
+    [mine.redisService, mine.redisPort],
+  );
   assert.deepEqual(filter.spec.configPatches[0].match.cluster, { service: mine.gameService, portNumber: mine.gamePort });
   assert.equal(filter.spec.configPatches[2].match.routeConfiguration.vhost.route.name, mine.gameRoute);
 });
@@ -121,12 +149,15 @@ test("the base's WasmPlugin configures the Higress build; two replicas sharing a
       for (const room of rooms) home.set(room, await joinThrough(r1, room));
       hosts.push(...hostsOf(6).slice(3));
       let split = 0;
-      for (const room of rooms) if ((await joinThrough(r2, room)) !== home.get(room) || (await joinThrough(r1, room)) !== home.get(room)) split++;
+      for (const room of rooms)
+        if ((await joinThrough(r2, room)) !== home.get(room) || (await joinThrough(r1, room)) !== home.get(room)) split++;
       return split;
     };
     const withDirectory = await run(config, "base");
     const without = await run(single, "one");
-    console.log(`two Higress replicas, scale-out 3 -> 6 between a room's players, 100 rooms: base ${withDirectory} split, one-replica config ${without} split`);
+    console.log(
+      `two Higress replicas, scale-out 3 -> 6 between a room's players, 100 rooms: base ${withDirectory} split, one-replica config ${without} split`,
+    );
     assert.equal(withDirectory, 0);
     assert.ok(without > 20, "the control without a directory should split rooms");
   } finally {
@@ -136,13 +167,20 @@ test("the base's WasmPlugin configures the Higress build; two replicas sharing a
 
 test("the docker-compose Envoy config serves rooms in the real Envoy (paths, addresses and ports substituted)", async () => {
   const dir = scratchDir("deploy-envoy");
-  const sub = (s: string) => s
-    .split(COMPOSE_WASM_DIR).join(dir)
-    .split(COMPOSE_DIR).join(dir)
-    .split("172.30.0.").join("127.0.0.")
-    .split('address: "0.0.0.0"').join('address: "127.0.0.1"')
-    .split("port_value: 10000").join("port_value: 20510")
-    .split("port_value: 9901").join("port_value: 20511");
+  const sub = (s: string) =>
+    s
+      .split(COMPOSE_WASM_DIR)
+      .join(dir)
+      .split(COMPOSE_DIR)
+      .join(dir)
+      .split("172.30.0.")
+      .join("127.0.0.")
+      .split('address: "0.0.0.0"')
+      .join('address: "127.0.0.1"')
+      .split("port_value: 10000")
+      .join("port_value: 20510")
+      .split("port_value: 9901")
+      .join("port_value: 20511");
   for (const f of ["envoy.yaml", "rds.yaml", "eds.yaml", "ecds.yaml"]) {
     fs.writeFileSync(path.join(dir, f), sub(fs.readFileSync(path.join(ROOT, "deploy", "envoy", f), "utf8")));
   }
@@ -151,10 +189,16 @@ test("the docker-compose Envoy config serves rooms in the real Envoy (paths, add
   assert.equal(check.status, 0, check.stdout + check.stderr);
   const pods = await Promise.all(COMPOSE_PODS.map((ip, i) => startPodProcess(`pod-${i + 1}`, 8080, ip.replace("172.30.0.", "127.0.0."))));
   const log = fs.openSync(path.join(dir, "envoy.log"), "a");
-  const envoy = spawn(envoyBinary(), ["-c", path.join(dir, "envoy.yaml"), "--concurrency", "2", "--disable-hot-restart"], { stdio: ["ignore", log, log] });
+  const envoy = spawn(envoyBinary(), ["-c", path.join(dir, "envoy.yaml"), "--concurrency", "2", "--disable-hot-restart"], {
+    stdio: ["ignore", log, log],
+  });
   try {
     await waitFor("deploy Envoy ready", async () => (await httpGet("127.0.0.1", 20511, "/ready")).body.trim() === "LIVE", 20000);
-    await waitFor("plugin membership", async () => (await httpGet("127.0.0.1", 20511, "/stats?filter=eligible_hosts")).body.includes(": 3"), 15000);
+    await waitFor(
+      "plugin membership",
+      async () => (await httpGet("127.0.0.1", 20511, "/stats?filter=eligible_hosts")).body.includes(": 3"),
+      15000,
+    );
     const players = await Promise.all([0, 1, 2, 3].map(() => join("ws://127.0.0.1:20510/ws?appId=compose&roomId=1")));
     await closeAll(players);
     assert.equal(new Set(players.map((p) => p.pod)).size, 1);

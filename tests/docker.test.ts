@@ -34,17 +34,26 @@ test("docker compose up from deploy/envoy serves rooms; admin answers on the hos
   const filesBefore = listing(dir);
   const [cmd, ...sub] = composeCommand();
   const env = { ...process.env, ENVOY_IMAGE: images.envoy, POD_IMAGE: images.pod };
-  const compose = (...args: string[]) => run(cmd, [...sub, "-p", "room-affinity-test", "-f", path.join(dir, "docker-compose.yaml"), ...args], { env, cwd: dir });
+  const compose = (...args: string[]) =>
+    run(cmd, [...sub, "-p", "room-affinity-test", "-f", path.join(dir, "docker-compose.yaml"), ...args], { env, cwd: dir });
   compose("up", "-d");
   try {
     await waitFor("Envoy admin from the host", async () => (await httpGet("127.0.0.1", 9901, "/ready")).body.trim() === "LIVE", 60_000);
-    await waitFor("plugin membership", async () => (await httpGet("127.0.0.1", 9901, "/stats?filter=eligible_hosts")).body.includes(": 3"), 30_000);
+    await waitFor(
+      "plugin membership",
+      async () => (await httpGet("127.0.0.1", 9901, "/stats?filter=eligible_hosts")).body.includes(": 3"),
+      30_000,
+    );
     const players = await Promise.all([0, 1, 2, 3].map(() => join("ws://127.0.0.1:10000/ws?appId=compose&roomId=1")));
     await closeAll(players);
     assert.equal(new Set(players.map((p) => p.pod)).size, 1, `players of one room on ${players.map((p) => p.pod)}`);
     const stats = (await httpGet("127.0.0.1", 9901, "/stats?filter=room_affinity.learned_total")).body;
     assert.match(stats, /room_affinity\.learned_total: 1/);
-    await waitFor("the access log on Envoy's stdout", async () => / 101 .*172\.30\.0\.1[123]:8080/.test(compose("logs", "--no-color", "envoy")), 10_000);
+    await waitFor(
+      "the access log on Envoy's stdout",
+      async () => / 101 .*172\.30\.0\.1[123]:8080/.test(compose("logs", "--no-color", "envoy")),
+      10_000,
+    );
     assert.deepEqual(listing(dir), filesBefore, "compose wrote into deploy/envoy");
   } finally {
     compose("down", "-v", "--remove-orphans");
@@ -61,8 +70,14 @@ test("the plugin image built from deploy/image/Dockerfile holds build/higress.wa
     const tar = execFileSync("docker", ["export", id], { maxBuffer: 64 << 20 });
     const out = scratchDir("plugin-image-out");
     fs.writeFileSync(path.join(out, "fs.tar"), tar);
-    const names = run("tar", ["-tf", path.join(out, "fs.tar")]).split("\n").filter((n) => n && !/^(\.\/)?(dev|etc|proc|sys)(\/|$)/.test(n) && n !== "./" && !n.startsWith(".dockerenv"));
-    assert.deepEqual(names.map((n) => n.replace(/^\.\//, "")), ["plugin.wasm"], "the image holds plugin.wasm alone");
+    const names = run("tar", ["-tf", path.join(out, "fs.tar")])
+      .split("\n")
+      .filter((n) => n && !/^(\.\/)?(dev|etc|proc|sys)(\/|$)/.test(n) && n !== "./" && !n.startsWith(".dockerenv"));
+    assert.deepEqual(
+      names.map((n) => n.replace(/^\.\//, "")),
+      ["plugin.wasm"],
+      "the image holds plugin.wasm alone",
+    );
     run("tar", ["-C", out, "-xf", path.join(out, "fs.tar"), "plugin.wasm"]);
     assert.ok(fs.readFileSync(path.join(out, "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)));
   } finally {

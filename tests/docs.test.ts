@@ -12,8 +12,16 @@ import YAML from "yaml";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { ControlServer } from "../tools/lib/control";
 
-const DOCS = ["README.md", "README.zh-CN.md", "deploy/higress/README.md", "deploy/higress/README.zh-CN.md",
-  ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const DOCS = [
+  "README.md",
+  "README.zh-CN.md",
+  "deploy/higress/README.md",
+  "deploy/higress/README.zh-CN.md",
+  ...fs
+    .readdirSync(path.join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "room-affinity.schema.json"), "utf8"));
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
@@ -27,7 +35,9 @@ async function verdict(config: unknown, higress = false): Promise<string> {
 /** The parser's own field lists, read from its error messages. */
 async function parserFields(): Promise<{ top: string[]; rule: string[] }> {
   const top = (await verdict({ __probe__: 1 })).match(/known fields: (.*)$/)![1].split(", ");
-  const rule = (await verdict({ _rules_: [{ _match_route_: ["x"], __probe__: 1 }] })).match(/a rule may set (.*) and one of/)![1].split(", ");
+  const rule = (await verdict({ _rules_: [{ _match_route_: ["x"], __probe__: 1 }] }))
+    .match(/a rule may set (.*) and one of/)![1]
+    .split(", ");
   return { top, rule };
 }
 
@@ -38,8 +48,10 @@ function tableFields(doc: string, heading: RegExp, until: RegExp = /\n## /): str
   assert.ok(start >= 0, `${doc}: no section ${heading}`);
   const rest = text.slice(start + 1);
   const end = rest.search(until);
-  return (end >= 0 ? rest.slice(0, end) : rest).split("\n")
-    .map((l) => /^\| `([A-Za-z_]+)` \|/.exec(l)?.[1]).filter((x): x is string => x !== undefined);
+  return (end >= 0 ? rest.slice(0, end) : rest)
+    .split("\n")
+    .map((l) => /^\| `([A-Za-z_]+)` \|/.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
 }
 
 /** The first table after `heading` alone. */
@@ -55,14 +67,23 @@ function jsonExamples(doc: string): string[] {
 test("every field the parser accepts is documented (EN, ZH) and in the schema, and nothing else", async () => {
   const { top, rule } = await parserFields();
   const sorted = (xs: string[]) => [...xs].sort();
-  assert.deepEqual(sorted(tableFields("README.md", /\n## Configuration\n/, /\n`directory` fields:\n/)), sorted(top), "README.md config tables");
-  assert.deepEqual(sorted(tableFields("README.zh-CN.md", /\n## 配置字段\n/, /\n`directory` 字段：\n/)), sorted(top), "README.zh-CN.md config tables");
+  assert.deepEqual(
+    sorted(tableFields("README.md", /\n## Configuration\n/, /\n`directory` fields:\n/)),
+    sorted(top),
+    "README.md config tables",
+  );
+  assert.deepEqual(
+    sorted(tableFields("README.zh-CN.md", /\n## 配置字段\n/, /\n`directory` 字段：\n/)),
+    sorted(top),
+    "README.zh-CN.md config tables",
+  );
   assert.deepEqual(sorted(Object.keys(schema.properties)), sorted(top), "schema properties");
   const ruleSchema = Object.keys(schema.definitions.rule.properties).filter((k) => !k.startsWith("_match_"));
   assert.deepEqual(sorted(ruleSchema), sorted(rule), "schema rule properties");
   for (const doc of ["README.md", "README.zh-CN.md"]) {
     const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
-    for (const k of ["_match_route_", "_match_route_prefix_", "_match_domain_", "_match_service_"]) assert.ok(text.includes(k), `${doc} does not mention ${k}`);
+    for (const k of ["_match_route_", "_match_route_prefix_", "_match_domain_", "_match_service_"])
+      assert.ok(text.includes(k), `${doc} does not mention ${k}`);
   }
 });
 
@@ -81,17 +102,60 @@ test("every JSON example in the docs configures the plugin and passes the schema
 
 test("the schema and the parser agree on good and bad configs", async () => {
   const cases: unknown[] = [
-    {}, { keyParams: ["a"] }, { keyParams: [] }, { keyParams: ["a", "a"] }, { keyParams: ["a", ""] }, { keyParams: "a" },
-    { keyParams: ["1", "2", "3", "4", "5", "6", "7", "8", "9"] }, { keyIncludesPath: false }, { keyIncludesPath: 1 },
-    { onMissingKey: "reject" }, { onMissingKey: "drop" }, { maxKeyLength: 8 }, { maxKeyLength: 7 }, { maxKeyLength: 4097 }, { maxKeyLength: 1.5 },
-    { pinHeader: "x-pin" }, { pinHeader: "X-Pin" }, { pinHeader: "x pin" }, { pinHeader: "" }, { entryTtlSeconds: 10 }, { entryTtlSeconds: 9 },
-    { capacity: 1 }, { capacity: 0 }, { capacity: 16777217 }, { bucketSize: 64 }, { bucketSize: 65 }, { tickPeriodMs: 100 }, { tickPeriodMs: 99 },
-    { sweepBucketsPerTick: 1 }, { sweepBucketsPerTick: 0 }, { adminCluster: "" }, { adminCluster: "outbound|80||a.b" }, { adminCluster: "a b" },
-    { websocketOnly: false }, { websocketOnly: "no" }, { logDecision: true }, { logDecision: "yes" }, { sharedDataPrefix: "p" }, { sharedDataPrefix: "" }, { sharedDataPrefix: "a:b" }, { unknown: 1 },
-    { _rules_: [] }, { _rules_: {} }, { _rules_: [{ _match_route_: ["a"] }] }, { _rules_: [{ _match_route_: [] }] }, { _rules_: [{}] },
-    { _rules_: [{ _match_route_: ["a"], _match_domain_: ["b"] }] }, { _rules_: [{ _match_domain_: ["*.a"], keyParams: ["x"] }] },
-    { _rules_: [{ _match_service_: ["s.ns.svc.cluster.local:80"], capacity: 5 }] }, { _rules_: [{ _match_route_prefix_: ["g/"], websocketOnly: false }] },
-    { _rules_: [{ _match_route_: ["a"], extra: 1 }] }, { _rules_: [1] }, [], "x",
+    {},
+    { keyParams: ["a"] },
+    { keyParams: [] },
+    { keyParams: ["a", "a"] },
+    { keyParams: ["a", ""] },
+    { keyParams: "a" },
+    { keyParams: ["1", "2", "3", "4", "5", "6", "7", "8", "9"] },
+    { keyIncludesPath: false },
+    { keyIncludesPath: 1 },
+    { onMissingKey: "reject" },
+    { onMissingKey: "drop" },
+    { maxKeyLength: 8 },
+    { maxKeyLength: 7 },
+    { maxKeyLength: 4097 },
+    { maxKeyLength: 1.5 },
+    { pinHeader: "x-pin" },
+    { pinHeader: "X-Pin" },
+    { pinHeader: "x pin" },
+    { pinHeader: "" },
+    { entryTtlSeconds: 10 },
+    { entryTtlSeconds: 9 },
+    { capacity: 1 },
+    { capacity: 0 },
+    { capacity: 16777217 },
+    { bucketSize: 64 },
+    { bucketSize: 65 },
+    { tickPeriodMs: 100 },
+    { tickPeriodMs: 99 },
+    { sweepBucketsPerTick: 1 },
+    { sweepBucketsPerTick: 0 },
+    { adminCluster: "" },
+    { adminCluster: "outbound|80||a.b" },
+    { adminCluster: "a b" },
+    { websocketOnly: false },
+    { websocketOnly: "no" },
+    { logDecision: true },
+    { logDecision: "yes" },
+    { sharedDataPrefix: "p" },
+    { sharedDataPrefix: "" },
+    { sharedDataPrefix: "a:b" },
+    { unknown: 1 },
+    { _rules_: [] },
+    { _rules_: {} },
+    { _rules_: [{ _match_route_: ["a"] }] },
+    { _rules_: [{ _match_route_: [] }] },
+    { _rules_: [{}] },
+    { _rules_: [{ _match_route_: ["a"], _match_domain_: ["b"] }] },
+    { _rules_: [{ _match_domain_: ["*.a"], keyParams: ["x"] }] },
+    { _rules_: [{ _match_service_: ["s.ns.svc.cluster.local:80"], capacity: 5 }] },
+    { _rules_: [{ _match_route_prefix_: ["g/"], websocketOnly: false }] },
+    { _rules_: [{ _match_route_: ["a"], extra: 1 }] },
+    { _rules_: [1] },
+    [],
+    "x",
   ];
   for (const c of cases) {
     const parser = (await verdict(c)) === "";
@@ -102,12 +166,19 @@ test("the schema and the parser agree on good and bad configs", async () => {
 
 test("the schema and the Higress build's parser agree on directory configs of both store types", async () => {
   const cases: unknown[] = [
-    { directory: {} }, { directory: { type: "etcd" } }, { directory: { type: "etcd", cluster: "c", timeoutMs: 300, token: "t" } },
-    { directory: { type: "redis" } }, { directory: { type: "redis", serviceName: "redis.infra.svc.cluster.local" } },
+    { directory: {} },
+    { directory: { type: "etcd" } },
+    { directory: { type: "etcd", cluster: "c", timeoutMs: 300, token: "t" } },
+    { directory: { type: "redis" } },
+    { directory: { type: "redis", serviceName: "redis.infra.svc.cluster.local" } },
     { directory: { type: "redis", serviceName: "redis.static", servicePort: 6380, password: "p", timeout: 100, database: 3 } },
-    { directory: { type: "redis", serviceName: "r.dns", cluster: "c" } }, { directory: { type: "redis", serviceName: "r.dns", timeoutMs: 100 } },
-    { directory: { serviceName: "r.dns" } }, { directory: { type: "etcd", password: "p" } }, { directory: { type: "redis", serviceName: "" } },
-    { directory: { type: "consul" } }, { directory: { type: "redis", serviceName: "r.dns", database: 16 } },
+    { directory: { type: "redis", serviceName: "r.dns", cluster: "c" } },
+    { directory: { type: "redis", serviceName: "r.dns", timeoutMs: 100 } },
+    { directory: { serviceName: "r.dns" } },
+    { directory: { type: "etcd", password: "p" } },
+    { directory: { type: "redis", serviceName: "" } },
+    { directory: { type: "consul" } },
+    { directory: { type: "redis", serviceName: "r.dns", database: 16 } },
   ];
   for (const c of cases) {
     const parser = (await verdict(c, true)) === "";
@@ -136,12 +207,17 @@ test("every metric the plugin defines is in docs/metrics.md, the READMEs name on
     for (const code of codes) assert.match(text, new RegExp(`\\| \`${code}\` \\| \\d{3} \\|`), `${doc} lacks a row for ${code}`);
     const named = [...text.matchAll(/^\| `(room_affinity_[a-z_]+)` \| (counter|gauge|histogram|计数器|仪表|直方图) \|/gm)].map((m) => m[1]);
     assert.ok(named.length >= 8, `${doc} names ${named.length} metrics`);
-    assert.deepEqual(named.filter((m) => !metrics.map(prometheus).includes(m)), [], `${doc} names metrics the plugin does not define`);
+    assert.deepEqual(
+      named.filter((m) => !metrics.map(prometheus).includes(m)),
+      [],
+      `${doc} names metrics the plugin does not define`,
+    );
   }
 });
 
 test("the directory's fields are documented (EN, ZH) for each store type, as the parser knows them", async () => {
-  const fieldsOf = async (type: string) => (await verdict({ directory: { type, __probe__: 1 } }, true)).match(/known fields: (.*)$/)![1].split(", ");
+  const fieldsOf = async (type: string) =>
+    (await verdict({ directory: { type, __probe__: 1 } }, true)).match(/known fields: (.*)$/)![1].split(", ");
   const known = [...new Set([...(await fieldsOf("etcd")), ...(await fieldsOf("redis"))])].sort();
   assert.deepEqual([...firstTableFields("README.md", /\n`directory` fields:\n/)].sort(), known, "README.md directory table");
   assert.deepEqual([...firstTableFields("README.zh-CN.md", /\n`directory` 字段：\n/)].sort(), known, "README.zh-CN.md directory table");
@@ -155,8 +231,15 @@ test("the docs name exactly the host functions the Higress build imports beyond 
   assert.ok(higressOnly.length >= 2, JSON.stringify(higressOnly));
   for (const doc of ["README.md", "README.zh-CN.md", "deploy/higress/README.md", "deploy/higress/README.zh-CN.md"]) {
     const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
-    const named = [...new Set([...text.matchAll(/`(proxy_(?:set_upstream_override_host|get_upstream_hosts|redis_\w+|call_foreign_function|\w*override\w*))`/g)].map((m) => m[1]))]
-      .filter((n) => n !== "proxy_redis_call_response").sort();
+    const named = [
+      ...new Set(
+        [
+          ...text.matchAll(/`(proxy_(?:set_upstream_override_host|get_upstream_hosts|redis_\w+|call_foreign_function|\w*override\w*))`/g),
+        ].map((m) => m[1]),
+      ),
+    ]
+      .filter((n) => n !== "proxy_redis_call_response")
+      .sort();
     assert.deepEqual(named, higressOnly, `${doc} names ${named}, the build imports ${higressOnly}`);
   }
 });
@@ -167,7 +250,8 @@ test("the README's WasmPlugin example, merged as Higress merges it, is its JSON 
     const yamlBlock = /```yaml\n([\s\S]*?)```/.exec(text);
     assert.ok(yamlBlock, `${doc} has no WasmPlugin example`);
     const spec = YAML.parse(yamlBlock![1]).spec;
-    const matcher = (r: any) => (r.ingress ? { _match_route_: r.ingress } : r.domain ? { _match_domain_: r.domain } : { _match_service_: r.service });
+    const matcher = (r: any) =>
+      r.ingress ? { _match_route_: r.ingress } : r.domain ? { _match_domain_: r.domain } : { _match_service_: r.service };
     const merged = { ...spec.defaultConfig, _rules_: spec.matchRules.map((r: any) => ({ ...matcher(r), ...r.config })) };
     assert.deepEqual(merged, JSON.parse(jsonExamples(doc)[0]), `${doc}: the JSON example is not the merged WasmPlugin`);
     assert.equal(await verdict(merged, true), "", `${doc}: the Higress build refuses the WasmPlugin example`);
@@ -179,12 +263,20 @@ test("every control API route is in docs/trial.md", () => {
   for (const route of ControlServer.ROUTES) {
     const [method, pathname] = route.trim().split(/\s+/);
     const documented = pathname.replace("/pods/:id", "/pods/pod-2").replace("/gateways/:id", "/gateways/gw1");
-    assert.match(trial, new RegExp(`\\| \`${method} ${documented.replace(/[/]/g, "\\/")}[\` ]`), `docs/trial.md lacks ${method} ${pathname}`);
+    assert.match(
+      trial,
+      new RegExp(`\\| \`${method} ${documented.replace(/[/]/g, "\\/")}[\` ]`),
+      `docs/trial.md lacks ${method} ${pathname}`,
+    );
   }
 });
 
 test("both READMEs are short user docs with the same sections", () => {
-  const headings = (doc: string) => fs.readFileSync(path.join(ROOT, doc), "utf8").split("\n").filter((l) => /^#{1,3} /.test(l));
+  const headings = (doc: string) =>
+    fs
+      .readFileSync(path.join(ROOT, doc), "utf8")
+      .split("\n")
+      .filter((l) => /^#{1,3} /.test(l));
   for (const doc of ["README.md", "README.zh-CN.md"]) {
     const lines = fs.readFileSync(path.join(ROOT, doc), "utf8").split("\n").length;
     assert.ok(lines <= 260, `${doc} has ${lines} lines: internals belong in docs/`);

@@ -71,7 +71,10 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
     for (const n of perPod.values()) assert.ok(n >= ROOMS / 6, `uneven spread: ${JSON.stringify(Object.fromEntries(perPod))}`);
     // Every pod reports exactly the players we believe it has.
     const stats = await Promise.all(bed.fleet.pods.map((p) => p.stats()));
-    assert.equal(stats.reduce((n, s) => n + s.players, 0), ROOMS * PLAYERS);
+    assert.equal(
+      stats.reduce((n, s) => n + s.players, 0),
+      ROOMS * PLAYERS,
+    );
   } finally {
     await closeAll(joined);
   }
@@ -86,13 +89,17 @@ test(`${ROOMS} rooms x ${PLAYERS} players connecting concurrently: 0 split rooms
   // And the table now holds every room on that pod: one more player each, all table hits, nothing learned.
   // Joins of known rooms are published on each tick (1 s): count from a figure that no longer moves.
   let hitsBefore = -1;
-  await waitFor("the earlier joins published", async () => {
-    const h = await gw.stat("hits_total");
-    const settled = h === hitsBefore;
-    hitsBefore = h;
-    if (!settled) await new Promise((r) => setTimeout(r, 1200));
-    return settled;
-  }, 15000);
+  await waitFor(
+    "the earlier joins published",
+    async () => {
+      const h = await gw.stat("hits_total");
+      const settled = h === hitsBefore;
+      hitsBefore = h;
+      if (!settled) await new Promise((r) => setTimeout(r, 1200));
+      return settled;
+    },
+    15000,
+  );
   const learnedAfter = await gw.stat("learned_total");
   const again = await mapLimit(rooms("r", ROOMS), 50, (room) => join(gw.url("a1", room)));
   await closeAll(again);
@@ -106,16 +113,29 @@ test("everyone reconnects from new source addresses (127.0.0.x): 100% return to 
   const roomPod = await pinRooms(rooms("r", ROOMS), 2);
   const players: { room: string; ip: string }[] = [];
   let n = 0;
-  for (let r = 0; r < ROOMS; r++) for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}`, ip: `127.0.${1 + (n % 200)}.${2 + (n++ % 250)}` });
+  for (let r = 0; r < ROOMS; r++)
+    for (let p = 0; p < PLAYERS; p++) players.push({ room: `r${r}`, ip: `127.0.${1 + (n % 200)}.${2 + (n++ % 250)}` });
   const joined = await mapLimit(players, 250, (pl) => join(gw.url("a1", pl.room), { localAddress: pl.ip }));
   try {
     const wrong = joined.filter((j) => roomPod.get(roomIdOf(j)) !== j.pod);
-    assert.equal(wrong.length, 0, `players on the wrong pod: ${wrong.slice(0, 5).map((j) => `${j.room}@${j.pod}`).join(" ")}`);
+    assert.equal(
+      wrong.length,
+      0,
+      `players on the wrong pod: ${wrong
+        .slice(0, 5)
+        .map((j) => `${j.room}@${j.pod}`)
+        .join(" ")}`,
+    );
   } finally {
     await closeAll(joined);
   }
   // The access log's seventh field is %DOWNSTREAM_REMOTE_ADDRESS% (envoy-config.ts ACCESS_LOG_FORMAT).
-  const sources = new Set(gw.accessLog().slice(-ROOMS * PLAYERS).map((l) => l.split(" ")[6].split(":")[0]));
+  const sources = new Set(
+    gw
+      .accessLog()
+      .slice(-ROOMS * PLAYERS)
+      .map((l) => l.split(" ")[6].split(":")[0]),
+  );
   assert.ok(sources.size > 100, `Envoy saw only ${sources.size} source addresses`);
 });
 
@@ -141,11 +161,13 @@ test("a client's own pin header cannot choose the pod", async () => {
   const seen = new Set<string>();
   for (let i = 0; i < 12; i++) {
     const r = await new Promise<string>((resolve, reject) => {
-      http.get({ host: "127.0.0.1", port: gw.port, path: "/status", headers: { [PIN_HEADER]: forged } }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => resolve(JSON.parse(b).pod));
-      }).on("error", reject);
+      http
+        .get({ host: "127.0.0.1", port: gw.port, path: "/status", headers: { [PIN_HEADER]: forged } }, (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c));
+          res.on("end", () => resolve(JSON.parse(b).pod));
+        })
+        .on("error", reject);
     });
     seen.add(r);
   }
@@ -158,10 +180,20 @@ test("the pin never leaks to clients", async () => {
   // The WebSocket 101 response: use a raw upgrade to read its headers.
   const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
     const req = http.request({
-      host: "127.0.0.1", port: gw.port, path: "/ws?appId=a1&roomId=r1",
-      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
+      host: "127.0.0.1",
+      port: gw.port,
+      path: "/ws?appId=a1&roomId=r1",
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
     });
-    req.on("upgrade", (res, socket) => { socket.destroy(); resolve(res.headers); });
+    req.on("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve(res.headers);
+    });
     req.on("error", reject);
     req.end();
   });
@@ -179,22 +211,29 @@ test("missing key: passthrough reaches a pod and is counted", async () => {
 test("over-long key: 400 with response details room_affinity_key_too_long", async () => {
   const rejectsBefore = await gw.stat("rejects.key_too_long_total");
   const long = "x".repeat(600);
-  await assert.rejects(join(gw.url("a1", long)), (e: unknown) => e instanceof HttpRejection && e.status === 400 && /longer than 512/.test(e.body));
+  await assert.rejects(
+    join(gw.url("a1", long)),
+    (e: unknown) => e instanceof HttpRejection && e.status === 400 && /longer than 512/.test(e.body),
+  );
   await waitFor("access log line", async () => gw.accessLog().some((l) => / 400 room_affinity_key_too_long /.test(l)), 5000);
   assert.equal((await gw.stat("rejects.key_too_long_total")) - rejectsBefore, 1);
 });
 
 /** Waits until every worker rejects appId-less joins (reject mode in force everywhere). */
 async function rejectModeInForce(): Promise<void> {
-  await waitFor("reject mode", async () => {
-    try {
-      const j = await join(`ws://127.0.0.1:${gw.port}/ws?roomId=9`);
-      await closeAll([j]);
-      return false;
-    } catch (e) {
-      return e instanceof HttpRejection && e.status === 400 && /missing query parameter 'appId'/.test(e.body);
-    }
-  }, 10000);
+  await waitFor(
+    "reject mode",
+    async () => {
+      try {
+        const j = await join(`ws://127.0.0.1:${gw.port}/ws?roomId=9`);
+        await closeAll([j]);
+        return false;
+      } catch (e) {
+        return e instanceof HttpRejection && e.status === 400 && /missing query parameter 'appId'/.test(e.body);
+      }
+    },
+    10000,
+  );
 }
 
 test("config hot reload (ECDS): reject mode answers 400 room_affinity_missing_key, pins survive", async () => {
@@ -241,11 +280,22 @@ test("without membership (admin fetch disabled): the first player's pod, chosen 
   const learnedBefore = await gw.stat("learned_total");
   const roomIds = rooms("learn", 30);
   const first = await learnRooms(roomIds);
-  const rest = await mapLimit(roomIds.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
+  const rest = await mapLimit(
+    roomIds.flatMap((r) => [r, r, r, r]),
+    40,
+    (r) => join(gw.url("a1", r)),
+  );
   try {
     assert.ok(new Set(first.values()).size > 1, "Envoy's hash should have spread the first players");
     const wrong = rest.filter((j) => first.get(roomIdOf(j)) !== j.pod);
-    assert.equal(wrong.length, 0, `players did not follow the learned pin: ${wrong.slice(0, 5).map((j) => j.room).join(" ")}`);
+    assert.equal(
+      wrong.length,
+      0,
+      `players did not follow the learned pin: ${wrong
+        .slice(0, 5)
+        .map((j) => j.room)
+        .join(" ")}`,
+    );
   } finally {
     await closeAll(rest);
   }
@@ -262,12 +312,23 @@ test("a pin Envoy will not honour (pod left the endpoints) moves the whole room 
   const before = await gw.stat("repins_total");
   // One player per orphaned room first (Envoy's load balancer picks), then four more each, concurrently.
   const firsts = await mapLimit(orphaned, 1, (r) => join(gw.url("a1", r)));
-  const rest = await mapLimit(orphaned.flatMap((r) => [r, r, r, r]), 40, (r) => join(gw.url("a1", r)));
+  const rest = await mapLimit(
+    orphaned.flatMap((r) => [r, r, r, r]),
+    40,
+    (r) => join(gw.url("a1", r)),
+  );
   try {
     const first = new Map(firsts.map((j) => [j.room, j.pod]));
     for (const pod of first.values()) assert.notEqual(pod, gone.id);
     const wrong = rest.filter((j) => first.get(j.room) !== j.pod);
-    assert.equal(wrong.length, 0, `players scattered after the fallback: ${wrong.slice(0, 5).map((j) => `${j.room}@${j.pod}`).join(" ")}`);
+    assert.equal(
+      wrong.length,
+      0,
+      `players scattered after the fallback: ${wrong
+        .slice(0, 5)
+        .map((j) => `${j.room}@${j.pod}`)
+        .join(" ")}`,
+    );
   } finally {
     await closeAll([...firsts, ...rest]);
   }
@@ -288,7 +349,11 @@ function assertThreadRoomsTogether(players: Joined[], threads: number): void {
     if (!byThread.has(t)) byThread.set(t, new Set());
     byThread.get(t)!.add(j.pod);
   });
-  assert.deepEqual([...byThread].filter(([, s]) => s.size > 1), [], "rooms split on the rule's key");
+  assert.deepEqual(
+    [...byThread].filter(([, s]) => s.size > 1),
+    [],
+    "rooms split on the rule's key",
+  );
   assert.ok(new Set([...byThread.values()].map((s) => [...s][0])).size > 1, "rule-keyed rooms should spread");
 }
 
@@ -301,9 +366,18 @@ test("per-route rules (Higress _rules_): another domain keys rooms by platform/n
   });
   const wx = (q: string) => join(`ws://127.0.0.1:${gw.port}/ws?${q}`, { headers: { Host: "h5.wx.game.local:443" } });
   // Waits until every worker runs the new config (the rule rejects appId/roomId-only requests there).
-  await waitFor("rules in force", async () => {
-    try { await closeAll([await wx("appId=a&roomId=1")]); return false; } catch (e) { return e instanceof HttpRejection && e.status === 400; }
-  }, 10000);
+  await waitFor(
+    "rules in force",
+    async () => {
+      try {
+        await closeAll([await wx("appId=a&roomId=1")]);
+        return false;
+      } catch (e) {
+        return e instanceof HttpRejection && e.status === 400;
+      }
+    },
+    10000,
+  );
   const players: Joined[] = [];
   try {
     for (let p = 0; p < 3; p++) {
@@ -319,12 +393,21 @@ test("per-route rules (Higress _rules_): another domain keys rooms by platform/n
   }
 });
 
-test("per-route rules: _match_route_ matches the route Envoy routed by name (\"game\") through the real hooks", async () => {
+test('per-route rules: _match_route_ matches the route Envoy routed by name ("game") through the real hooks', async () => {
   await configure({ _rules_: [{ _match_route_: ["game"], keyParams: ["threadId"], onMissingKey: "reject" }] });
   // The rule applies to every request on route "game": a join without threadId is now rejected.
-  await waitFor("route rule in force", async () => {
-    try { await closeAll([await join(gw.url("a1", "r1"))]); return false; } catch (e) { return e instanceof HttpRejection && e.status === 400 && /'threadId'/.test(e.body); }
-  }, 10000);
+  await waitFor(
+    "route rule in force",
+    async () => {
+      try {
+        await closeAll([await join(gw.url("a1", "r1"))]);
+        return false;
+      } catch (e) {
+        return e instanceof HttpRejection && e.status === 400 && /'threadId'/.test(e.body);
+      }
+    },
+    10000,
+  );
   const players: Joined[] = [];
   try {
     for (let wave = 0; wave < 3; wave++) {

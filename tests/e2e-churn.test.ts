@@ -51,7 +51,10 @@ async function pluginScenario(scenario: Scenario, base: number, inspect?: (gw: G
   const done = timer(scenario);
   const sys = new EnvoySystem("plugin", base, base + 1, scratchDir(`churn-${scenario}`));
   const r = await runScenario(sys, scenario, {
-    rooms: 300, players: 2, podBasePort: base + 10, inspect: inspect && (async () => inspect(sys.gw!)),
+    rooms: 300,
+    players: 2,
+    podBasePort: base + 10,
+    inspect: inspect && (async () => inspect(sys.gw!)),
   });
   done();
   console.log(`${scenario}: ${JSON.stringify(r)}`);
@@ -66,7 +69,8 @@ test("scale-out 3 -> 6 with 300 rooms connected: 0 rooms moved, new rooms use th
   const r = await pluginScenario("scale-out", 21000);
   assert.equal(r.moved, 0, "pinned rooms moved on scale-out");
   console.log(`new rooms per pod after scale-out: ${JSON.stringify(r.newRoomsPerPod)}`);
-  for (const p of ["pod-4", "pod-5", "pod-6"]) assert.ok((r.newRoomsPerPod[p] ?? 0) > 20, `new rooms should use ${p}: ${JSON.stringify(r.newRoomsPerPod)}`);
+  for (const p of ["pod-4", "pod-5", "pod-6"])
+    assert.ok((r.newRoomsPerPod[p] ?? 0) > 20, `new rooms should use ${p}: ${JSON.stringify(r.newRoomsPerPod)}`);
 });
 
 test("scale-in 6 -> 3: rooms of removed pods re-pin each to one pod, the others never move", async () => {
@@ -98,7 +102,12 @@ test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other ro
     await b.ctl.kill("pod-2");
     // Envoy's health check notices the crash; the next membership snapshot marks the pod unhealthy.
     await b.ctl.settle();
-    open = await reconnect(b, open.filter((j) => j.pod !== "pod-2"), all, 3);
+    open = await reconnect(
+      b,
+      open.filter((j) => j.pod !== "pod-2"),
+      all,
+      3,
+    );
     const after = assignment(open);
     assert.deepEqual(after.split, []);
     for (const [r, pod] of after.pods) {
@@ -125,7 +134,10 @@ test("control API: a killed pod restarts on its address, empty, and serves; a dr
     assert.deepEqual([restarted.state, restarted.address, restarted.rooms], ["serving", victim.address, 0]);
     await b.ctl.settle();
     const afterRestart = await joinRooms(b.port, rooms("rs", 60), { perRoom: 1 });
-    assert.ok(afterRestart.some((j) => j.pod === victim.id), "no new room reached the restarted pod");
+    assert.ok(
+      afterRestart.some((j) => j.pod === victim.id),
+      "no new room reached the restarted pod",
+    );
     await closeAll(afterRestart);
 
     await b.ctl.drain(victim.id);
@@ -135,7 +147,10 @@ test("control API: a killed pod restarts on its address, empty, and serves; a dr
     await b.ctl.undrain(victim.id);
     await b.ctl.settle();
     const afterUndrain = await joinRooms(b.port, rooms("ud", 60), { perRoom: 1 });
-    assert.ok(afterUndrain.some((j) => j.pod === victim.id), "no new room reached the undrained pod");
+    assert.ok(
+      afterUndrain.some((j) => j.pod === victim.id),
+      "no new room reached the undrained pod",
+    );
     await assert.rejects(b.ctl.undrain(victim.id), /409 pod .* is serving, not draining/);
     await closeAll([...whileDraining, ...afterUndrain]);
   } finally {
@@ -153,7 +168,7 @@ test("reconnect storm: 2,000 players reconnect at once and all land on their roo
     assert.deepEqual(before.split, []);
     await closeAll(first);
     const t0 = Date.now();
-    const storm = await joinRooms(b.port, all, { perRoom: 5, limit: 2000, localAddress: (i) => `127.0.${(i >> 8) + 1}.${(i & 255) || 1}` });
+    const storm = await joinRooms(b.port, all, { perRoom: 5, limit: 2000, localAddress: (i) => `127.0.${(i >> 8) + 1}.${i & 255 || 1}` });
     console.log(`reconnect storm: ${storm.length} players joined in ${Date.now() - t0} ms`);
     const after = assignment(storm);
     assert.equal(storm.length, 2000);
@@ -180,19 +195,32 @@ test("hot reload: 5 plugin-config (ECDS) and 5 route (RDS) changes with 500 sock
       await b.ctl.pluginConfig({ entryTtlSeconds: 3600 * i, tickPeriodMs: 1000 });
       await waitFor(`plugin config ${i} applied`, async () => (await b.gw.ecdsStat("config_reload")) > reloads, 10000);
       const { version } = await b.ctl.reloadRoutes();
-      await waitFor(`routes v${version} applied`, async () => {
-        const r = await fetch(`http://127.0.0.1:${b.port}/plain`);
-        return r.headers.get("x-route-version") === String(version);
-      }, 10000);
+      await waitFor(
+        `routes v${version} applied`,
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${b.port}/plain`);
+          return r.headers.get("x-route-version") === String(version);
+        },
+        10000,
+      );
     }
     await sleep(500);
     assert.equal(closed, 0, "WebSockets closed by reloads");
     // Every socket still carries traffic.
-    await Promise.all(open.map((j, i) => new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error("no echo")), 5000);
-      j.ws.once("message", (d) => { clearTimeout(t); assert.equal(String(d), `ping${i}`); resolve(); });
-      j.ws.send(`ping${i}`);
-    })));
+    await Promise.all(
+      open.map(
+        (j, i) =>
+          new Promise<void>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error("no echo")), 5000);
+            j.ws.once("message", (d) => {
+              clearTimeout(t);
+              assert.equal(String(d), `ping${i}`);
+              resolve();
+            });
+            j.ws.send(`ping${i}`);
+          }),
+      ),
+    );
     const again = await joinRooms(b.port, all, { perRoom: 2 });
     const after = assignment(again);
     assert.deepEqual(after.split, []);
@@ -316,7 +344,10 @@ test("a stateful_session reading another header than pinHeader is reported at ru
     const unread = await b.gw.stat("pin_header_unread_total");
     console.log(`pin header mismatch: ${unread} unhonoured pins never read by stateful_session`);
     assert.ok(unread > 0, "the mismatch went unnoticed");
-    const lines = b.gw.envoy.log().split("\n").filter((l) => /the pin mechanism never read it/.test(l));
+    const lines = b.gw.envoy
+      .log()
+      .split("\n")
+      .filter((l) => /the pin mechanism never read it/.test(l));
     // Once per worker thread (--concurrency 2), not once per request.
     assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines`);
     assert.match(lines[0], /\[error\]/);
@@ -373,11 +404,17 @@ test("a gateway that does not hash on the room: players sent apart are refused (
     assert.ok(refused.length > 0, "round robin should have sent some first players apart");
     assert.deepEqual(assignment(everyone).split, []);
     assert.equal(await b.gw.stat("rejects.room_elsewhere_total"), refused.length);
-    const alarms = b.gw.envoy.log().split("\n").filter((l) => /\[error\].*does not hash on the header named by hashHeader \('x-room-affinity-hash'\)/.test(l));
+    const alarms = b.gw.envoy
+      .log()
+      .split("\n")
+      .filter((l) => /\[error\].*does not hash on the header named by hashHeader \('x-room-affinity-hash'\)/.test(l));
     assert.ok(alarms.length >= 1 && alarms.length <= 2, `${alarms.length} error lines (once per worker thread)`);
     // Every refusal carries its response-details code (the access log reaches the file within 200 ms).
-    await waitFor("the refusals in the access log", async () =>
-      b.gw.accessLog().filter((l) => / 503 room_affinity_room_elsewhere /.test(l)).length === refused.length, 5000);
+    await waitFor(
+      "the refusals in the access log",
+      async () => b.gw.accessLog().filter((l) => / 503 room_affinity_room_elsewhere /.test(l)).length === refused.length,
+      5000,
+    );
     await closeAll(everyone);
   } finally {
     await b.close();

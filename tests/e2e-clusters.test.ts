@@ -8,7 +8,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startGateway, Gateway } from "../tools/lib/gateway";
 import { PodFleet } from "../tools/lib/pods";
-import { join, closeAll, mapLimit, } from "../tools/lib/clients";
+import { join, closeAll, mapLimit } from "../tools/lib/clients";
 import { clusterHosts } from "../tools/lib/envoy";
 import { CLUSTER, SECOND_CLUSTER } from "../tools/lib/envoy-config";
 import { waitFor } from "../tools/lib/wait";
@@ -29,11 +29,18 @@ before(async () => {
   podsA = fleet.pods.slice(0, 3).map((p) => p.id);
   podsB = fleet.pods.slice(3).map((p) => p.id);
   gw = await startGateway({
-    name: "e2e-clusters", listenPort: 20400, adminPort: 20401, endpoints: all.slice(0, 3),
+    name: "e2e-clusters",
+    listenPort: 20400,
+    adminPort: 20401,
+    endpoints: all.slice(0, 3),
     layout: { secondCluster: { matchHeader: CANARY_HEADER, endpoints: all.slice(3) } },
   });
   for (const cluster of [CLUSTER, SECOND_CLUSTER]) {
-    await waitFor(`${cluster} healthy`, async () => (await clusterHosts(gw.adminPort, cluster)).filter((h) => h.state === "healthy").length === 3, 15000);
+    await waitFor(
+      `${cluster} healthy`,
+      async () => (await clusterHosts(gw.adminPort, cluster)).filter((h) => h.state === "healthy").length === 3,
+      15000,
+    );
   }
 });
 
@@ -63,7 +70,11 @@ test(`one room key on two clusters: one room per cluster, and no room of the ass
     // A configuration of its own: every worker starts again from no assumption.
     await gw.applyPluginConfig({ sharedDataPrefix: `clusters-${round}` });
     // Both workers past their first checks of the routed cluster: they assume the main one now.
-    await joinAll(Array.from({ length: 100 }, (_, i) => `warm-${i}`), 1, false);
+    await joinAll(
+      Array.from({ length: 100 }, (_, i) => `warm-${i}`),
+      1,
+      false,
+    );
     const rooms = Array.from({ length: ROOMS }, (_, i) => `r${round}-${i}`);
     const main = await joinAll(rooms, 1, false);
     const repins = await gw.stat("repins_total");

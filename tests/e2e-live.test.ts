@@ -40,11 +40,11 @@ async function repeat(scenario: LiveScenario, index: number, mode: (typeof MODES
 
 for (const mode of MODES) {
   LIVE_SCENARIOS.forEach((scenario, i) => {
-    test(`${scenario}, ${mode.name}, ${mode.reps} runs, players back at once and new rooms opening meanwhile: 0 split, 0 moved, 0 dropped, no join failed by a dead pod`,
-      () => repeat(scenario, i, mode));
+    test(`${scenario}, ${mode.name}, ${mode.reps} runs, players back at once and new rooms opening meanwhile: 0 split, 0 moved, 0 dropped, no join failed by a dead pod`, () =>
+      repeat(scenario, i, mode));
   });
   LISTED_FAILURE_SCENARIOS.forEach((scenario, i) => {
-    test(`${scenario}, endpoint listed throughout, ${mode.name}, 3 runs: 0 split, 0 moved, 0 dropped, no join failed by the dead pod`,
-      () => repeat(scenario, LIVE_SCENARIOS.length + i, mode, 3));
+    test(`${scenario}, endpoint listed throughout, ${mode.name}, 3 runs: 0 split, 0 moved, 0 dropped, no join failed by the dead pod`, () =>
+      repeat(scenario, LIVE_SCENARIOS.length + i, mode, 3));
   });
 }

@@ -12,12 +12,20 @@ import { WASM_ENVOY } from "../tools/lib/paths";
 
 /** Players join one after another through the balancer: consecutive players alternate replicas. */
 async function alternate(set: ReplicaSet, roomIds: string[], perRoom: number): Promise<Joined[]> {
-  return mapLimit(roomIds.flatMap((r) => Array(perRoom).fill(r)), 1, (room) => join(set.url(room)));
+  return mapLimit(
+    roomIds.flatMap((r) => Array(perRoom).fill(r)),
+    1,
+    (room) => join(set.url(room)),
+  );
 }
 
 /** Players join through the balancer, many at once. */
 async function together(set: ReplicaSet, roomIds: string[], perRoom: number): Promise<Joined[]> {
-  return mapLimit(roomIds.flatMap((r) => Array(perRoom).fill(r)), 100, (room) => join(set.url(room)));
+  return mapLimit(
+    roomIds.flatMap((r) => Array(perRoom).fill(r)),
+    100,
+    (room) => join(set.url(room)),
+  );
 }
 
 /** A player that retries every 50 ms while the gateways notice a dead pod, as clients do. */
@@ -86,7 +94,11 @@ test("(b) a replica restarts (its table is gone) after a scale-out: its players 
     assert.deepEqual(before.split, []);
     await scaleOut(set, 6);
     await set.gateways[0].restart();
-    await waitFor("the balancer to send to the restarted replica again", async () => (await set.gateways[0].stat("membership.fetches_total")) > 0, 15000);
+    await waitFor(
+      "the balancer to send to the restarted replica again",
+      async () => (await set.gateways[0].stat("membership.fetches_total")) > 0,
+      15000,
+    );
     const later = await alternate(set, all, 2);
     const after = assignment([...first, ...later]);
     console.log(`(b) after the restart: ${await set.gateways[0].stat("directory.found_total")} rooms found by the restarted replica`);
@@ -109,7 +121,11 @@ test("(c) a pod is killed and its players reconnect at once through both replica
     const orphans = [...before.pods].filter(([, p]) => p === victim.id).map(([r]) => r);
     await victim.kill("SIGKILL");
     // Everyone of the victim's rooms comes back at once (retrying while the gateways notice).
-    const back = await mapLimit(orphans.flatMap((r) => [r, r, r, r]), 200, (room) => joinRetrying(set, room));
+    const back = await mapLimit(
+      orphans.flatMap((r) => [r, r, r, r]),
+      200,
+      (room) => joinRetrying(set, room),
+    );
     const after = assignment(back);
     console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts_total")}`);
     assert.deepEqual(after.split, []);
@@ -139,12 +155,20 @@ test("(d) a rolling update across replicas: old rooms stay on their draining pod
     assert.deepEqual(moved(before.pods, assignment(rejoin).pods), [], "old rooms left their draining pods");
     const fresh = await together(set, rooms("d-new", 100), 2);
     const onOld = fresh.filter((j) => !j.pod.startsWith("v2-"));
-    assert.deepEqual(onOld.map((j) => `${j.room}@${j.pod}`), [], "new rooms on draining pods");
+    assert.deepEqual(
+      onOld.map((j) => `${j.room}@${j.pod}`),
+      [],
+      "new rooms on draining pods",
+    );
     // The old pods stop: every old room's players come back at once through both replicas.
     for (const p of old) set.fleet.setState(p.id, "stopped");
     set.publish();
     await Promise.all(old.map((p) => p.kill("SIGTERM")));
-    const back = await mapLimit(all.flatMap((r) => [r, r, r]), 150, (room) => joinRetrying(set, room));
+    const back = await mapLimit(
+      all.flatMap((r) => [r, r, r]),
+      150,
+      (room) => joinRetrying(set, room),
+    );
     const after = assignment(back);
     console.log(`(d) ${all.length} old rooms moved onto v2 pods; directory conflicts ${await set.stat("directory.conflicts_total")}`);
     assert.deepEqual(after.split, []);
@@ -172,11 +196,16 @@ test("(e) etcd stopped: joins fail open (counted), rooms a replica knows stay pu
     assert.ok((await set.stat("directory.failures_total")) > failuresBefore, "failures must be counted");
     await set.etcd!.start();
     // Back: a room placed through one replica is found by the other.
-    await waitFor("a directory lease again", async () => {
-      const j = await join(set.url(`probe${Date.now()}`));
-      await closeAll([j]);
-      return (await set.etcd!.entries("room-affinity/")).size > 0;
-    }, 20000, 500);
+    await waitFor(
+      "a directory lease again",
+      async () => {
+        const j = await join(set.url(`probe${Date.now()}`));
+        await closeAll([j]);
+        return (await set.etcd!.entries("room-affinity/")).size > 0;
+      },
+      20000,
+      500,
+    );
     const shared = rooms("e-back", 50);
     const a = await alternate(set, shared, 1);
     await scaleOut(set, 6);
@@ -217,13 +246,19 @@ test("(g) a bad directory config is rejected naming the field, and the last good
     [{ directory: { type: "consul" } }, /'directory\.type': expected "etcd" or "redis" \(Higress\), got "consul"/],
     [{ directory: { clustr: "x" } }, /unknown field 'directory\.clustr'/],
     [{ directory: "etcd" }, /'directory': expected an object/],
-    [{ directory: { refreshSeconds: 600 }, entryTtlSeconds: 60 }, /'directory\.refreshSeconds': expected at most entryTtlSeconds \(60\), got 600/],
+    [
+      { directory: { refreshSeconds: 600 }, entryTtlSeconds: 60 },
+      /'directory\.refreshSeconds': expected at most entryTtlSeconds \(60\), got 600/,
+    ],
     [{ directory: { keyPrefix: "bad prefix" } }, /'directory\.keyPrefix'/],
   ];
   for (const [config, message] of bad) {
     vm.logs = [];
     assert.equal(vm.configure(config), false, JSON.stringify(config));
-    assert.ok(vm.logs.some((l) => message.test(l.message)), `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`);
+    assert.ok(
+      vm.logs.some((l) => message.test(l.message)),
+      `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`,
+    );
   }
   // The last good configuration (with its directory) still serves.
   const pending = vm.begin({ path: "/ws?appId=a1&roomId=g1" });

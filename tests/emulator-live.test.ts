@@ -31,7 +31,10 @@ class Sim {
   failed = 0;
   private retry: string[] = [];
 
-  constructor(public proc: Process, public rand: () => number) {}
+  constructor(
+    public proc: Process,
+    public rand: () => number,
+  ) {}
 
   static async start(hosts: number, rand: () => number): Promise<Sim> {
     const proc = newProcess(Array.from({ length: hosts }, (_, i) => host(i)));
@@ -108,7 +111,10 @@ class Sim {
 const roomsOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const players = (rooms: string[], n: number) => rooms.flatMap((r) => Array(n).fill(r));
 
-async function run(scenario: LiveScenario, seed: number): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number }> {
+async function run(
+  scenario: LiveScenario,
+  seed: number,
+): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number }> {
   const sim = await Sim.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3, random(seed));
   const proc = sim.proc;
   const old = roomsOf("r", ROOMS);
@@ -119,7 +125,11 @@ async function run(scenario: LiveScenario, seed: number): Promise<{ split: strin
   const gone = new Set<string>();
   const draining = new Set<string>();
   let fresh = 0;
-  const newRooms = (n: number) => roomsOf(`n${fresh}-`, n).map((r) => { fresh++; return r; });
+  const newRooms = (n: number) =>
+    roomsOf(`n${fresh}-`, n).map((r) => {
+      fresh++;
+      return r;
+    });
   const orphansOf = () => old.filter((r) => gone.has(home.get(r)!));
   let newAfterChange: string[] = [];
   /** Where the old rooms' pods stopped (rolling update): joins before and after are checked apart. */
@@ -132,18 +142,31 @@ async function run(scenario: LiveScenario, seed: number): Promise<{ split: strin
       const victims = scenario === "scale-in" ? proc.hosts.slice(3) : [proc.hosts[1]];
       for (const v of victims) gone.add(v.address);
       // Crash: health checks mark it first, the endpoint goes later; otherwise it just leaves.
-      const change = scenario === "pod-killed"
-        ? () => { for (const v of victims) v.health = "Unhealthy"; }
-        : () => { proc.hosts = proc.hosts.filter((h) => !gone.has(h.address)); };
+      const change =
+        scenario === "pod-killed"
+          ? () => {
+              for (const v of victims) v.health = "Unhealthy";
+            }
+          : () => {
+              proc.hosts = proc.hosts.filter((h) => !gone.has(h.address));
+            };
       // Everyone of the victims' rooms reconnects at once, new rooms open, the change lands meanwhile.
       sim.wave([...players(orphansOf(), PLAYERS), ...players(newRooms(40), 3)], change);
-      if (scenario === "pod-killed") sim.wave(players(newRooms(40), 3), () => { proc.hosts = proc.hosts.filter((h) => !gone.has(h.address)); });
+      if (scenario === "pod-killed")
+        sim.wave(players(newRooms(40), 3), () => {
+          proc.hosts = proc.hosts.filter((h) => !gone.has(h.address));
+        });
       sim.wave([...players(orphansOf(), 1), ...players(newRooms(40), 3)]);
       break;
     }
     case "drain": {
       const blip = old.filter((_, i) => i % 3 === 0);
-      const change = () => { for (const h of proc.hosts.slice(2)) { h.health = "Draining"; draining.add(h.address); } };
+      const change = () => {
+        for (const h of proc.hosts.slice(2)) {
+          h.health = "Draining";
+          draining.add(h.address);
+        }
+      };
       sim.wave([...players(blip, PLAYERS), ...players(newRooms(40), 3)], change);
       newAfterChange = newRooms(60);
       sim.wave([...players(blip, PLAYERS), ...players(newAfterChange, 3)]);
@@ -152,18 +175,36 @@ async function run(scenario: LiveScenario, seed: number): Promise<{ split: strin
     case "rolling-update": {
       const oldHosts = proc.hosts.map((h) => h.address);
       const change = () => {
-        for (const h of proc.hosts) { h.health = "Draining"; draining.add(h.address); }
+        for (const h of proc.hosts) {
+          h.health = "Draining";
+          draining.add(h.address);
+        }
         proc.hosts.push(host(10), host(11), host(12));
       };
       sim.wave(players(newRooms(40), 3), change);
       newAfterChange = newRooms(60);
-      sim.wave([...players(old.filter((_, i) => i % 4 === 0), 1), ...players(newAfterChange, 3)]);
+      sim.wave([
+        ...players(
+          old.filter((_, i) => i % 4 === 0),
+          1,
+        ),
+        ...players(newAfterChange, 3),
+      ]);
       // Until now every old room stayed on its draining pod.
       stopMark = sim.marks();
-      for (const r of old) if (sim.joins.get(r)!.slice(mark.get(r)).some((p) => p !== home.get(r))) split.push(`${r} left its draining pod`);
+      for (const r of old)
+        if (
+          sim.joins
+            .get(r)!
+            .slice(mark.get(r))
+            .some((p) => p !== home.get(r))
+        )
+          split.push(`${r} left its draining pod`);
       // The old pods stop together: every old room's players come back at once.
       for (const a of oldHosts) gone.add(a);
-      sim.wave([...players(old, PLAYERS), ...players(newRooms(40), 3)], () => { proc.hosts = proc.hosts.filter((h) => !gone.has(h.address)); });
+      sim.wave([...players(old, PLAYERS), ...players(newRooms(40), 3)], () => {
+        proc.hosts = proc.hosts.filter((h) => !gone.has(h.address));
+      });
       sim.wave(players(old, 1));
       break;
     }
@@ -180,7 +221,9 @@ for (const scenario of LIVE_SCENARIOS) {
   test(`Higress build, ${scenario}, ${REPS} seeds: racing waves of players and new rooms, the change mid-wave: 0 split, 0 moved`, async () => {
     for (let seed = 1; seed <= REPS; seed++) {
       const r = await run(scenario, seed * 7919);
-      console.log(`${scenario} seed ${seed}: split ${r.split.length}, moved ${r.moved.length}, new on draining ${r.newOnDraining}, failed joins ${r.failed}`);
+      console.log(
+        `${scenario} seed ${seed}: split ${r.split.length}, moved ${r.moved.length}, new on draining ${r.newOnDraining}, failed joins ${r.failed}`,
+      );
       assert.deepEqual(r.split, [], `seed ${seed}`);
       assert.deepEqual(r.moved, [], `seed ${seed}`);
       assert.equal(r.newOnDraining, 0, `seed ${seed}`);

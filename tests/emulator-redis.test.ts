@@ -15,7 +15,11 @@ const path = (room: string) => `/ws?appId=a1&roomId=${room}`;
 
 /** One Higress replica sharing `redis` as its directory, with `directory` settings over the test's. */
 function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}): Promise<WasmVm> {
-  return higressReplica({ directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } }, hosts, redis.port);
+  return higressReplica(
+    { directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } },
+    hosts,
+    redis.port,
+  );
 }
 
 const join = (vm: WasmVm, room: string): Promise<string> => joinThrough(vm, path(room));
@@ -79,7 +83,10 @@ test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one p
     const [r1, r2] = [await replica(redis, hosts), await replica(redis, hosts)];
     const rooms = Array.from({ length: 90 }, (_, i) => `c${i}`);
     const home = new Map<string, string>();
-    for (const room of rooms) { home.set(room, await join(r1, room)); await join(r2, room); }
+    for (const room of rooms) {
+      home.set(room, await join(r1, room));
+      await join(r2, room);
+    }
     const gone = hosts[1].address;
     hosts.splice(1, 1);
     const orphans = rooms.filter((r) => home.get(r) === gone);
@@ -151,20 +158,25 @@ test("Higress + Redis: Redis frozen (SIGSTOP): joins of new rooms complete after
 });
 
 test("Higress + Redis: AUTH with a password works; a wrong password fails open with the Redis error logged once", async () => {
-  await withRedis("redis-auth", 26385, async (redis) => {
-    const hosts = hostsOf(3);
-    const [r1, r2] = [await replica(redis, hosts, { password: "s3cret" }), await replica(redis, hosts, { password: "s3cret" })];
-    const pod = await join(r1, "auth1");
-    hosts.push(...hostsOf(6).slice(3));
-    assert.equal(await join(r2, "auth1"), pod);
-    assert.equal(metric(r2, "directory.found_total"), 1);
-    const wrong = await replica(redis, hosts, { password: "nope" });
-    await join(wrong, "auth2");
-    await join(wrong, "auth3");
-    assert.ok(metric(wrong, "directory.failures_total") >= 2);
-    const logged = wrong.logs.filter((l) => /room directory call failed.*(WRONGPASS|NOAUTH)/.test(l.message));
-    assert.equal(logged.length, 1, JSON.stringify(wrong.logs.map((l) => l.message)));
-  }, "s3cret");
+  await withRedis(
+    "redis-auth",
+    26385,
+    async (redis) => {
+      const hosts = hostsOf(3);
+      const [r1, r2] = [await replica(redis, hosts, { password: "s3cret" }), await replica(redis, hosts, { password: "s3cret" })];
+      const pod = await join(r1, "auth1");
+      hosts.push(...hostsOf(6).slice(3));
+      assert.equal(await join(r2, "auth1"), pod);
+      assert.equal(metric(r2, "directory.found_total"), 1);
+      const wrong = await replica(redis, hosts, { password: "nope" });
+      await join(wrong, "auth2");
+      await join(wrong, "auth3");
+      assert.ok(metric(wrong, "directory.failures_total") >= 2);
+      const logged = wrong.logs.filter((l) => /room directory call failed.*(WRONGPASS|NOAUTH)/.test(l.message));
+      assert.equal(logged.length, 1, JSON.stringify(wrong.logs.map((l) => l.message)));
+    },
+    "s3cret",
+  );
 });
 
 test("Higress + Redis: Redis answering an error (WRONGTYPE) fails the lookup open, counted; the join succeeds", async () => {
@@ -179,7 +191,10 @@ test("Higress + Redis: Redis answering an error (WRONGTYPE) fails the lookup ope
     const before = metric(fresh, "directory.failures_total");
     await join(fresh, "probe");
     assert.ok(metric(fresh, "directory.failures_total") > before);
-    assert.ok(fresh.logs.some((l) => /Redis error: WRONGTYPE/.test(l.message)), JSON.stringify(fresh.logs.map((l) => l.message)));
+    assert.ok(
+      fresh.logs.some((l) => /Redis error: WRONGTYPE/.test(l.message)),
+      JSON.stringify(fresh.logs.map((l) => l.message)),
+    );
   });
 });
 
@@ -187,14 +202,23 @@ test("bad Redis directory configs are refused naming the field; the stock build 
   const vm = await WasmVm.load(WASM_HIGRESS, newProcess(hostsOf(1)), true);
   const bad: [object, RegExp][] = [
     [{ directory: { type: "redis" } }, /'directory\.serviceName': expected a Redis service/],
-    [{ directory: { type: "redis", serviceName: "r.static", timeout: 0 } }, /'directory\.timeout': expected an integer from 10 to 5000, got 0/],
-    [{ directory: { type: "redis", serviceName: "r.static", database: 99 } }, /'directory\.database': expected an integer from 0 to 15, got 99/],
+    [
+      { directory: { type: "redis", serviceName: "r.static", timeout: 0 } },
+      /'directory\.timeout': expected an integer from 10 to 5000, got 0/,
+    ],
+    [
+      { directory: { type: "redis", serviceName: "r.static", database: 99 } },
+      /'directory\.database': expected an integer from 0 to 15, got 99/,
+    ],
     [{ directory: { type: "redis", serviceName: "r.static", cluster: "x" } }, /unknown field 'directory\.cluster' for type "redis"/],
   ];
   for (const [config, message] of bad) {
     vm.logs = [];
     assert.equal(vm.configure(config), false);
-    assert.ok(vm.logs.some((l) => message.test(l.message)), `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`);
+    assert.ok(
+      vm.logs.some((l) => message.test(l.message)),
+      `${JSON.stringify(config)}: ${JSON.stringify(vm.logs)}`,
+    );
   }
   const stock = await WasmVm.load(WASM_ENVOY, newProcess(hostsOf(1), "game_pods"), false);
   assert.equal(stock.configure({ directory: { type: "redis", serviceName: "r.static" } }), false);

@@ -26,7 +26,10 @@ async function higress(config: object = {}, hosts = HOSTS()): Promise<{ proc: Pr
 test("the stock build loads on a stock host; the Higress build does not (it needs Higress's imports)", async () => {
   const proc = newProcess(HOSTS());
   await WasmVm.load(WASM_ENVOY, proc, false);
-  await assert.rejects(WasmVm.load(WASM_HIGRESS, proc, false), /stock Envoy does not provide proxy_(set_upstream_override_host|get_upstream_hosts|redis_init|redis_call)/);
+  await assert.rejects(
+    WasmVm.load(WASM_HIGRESS, proc, false),
+    /stock Envoy does not provide proxy_(set_upstream_override_host|get_upstream_hosts|redis_init|redis_call)/,
+  );
 });
 
 test("Higress: 200 rooms x 5 players over two threads: one pod per room, every override honoured", async () => {
@@ -62,7 +65,11 @@ test("Higress: each tick publishes the bucket reads a worker's copies served and
   const missed = proc.metrics.get("room_affinity.bucket_copies.missed_total");
   for (let i = 0; i < 5; i++) mine.request({ path: path("r0") });
   mine.tick();
-  assert.equal(proc.metrics.get("room_affinity.bucket_copies.served_total") - served, 5, "joins of an unchanged bucket are served by the copy");
+  assert.equal(
+    proc.metrics.get("room_affinity.bucket_copies.served_total") - served,
+    5,
+    "joins of an unchanged bucket are served by the copy",
+  );
   assert.equal(proc.metrics.get("room_affinity.bucket_copies.missed_total"), missed);
   other.request({ path: path("r0") });
   other.tick();
@@ -183,7 +190,10 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
 const BROWSER_HEADERS = browserHeaders(120, 48);
 
 test("a browser's handshake (many headers, a 6 kB cookie) is keyed from its :path, the same room as a bare client's", async () => {
-  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higressBuild] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const vm = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
     assert.equal(vm.configure({}), true);
     const first = vm.request({ path: path("big"), headers: BROWSER_HEADERS });
@@ -198,7 +208,10 @@ test("a browser's handshake (many headers, a 6 kB cookie) is keyed from its :pat
 });
 
 test("headers read at once reuse one block: joins alternating a 6 kB cookie and none each key their own room", async () => {
-  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higressBuild] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const reference = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
     assert.equal(reference.configure({}), true);
     const vm = await WasmVm.load(wasm, newProcess(HOSTS()), higressBuild);
@@ -215,13 +228,22 @@ test("headers read at once reuse one block: joins alternating a 6 kB cookie and 
 });
 
 test("invalid config fails configuration with the field named, on both builds", async () => {
-  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [file, h] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const vm = await WasmVm.load(file, newProcess(HOSTS()), h);
     assert.equal(vm.configure({ capacity: "big" }), false);
-    assert.ok(vm.logs.some((l) => l.level === 4 && /invalid config field 'capacity': expected an integer from 1 to 16777216/.test(l.message)), JSON.stringify(vm.logs));
+    assert.ok(
+      vm.logs.some((l) => l.level === 4 && /invalid config field 'capacity': expected an integer from 1 to 16777216/.test(l.message)),
+      JSON.stringify(vm.logs),
+    );
     const vm2 = await WasmVm.load(file, newProcess(HOSTS()), h);
-    assert.equal(vm2.configure("{\"keyParams\": [\"a\""), false);
-    assert.ok(vm2.logs.some((l) => /not valid JSON: expected ',' or '\]' at byte 18/.test(l.message)), JSON.stringify(vm2.logs));
+    assert.equal(vm2.configure('{"keyParams": ["a"'), false);
+    assert.ok(
+      vm2.logs.some((l) => /not valid JSON: expected ',' or '\]' at byte 18/.test(l.message)),
+      JSON.stringify(vm2.logs),
+    );
   }
 });
 
@@ -242,16 +264,43 @@ test("Higress: a _match_route_ rule applies to requests of the named route only"
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x100000000;
   };
 }
 
 test("hostile request paths never trap either build (5,000 random paths each)", async () => {
-  const alphabet = ["%", "%2", "%zz", "%3A", ":", "&", "=", "+", "?", "#", "appId", "roomId", "a", "\u00e9", "\xff", "\x00", "/", "&&", "==", "%00", "%FF"];
-  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  const alphabet = [
+    "%",
+    "%2",
+    "%zz",
+    "%3A",
+    ":",
+    "&",
+    "=",
+    "+",
+    "?",
+    "#",
+    "appId",
+    "roomId",
+    "a",
+    "\u00e9",
+    "\xff",
+    "\x00",
+    "/",
+    "&&",
+    "==",
+    "%00",
+    "%FF",
+  ];
+  for (const [file, h] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const proc = newProcess(HOSTS(), "game_pods");
     const vm = await WasmVm.load(file, proc, h);
     assert.equal(vm.configure({ maxKeyLength: 64, onMissingKey: "reject" }), true);
@@ -299,16 +348,25 @@ test("an urgent sweep after a pod leaves (50,000 rooms, collecting as it goes) e
   const home = new Map<string, string>();
   for (let r = 0; r < 50_000; r++) home.set(`u${r}`, vm.request({ path: path(`u${r}`) }).upstream!);
   assert.equal(proc.metrics.get("room_affinity.evictions.capacity_total"), 0);
-  for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // steady state, sees all 5 hosts
+  for (let t = 0; t < 2; t++) {
+    proc.nowMs += 1000;
+    vm.tick();
+  } // steady state, sees all 5 hosts
   const victim = "10.0.1.5:8080";
   const onVictim = [...home.values()].filter((p) => p === victim).length;
   proc.hosts.splice(4, 1);
   proc.nowMs += 1001;
   vm.request({ path: path("refresh") });
   const pagesBefore = vm.memory.buffer.byteLength / 65536;
-  for (let t = 0; t < 2; t++) { proc.nowMs += 1000; vm.tick(); } // two urgent passes cover the table
+  for (let t = 0; t < 2; t++) {
+    proc.nowMs += 1000;
+    vm.tick();
+  } // two urgent passes cover the table
   assert.equal(proc.metrics.get("room_affinity.evictions.pod_gone_total"), onVictim);
-  assert.ok(vm.memory.buffer.byteLength / 65536 <= pagesBefore + 16, `memory grew from ${pagesBefore} to ${vm.memory.buffer.byteLength / 65536} pages`);
+  assert.ok(
+    vm.memory.buffer.byteLength / 65536 <= pagesBefore + 16,
+    `memory grew from ${pagesBefore} to ${vm.memory.buffer.byteLength / 65536} pages`,
+  );
   // Every room of a surviving pod is still where it was (nothing freed too early, nothing lost).
   let checked = 0;
   for (const [room, pod] of home) {
@@ -336,7 +394,9 @@ test("Higress: players sent to another pod than their room's are refused (503) a
   }
   const conflicts = proc.metrics.get("room_affinity.rejects.room_elsewhere_total");
   assert.ok(conflicts > 0, "round robin must have sent some first players apart");
-  const lines = vms.flatMap((vm) => vm.logs).filter((l) => l.level === 4 && /does not hash on the header named by hashHeader/.test(l.message));
+  const lines = vms
+    .flatMap((vm) => vm.logs)
+    .filter((l) => l.level === 4 && /does not hash on the header named by hashHeader/.test(l.message));
   assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} error lines (once per thread)`);
   // With the documented setting, the same race keeps every room on one pod.
   proc.hashHeader = "x-room-affinity-hash";
@@ -350,7 +410,10 @@ test("Higress: players sent to another pod than their room's are refused (503) a
 });
 
 test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evicts no confirmed room", async () => {
-  for (const [file, h] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [file, h] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const proc = newProcess(HOSTS());
     const vm = await WasmVm.load(file, proc, h);
     assert.equal(vm.configure({ capacity: 64, bucketSize: 8 }), true);
@@ -368,7 +431,10 @@ test("a flood of upgrades the upstream refuses (431, 502) enters no pin and evic
 
 test("a join routed to another cluster than the one a worker assumed gets a room of its own and moves no room", async () => {
   const podsOf = (net: number): UpstreamHost[] => [1, 2, 3].map((i) => ({ address: `10.0.${net}.${i}:8080`, health: "Healthy" as const }));
-  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higressBuild] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const [podsA, podsB] = [podsOf(1), podsOf(2)];
     const proc = newProcess(podsA, "outbound|80||game-a.svc");
     const vm = await WasmVm.load(wasm, proc, higressBuild, { profile: true });
@@ -384,7 +450,10 @@ test("a join routed to another cluster than the one a worker assumed gets a room
     vm.profile!.reset();
     const first = vm.request({ path: path("shared") });
     assert.equal(first.localReply, undefined, `${wasm}: the player is let through`);
-    assert.ok(podsB.some((h) => h.address === first.upstream), `${wasm}: reached ${first.upstream}`);
+    assert.ok(
+      podsB.some((h) => h.address === first.upstream),
+      `${wasm}: reached ${first.upstream}`,
+    );
     assert.equal(vm.profile!.properties.get("xds.cluster_name"), 1, `${wasm}: assumed, then read once the pin was not honoured`);
     const homeB = first.upstream;
     for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeB, `${wasm}: game-b's room holds`);
@@ -393,13 +462,18 @@ test("a join routed to another cluster than the one a worker assumed gets a room
     for (let i = 0; i < 5; i++) assert.equal(vm.request({ path: path("shared") }).upstream, homeA, `${wasm}: game-a's room never moved`);
     vm.tick();
     assert.equal(proc.metrics.get("room_affinity.repins_total"), repins, `${wasm}: no room was moved`);
-    const said = vm.logs.filter((l) => l.message.includes("keyed requests reach two clusters (outbound|80||game-a.svc, outbound|80||game-b.svc)"));
+    const said = vm.logs.filter((l) =>
+      l.message.includes("keyed requests reach two clusters (outbound|80||game-a.svc, outbound|80||game-b.svc)"),
+    );
     assert.equal(said.length, 1, `${wasm}: the end of the assumption is logged once`);
   }
 });
 
 test("one room key routed to two clusters is two rooms, however the requests alternate between them", async () => {
-  for (const [wasm, higressBuild] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higressBuild] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const proc = newProcess(HOSTS());
     const vm = await WasmVm.load(wasm, proc, higressBuild);
     assert.equal(vm.configure({}), true);

@@ -20,7 +20,11 @@ const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
   // routed cluster is assumed, read on a sample only (assumed-cluster.ts): with the verification sample
   // of the upstream address, 2 property reads in 64 joins, which round to none.
   "pinned join": {
-    get_current_time_nanoseconds: 1, get_header_map_pairs: 1, get_header_map_value: 1, get_property: 0, get_shared_data: 1,
+    get_current_time_nanoseconds: 1,
+    get_header_map_pairs: 1,
+    get_header_map_value: 1,
+    get_property: 0,
+    get_shared_data: 1,
     replace_header_map_value: 2,
   },
   // all request headers in one read, which show that the client sent no pin or hash header (nothing to
@@ -35,8 +39,12 @@ const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
 /** Higress: the pin is an override host, and there is no echo to ask or strip: the upstream address is read. */
 const HIGRESS_BUDGET: Record<ProfileScenario, Record<string, number>> = {
   "pinned join": {
-    get_current_time_nanoseconds: 1, get_header_map_pairs: 1, get_property: 1, get_shared_data: 1,
-    replace_header_map_value: 1, set_upstream_override_host: 1,
+    get_current_time_nanoseconds: 1,
+    get_header_map_pairs: 1,
+    get_property: 1,
+    get_shared_data: 1,
+    replace_header_map_value: 1,
+    set_upstream_override_host: 1,
   },
   "no-key pass": { get_header_map_pairs: 1, increment_metric: 1 },
   "plain request": { get_header_map_value: 1, remove_header_map_value: 1 },
@@ -44,7 +52,8 @@ const HIGRESS_BUDGET: Record<ProfileScenario, Record<string, number>> = {
 };
 
 for (const [build, wasm, higress, budget] of [
-  ["stock Envoy", WASM_ENVOY, false, ENVOY_BUDGET], ["Higress", WASM_HIGRESS, true, HIGRESS_BUDGET],
+  ["stock Envoy", WASM_ENVOY, false, ENVOY_BUDGET],
+  ["Higress", WASM_HIGRESS, true, HIGRESS_BUDGET],
 ] as const) {
   for (const scenario of ["pinned join", "no-key pass", "plain request"] as const) {
     test(`${build}: a ${scenario} makes exactly its budgeted host calls`, async () => {
@@ -66,7 +75,10 @@ test("stock Envoy: a join whose pin held reads the upstream address only on the 
 });
 
 test("a worker reads the routed cluster for its first keyed requests, then one in 64 while it has seen one cluster", async () => {
-  for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higress] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const vm = await WasmVm.load(wasm, newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }]), higress, { profile: true });
     assert.ok(vm.configure({}));
     const clusterReads = (joins: number) => {
@@ -96,7 +108,10 @@ test("Higress: a worker that assumes the routed cluster still reads it, and the 
 });
 
 test("requests without a complete key never read the routed cluster or the clock", async () => {
-  for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higress] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const vm = await profilingVm(wasm, higress);
     for (const scenario of ["no-key pass", "plain request"] as const) {
       const p = profileScenario(vm, scenario, 64);
@@ -149,7 +164,10 @@ test("a worker reads all request headers in one call while upgrades are most of 
 
 // (Higress pins through an override host, which a client cannot send: only the hash header matters there.)
 test("a client's pin and room hash never reach the gateway, whichever way the request's headers were read", async () => {
-  for (const [wasm, higress] of [[WASM_ENVOY, false], [WASM_HIGRESS, true]] as const) {
+  for (const [wasm, higress] of [
+    [WASM_ENVOY, false],
+    [WASM_HIGRESS, true],
+  ] as const) {
     const vm = await profilingVm(wasm, higress);
     const forged = { "x-room-affinity-pin": Buffer.from("10.0.0.9:1").toString("base64"), "x-room-affinity-hash": "0123456789abcdef" };
     for (const mode of ["all headers at once", "one header at a time"]) {
@@ -157,7 +175,10 @@ test("a client's pin and room hash never reach the gateway, whichever way the re
       const noKey = vm.request({ path: "/ws?other=1", headers: forged });
       const plain = vm.request({ path: "/api", upgrade: false, headers: forged });
       const newRoom = vm.request({ path: `/ws?appId=p&roomId=forged-${mode}`, headers: forged });
-      for (const [what, out] of [["no-key pass", noKey], ["plain request", plain]] as const) {
+      for (const [what, out] of [
+        ["no-key pass", noKey],
+        ["plain request", plain],
+      ] as const) {
         if (!higress) assert.equal(out.headers.has("x-room-affinity-pin"), false, `${wasm}, ${mode}, ${what}: pin`);
         assert.equal(out.headers.has("x-room-affinity-hash"), false, `${wasm}, ${mode}, ${what}: hash`);
       }
@@ -173,8 +194,10 @@ test("where some route keys plain requests, every request reads all headers in o
   for (let i = 0; i < 64; i++) vm.request({ path: "/api/rank?other=1", upgrade: false });
   vm.profile!.reset();
   vm.request({ path: "/api/rank?other=1", upgrade: false });
-  assert.deepEqual({ all: vm.profile!.calls.get("proxy_get_header_map_pairs"), single: vm.profile!.calls.get("proxy_get_header_map_value") ?? 0 },
-    { all: 1, single: 0 });
+  assert.deepEqual(
+    { all: vm.profile!.calls.get("proxy_get_header_map_pairs"), single: vm.profile!.calls.get("proxy_get_header_map_value") ?? 0 },
+    { all: 1, single: 0 },
+  );
 });
 
 /** The host's calls into the module for one stream, as Envoy makes them (a hook it does not export is skipped). */
@@ -200,7 +223,11 @@ test("stock Envoy: a join whose bucket was written since this worker read it rea
   const room = "/ws?appId=p&roomId=7";
   vm.proc.nowMs += 61_000; // past the refresh interval: the next join rewrites the room's lastSeen
   vm.request({ path: room });
-  const joins = [1, 2, 3].map(() => { vm.profile!.reset(); vm.request({ path: room }); return vm.profile!.allocations; });
+  const joins = [1, 2, 3].map(() => {
+    vm.profile!.reset();
+    vm.request({ path: room });
+    return vm.profile!.allocations;
+  });
   assert.deepEqual(joins, [2, 1, 1], "values handed back (headers, bucket): the bucket once after its write, then the copy");
 });
 

@@ -26,7 +26,11 @@ let players: Joined[] = [];
 before(async () => {
   set = await startReplicas({ name: "observe", basePort: BASE, pluginConfig: { logDecision: true } });
   // Rooms through both replicas, so every family of metric (joins, directory lookups and their times) has data.
-  players = await mapLimit(rooms("obs", 40).flatMap((r) => [r, r]), 1, (room) => join(set.url(room)));
+  players = await mapLimit(
+    rooms("obs", 40).flatMap((r) => [r, r]),
+    1,
+    (room) => join(set.url(room)),
+  );
   await new Promise((r) => setTimeout(r, 1500)); // one tick publishes the counts kept in the module
 });
 
@@ -43,7 +47,6 @@ async function exported(adminPort: number): Promise<Map<string, string>> {
   return types;
 }
 
-
 test("Prometheus names: every metric arrives as room_affinity_<name>, counters end in _total, and the docs name them so", async () => {
   const types = await exported(set.gateways[0].adminPort);
   assert.ok(types.size >= 30, `only ${types.size} plugin metrics in /stats/prometheus`);
@@ -57,15 +60,20 @@ test("Prometheus names: every metric arrives as room_affinity_<name>, counters e
   assert.deepEqual([...documented].sort(), [...types.keys()].sort(), "docs/metrics.md's Prometheus names");
   // The plugin's identifiers that are not metrics: its clusters, filter state and response-details codes.
   const decision = fs.readFileSync(path.join(ROOT, "assembly", "request", "local-replies.ts"), "utf8");
-  const notMetrics = new Set([ADMIN_CLUSTER, DIRECTORY_CLUSTER, "room_affinity_key", "room_affinity_decision",
-    ...[...decision.matchAll(/export const DETAILS_\w+ = "([^"]+)"/g)].map((m) => m[1])]);
+  const notMetrics = new Set([
+    ADMIN_CLUSTER,
+    DIRECTORY_CLUSTER,
+    "room_affinity_key",
+    "room_affinity_decision",
+    ...[...decision.matchAll(/export const DETAILS_\w+ = "([^"]+)"/g)].map((m) => m[1]),
+  ]);
   for (const doc of ["README.md", "README.zh-CN.md", "docs/operations.md", "deploy/higress/README.md", "deploy/higress/README.zh-CN.md"]) {
     // Upgrade notes name the old metrics on purpose.
     const text = fs.readFileSync(path.join(ROOT, doc), "utf8").split(/\n## Upgrading/)[0];
     assert.doesNotMatch(text, /envoy_wasmcustom_/, `${doc} names metrics in a form Prometheus never receives`);
     for (const name of metricsIn(text).filter((n) => !notMetrics.has(n))) {
       const base = name.replace(/_(bucket|sum|count)$/, "");
-      assert.ok(types.has(name) || (types.get(base) === "histogram"), `${doc} names ${name}, which Envoy does not export`);
+      assert.ok(types.has(name) || types.get(base) === "histogram", `${doc} names ${name}, which Envoy does not export`);
     }
   }
 });
@@ -73,14 +81,24 @@ test("Prometheus names: every metric arrives as room_affinity_<name>, counters e
 test("a real Prometheus scraping both replicas has a series for every metric the alerts and the dashboard name, and evaluates each expression", async () => {
   const dir = scratchDir("prometheus");
   const targets = set.gateways.map((gw) => `127.0.0.1:${gw.adminPort}`);
-  fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify({
-    global: { scrape_interval: "1s", evaluation_interval: "1s" },
-    scrape_configs: [{ job_name: "envoy", metrics_path: "/stats/prometheus", static_configs: [{ targets }] }],
-  }));
+  fs.writeFileSync(
+    path.join(dir, "prometheus.yml"),
+    YAML.stringify({
+      global: { scrape_interval: "1s", evaluation_interval: "1s" },
+      scrape_configs: [{ job_name: "envoy", metrics_path: "/stats/prometheus", static_configs: [{ targets }] }],
+    }),
+  );
   const port = BASE + 40;
   const log = fs.openSync(path.join(dir, "prometheus.log"), "a");
-  const prom: ChildProcess = spawn("prometheus", [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`,
-    `--web.listen-address=127.0.0.1:${port}`], { stdio: ["ignore", log, log] });
+  const prom: ChildProcess = spawn(
+    "prometheus",
+    [
+      `--config.file=${path.join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ["ignore", log, log] },
+  );
   const query = async (expr: string) => {
     const r = await httpGet("127.0.0.1", port, `/api/v1/query?query=${encodeURIComponent(expr)}`);
     const body = JSON.parse(r.body);
@@ -88,9 +106,17 @@ test("a real Prometheus scraping both replicas has a series for every metric the
     return body.data.result as unknown[];
   };
   try {
-    await waitFor("Prometheus scraping both replicas", async () => (await query("up{job=\"envoy\"} == 1").catch(() => [])).length === 2, 30000, 250);
+    await waitFor(
+      "Prometheus scraping both replicas",
+      async () => (await query('up{job="envoy"} == 1').catch(() => [])).length === 2,
+      30000,
+      250,
+    );
     await waitFor("a second scrape", async () => (await query("count_over_time(room_affinity_hits_total[1m])")).length === 2, 10000, 250);
-    const exprs = [...ALERTS.map((a) => a.expr), ...(grafanaDashboard() as any).panels.flatMap((p: any) => p.targets.map((t: any) => t.expr))];
+    const exprs = [
+      ...ALERTS.map((a) => a.expr),
+      ...(grafanaDashboard() as any).panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)),
+    ];
     const names = new Set(exprs.flatMap(metricsIn));
     assert.ok(names.size >= 25, `the rules and dashboard name only ${names.size} metrics`);
     for (const name of names) assert.equal((await query(`count(${name})`)).length, 1, `Prometheus has no series ${name}`);
@@ -104,7 +130,10 @@ test("a real Prometheus scraping both replicas has a series for every metric the
 test("promtool accepts the PrometheusRule's alert rules", () => {
   const dir = scratchDir("promtool");
   const rule = YAML.parse(fs.readFileSync(path.join(ROOT, "deploy", "observability", "prometheus-rule.yaml"), "utf8"));
-  assert.deepEqual(rule.spec.groups[0].rules.map((r: any) => r.alert), ALERTS.map((a) => a.alert));
+  assert.deepEqual(
+    rule.spec.groups[0].rules.map((r: any) => r.alert),
+    ALERTS.map((a) => a.alert),
+  );
   fs.writeFileSync(path.join(dir, "rules.yml"), YAML.stringify({ groups: rule.spec.groups }));
   const r = spawnSync("promtool", ["check", "rules", path.join(dir, "rules.yml")], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -120,13 +149,17 @@ test("a join's access-log line carries the room key, the plugin's decision and t
   const line = (l: string) => l.includes(`roomId=${room} `);
   await waitFor("both joins in the access logs", async () => set.gateways.flatMap((gw) => gw.accessLog()).filter(line).length === 2, 5000);
   const lines = set.gateways.flatMap((gw) => gw.accessLog()).filter(line);
-  for (const l of lines) assert.match(l, new RegExp(` 101 \\S+ ${address.replace(/\./g, "\\.")} .* room=/ws:a1:${room} decision=(learned|found|hit)$`), l);
+  for (const l of lines)
+    assert.match(l, new RegExp(` 101 \\S+ ${address.replace(/\./g, "\\.")} .* room=/ws:a1:${room} decision=(learned|found|hit)$`), l);
   // The first player's replica learned the room; the second's (the balancer alternates) found it in the directory.
   assert.deepEqual(lines.map((l) => /decision=(\w+)$/.exec(l)![1]).sort(), ["found", "learned"]);
 });
 
 function room(args: string[]): { status: number | null; out: any; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "tools", "room.js"), ...args, "--json"], { encoding: "utf8", timeout: 30000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "tools", "room.js"), ...args, "--json"], {
+    encoding: "utf8",
+    timeout: 30000,
+  });
   return { status: r.status, out: r.stdout.trim() ? JSON.parse(r.stdout) : null, stderr: r.stderr };
 }
 
@@ -150,16 +183,45 @@ test("npm run room: the pod of a room placed through the Higress build, from the
   const redis = new Redis(scratchDir("room-redis"), BASE + 45, "s3cret");
   await redis.start();
   try {
-    const config = { keyParams: ["appId", "roomId"], directory: { type: "redis", serviceName: "redis.static", servicePort: 6379, password: "s3cret", keyPrefix: "games/" } };
+    const config = {
+      keyParams: ["appId", "roomId"],
+      directory: { type: "redis", serviceName: "redis.static", servicePort: 6379, password: "s3cret", keyPrefix: "games/" },
+    };
     const vm = await higressReplica(config, hostsOf(3), redis.port);
     const pod = await joinThrough(vm, "/ws?appId=h5&roomId=r9");
     const file = path.join(scratchDir("room-config"), "plugin.json");
     fs.writeFileSync(file, JSON.stringify(config));
-    const r = room(["--app", "h5", "--room", "r9", "--config", file, "--cluster", vm.proc.cluster, "--redis", `127.0.0.1:${redis.port}`, "--redis-password", "s3cret"]);
+    const r = room([
+      "--app",
+      "h5",
+      "--room",
+      "r9",
+      "--config",
+      file,
+      "--cluster",
+      vm.proc.cluster,
+      "--redis",
+      `127.0.0.1:${redis.port}`,
+      "--redis-password",
+      "s3cret",
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.out.directoryPod, pod);
     assert.match(r.out.directoryKey, /^games\/[0-9a-f]{16}$/);
-    const wrong = room(["--app", "h5", "--room", "r9", "--config", file, "--cluster", vm.proc.cluster, "--redis", `127.0.0.1:${redis.port}`, "--redis-password", "wrong"]);
+    const wrong = room([
+      "--app",
+      "h5",
+      "--room",
+      "r9",
+      "--config",
+      file,
+      "--cluster",
+      vm.proc.cluster,
+      "--redis",
+      `127.0.0.1:${redis.port}`,
+      "--redis-password",
+      "wrong",
+    ]);
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /room: redis AUTH: .*WRONGPASS|invalid password/);
   } finally {

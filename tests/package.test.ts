@@ -11,7 +11,12 @@ import { ROOT, WASM_HIGRESS } from "../tools/lib/paths";
 
 const LAYOUT = path.join(ROOT, "build", "oci");
 
-interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string> }
+interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
 
 /** Reads a blob named by a descriptor, checking the spec's rules: it exists, its sha256 and size match. */
 function blob(d: Descriptor): Buffer {
@@ -79,14 +84,28 @@ test("npm run package writes an OCI image layout that follows the spec, with plu
   const tags = index.manifests.map((m: Descriptor) => m.annotations?.["org.opencontainers.image.ref.name"]);
   const commitTag = tags.find((t: string) => t !== version);
   assert.match(commitTag, new RegExp(`^${version.replace(/\./g, "\\.")}-g[0-9a-f]{8}(-dirty)?$`), `tags: ${tags}`);
-  assert.equal(index.manifests.find((m: Descriptor) => m.annotations?.["org.opencontainers.image.ref.name"] === commitTag).digest, desc.digest);
+  assert.equal(
+    index.manifests.find((m: Descriptor) => m.annotations?.["org.opencontainers.image.ref.name"] === commitTag).digest,
+    desc.digest,
+  );
 
   // The digests go into settings.yaml's pluginSha256: the manifest's for oci://, the module's for http(s)://.
   const settingsOci = fs.readFileSync(path.join(ROOT, "build", "package", "settings-oci.yaml"), "utf8");
-  assert.match(settingsOci, new RegExp(`pluginUrl: "oci://<registry>/room-affinity:${commitTag}"\n  pluginSha256: "${desc.digest.slice(7)}"`));
+  assert.match(
+    settingsOci,
+    new RegExp(`pluginUrl: "oci://<registry>/room-affinity:${commitTag}"\n  pluginSha256: "${desc.digest.slice(7)}"`),
+  );
   const wasmSha = crypto.createHash("sha256").update(fs.readFileSync(WASM_HIGRESS)).digest("hex");
   const settingsHttp = fs.readFileSync(path.join(ROOT, "build", "package", "settings-http.yaml"), "utf8");
-  assert.match(settingsHttp, new RegExp(`pluginUrl: "https://<host>/room-affinity/${commitTag}/plugin.wasm"\n  pluginSha256: "${wasmSha}"`));
-  assert.ok(fs.readFileSync(path.join(ROOT, "build", "http", "room-affinity", commitTag, "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)));
-  assert.ok(fs.readFileSync(path.join(ROOT, "build", "package", "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)), "the Dockerfile's context holds the build");
+  assert.match(
+    settingsHttp,
+    new RegExp(`pluginUrl: "https://<host>/room-affinity/${commitTag}/plugin.wasm"\n  pluginSha256: "${wasmSha}"`),
+  );
+  assert.ok(
+    fs.readFileSync(path.join(ROOT, "build", "http", "room-affinity", commitTag, "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)),
+  );
+  assert.ok(
+    fs.readFileSync(path.join(ROOT, "build", "package", "plugin.wasm")).equals(fs.readFileSync(WASM_HIGRESS)),
+    "the Dockerfile's context holds the build",
+  );
 });

@@ -10,8 +10,22 @@ import fs from "node:fs";
 import { ROOT, scratchDir } from "../tools/lib/paths";
 
 test("trial starts, routes each room to one pod, and stops cleanly", () => {
-  const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "tools", "trial.js"), "--check",
-    "--listen-port", "20300", "--admin-port", "20301", "--control-port", "20302", "--pod-base-port", "20311"], { encoding: "utf8", timeout: 90000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, "dist", "tools", "trial.js"),
+      "--check",
+      "--listen-port",
+      "20300",
+      "--admin-port",
+      "20301",
+      "--control-port",
+      "20302",
+      "--pod-base-port",
+      "20311",
+    ],
+    { encoding: "utf8", timeout: 90000 },
+  );
   const out = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, out);
   assert.match(out, /room demo:1 -> pod-\d \(3 players\)/);
@@ -39,7 +53,10 @@ test("trial --help answers from a bare checkout: no npm packages, no venv, no bu
 test("every trial flag is in the usage, and the usage names no flag the parser refuses", () => {
   const { FLAGS, USAGE, parseTrialArgs } = require(path.join(ROOT, "scripts", "trial-options.cjs"));
   const inUsage = [...USAGE.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m: RegExpMatchArray) => m[1]);
-  assert.deepEqual(inUsage, FLAGS.map((f: string[]) => f[0].split(" ")[0]));
+  assert.deepEqual(
+    inUsage,
+    FLAGS.map((f: string[]) => f[0].split(" ")[0]),
+  );
   for (const [flag] of FLAGS as string[][]) {
     const [name, arg] = flag.split(" ");
     assert.doesNotThrow(() => parseTrialArgs(arg ? [name, "3"] : [name]), flag);
@@ -56,15 +73,31 @@ test("trial ports never collide: every replica count up to the maximum fits, ove
     const ports = portsOf(o).map((u: [string, number]) => u[1]);
     assert.equal(new Set(ports).size, ports.length, `--replicas ${n}`);
   }
-  assert.throws(() => parseTrialArgs(["--replicas", "2", "--control-port", "10004"]), /the replica 1 and the control would both use port 10004|the control and the replica 1 would both use port 10004/);
+  assert.throws(
+    () => parseTrialArgs(["--replicas", "2", "--control-port", "10004"]),
+    /the replica 1 and the control would both use port 10004|the control and the replica 1 would both use port 10004/,
+  );
   assert.throws(() => parseTrialArgs(["--admin-port", "18002"]), /would both use port 18002/);
   assert.throws(() => parseTrialArgs(["--replicas", "17"]), /--replicas takes a whole number from 1 to 16, got "17"/);
   assert.throws(() => parseTrialArgs(["--pods"]), /--pods takes a whole number from 1 to 50, got nothing/);
 });
 
 test("trial --replicas 2: two Envoys behind an L4 balancer share etcd; /gateways, restart and directory stop/start work", async () => {
-  const proc = spawn(process.execPath, [path.join(ROOT, "dist", "tools", "trial.js"), "--replicas", "2",
-    "--listen-port", "20400", "--control-port", "20401", "--pod-base-port", "20421"], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, "dist", "tools", "trial.js"),
+      "--replicas",
+      "2",
+      "--listen-port",
+      "20400",
+      "--control-port",
+      "20401",
+      "--pod-base-port",
+      "20421",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   proc.stdout.on("data", (d) => (out += d));
   proc.stderr.on("data", (d) => (out += d));
@@ -79,7 +112,13 @@ test("trial --replicas 2: two Envoys behind an L4 balancer share etcd; /gateways
     assert.match(out, /gw2 listen 127\.0\.0\.1:20406 admin http:\/\/127\.0\.0\.1:20407/);
     const ctl = new ControlClient(20401);
     const gws = await ctl.gateways();
-    assert.deepEqual(gws.map((g) => [g.id, g.listen, g.state]), [["gw1", "127.0.0.1:20404", "running"], ["gw2", "127.0.0.1:20406", "running"]]);
+    assert.deepEqual(
+      gws.map((g) => [g.id, g.listen, g.state]),
+      [
+        ["gw1", "127.0.0.1:20404", "running"],
+        ["gw2", "127.0.0.1:20406", "running"],
+      ],
+    );
     const url = (room: string) => `ws://127.0.0.1:20400/ws?appId=demo&roomId=${room}`;
     const first = await Promise.all(["t1", "t1", "t2", "t2"].map((r) => join(url(r))));
     const restarted = await ctl.restartGateway("gw1");

@@ -5,7 +5,17 @@
 // `node dist/tools/render-deploy.js` writes them; `--check` exits 1 if a checked-in file differs.
 import fs from "node:fs";
 import path from "node:path";
-import { Layout, bootstrap, routes, endpoints, extensionConfig, HASH_HEADER, RETRY_POLICY, UPGRADE_TIMEOUT, DELAYED_CLOSE_TIMEOUT } from "./lib/envoy-config";
+import {
+  Layout,
+  bootstrap,
+  routes,
+  endpoints,
+  extensionConfig,
+  HASH_HEADER,
+  RETRY_POLICY,
+  UPGRADE_TIMEOUT,
+  DELAYED_CLOSE_TIMEOUT,
+} from "./lib/envoy-config";
 import { toYaml } from "./lib/yaml";
 import { ROOT } from "./lib/paths";
 import { prometheusRule, grafanaDashboard } from "./lib/observability";
@@ -104,7 +114,17 @@ function higressEnvoyFilter(): object {
               },
               // Every WebSocket holds an upstream connection: lift Envoy's 1024-connection default, and
               // its 3 concurrent retries, which a crashed pod's refused joins exceed at once.
-              circuit_breakers: { thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 }] },
+              circuit_breakers: {
+                thresholds: [
+                  {
+                    priority: "DEFAULT",
+                    max_connections: 1000000,
+                    max_pending_requests: 1000000,
+                    max_requests: 1000000,
+                    max_retries: 1000000,
+                  },
+                ],
+              },
             },
           },
         },
@@ -203,14 +223,16 @@ function higressRedisTrial(): object[] {
         template: {
           metadata: { labels },
           spec: {
-            containers: [{
-              name: "redis",
-              image: "redis:7.0",
-              args: ["--save", "", "--appendonly", "no"],
-              ports: [{ containerPort: 6379, name: "tcp-redis" }],
-              readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 5 },
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-            }],
+            containers: [
+              {
+                name: "redis",
+                image: "redis:7.0",
+                args: ["--save", "", "--appendonly", "no"],
+                ports: [{ containerPort: 6379, name: "tcp-redis" }],
+                readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 5 },
+                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+              },
+            ],
           },
         },
       },
@@ -267,16 +289,48 @@ export function renderAll(): Map<string, string> {
   files.set("deploy/envoy/rds.yaml", toYaml(routes(l), HEADER));
   files.set("deploy/envoy/eds.yaml", toYaml(endpoints(l), HEADER));
   files.set("deploy/envoy/ecds.yaml", toYaml(extensionConfig(l), HEADER));
-  files.set("deploy/envoy/docker-compose.yaml", toYaml(composeFile(), HEADER + "# Build first (npm run build), then: docker compose -f deploy/envoy/docker-compose.yaml up\n"));
+  files.set(
+    "deploy/envoy/docker-compose.yaml",
+    toYaml(composeFile(), HEADER + "# Build first (npm run build), then: docker compose -f deploy/envoy/docker-compose.yaml up\n"),
+  );
   files.set("deploy/higress/base/wasmplugin.yaml", toYaml(higressWasmPlugin(), KUSTOMIZE_HEADER));
   files.set("deploy/higress/base/envoyfilter.yaml", toYaml(higressEnvoyFilter(), KUSTOMIZE_HEADER));
-  files.set("deploy/higress/base/settings.yaml", toYaml(higressSettings(), "# Your values: the plugin's image, the game service, its port and route, and the Redis the replicas share.\n# kustomization.yaml copies them into wasmplugin.yaml and envoyfilter.yaml (kubectl apply -k deploy/higress/base).\n"));
+  files.set(
+    "deploy/higress/base/settings.yaml",
+    toYaml(
+      higressSettings(),
+      "# Your values: the plugin's image, the game service, its port and route, and the Redis the replicas share.\n# kustomization.yaml copies them into wasmplugin.yaml and envoyfilter.yaml (kubectl apply -k deploy/higress/base).\n",
+    ),
+  );
   files.set("deploy/higress/base/kustomization.yaml", toYaml(higressKustomization(), HEADER));
-  files.set("deploy/higress/one-replica/kustomization.yaml", toYaml(higressOneReplica(), HEADER + "# One gateway replica: the base without the room directory, with join retries (kubectl apply -k deploy/higress/one-replica).\n"));
-  files.set("deploy/higress/redis-trial/redis.yaml", HEADER + "# A Redis for trying the plugin: one pod, no persistence, no password. Not for production.\n" + higressRedisTrial().map((o) => toYaml(o)).join("---\n"));
-  files.set("deploy/observability/prometheus-rule.yaml", toYaml(prometheusRule(), HEADER + "# The alerts the README recommends (prometheus-operator). Metric names as Envoy's /stats/prometheus exports them.\n"));
+  files.set(
+    "deploy/higress/one-replica/kustomization.yaml",
+    toYaml(
+      higressOneReplica(),
+      HEADER +
+        "# One gateway replica: the base without the room directory, with join retries (kubectl apply -k deploy/higress/one-replica).\n",
+    ),
+  );
+  files.set(
+    "deploy/higress/redis-trial/redis.yaml",
+    HEADER +
+      "# A Redis for trying the plugin: one pod, no persistence, no password. Not for production.\n" +
+      higressRedisTrial()
+        .map((o) => toYaml(o))
+        .join("---\n"),
+  );
+  files.set(
+    "deploy/observability/prometheus-rule.yaml",
+    toYaml(
+      prometheusRule(),
+      HEADER + "# The alerts the README recommends (prometheus-operator). Metric names as Envoy's /stats/prometheus exports them.\n",
+    ),
+  );
   files.set("deploy/observability/grafana-dashboard.json", JSON.stringify(grafanaDashboard(), null, 2) + "\n");
-  files.set("deploy/higress/redis-trial/kustomization.yaml", toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["redis.yaml"] }, HEADER));
+  files.set(
+    "deploy/higress/redis-trial/kustomization.yaml",
+    toYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["redis.yaml"] }, HEADER),
+  );
   return files;
 }
 

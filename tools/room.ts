@@ -113,7 +113,11 @@ export async function roomKeys(q: RoomQuery): Promise<RoomAnswer> {
 }
 
 async function etcdGet(url: string, key: string): Promise<string> {
-  const r = await fetch(`${url}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key: Buffer.from(key).toString("base64") }), signal: AbortSignal.timeout(3000) });
+  const r = await fetch(`${url}/v3/kv/range`, {
+    method: "POST",
+    body: JSON.stringify({ key: Buffer.from(key).toString("base64") }),
+    signal: AbortSignal.timeout(3000),
+  });
   if (!r.ok) throw new Error(`etcd ${url}: HTTP ${r.status}`);
   const kvs = (await r.json()).kvs as { value?: string }[] | undefined;
   return kvs && kvs[0]?.value ? Buffer.from(kvs[0].value, "base64").toString("utf8") : "";
@@ -139,7 +143,8 @@ export async function findRoom(q: RoomQuery): Promise<RoomAnswer> {
 }
 
 function describe(q: RoomQuery, a: RoomAnswer): string {
-  if (a.decision !== "new") return `the plugin gives this request no room (${a.decision}): a key parameter is missing or empty, or the key is too long`;
+  if (a.decision !== "new")
+    return `the plugin gives this request no room (${a.decision}): a key parameter is missing or empty, or the key is too long`;
   const lines = [
     `room key        ${a.key}`,
     `room hash       ${a.hash}   (the hash header's value)`,
@@ -148,7 +153,8 @@ function describe(q: RoomQuery, a: RoomAnswer): string {
   ];
   const where = q.etcd ? `etcd ${q.etcd}` : q.redis ? `redis ${q.redis.host}:${q.redis.port}` : "";
   if (where) lines.push(`directory       ${where}: ${a.directoryPod ? a.directoryPod : "no such room (new, or expired)"}`);
-  if (a.gatewayState) lines.push(`gateway         ${q.admin!.host}:${q.admin!.port}: ${a.directoryPod} is ${a.gatewayState} in ${q.cluster}`);
+  if (a.gatewayState)
+    lines.push(`gateway         ${q.admin!.host}:${q.admin!.port}: ${a.directoryPod} is ${a.gatewayState} in ${q.cluster}`);
   return lines.join("\n");
 }
 

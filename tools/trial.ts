@@ -23,7 +23,9 @@ interface TrialOptions {
 }
 
 /** The flags are parsed by plain JavaScript, so that `npm run trial -- --help` answers before any set-up. */
-const trialOptions: { parseTrialArgs(argv: string[]): TrialOptions; USAGE: string } = require(path.join(ROOT, "scripts", "trial-options.cjs"));
+const trialOptions: { parseTrialArgs(argv: string[]): TrialOptions; USAGE: string } = require(
+  path.join(ROOT, "scripts", "trial-options.cjs"),
+);
 
 /** Joins 3 players to each of 3 rooms; returns a line per room, or throws if a room split. */
 async function selfCheck(url: (room: string) => string): Promise<string[]> {
@@ -48,7 +50,12 @@ async function main(): Promise<void> {
   const dir = path.join(ROOT, ".work", o.check ? `trial-check-${process.pid}` : "trial");
   console.log(`trial: starting ${o.pods} demo pods and Envoy (config in ${path.relative(ROOT, dir)}/)`);
   const bed = await startBed({
-    name: "trial", dir, listenPort: o.listenPort, adminPort: o.adminPort, podBasePort: o.podBasePort, podCount: o.pods,
+    name: "trial",
+    dir,
+    listenPort: o.listenPort,
+    adminPort: o.adminPort,
+    podBasePort: o.podBasePort,
+    podCount: o.pods,
     pluginConfig: { logDecision: true },
     layout: { healthCheck: o.healthChecks },
   });
@@ -96,7 +103,12 @@ Press Ctrl-C to stop.`);
 /** `--replicas N`: N Envoys sharing a room directory (etcd), behind an L4 balancer on the listen port. */
 async function replicaTrial(o: TrialOptions): Promise<void> {
   console.log(`trial: starting ${o.pods} demo pods, etcd, ${o.replicas} Envoy replicas and an L4 balancer`);
-  const set = await startReplicas({ name: o.check ? `trial-replicas-check` : "trial-replicas", basePort: o.listenPort, podBasePort: o.podBasePort, replicas: o.replicas, pods: o.pods,
+  const set = await startReplicas({
+    name: o.check ? `trial-replicas-check` : "trial-replicas",
+    basePort: o.listenPort,
+    podBasePort: o.podBasePort,
+    replicas: o.replicas,
+    pods: o.pods,
     pluginConfig: { logDecision: true },
     layout: { healthCheck: o.healthChecks },
   });

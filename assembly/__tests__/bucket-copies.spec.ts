@@ -15,14 +15,24 @@ const OTHER_STAMP = "ra:s:4:0";
 /** The key scheme of that table (a table without copies of its own; the tests' copies use its keys). */
 const KEYS = new AffinityTable(new MemoryStore(), "ra", 4, 1, 100, 10);
 
-function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
-function text(b: Uint8Array | null): string { return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+function text(b: Uint8Array | null): string {
+  return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length);
+}
 
 /** Pins every new room to `target`; keeps every pin. */
 class To extends PinPolicy {
-  constructor(public target: string) { super(); }
-  keepsPin(address: string): bool { return true; }
-  place(fp: u64): string { return this.target; }
+  constructor(public target: string) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return true;
+  }
+  place(fp: u64): string {
+    return this.target;
+  }
 }
 
 describe("bucket copies", () => {

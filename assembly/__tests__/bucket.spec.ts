@@ -22,11 +22,14 @@ describe("bucket codec", () => {
   it("rejects corrupt bytes instead of trapping", () => {
     const good = encodeBucket([new Entry(7, 1, "1.2.3.4:5")]);
     expect(decodeBucket(good.subarray(0, good.length - 1))).toBeNull();
-    const bad = new Uint8Array(3); bad[0] = 9;
+    const bad = new Uint8Array(3);
+    bad[0] = 9;
     expect(decodeBucket(bad)).toBeNull();
-    const extra = new Uint8Array(good.length + 1); extra.set(good);
+    const extra = new Uint8Array(good.length + 1);
+    extra.set(good);
     expect(decodeBucket(extra)).toBeNull();
-    const emptyWithTail = new Uint8Array(3); emptyWithTail[0] = 1;
+    const emptyWithTail = new Uint8Array(3);
+    emptyWithTail[0] = 1;
     expect(decodeBucket(emptyWithTail)).toBeNull();
   });
   it("never reads past the end: every truncation of a valid bucket is invalid", () => {
@@ -34,7 +37,9 @@ describe("bucket codec", () => {
     for (let n = 1; n < good.length; n++) {
       expect(decodeBucket(good.slice(0, n))).toBeNull();
       const c = new BucketCursor(good.slice(0, n));
-      while (c.next()) { /* walks only whole entries */ }
+      while (c.next()) {
+        /* walks only whole entries */
+      }
       expect(c.valid).toBe(false);
     }
   });

@@ -3,8 +3,18 @@ import { parseConfig } from "../config/config";
 import { AffinityTable, Outcome } from "../table/table";
 import { TableHistory } from "../table/history";
 import {
-  RequestDecider, RequestFacts, RequestDecision, RequestAction, PassReason, ResponseAction, StreamState, routesOf,
-  DeferredFacts, upgradesToWebSocket, requestLabel, responseLabel,
+  RequestDecider,
+  RequestFacts,
+  RequestDecision,
+  RequestAction,
+  PassReason,
+  ResponseAction,
+  StreamState,
+  routesOf,
+  DeferredFacts,
+  upgradesToWebSocket,
+  requestLabel,
+  responseLabel,
 } from "../request/decision";
 import { rejectionReply, DETAILS_MISSING_KEY, DETAILS_KEY_TOO_LONG } from "../request/local-replies";
 import { FixedFacts, readsEveryRequest } from "./helpers";
@@ -23,8 +33,14 @@ class CountingFacts extends DeferredFacts {
   clusterReads: i32 = 0;
   clockReads: i32 = 0;
   routedTo: string = CLUSTER;
-  cluster(): string | null { this.clusterReads++; return this.routedTo; }
-  nowMs(): u64 { this.clockReads++; return NOW_MS; }
+  cluster(): string | null {
+    this.clusterReads++;
+    return this.routedTo;
+  }
+  nowMs(): u64 {
+    this.clockReads++;
+    return NOW_MS;
+  }
 }
 
 function hostJoin(path: string, host: CountingFacts, websocket: bool = true): RequestFacts {
@@ -63,8 +79,8 @@ describe("request decision", () => {
     const host = new CountingFacts();
     decider().decide(hostJoin(ROOM, host, false));
     decider().decide(hostJoin("/ws?appId=a1", host));
-    decider("{\"onMissingKey\":\"reject\"}").decide(hostJoin("/ws?roomId=r9", host));
-    decider("{\"maxKeyLength\":8}").decide(hostJoin(ROOM, host));
+    decider('{"onMissingKey":"reject"}').decide(hostJoin("/ws?roomId=r9", host));
+    decider('{"maxKeyLength":8}').decide(hostJoin(ROOM, host));
     expect(host.clusterReads).toBe(0);
     expect(host.clockReads).toBe(0);
   });
@@ -77,25 +93,25 @@ describe("request decision", () => {
   });
   it("passes a non-WebSocket request without matching rules or reading the cluster when every route passes it", () => {
     const host = new CountingFacts();
-    const d = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin(ROOM, host, false));
+    const d = decider('{"_rules_":[{"_match_service_":["x"],"keyParams":["t"]}]}').decide(hostJoin(ROOM, host, false));
     expect(d.passReason).toBe(PassReason.NotWebSocket);
     expect(host.clusterReads).toBe(0);
   });
   it("matches rules for a non-WebSocket request when a route keys plain requests too", () => {
     const host = new CountingFacts();
-    const dc = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"websocketOnly\":false}]}");
+    const dc = decider('{"_rules_":[{"_match_service_":["x"],"websocketOnly":false}]}');
     expect(dc.passesEveryNonWebSocket).toBe(false);
     dc.decide(hostJoin(ROOM, host, false));
     expect(host.clusterReads).toBe(1);
   });
   it("reads the routed cluster before the key when rules can match on it", () => {
     const host = new CountingFacts();
-    decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}").decide(hostJoin("/ws?appId=a1", host));
+    decider('{"_rules_":[{"_match_service_":["x"],"keyParams":["t"]}]}').decide(hostJoin("/ws?appId=a1", host));
     expect(host.clusterReads).toBe(1);
   });
   it("reads the routed cluster of every keyed join when a rule matches by service", () => {
     const host = new CountingFacts();
-    const dc = decider("{\"_rules_\":[{\"_match_service_\":[\"x\"],\"keyParams\":[\"t\"]}]}");
+    const dc = decider('{"_rules_":[{"_match_service_":["x"],"keyParams":["t"]}]}');
     for (let i = 0; i < 100; i++) dc.decide(hostJoin(ROOM, host));
     expect(host.clusterReads).toBe(100);
   });
@@ -138,14 +154,14 @@ describe("request decision", () => {
     expect(d.passReason).toBe(PassReason.MissingKey);
   });
   it("rejects a request without a room key with 400 room_affinity_missing_key (reject policy)", () => {
-    const d = decider("{\"onMissingKey\":\"reject\"}").decide(join("/ws?roomId=r9"));
+    const d = decider('{"onMissingKey":"reject"}').decide(join("/ws?roomId=r9"));
     expect(d.action).toBe(RequestAction.Reject);
     expect(rejectionReply(d).status).toBe(400);
     expect(rejectionReply(d).details).toBe(DETAILS_MISSING_KEY);
     expect(rejectionReply(d).body).toBe("missing query parameter 'appId'\n");
   });
   it("rejects an over-long key with 400 room_affinity_key_too_long", () => {
-    const d = decider("{\"maxKeyLength\":16}").decide(join("/ws?appId=a1&roomId=0123456789abcdef"));
+    const d = decider('{"maxKeyLength":16}').decide(join("/ws?appId=a1&roomId=0123456789abcdef"));
     expect(d.action).toBe(RequestAction.Reject);
     expect(rejectionReply(d).status).toBe(400);
     expect(rejectionReply(d).details).toBe(DETAILS_KEY_TOO_LONG);
@@ -210,7 +226,7 @@ describe("request decision", () => {
     expect(a.fingerprint == b.fingerprint).toBe(false);
   });
   it("applies the first matching _rules_ entry: its key params, its missing-key policy", () => {
-    const dc = decider("{\"_rules_\":[{\"_match_domain_\":[\"*.wx.game.local\"],\"keyParams\":[\"threadId\"],\"onMissingKey\":\"reject\"}]}");
+    const dc = decider('{"_rules_":[{"_match_domain_":["*.wx.game.local"],"keyParams":["threadId"],"onMissingKey":"reject"}]}');
     expect(dc.needsRouteFacts).toBe(true);
     const wx = dc.decide(join("/ws?threadId=7", true, "h5.wx.game.local"));
     expect(wx.action).toBe(RequestAction.Learn);
@@ -350,7 +366,7 @@ describe("response decision", () => {
 
 describe("decision labels (access logs)", () => {
   it("names each request decision", () => {
-    const dc = decider("{\"onMissingKey\":\"reject\"}");
+    const dc = decider('{"onMissingKey":"reject"}');
     expect(requestLabel(dc.decide(join(ROOM, false)))).toBe("passed");
     expect(requestLabel(dc.decide(join("/ws?appId=a1")))).toBe("rejected");
     const first = dc.decide(join(ROOM));

@@ -17,13 +17,15 @@ class RecordingTransport extends DirectoryTransport {
   }
 }
 
-function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
 const POD = "10.0.0.7:8080";
-const FOUND_BODY = "{\"header\":{},\"kvs\":[{\"key\":\"eA==\",\"value\":\"" + base64Encode(POD) + "\"}],\"count\":\"1\"}";
-const ABSENT_BODY = "{\"header\":{}}";
-const LEASE_BODY = "{\"header\":{},\"ID\":\"7587862\",\"TTL\":\"90\"}";
+const FOUND_BODY = '{"header":{},"kvs":[{"key":"eA==","value":"' + base64Encode(POD) + '"}],"count":"1"}';
+const ABSENT_BODY = '{"header":{}}';
+const LEASE_BODY = '{"header":{},"ID":"7587862","TTL":"90"}';
 
-function config(json: string = "{\"directory\":{\"maxLookupsInFlight\":2,\"timeoutMs\":100}}"): DirectoryConfig {
+function config(json: string = '{"directory":{"maxLookupsInFlight":2,"timeoutMs":100}}'): DirectoryConfig {
   return parseConfig(bytes(json)).config!.directory!;
 }
 
@@ -74,7 +76,7 @@ describe("room directory", () => {
     d.onReply(1, "", false, bytes(LEASE_BODY), 1);
     expect(d.lease).toBe("7587862");
     expect(d.claim(1, POD, 2)).toBe(true);
-    expect(t.sent[1].body.includes("\"lease\":\"7587862\"")).toBe(true);
+    expect(t.sent[1].body.includes('"lease":"7587862"')).toBe(true);
   });
   it("reports a lost write with the directory's pod, and a store failure with its reason", () => {
     const t = new RecordingTransport();
@@ -82,7 +84,7 @@ describe("room directory", () => {
     d.onTick(0);
     d.onReply(1, "", false, bytes(LEASE_BODY), 1);
     d.claim(9, "10.0.0.1:80", 2);
-    const lost = "{\"header\":{},\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"eA==\",\"value\":\"" + base64Encode(POD) + "\"}]}}]}";
+    const lost = '{"header":{},"responses":[{"response_range":{"kvs":[{"key":"eA==","value":"' + base64Encode(POD) + '"}]}}]}';
     const e = d.onReply(2, "", false, bytes(lost), 3)!;
     expect(e.kind).toBe(EventKind.WriteDone);
     expect(e.address).toBe(POD);
@@ -96,7 +98,7 @@ describe("room directory", () => {
     const t = new RecordingTransport();
     const d = directory(t);
     d.lookup(1, 10, 0);
-    const junk = "{\"header\":{},\"kvs\":[{\"key\":\"eA==\",\"value\":\"" + base64Encode("evil.example.com:80; rm") + "\"}]}";
+    const junk = '{"header":{},"kvs":[{"key":"eA==","value":"' + base64Encode("evil.example.com:80; rm") + '"}]}';
     const e = d.onReply(1, "", false, bytes(junk), 1)!;
     expect(e.address).toBe("");
     expect(e.failure.includes("not a pod address")).toBe(true);
@@ -111,12 +113,21 @@ describe("etcd replies", () => {
   it("reads found, absent, written and lease replies", () => {
     expect(parseRange(bytes(FOUND_BODY)).value).toBe(POD);
     expect(parseRange(bytes(ABSENT_BODY)).kind).toBe(ReplyKind.Absent);
-    expect(parseTxn(bytes("{\"header\":{},\"succeeded\":true}")).kind).toBe(ReplyKind.Written);
+    expect(parseTxn(bytes('{"header":{},"succeeded":true}')).kind).toBe(ReplyKind.Written);
     expect(parseLeaseGrant(bytes(LEASE_BODY)).lease).toBe("7587862");
   });
   it("turns malformed, truncated, errored and hostile replies into invalid ones, never a trap", () => {
-    const bad = ["", "{", "[]", "{\"error\":\"etcdserver: request timed out\"}", "{\"header\":{},\"kvs\":[1]}",
-      "{\"header\":{},\"kvs\":[{\"value\":\"***\"}]}", "{\"header\":{}, \"responses\":[]}", "{\"ID\":\"12a\"}", "{\"ID\":\"123456789012345678901\"}"];
+    const bad = [
+      "",
+      "{",
+      "[]",
+      '{"error":"etcdserver: request timed out"}',
+      '{"header":{},"kvs":[1]}',
+      '{"header":{},"kvs":[{"value":"***"}]}',
+      '{"header":{}, "responses":[]}',
+      '{"ID":"12a"}',
+      '{"ID":"123456789012345678901"}',
+    ];
     for (let i = 0; i < bad.length; i++) {
       expect(parseRange(bytes(bad[i])).kind == ReplyKind.Found).toBe(false);
       expect(parseTxn(bytes(bad[i])).kind == ReplyKind.Written).toBe(false);

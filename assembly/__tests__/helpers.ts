@@ -7,9 +7,18 @@ export function expectContains(actual: string, sub: string): void {
 
 /** Fixed deferred facts: the cluster a request was routed to and the clock. */
 export class FixedFacts extends DeferredFacts {
-  constructor(private readonly clusterName: string | null, private readonly now: u64) { super(); }
-  cluster(): string | null { return this.clusterName; }
-  nowMs(): u64 { return this.now; }
+  constructor(
+    private readonly clusterName: string | null,
+    private readonly now: u64,
+  ) {
+    super();
+  }
+  cluster(): string | null {
+    return this.clusterName;
+  }
+  nowMs(): u64 {
+    return this.now;
+  }
 }
 
 /**

@@ -1,7 +1,11 @@
 import { buildRoomKey, KeySpec, KeyStatus, formDecode } from "../request/key";
 
-function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
-function text(b: Uint8Array | null): string { return b == null ? "<null>" : String.UTF8.decodeUnsafe(b.dataStart, b.length); }
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+function text(b: Uint8Array | null): string {
+  return b == null ? "<null>" : String.UTF8.decodeUnsafe(b.dataStart, b.length);
+}
 const spec = new KeySpec(["appId", "roomId"], true, 512);
 function key(path: string, s: KeySpec = spec): string {
   const r = buildRoomKey(bytes(path), s);
@@ -51,8 +55,21 @@ describe("room key", () => {
     expect(key("/game2?appId=a&roomId=1", noPath)).toBe("a:1");
   });
   it("keys every spelling of one path as one room", () => {
-    const SPELLINGS = ["/ws", "/ws/", "//ws", "/./ws", "/w%73", "/W%73".toLowerCase(), "/%77%73", "/ws//", "/ws/.",
-      "/x/../ws", "/./x/./../ws/", "///ws///", "/w%73/"];
+    const SPELLINGS = [
+      "/ws",
+      "/ws/",
+      "//ws",
+      "/./ws",
+      "/w%73",
+      "/W%73".toLowerCase(),
+      "/%77%73",
+      "/ws//",
+      "/ws/.",
+      "/x/../ws",
+      "/./x/./../ws/",
+      "///ws///",
+      "/w%73/",
+    ];
     for (let i = 0; i < SPELLINGS.length; i++) expect(key(SPELLINGS[i] + "?appId=a&roomId=1")).toBe("/ws:a:1");
   });
   it("keeps different paths apart after normalization", () => {

@@ -37,7 +37,8 @@ describe("snapshot store", () => {
     expect(reader.readVersion("c")!.version).toBe(1);
     expect(reader.readVersion("c")!.publishedAtMs).toBe(2000);
     const m2 = new Membership();
-    m2.add("a:1", HOST_DRAINING); m2.add("b:1", HOST_HEALTHY);
+    m2.add("a:1", HOST_DRAINING);
+    m2.add("b:1", HOST_HEALTHY);
     expect(writer.publish("c", m2, 3000)).toBe(true);
     expect(reader.readVersion("c")!.version).toBe(2);
     expect(reader.current("c")!.flagsOf("a:1")).toBe(HOST_DRAINING);

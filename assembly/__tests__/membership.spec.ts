@@ -1,23 +1,34 @@
-import { Membership, HOST_HEALTHY, HOST_DRAINING, encodeSnapshot, decodeSnapshot, parseAdminClusters, membershipFromHostPairs } from "../membership/membership";
+import {
+  Membership,
+  HOST_HEALTHY,
+  HOST_DRAINING,
+  encodeSnapshot,
+  decodeSnapshot,
+  parseAdminClusters,
+  membershipFromHostPairs,
+} from "../membership/membership";
 
-function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
 
 const ADMIN_BODY =
-    '{"cluster_statuses":[' +
-    '{"name":"room_affinity_admin","host_statuses":[{"address":{"socket_address":{"address":"127.0.0.1","port_value":9901}},"health_status":{"eds_health_status":"HEALTHY"}}]},' +
-    '{"name":"game_pods","added_via_api":true,"host_statuses":[' +
-    '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18001}},"health_status":{"eds_health_status":"HEALTHY"}},' +
-    '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18002}},"health_status":{"eds_health_status":"DRAINING"}},' +
-    '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18003}},"health_status":{"failed_active_health_check":true,"eds_health_status":"HEALTHY"}},' +
-    '{"address":{"socket_address":{"address":"::1","port_value":18004}},"health_status":{}},' +
-    '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18005}},"health_status":{"eds_health_status":"HEALTHY","pending_dynamic_removal":true}}' +
-    ']}]}';
-
+  '{"cluster_statuses":[' +
+  '{"name":"room_affinity_admin","host_statuses":[{"address":{"socket_address":{"address":"127.0.0.1","port_value":9901}},"health_status":{"eds_health_status":"HEALTHY"}}]},' +
+  '{"name":"game_pods","added_via_api":true,"host_statuses":[' +
+  '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18001}},"health_status":{"eds_health_status":"HEALTHY"}},' +
+  '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18002}},"health_status":{"eds_health_status":"DRAINING"}},' +
+  '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18003}},"health_status":{"failed_active_health_check":true,"eds_health_status":"HEALTHY"}},' +
+  '{"address":{"socket_address":{"address":"::1","port_value":18004}},"health_status":{}},' +
+  '{"address":{"socket_address":{"address":"127.0.0.1","port_value":18005}},"health_status":{"eds_health_status":"HEALTHY","pending_dynamic_removal":true}}' +
+  "]}]}";
 
 describe("membership", () => {
   it("counts only healthy, non-draining hosts as taking new rooms", () => {
     const m = new Membership();
-    m.add("a:1", HOST_DRAINING); m.add("b:1", 0); m.add("c:1", HOST_HEALTHY);
+    m.add("a:1", HOST_DRAINING);
+    m.add("b:1", 0);
+    m.add("c:1", HOST_HEALTHY);
     expect(m.eligibleCount()).toBe(1);
     expect(m.flagsOf("a:1")).toBe(HOST_DRAINING);
     expect(m.flagsOf("gone:1")).toBe(-1);
@@ -27,7 +38,9 @@ describe("membership", () => {
 describe("membership snapshot", () => {
   it("round-trips", () => {
     const m = new Membership();
-    m.add("10.0.0.1:80", HOST_HEALTHY); m.add("[::1]:81", HOST_DRAINING); m.add("10.0.0.3:80", 0);
+    m.add("10.0.0.1:80", HOST_HEALTHY);
+    m.add("[::1]:81", HOST_DRAINING);
+    m.add("10.0.0.3:80", 0);
     const d = decodeSnapshot(encodeSnapshot(m))!;
     expect(d.size).toBe(3);
     expect(d.flagsOf("[::1]:81")).toBe(HOST_DRAINING);
@@ -41,8 +54,10 @@ describe("membership snapshot", () => {
   });
   it("ignores duplicate and over-long addresses", () => {
     const m = new Membership();
-    m.add("a:1", HOST_HEALTHY); m.add("a:1", 0);
-    let long = ""; for (let i = 0; i < 70; i++) long += "x";
+    m.add("a:1", HOST_HEALTHY);
+    m.add("a:1", 0);
+    let long = "";
+    for (let i = 0; i < 70; i++) long += "x";
     m.add(long, HOST_HEALTHY);
     expect(m.size).toBe(1);
     expect(m.flagsOf("a:1")).toBe(HOST_HEALTHY);

@@ -48,8 +48,12 @@ export class MemoryStore extends KvStore {
     return WriteStatus.Ok;
   }
 
-  writesOf(key: string): i32 { return this.keyWrites.has(key) ? this.keyWrites.get(key) : 0; }
-  readsOf(key: string): i32 { return this.keyReads.has(key) ? this.keyReads.get(key) : 0; }
+  writesOf(key: string): i32 {
+    return this.keyWrites.has(key) ? this.keyWrites.get(key) : 0;
+  }
+  readsOf(key: string): i32 {
+    return this.keyReads.has(key) ? this.keyReads.get(key) : 0;
+  }
 }
 
 /** Reads a room's live entry from a table, if any (no write). */

@@ -2,16 +2,24 @@ import { encodePairs, decodePairs, findPairValue } from "../abi/pairs";
 
 /** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */
 const HANDSHAKE: string[][] = [
-  [":authority", "game.example.com"], [":path", "/ws?appId=a1&roomId=r9"], [":method", "GET"], [":scheme", "http"],
-  ["upgrade", "websocket"], ["connection", "Upgrade"], ["cookie", "a=1; b=2"], ["upgrade", "h2c"],
+  [":authority", "game.example.com"],
+  [":path", "/ws?appId=a1&roomId=r9"],
+  [":method", "GET"],
+  [":scheme", "http"],
+  ["upgrade", "websocket"],
+  ["connection", "Upgrade"],
+  ["cookie", "a=1; b=2"],
+  ["upgrade", "h2c"],
 ];
-
 
 /** An encoding whose header claims `count` pairs of the given lengths over `size` bytes. */
 function forged(count: u32, keyLen: u32, valueLen: u32, size: i32): Uint8Array {
   const b = new Uint8Array(size);
   store<u32>(b.dataStart, count);
-  if (size >= 12) { store<u32>(b.dataStart + 4, keyLen); store<u32>(b.dataStart + 8, valueLen); }
+  if (size >= 12) {
+    store<u32>(b.dataStart + 4, keyLen);
+    store<u32>(b.dataStart + 8, valueLen);
+  }
   return b;
 }
 

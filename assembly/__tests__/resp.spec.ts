@@ -4,7 +4,9 @@ import { encodeCommand, decodeReply, RespType, MAX_BULK } from "../directory/res
 import { RedisProtocol } from "../directory/redis";
 import { Operation, ReplyKind } from "../directory/protocol";
 
-function bytes(s: string): Uint8Array { return Uint8Array.wrap(String.UTF8.encode(s)); }
+function bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
 
 describe("RESP", () => {
   it("encodes a command as an array of bulk strings with byte lengths", () => {
@@ -39,7 +41,9 @@ describe("RESP", () => {
     expect(decodeReply(bytes("$99999999999999999999\r\nx\r\n")).error.includes("bad length")).toBe(true);
     expect(decodeReply(bytes("$-2\r\n")).error.includes("out of range")).toBe(true);
     expect(decodeReply(bytes("*100000\r\n")).error.includes("out of range")).toBe(true);
-    expect(decodeReply(bytes("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n")).error.includes("nested deeper")).toBe(true);
+    expect(decodeReply(bytes("*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n")).error.includes("nested deeper")).toBe(
+      true,
+    );
     expect(decodeReply(bytes("!oops\r\n")).error.includes("unknown type")).toBe(true);
     expect(decodeReply(bytes("+OK\r\n+OK\r\n")).error.includes("trailing bytes")).toBe(true);
     expect(decodeReply(bytes("$3\r\nabcd\r\n")).error.includes("without CRLF")).toBe(true);

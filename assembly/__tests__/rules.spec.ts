@@ -27,6 +27,8 @@ describe("per-route rule matching (Higress semantics)", () => {
     expect(new RuleMatcher(MatchKind.Route, ["default/a"]).matches("default/ab", "", "")).toBe(false);
     expect(new RuleMatcher(MatchKind.RoutePrefix, ["games/"]).matches("games/chess", "", "")).toBe(true);
     expect(new RuleMatcher(MatchKind.Domain, ["*.wx.example.com"]).matches("r", "m.wx.example.com", "")).toBe(true);
-    expect(new RuleMatcher(MatchKind.Service, ["chess.games.svc.cluster.local"]).matches("r", "h", "outbound|80||chess.games.svc.cluster.local")).toBe(true);
+    expect(
+      new RuleMatcher(MatchKind.Service, ["chess.games.svc.cluster.local"]).matches("r", "h", "outbound|80||chess.games.svc.cluster.local"),
+    ).toBe(true);
   });
 });

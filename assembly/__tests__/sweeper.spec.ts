@@ -5,12 +5,20 @@ import { PinPolicy } from "../table/placement";
 import { MemoryStore } from "./memory-store";
 
 class To extends PinPolicy {
-  constructor(public target: string) { super(); }
-  keepsPin(address: string): bool { return true; }
-  place(fp: u64): string { return this.target; }
+  constructor(public target: string) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return true;
+  }
+  place(fp: u64): string {
+    return this.target;
+  }
 }
 
-function fp(i: i32): u64 { return <u64>(i + 1) * 0x9E3779B97F4A7C15; }
+function fp(i: i32): u64 {
+  return <u64>(i + 1) * 0x9e3779b97f4a7c15;
+}
 
 function fill(t: AffinityTable, n: i32, now: u32): void {
   for (let i = 0; i < n; i++) t.resolve(fp(i), now, new To(i % 2 == 0 ? "A:1" : "B:1"));
@@ -31,8 +39,11 @@ describe("sweeper", () => {
     const s = new MemoryStore();
     const t = new AffinityTable(s, "ra", 256, 4, 1000, 10); // 64 buckets
     fill(t, 100, 100);
-    const both = new PresentHosts(); both.add("A:1"); both.add("B:1");
-    const onlyA = new PresentHosts(); onlyA.add("A:1");
+    const both = new PresentHosts();
+    both.add("A:1");
+    both.add("B:1");
+    const onlyA = new PresentHosts();
+    onlyA.add("A:1");
     const sw = new Sweeper(t, 4);
     expect(sw.pass(101, both).bucketsVisited).toBe(4);
     expect(sw.pass(102, both).bucketsVisited).toBe(4);
@@ -94,7 +105,8 @@ describe("sweeper", () => {
     const worker = new AffinityTable(s, "ra", 64, 4, 1000, 10, 16); // 16 buckets, copies on
     fill(worker, 10, 100);
     for (let i = 0; i < 10; i++) worker.find(fp(i), 101); // every bucket read since its last write: copies held
-    const onlyA = new PresentHosts(); onlyA.add("A:1");
+    const onlyA = new PresentHosts();
+    onlyA.add("A:1");
     new Sweeper(new AffinityTable(s, "ra", 64, 4, 1000, 10), 16).pass(102, onlyA); // another worker's sweep: B left
     let pinnedToB = 0;
     for (let i = 0; i < 10; i++) if (worker.find(fp(i), 103).address == "B:1") pinnedToB++;

@@ -6,9 +6,19 @@ import { noHook, MemoryStore, lookup } from "./memory-store";
 /** Members A, B, C usable; new rooms go to `target`. */
 class Fixed extends PinPolicy {
   places: i32 = 0;
-  constructor(public target: string, public gone: string = "") { super(); }
-  keepsPin(address: string): bool { return address != this.gone; }
-  place(fp: u64): string { this.places++; return this.target; }
+  constructor(
+    public target: string,
+    public gone: string = "",
+  ) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return address != this.gone;
+  }
+  place(fp: u64): string {
+    this.places++;
+    return this.target;
+  }
 }
 
 function newTable(store: MemoryStore, buckets: i32 = 4, size: i32 = 3): AffinityTable {
@@ -117,7 +127,7 @@ describe("affinity table", () => {
     const t = new AffinityTable(s, "ra", 10, 4, 100, 10); // buckets of 4, 4 and 2
     expect(t.bucketCount).toBe(3);
     expect(t.limitOf(2)).toBe(2);
-    for (let i: u64 = 0; i < 300; i++) t.resolve(i * 0x9E3779B97F4A7C15, 1000, new Fixed("A"));
+    for (let i: u64 = 0; i < 300; i++) t.resolve(i * 0x9e3779b97f4a7c15, 1000, new Fixed("A"));
     let total = 0;
     for (let b = 0; b < 3; b++) total += decodeBucket(s.get(t.bucketKey(b)).value)!.length;
     expect(total).toBe(10);
@@ -125,7 +135,7 @@ describe("affinity table", () => {
   it("never holds more than bucketSize entries per bucket", () => {
     const s = new MemoryStore();
     const t = newTable(s, 4, 3);
-    for (let i: u64 = 0; i < 500; i++) t.resolve(i * 0x9E3779B97F4A7C15, 1000, new Fixed("A"));
+    for (let i: u64 = 0; i < 500; i++) t.resolve(i * 0x9e3779b97f4a7c15, 1000, new Fixed("A"));
     let total = 0;
     for (let b = 0; b < 4; b++) {
       const n = decodeBucket(s.get(t.bucketKey(b)).value)!.length;
@@ -175,7 +185,8 @@ describe("affinity table", () => {
   it("rewrites a corrupt bucket instead of failing", () => {
     const s = new MemoryStore();
     const t = newTable(s);
-    const garbage = new Uint8Array(5); garbage[0] = 0xee;
+    const garbage = new Uint8Array(5);
+    garbage[0] = 0xee;
     s.set(t.bucketKey(t.bucketOf(42)), garbage, 0);
     const r = t.resolve(42, 1000, new Fixed("A"));
     expect(r.outcome).toBe(Outcome.Pinned);

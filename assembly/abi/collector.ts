@@ -9,9 +9,13 @@ let depth: i32 = 0;
 let finishedStreams: u32 = 0;
 
 /** exports.ts contract: an export that may reach host code starts. */
-export function enterExport(): void { depth++; }
+export function enterExport(): void {
+  depth++;
+}
 /** exports.ts contract: that export returns. */
-export function leaveExport(): void { depth--; }
+export function leaveExport(): void {
+  depth--;
+}
 
 /** exports.ts contract: after a tick, collect if no export is active. */
 export function collectIfIdle(): void {

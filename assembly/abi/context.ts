@@ -5,9 +5,13 @@ import { FilterHeadersStatus } from "./imports";
 export abstract class RootContext {
   constructor(public readonly id: u32) {}
   /** proxy_on_vm_start */
-  onVmStart(vmConfigSize: u32): bool { return true; }
+  onVmStart(vmConfigSize: u32): bool {
+    return true;
+  }
   /** proxy_on_configure: false makes the host reject this plugin configuration. */
-  onConfigure(pluginConfigSize: u32): bool { return true; }
+  onConfigure(pluginConfigSize: u32): bool {
+    return true;
+  }
   /** proxy_on_tick */
   onTick(): void {}
   /** proxy_on_http_call_response */
@@ -21,9 +25,13 @@ export abstract class RootContext {
 export class HttpContext {
   constructor(public readonly id: u32) {}
   /** proxy_on_request_headers */
-  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
+  onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    return FilterHeadersStatus.Continue;
+  }
   /** proxy_on_response_headers */
-  onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus { return FilterHeadersStatus.Continue; }
+  onResponseHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
+    return FilterHeadersStatus.Continue;
+  }
 }
 
 /** Creates the root context for a root id; set once by the build target. */

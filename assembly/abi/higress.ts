@@ -36,9 +36,19 @@ export function redisInit(cluster: string, username: string, password: string, t
   const c = utf8(cluster);
   const u = utf8(username);
   const p = utf8(password);
-  const status = proxy_redis_init(changetype<usize>(c), c.byteLength, changetype<usize>(u), u.byteLength,
-    changetype<usize>(p), p.byteLength, timeoutMs);
-  if (status != Status.Ok) { surface("proxy_redis_init", status); return false; }
+  const status = proxy_redis_init(
+    changetype<usize>(c),
+    c.byteLength,
+    changetype<usize>(u),
+    u.byteLength,
+    changetype<usize>(p),
+    p.byteLength,
+    timeoutMs,
+  );
+  if (status != Status.Ok) {
+    surface("proxy_redis_init", status);
+    return false;
+  }
   return true;
 }
 
@@ -47,6 +57,9 @@ export function redisCall(cluster: string, query: string): i64 {
   const c = utf8(cluster);
   const q = utf8(query);
   const status = proxy_redis_call(changetype<usize>(c), c.byteLength, changetype<usize>(q), q.byteLength, RET_PTR);
-  if (status != Status.Ok) { surface("proxy_redis_call", status); return -1; }
+  if (status != Status.Ok) {
+    surface("proxy_redis_call", status);
+    return -1;
+  }
   return <i64>load<u32>(RET_PTR);
 }

@@ -4,11 +4,31 @@
 // `surface`: logged once per distinct call and status, and counted (hostCallFailures).
 import { LogOnce } from "./log-once";
 import {
-  Status, LogLevel, BufferType, MapType, MetricType,
-  proxy_log, proxy_get_log_level, proxy_get_buffer_bytes, proxy_get_header_map_value, proxy_get_header_map_pairs, proxy_replace_header_map_value,
-  proxy_remove_header_map_value, proxy_get_property, proxy_set_property, proxy_get_shared_data, proxy_set_shared_data,
-  proxy_set_tick_period_milliseconds, proxy_get_current_time_nanoseconds, proxy_send_local_response,
-  proxy_http_call, proxy_set_effective_context, proxy_continue_stream, proxy_define_metric, proxy_increment_metric, proxy_record_metric,
+  Status,
+  LogLevel,
+  BufferType,
+  MapType,
+  MetricType,
+  proxy_log,
+  proxy_get_log_level,
+  proxy_get_buffer_bytes,
+  proxy_get_header_map_value,
+  proxy_get_header_map_pairs,
+  proxy_replace_header_map_value,
+  proxy_remove_header_map_value,
+  proxy_get_property,
+  proxy_set_property,
+  proxy_get_shared_data,
+  proxy_set_shared_data,
+  proxy_set_tick_period_milliseconds,
+  proxy_get_current_time_nanoseconds,
+  proxy_send_local_response,
+  proxy_http_call,
+  proxy_set_effective_context,
+  proxy_continue_stream,
+  proxy_define_metric,
+  proxy_increment_metric,
+  proxy_record_metric,
 } from "./imports";
 import { encodePairs } from "./pairs";
 
@@ -53,7 +73,9 @@ export function allocateForHost(size: usize): usize {
 }
 
 /** Before a host call that may hand back a value: no value is outstanding, so the scratch block is free. */
-export function reclaimScratch(): void { scratchLent = false; }
+export function reclaimScratch(): void {
+  scratchLent = false;
+}
 
 /** An empty value, shared: nothing can be written into it. */
 const NO_BYTES = new Uint8Array(0);
@@ -86,12 +108,16 @@ const HOST_CALL_PROBLEMS = new LogOnce();
  */
 export function surface(call: string, status: u32): void {
   failures++;
-  HOST_CALL_PROBLEMS.warn(call + " " + status.toString(), "host call " + call + " failed with status " + status.toString() +
-    " (logged once; counted in room_affinity.host_call_failures_total)");
+  HOST_CALL_PROBLEMS.warn(
+    call + " " + status.toString(),
+    "host call " + call + " failed with status " + status.toString() + " (logged once; counted in room_affinity.host_call_failures_total)",
+  );
 }
 
 /** Unexpected host statuses so far (this VM). */
-export function hostCallFailures(): u64 { return failures; }
+export function hostCallFailures(): u64 {
+  return failures;
+}
 
 /** Ok, or NotFound where absence is an answer (a header, a property, a key); anything else is surfaced. */
 function okOrAbsent(call: string, status: u32): bool {
@@ -118,17 +144,28 @@ export function log(level: LogLevel, message: string): void {
   const b = utf8(message);
   proxy_log(level, changetype<usize>(b), b.byteLength);
 }
-export function logDebug(message: string): void { log(LogLevel.Debug, message); }
+export function logDebug(message: string): void {
+  log(LogLevel.Debug, message);
+}
 
 /** The host's current log level for this plugin (Info if the host cannot tell). */
 export function hostLogLevel(): LogLevel {
   const status = proxy_get_log_level(RET_U32);
-  if (status != Status.Ok) { surface("proxy_get_log_level", status); return LogLevel.Info; }
+  if (status != Status.Ok) {
+    surface("proxy_get_log_level", status);
+    return LogLevel.Info;
+  }
   return <LogLevel>load<u32>(RET_U32);
 }
-export function logInfo(message: string): void { log(LogLevel.Info, message); }
-export function logWarn(message: string): void { log(LogLevel.Warn, message); }
-export function logError(message: string): void { log(LogLevel.Error, message); }
+export function logInfo(message: string): void {
+  log(LogLevel.Info, message);
+}
+export function logWarn(message: string): void {
+  log(LogLevel.Warn, message);
+}
+export function logError(message: string): void {
+  log(LogLevel.Error, message);
+}
 
 // ---- buffers ----
 export function getBuffer(type: BufferType, size: u32): Uint8Array | null {
@@ -144,9 +181,13 @@ export function getBuffer(type: BufferType, size: u32): Uint8Array | null {
  */
 export class HostName {
   readonly bytes: ArrayBuffer;
-  constructor(public readonly text: string) { this.bytes = utf8(text); }
+  constructor(public readonly text: string) {
+    this.bytes = utf8(text);
+  }
   /** A property path; its segments are joined by NUL as the ABI requires. */
-  static property(path: string[]): HostName { return new HostName(path.join("\0")); }
+  static property(path: string[]): HostName {
+    return new HostName(path.join("\0"));
+  }
 }
 
 /** The `:status` pseudo-header of responses and http-call replies. */
@@ -268,7 +309,10 @@ export function getSharedData(key: string): Uint8Array | null {
   store<u32>(RET_CAS, 0);
   reclaimScratch();
   const status = proxy_get_shared_data(k, n, RET_PTR, RET_SIZE, RET_CAS);
-  if (!okOrAbsent("proxy_get_shared_data", status)) { store<u32>(RET_CAS, 0); return null; }
+  if (!okOrAbsent("proxy_get_shared_data", status)) {
+    store<u32>(RET_CAS, 0);
+    return null;
+  }
   return takeHostBytes(load<usize>(RET_PTR), load<usize>(RET_SIZE));
 }
 
@@ -288,7 +332,10 @@ export function setSharedData(key: string, value: Uint8Array, cas: u32): bool {
 // ---- time, ticks ----
 export function nowNanos(): u64 {
   const status = proxy_get_current_time_nanoseconds(RET_U64);
-  if (status != Status.Ok) { surface("proxy_get_current_time_nanoseconds", status); return 0; }
+  if (status != Status.Ok) {
+    surface("proxy_get_current_time_nanoseconds", status);
+    return 0;
+  }
   return load<u64>(RET_U64);
 }
 
@@ -302,7 +349,16 @@ export function sendLocalResponse(status: u32, details: string, body: string, he
   const d = utf8(details);
   const bd = utf8(body);
   const h = encodePairs(headers);
-  const r = proxy_send_local_response(status, changetype<usize>(d), d.byteLength, changetype<usize>(bd), bd.byteLength, h.dataStart, h.length, -1);
+  const r = proxy_send_local_response(
+    status,
+    changetype<usize>(d),
+    d.byteLength,
+    changetype<usize>(bd),
+    bd.byteLength,
+    h.dataStart,
+    h.length,
+    -1,
+  );
   if (r != Status.Ok) surface("proxy_send_local_response", r);
 }
 
@@ -315,9 +371,22 @@ export function httpCall(cluster: string, headers: string[][], timeoutMs: u32, b
   const c = utf8(cluster);
   const h = encodePairs(headers);
   const b = utf8(body);
-  const status = proxy_http_call(changetype<usize>(c), c.byteLength, h.dataStart, h.length,
-    changetype<usize>(b), b.byteLength, 0, 0, timeoutMs, RET_U32);
-  if (status != Status.Ok) { surface("proxy_http_call", status); return -1; }
+  const status = proxy_http_call(
+    changetype<usize>(c),
+    c.byteLength,
+    h.dataStart,
+    h.length,
+    changetype<usize>(b),
+    b.byteLength,
+    0,
+    0,
+    timeoutMs,
+    RET_U32,
+  );
+  if (status != Status.Ok) {
+    surface("proxy_http_call", status);
+    return -1;
+  }
   return <i64>load<u32>(RET_U32);
 }
 
@@ -341,7 +410,10 @@ export function continueRequest(): void {
 export function defineMetric(type: MetricType, name: string): u32 {
   const n = utf8(name);
   const status = proxy_define_metric(type, changetype<usize>(n), n.byteLength, RET_U32);
-  if (status != Status.Ok) { surface("proxy_define_metric", status); return u32.MAX_VALUE; }
+  if (status != Status.Ok) {
+    surface("proxy_define_metric", status);
+    return u32.MAX_VALUE;
+  }
   return load<u32>(RET_U32);
 }
 export function incrementMetric(id: u32, by: i64): void {

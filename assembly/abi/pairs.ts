@@ -10,7 +10,8 @@ export function encodePairs(pairs: string[][]): Uint8Array {
   for (let i = 0; i < pairs.length; i++) {
     const k = String.UTF8.encode(pairs[i][0]);
     const v = String.UTF8.encode(pairs[i][1]);
-    enc.push(k); enc.push(v);
+    enc.push(k);
+    enc.push(v);
     size += k.byteLength + v.byteLength + 2;
   }
   const out = new Uint8Array(size);
@@ -18,11 +19,14 @@ export function encodePairs(pairs: string[][]): Uint8Array {
   store<u32>(base, pairs.length);
   let off: usize = 4 + pairs.length * 8;
   for (let i = 0; i < pairs.length; i++) {
-    const k = enc[i * 2]; const v = enc[i * 2 + 1];
+    const k = enc[i * 2];
+    const v = enc[i * 2 + 1];
     store<u32>(base + 4 + i * 8, k.byteLength);
     store<u32>(base + 8 + i * 8, v.byteLength);
-    memory.copy(base + off, changetype<usize>(k), k.byteLength); off += k.byteLength + 1;
-    memory.copy(base + off, changetype<usize>(v), v.byteLength); off += v.byteLength + 1;
+    memory.copy(base + off, changetype<usize>(k), k.byteLength);
+    off += k.byteLength + 1;
+    memory.copy(base + off, changetype<usize>(v), v.byteLength);
+    off += v.byteLength + 1;
   }
   return out;
 }
@@ -38,8 +42,10 @@ export function decodePairs(b: Uint8Array): string[][] | null {
   for (let i: u32 = 0; i < count; i++) {
     const kl = <usize>load<u32>(base + 4 + i * 8);
     const vl = <usize>load<u32>(base + 8 + i * 8);
-    const k = String.UTF8.decodeUnsafe(base + off, kl); off += kl + 1;
-    const v = String.UTF8.decodeUnsafe(base + off, vl); off += vl + 1;
+    const k = String.UTF8.decodeUnsafe(base + off, kl);
+    off += kl + 1;
+    const v = String.UTF8.decodeUnsafe(base + off, vl);
+    off += vl + 1;
     out.push([k, v]);
   }
   return out;

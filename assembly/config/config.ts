@@ -82,7 +82,14 @@ export const DIRECTORY_COMMON_FIELDS: string[] = ["type", "keyPrefix", "refreshS
 /** etcd: reached over HTTP through an Envoy cluster. */
 export const DIRECTORY_ETCD_FIELDS: string[] = DIRECTORY_COMMON_FIELDS.concat(["cluster", "authority", "timeoutMs", "token"]);
 /** Redis (Higress build): configured the way Higress plugins configure Redis. */
-export const DIRECTORY_REDIS_FIELDS: string[] = DIRECTORY_COMMON_FIELDS.concat(["serviceName", "servicePort", "username", "password", "timeout", "database"]);
+export const DIRECTORY_REDIS_FIELDS: string[] = DIRECTORY_COMMON_FIELDS.concat([
+  "serviceName",
+  "servicePort",
+  "username",
+  "password",
+  "timeout",
+  "database",
+]);
 
 /**
  * The Envoy cluster name Higress gives a Redis service: `outbound|<port>||<serviceName>` (a K8s FQDN,
@@ -94,7 +101,10 @@ export function redisClusterOf(d: DirectoryConfig): string {
 
 /** A `_rules_` entry: when its matcher applies, its settings replace the global route settings. */
 export class Rule {
-  constructor(public matcher: RuleMatcher, public settings: RouteSettings) {}
+  constructor(
+    public matcher: RuleMatcher,
+    public settings: RouteSettings,
+  ) {}
 }
 
 export class PluginConfig {
@@ -118,16 +128,34 @@ export class PluginConfig {
 }
 
 export class ConfigResult {
-  constructor(public config: PluginConfig | null, public error: string) {}
-  static ok(c: PluginConfig): ConfigResult { return new ConfigResult(c, ""); }
-  static fail(e: string): ConfigResult { return new ConfigResult(null, e); }
+  constructor(
+    public config: PluginConfig | null,
+    public error: string,
+  ) {}
+  static ok(c: PluginConfig): ConfigResult {
+    return new ConfigResult(c, "");
+  }
+  static fail(e: string): ConfigResult {
+    return new ConfigResult(null, e);
+  }
 }
 
 /** Fields a `_rules_` entry may set (and the top level too). */
 export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissingKey", "maxKeyLength", "websocketOnly"];
 /** Fields only the top level may set: there is one table, one tick and one pin header per plugin instance. */
 export const GLOBAL_FIELDS: string[] = [
-  "pinHeader", "hashHeader", "entryTtlSeconds", "capacity", "bucketSize", "tickPeriodMs", "sweepBucketsPerTick", "workerBucketCopies", "adminCluster", "sharedDataPrefix", "logDecision", "directory",
+  "pinHeader",
+  "hashHeader",
+  "entryTtlSeconds",
+  "capacity",
+  "bucketSize",
+  "tickPeriodMs",
+  "sweepBucketsPerTick",
+  "workerBucketCopies",
+  "adminCluster",
+  "sharedDataPrefix",
+  "logDecision",
+  "directory",
 ];
 export const RULES_KEY = "_rules_";
 /** Every accepted top-level field. A field not listed here is rejected, so typos do not pass silently. */
@@ -139,7 +167,10 @@ const MAX_KEY_PARAMS = 8;
 class Reader {
   error: string = "";
   /** Prefix for field names in messages, e.g. "_rules_[2]." inside a rule. */
-  constructor(public obj: JSON.Obj, public where: string = "") {}
+  constructor(
+    public obj: JSON.Obj,
+    public where: string = "",
+  ) {}
 
   fail(field: string, expected: string): void {
     if (this.error.length == 0) this.error = "invalid config field '" + this.where + field + "': expected " + expected;
@@ -148,7 +179,10 @@ class Reader {
   bool(field: string, dflt: bool): bool {
     const v = this.obj.get(field);
     if (v == null) return dflt;
-    if (!v.isBool) { this.fail(field, "true or false"); return dflt; }
+    if (!v.isBool) {
+      this.fail(field, "true or false");
+      return dflt;
+    }
     return (<JSON.Bool>v)._bool;
   }
 
@@ -156,16 +190,25 @@ class Reader {
     const v = this.obj.get(field);
     if (v == null) return dflt;
     const shape = "an integer from " + min.toString() + " to " + max.toString();
-    if (!v.isInteger) { this.fail(field, shape); return dflt; }
+    if (!v.isInteger) {
+      this.fail(field, shape);
+      return dflt;
+    }
     const n = (<JSON.Integer>v)._num;
-    if (n < <i64>min || n > <i64>max) { this.fail(field, shape + ", got " + n.toString()); return dflt; }
+    if (n < <i64>min || n > <i64>max) {
+      this.fail(field, shape + ", got " + n.toString());
+      return dflt;
+    }
     return <i32>n;
   }
 
   str(field: string, dflt: string): string {
     const v = this.obj.get(field);
     if (v == null) return dflt;
-    if (!v.isString) { this.fail(field, "a string"); return dflt; }
+    if (!v.isString) {
+      this.fail(field, "a string");
+      return dflt;
+    }
     return (<JSON.Str>v)._str;
   }
 
@@ -173,7 +216,10 @@ class Reader {
   token(field: string, dflt: string, shape: string, allowEmpty: bool): string {
     const s = this.str(field, dflt);
     if (this.error.length > 0) return dflt;
-    if (s.length == 0 ? !allowEmpty : !isToken(s)) { this.fail(field, shape + ", got \"" + s + "\""); return dflt; }
+    if (s.length == 0 ? !allowEmpty : !isToken(s)) {
+      this.fail(field, shape + ', got "' + s + '"');
+      return dflt;
+    }
     return s;
   }
 }
@@ -183,9 +229,25 @@ function isToken(s: string): bool {
   if (s.length == 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
-      c == 0x21 || c == 0x23 || c == 0x24 || c == 0x25 || c == 0x26 || c == 0x27 || c == 0x2a || c == 0x2b ||
-      c == 0x2d || c == 0x2e || c == 0x5e || c == 0x5f || c == 0x60 || c == 0x7c || c == 0x7e;
+    const ok =
+      (c >= 0x30 && c <= 0x39) ||
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      c == 0x21 ||
+      c == 0x23 ||
+      c == 0x24 ||
+      c == 0x25 ||
+      c == 0x26 ||
+      c == 0x27 ||
+      c == 0x2a ||
+      c == 0x2b ||
+      c == 0x2d ||
+      c == 0x2e ||
+      c == 0x5e ||
+      c == 0x5f ||
+      c == 0x60 ||
+      c == 0x7c ||
+      c == 0x7e;
     if (!ok) return false;
   }
   return true;
@@ -220,9 +282,15 @@ function readRouteSettings(r: Reader, base: RouteSettings): RouteSettings {
       if (arr.length == 0 || arr.length > MAX_KEY_PARAMS) r.fail("keyParams", shape);
       for (let i = 0; i < arr.length && r.error.length == 0; i++) {
         const v = arr[i];
-        if (!v.isString || (<JSON.Str>v)._str.length == 0) { r.fail("keyParams", shape + " (element " + i.toString() + " is not)"); break; }
+        if (!v.isString || (<JSON.Str>v)._str.length == 0) {
+          r.fail("keyParams", shape + " (element " + i.toString() + " is not)");
+          break;
+        }
         const name = (<JSON.Str>v)._str;
-        if (names.includes(name)) { r.fail("keyParams", shape + " (\"" + name + "\" repeats)"); break; }
+        if (names.includes(name)) {
+          r.fail("keyParams", shape + ' ("' + name + '" repeats)');
+          break;
+        }
         names.push(name);
       }
       if (r.error.length == 0) s.keyParams = names;
@@ -234,7 +302,7 @@ function readRouteSettings(r: Reader, base: RouteSettings): RouteSettings {
     if (r.error.length == 0) {
       if (policy == "passthrough") s.onMissingKey = MissingKeyPolicy.Passthrough;
       else if (policy == "reject") s.onMissingKey = MissingKeyPolicy.Reject;
-      else r.fail("onMissingKey", "\"passthrough\" or \"reject\", got \"" + policy + "\"");
+      else r.fail("onMissingKey", '"passthrough" or "reject", got "' + policy + '"');
     }
   }
   s.maxKeyLength = r.int("maxKeyLength", base.maxKeyLength, 8, 4096);
@@ -243,29 +311,38 @@ function readRouteSettings(r: Reader, base: RouteSettings): RouteSettings {
 }
 
 class DirectoryResult {
-  constructor(public config: DirectoryConfig | null, public error: string) {}
+  constructor(
+    public config: DirectoryConfig | null,
+    public error: string,
+  ) {}
 }
 
 /** Reads the `directory` object; errors name the field as "directory.<field>". */
 function readDirectory(v: JSON.Value, ttlSeconds: i32): DirectoryResult {
-  if (!v.isObj) return new DirectoryResult(null, "invalid config field 'directory': expected an object such as {\"cluster\": \"room_affinity_directory\"}");
+  if (!v.isObj)
+    return new DirectoryResult(
+      null,
+      'invalid config field \'directory\': expected an object such as {"cluster": "room_affinity_directory"}',
+    );
   const o = <JSON.Obj>v;
   const r = new Reader(o, "directory.");
   const d = new DirectoryConfig();
   d.type = r.str("type", d.type);
-  if (r.error.length == 0 && d.type != "etcd" && d.type != "redis") r.fail("type", "\"etcd\" or \"redis\" (Higress), got \"" + d.type + "\"");
+  if (r.error.length == 0 && d.type != "etcd" && d.type != "redis") r.fail("type", '"etcd" or "redis" (Higress), got "' + d.type + '"');
   if (r.error.length > 0) return new DirectoryResult(null, r.error);
   const known = d.type == "redis" ? DIRECTORY_REDIS_FIELDS : DIRECTORY_ETCD_FIELDS;
   for (let i = 0; i < o.keys.length; i++) {
     if (!known.includes(o.keys[i])) {
-      return new DirectoryResult(null, "invalid config: unknown field 'directory." + o.keys[i] + "' for type \"" + d.type +
-        "\"; known fields: " + known.join(", "));
+      return new DirectoryResult(
+        null,
+        "invalid config: unknown field 'directory." + o.keys[i] + "' for type \"" + d.type + '"; known fields: ' + known.join(", "),
+      );
     }
   }
   if (d.type == "redis") {
     d.serviceName = r.str("serviceName", "");
     if (r.error.length == 0 && (d.serviceName.length == 0 || d.serviceName.length > 253 || !isToken(d.serviceName.replaceAll("|", "_")))) {
-      r.fail("serviceName", "a Redis service such as \"redis.default.svc.cluster.local\" or \"redis.static\", got \"" + d.serviceName + "\"");
+      r.fail("serviceName", 'a Redis service such as "redis.default.svc.cluster.local" or "redis.static", got "' + d.serviceName + '"');
     }
     d.servicePort = r.int("servicePort", d.servicePort, 1, 65535);
     d.username = r.str("username", "");
@@ -282,17 +359,21 @@ function readDirectory(v: JSON.Value, ttlSeconds: i32): DirectoryResult {
   }
   d.keyPrefix = r.str("keyPrefix", d.keyPrefix);
   if (r.error.length == 0 && (d.keyPrefix.length == 0 || d.keyPrefix.length > 128 || !isToken(d.keyPrefix.replaceAll("/", "_")))) {
-    r.fail("keyPrefix", "1 to 128 token characters or '/', such as \"room-affinity/\", got \"" + d.keyPrefix + "\"");
+    r.fail("keyPrefix", '1 to 128 token characters or \'/\', such as "room-affinity/", got "' + d.keyPrefix + '"');
   }
   d.refreshSeconds = r.int("refreshSeconds", d.refreshSeconds, 1, 3600);
-  if (r.error.length == 0 && d.refreshSeconds > ttlSeconds) r.fail("refreshSeconds", "at most entryTtlSeconds (" + ttlSeconds.toString() + "), got " + d.refreshSeconds.toString());
+  if (r.error.length == 0 && d.refreshSeconds > ttlSeconds)
+    r.fail("refreshSeconds", "at most entryTtlSeconds (" + ttlSeconds.toString() + "), got " + d.refreshSeconds.toString());
   d.maxLookupsInFlight = r.int("maxLookupsInFlight", d.maxLookupsInFlight, 1, 65536);
   return new DirectoryResult(r.error.length == 0 ? d : null, r.error);
 }
 
 /** Reads one `_rules_` entry: exactly one match key with a non-empty list, plus per-route fields. */
 class RuleResult {
-  constructor(public rule: Rule | null, public error: string) {}
+  constructor(
+    public rule: Rule | null,
+    public error: string,
+  ) {}
 }
 
 function ruleError(e: string): RuleResult {
@@ -309,25 +390,49 @@ function readRule(v: JSON.Value, index: i32, global: RouteSettings): RuleResult 
     const k = keys[i];
     const m = MATCH_KEYS.indexOf(k);
     if (m >= 0) {
-      if (kind >= 0) return ruleError("invalid config field '" + where + "': expected exactly one of " + MATCH_KEYS.join(", ") + ", got both '" + MATCH_KEYS[kind] + "' and '" + k + "'");
+      if (kind >= 0)
+        return ruleError(
+          "invalid config field '" +
+            where +
+            "': expected exactly one of " +
+            MATCH_KEYS.join(", ") +
+            ", got both '" +
+            MATCH_KEYS[kind] +
+            "' and '" +
+            k +
+            "'",
+        );
       kind = m;
     } else if (GLOBAL_FIELDS.includes(k)) {
       return ruleError("invalid config field '" + where + "." + k + "': '" + k + "' applies to the whole plugin; set it at the top level");
     } else if (!ROUTE_FIELDS.includes(k)) {
-      return ruleError("invalid config field '" + where + "': unknown field '" + k + "'; a rule may set " + ROUTE_FIELDS.join(", ") + " and one of " + MATCH_KEYS.join(", "));
+      return ruleError(
+        "invalid config field '" +
+          where +
+          "': unknown field '" +
+          k +
+          "'; a rule may set " +
+          ROUTE_FIELDS.join(", ") +
+          " and one of " +
+          MATCH_KEYS.join(", "),
+      );
     }
   }
   if (kind < 0) return ruleError("invalid config field '" + where + "': expected one of " + MATCH_KEYS.join(", "));
   const key = MATCH_KEYS[kind];
-  const shape = kind == <i32>MatchKind.Domain ? "a non-empty array of host names (exact, \"*.suffix\" or \"prefix*\")"
-    : kind == <i32>MatchKind.Service ? "a non-empty array of services (\"name.namespace.svc.cluster.local\" or with \":port\")"
-    : "a non-empty array of route names (\"namespace/ingress\")";
+  const shape =
+    kind == <i32>MatchKind.Domain
+      ? 'a non-empty array of host names (exact, "*.suffix" or "prefix*")'
+      : kind == <i32>MatchKind.Service
+        ? 'a non-empty array of services ("name.namespace.svc.cluster.local" or with ":port")'
+        : 'a non-empty array of route names ("namespace/ingress")';
   const list = obj.get(key)!;
   const values = new Array<string>(0);
   if (list.isArr) {
     const arr = (<JSON.Arr>list)._arr;
     for (let i = 0; i < arr.length; i++) {
-      if (!arr[i].isString || (<JSON.Str>arr[i])._str.length == 0) return ruleError("invalid config field '" + where + "." + key + "': expected " + shape);
+      if (!arr[i].isString || (<JSON.Str>arr[i])._str.length == 0)
+        return ruleError("invalid config field '" + where + "." + key + "': expected " + shape);
       values.push((<JSON.Str>arr[i])._str);
     }
   }
@@ -359,19 +464,25 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
 
   const r = new Reader(obj);
   c.route = readRouteSettings(r, c.route);
-  c.pinHeader = r.token("pinHeader", Defaults.pinHeader, "a lower-case HTTP header name such as \"x-room-affinity-pin\"", false);
-  if (r.error.length == 0 && hasUpper(c.pinHeader)) r.fail("pinHeader", "a lower-case HTTP header name, got \"" + c.pinHeader + "\"");
-  c.hashHeader = r.token("hashHeader", Defaults.hashHeader, "a lower-case HTTP header name such as \"x-room-affinity-hash\"", false);
-  if (r.error.length == 0 && hasUpper(c.hashHeader)) r.fail("hashHeader", "a lower-case HTTP header name, got \"" + c.hashHeader + "\"");
-  if (r.error.length == 0 && c.hashHeader == c.pinHeader) r.fail("hashHeader", "a header name other than pinHeader (\"" + c.pinHeader + "\")");
+  c.pinHeader = r.token("pinHeader", Defaults.pinHeader, 'a lower-case HTTP header name such as "x-room-affinity-pin"', false);
+  if (r.error.length == 0 && hasUpper(c.pinHeader)) r.fail("pinHeader", 'a lower-case HTTP header name, got "' + c.pinHeader + '"');
+  c.hashHeader = r.token("hashHeader", Defaults.hashHeader, 'a lower-case HTTP header name such as "x-room-affinity-hash"', false);
+  if (r.error.length == 0 && hasUpper(c.hashHeader)) r.fail("hashHeader", 'a lower-case HTTP header name, got "' + c.hashHeader + '"');
+  if (r.error.length == 0 && c.hashHeader == c.pinHeader)
+    r.fail("hashHeader", 'a header name other than pinHeader ("' + c.pinHeader + '")');
   c.entryTtlSeconds = r.int("entryTtlSeconds", Defaults.entryTtlSeconds, 10, 31536000);
   c.capacity = r.int("capacity", Defaults.capacity, 1, 16777216);
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);
   c.tickPeriodMs = r.int("tickPeriodMs", Defaults.tickPeriodMs, 100, 60000);
   c.sweepBucketsPerTick = r.int("sweepBucketsPerTick", Defaults.sweepBucketsPerTick, 1, 16777216);
   c.workerBucketCopies = r.int("workerBucketCopies", Defaults.workerBucketCopies, 0, 65536);
-  c.adminCluster = r.token("adminCluster", Defaults.adminCluster, "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable", true);
-  c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, "a non-empty token such as \"room-affinity\"", false);
+  c.adminCluster = r.token(
+    "adminCluster",
+    Defaults.adminCluster,
+    "an Envoy cluster name (letters, digits, '_', '-', '.') or \"\" to disable",
+    true,
+  );
+  c.sharedDataPrefix = r.token("sharedDataPrefix", Defaults.sharedDataPrefix, 'a non-empty token such as "room-affinity"', false);
   c.logDecision = r.bool("logDecision", Defaults.logDecision);
   if (r.error.length > 0) return ConfigResult.fail(r.error);
   const dir = obj.get("directory");

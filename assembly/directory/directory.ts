@@ -29,7 +29,12 @@ export const enum CallKind {
 }
 
 class Call {
-  constructor(public kind: CallKind, public fingerprint: u64, public value: string, public sentMs: u64) {}
+  constructor(
+    public kind: CallKind,
+    public fingerprint: u64,
+    public value: string,
+    public sentMs: u64,
+  ) {}
 }
 
 export const enum LookupStart {
@@ -77,7 +82,8 @@ export function isPodAddress(s: string): bool {
   }
   for (let i = 0; i < colon; i++) {
     const c = s.charCodeAt(i);
-    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c == 0x2e || c == 0x3a || c == 0x5b || c == 0x5d;
+    const ok =
+      (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c == 0x2e || c == 0x3a || c == 0x5b || c == 0x5d;
     if (!ok) return false;
   }
   return true;
@@ -95,8 +101,12 @@ export class RoomDirectory {
   /** Entries expire this long after their last write (stores that expire keys themselves). */
   private ttlMs: i64;
 
-  constructor(public readonly config: DirectoryConfig, public readonly ttlSeconds: i32,
-    private protocol: DirectoryProtocol, private transport: DirectoryTransport) {
+  constructor(
+    public readonly config: DirectoryConfig,
+    public readonly ttlSeconds: i32,
+    private protocol: DirectoryProtocol,
+    private transport: DirectoryTransport,
+  ) {
     this.ttlMs = (<i64>ttlSeconds + <i64>config.refreshSeconds) * 1000;
     // A store without leases needs none to write.
     if (!protocol.usesLeases) this.lease = "-";
@@ -107,7 +117,9 @@ export class RoomDirectory {
   }
 
   /** Reply contract: whether `token` is a call of this directory's still waiting for its reply. */
-  owns(token: i64): bool { return this.calls.has(token); }
+  owns(token: i64): bool {
+    return this.calls.has(token);
+  }
 
   /** Request-path contract, on a local miss: make stream `streamId` wait for the room's lookup. */
   lookup(fingerprint: u64, streamId: u32, nowMs: u64): LookupStart {
@@ -126,13 +138,25 @@ export class RoomDirectory {
   /** Response-path contract, a new room's 101: record `address` unless another replica did first. */
   claim(fingerprint: u64, address: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Claim, fingerprint, address, this.protocol.claim(this.keyOf(fingerprint), address, this.lease, this.ttlMs), nowMs);
+    return this.send(
+      CallKind.Claim,
+      fingerprint,
+      address,
+      this.protocol.claim(this.keyOf(fingerprint), address, this.lease, this.ttlMs),
+      nowMs,
+    );
   }
 
   /** Response-path contract, a re-pin's 101: move the room from `from` to `to` unless it moved already. */
   move(fingerprint: u64, from: string, to: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Move, fingerprint, to, this.protocol.replace(this.keyOf(fingerprint), from, to, this.lease, this.ttlMs), nowMs);
+    return this.send(
+      CallKind.Move,
+      fingerprint,
+      to,
+      this.protocol.replace(this.keyOf(fingerprint), from, to, this.lease, this.ttlMs),
+      nowMs,
+    );
   }
 
   /**
@@ -141,7 +165,13 @@ export class RoomDirectory {
    */
   refresh(fingerprint: u64, address: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
-    return this.send(CallKind.Refresh, fingerprint, address, this.protocol.replace(this.keyOf(fingerprint), address, address, this.lease, this.ttlMs), nowMs);
+    return this.send(
+      CallKind.Refresh,
+      fingerprint,
+      address,
+      this.protocol.replace(this.keyOf(fingerprint), address, address, this.lease, this.ttlMs),
+      nowMs,
+    );
   }
 
   private send(kind: CallKind, fingerprint: u64, value: string, request: DirectoryRequest, nowMs: u64): bool {
@@ -197,11 +227,18 @@ export class RoomDirectory {
       e.timedOut = timedOut;
       return e;
     }
-    const op = c.kind == CallKind.Lookup ? Operation.Lookup : c.kind == CallKind.Lease ? Operation.Lease
-      : c.kind == CallKind.Claim ? Operation.Claim : Operation.Replace;
+    const op =
+      c.kind == CallKind.Lookup
+        ? Operation.Lookup
+        : c.kind == CallKind.Lease
+          ? Operation.Lease
+          : c.kind == CallKind.Claim
+            ? Operation.Claim
+            : Operation.Replace;
     const reply: StoreReply = this.protocol.parse(op, body);
     if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error, nowMs);
-    if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value)) return this.failed(c, "holds a value that is not a pod address", nowMs);
+    if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value))
+      return this.failed(c, "holds a value that is not a pod address", nowMs);
 
     const e = new DirectoryEvent();
     e.elapsedMs = <i64>(nowMs - c.sentMs);

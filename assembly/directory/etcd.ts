@@ -14,25 +14,37 @@ export const PATH_LEASE_GRANT = "/v3/lease/grant";
 /** Replies larger than this are not a directory answer (one key, one value). */
 export const MAX_REPLY_BYTES = 65536;
 
-function q(s: string): string { return "\"" + s + "\""; }
-function b64(s: string): string { return q(base64Encode(s)); }
+function q(s: string): string {
+  return '"' + s + '"';
+}
+function b64(s: string): string {
+  return q(base64Encode(s));
+}
 
 function putOp(key: string, value: string, lease: string): string {
-  return "{\"requestPut\":{\"key\":" + b64(key) + ",\"value\":" + b64(value) + (lease.length > 0 ? ",\"lease\":" + q(lease) : "") + "}}";
+  return '{"requestPut":{"key":' + b64(key) + ',"value":' + b64(value) + (lease.length > 0 ? ',"lease":' + q(lease) : "") + "}}";
 }
 function rangeOp(key: string): string {
-  return "{\"requestRange\":{\"key\":" + b64(key) + "}}";
+  return '{"requestRange":{"key":' + b64(key) + "}}";
 }
 
 /** Lookup: the room's pod, if any. */
 export function rangeBody(key: string): string {
-  return "{\"key\":" + b64(key) + "}";
+  return '{"key":' + b64(key) + "}";
 }
 
 /** First writer wins: put only if the key was never created; otherwise read the winner back. */
 export function putIfAbsentBody(key: string, value: string, lease: string): string {
-  return "{\"compare\":[{\"key\":" + b64(key) + ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"createRevision\":\"0\"}]," +
-    "\"success\":[" + putOp(key, value, lease) + "],\"failure\":[" + rangeOp(key) + "]}";
+  return (
+    '{"compare":[{"key":' +
+    b64(key) +
+    ',"target":"CREATE","result":"EQUAL","createRevision":"0"}],' +
+    '"success":[' +
+    putOp(key, value, lease) +
+    '],"failure":[' +
+    rangeOp(key) +
+    "]}"
+  );
 }
 
 /**
@@ -40,12 +52,22 @@ export function putIfAbsentBody(key: string, value: string, lease: string): stri
  * a refresh that moves the entry to a newer lease with expected == value); otherwise read what it holds.
  */
 export function replaceBody(key: string, expected: string, value: string, lease: string): string {
-  return "{\"compare\":[{\"key\":" + b64(key) + ",\"target\":\"VALUE\",\"result\":\"EQUAL\",\"value\":" + b64(expected) + "}]," +
-    "\"success\":[" + putOp(key, value, lease) + "],\"failure\":[" + rangeOp(key) + "]}";
+  return (
+    '{"compare":[{"key":' +
+    b64(key) +
+    ',"target":"VALUE","result":"EQUAL","value":' +
+    b64(expected) +
+    "}]," +
+    '"success":[' +
+    putOp(key, value, lease) +
+    '],"failure":[' +
+    rangeOp(key) +
+    "]}"
+  );
 }
 
 export function leaseGrantBody(ttlSeconds: i64): string {
-  return "{\"TTL\":" + q(ttlSeconds.toString()) + "}";
+  return '{"TTL":' + q(ttlSeconds.toString()) + "}";
 }
 
 function parseObject(body: Uint8Array): JSON.Obj | null {
@@ -64,7 +86,10 @@ function arr(o: JSON.Obj, name: string): JSON.Value[] | null {
 function firstValue(range: JSON.Obj): StoreReply {
   const kvs = arr(range, "kvs");
   const r = new StoreReply();
-  if (kvs == null || kvs.length == 0) { r.kind = ReplyKind.Absent; return r; }
+  if (kvs == null || kvs.length == 0) {
+    r.kind = ReplyKind.Absent;
+    return r;
+  }
   if (!kvs[0].isObj) return StoreReply.invalid("kvs[0] is not an object");
   const v = (<JSON.Obj>kvs[0]).get("value");
   // A key whose value is empty omits "value": not something the directory writes.
@@ -92,7 +117,7 @@ export function parseTxn(body: Uint8Array): StoreReply {
   if (o.get("header") == null) return StoreReply.invalid("txn reply without a header");
   const ok = o.get("succeeded");
   if (ok != null && ok.isBool && (<JSON.Bool>ok)._bool) {
-      return StoreReply.of(ReplyKind.Written);
+    return StoreReply.of(ReplyKind.Written);
   }
   const responses = arr(o, "responses");
   if (responses == null || responses.length == 0 || !responses[0].isObj) return StoreReply.invalid("failed txn without its range response");
@@ -121,15 +146,21 @@ export function parseLeaseGrant(body: Uint8Array): StoreReply {
 
 /** The room directory in etcd: leases make entries expire; values compare by VALUE. */
 export class EtcdProtocol extends DirectoryProtocol {
-  get usesLeases(): bool { return true; }
-  lookup(key: string): DirectoryRequest { return new DirectoryRequest(PATH_RANGE, rangeBody(key)); }
+  get usesLeases(): bool {
+    return true;
+  }
+  lookup(key: string): DirectoryRequest {
+    return new DirectoryRequest(PATH_RANGE, rangeBody(key));
+  }
   claim(key: string, value: string, lease: string, ttlMs: i64): DirectoryRequest {
     return new DirectoryRequest(PATH_TXN, putIfAbsentBody(key, value, lease));
   }
   replace(key: string, expected: string, value: string, lease: string, ttlMs: i64): DirectoryRequest {
     return new DirectoryRequest(PATH_TXN, replaceBody(key, expected, value, lease));
   }
-  grantLease(ttlSeconds: i64): DirectoryRequest { return new DirectoryRequest(PATH_LEASE_GRANT, leaseGrantBody(ttlSeconds)); }
+  grantLease(ttlSeconds: i64): DirectoryRequest {
+    return new DirectoryRequest(PATH_LEASE_GRANT, leaseGrantBody(ttlSeconds));
+  }
   parse(op: Operation, reply: Uint8Array): StoreReply {
     if (op == Operation.Lookup) return parseRange(reply);
     if (op == Operation.Lease) return parseLeaseGrant(reply);

@@ -35,7 +35,10 @@ export class StoreReply {
 
 /** One request to the store: an HTTP path and body (etcd), or a RESP command in `body` (Redis). */
 export class DirectoryRequest {
-  constructor(public path: string, public body: string) {}
+  constructor(
+    public path: string,
+    public body: string,
+  ) {}
 }
 
 export const enum Operation {

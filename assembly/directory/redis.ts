@@ -11,7 +11,9 @@ export const REPLACE_SCRIPT =
   "return v";
 
 export class RedisProtocol extends DirectoryProtocol {
-  get usesLeases(): bool { return false; }
+  get usesLeases(): bool {
+    return false;
+  }
 
   lookup(key: string): DirectoryRequest {
     return new DirectoryRequest("", encodeCommand(["GET", key]));

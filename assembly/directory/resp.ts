@@ -65,7 +65,10 @@ class Reader {
   number(s: string): i64 {
     let neg = false;
     let i = 0;
-    if (s.length > 0 && s.charCodeAt(0) == 45) { neg = true; i = 1; }
+    if (s.length > 0 && s.charCodeAt(0) == 45) {
+      neg = true;
+      i = 1;
+    }
     if (i == s.length || s.length - i > 18) return I64.MIN_VALUE;
     let n: i64 = 0;
     for (; i < s.length; i++) {
@@ -83,14 +86,30 @@ class Reader {
     const l = this.line();
     if (l == null) return this.fail("truncated reply");
     const v = new RespValue();
-    if (tag == 0x2b) { v.type = RespType.Simple; v.text = l!; return v; }        // +
-    if (tag == 0x2d) { v.type = RespType.Error; v.text = l!; return v; }         // -
+    if (tag == 0x2b) {
+      v.type = RespType.Simple;
+      v.text = l!;
+      return v;
+    } // +
+    if (tag == 0x2d) {
+      v.type = RespType.Error;
+      v.text = l!;
+      return v;
+    } // -
     if (tag != 0x3a && tag != 0x24 && tag != 0x2a) return this.fail("unknown type byte " + tag.toString());
     const n = this.number(l!);
     if (n == I64.MIN_VALUE) return this.fail("bad length or integer '" + l! + "'");
-    if (tag == 0x3a) { v.type = RespType.Integer; v.integer = n; return v; }     // :
-    if (tag == 0x24) {                                                            // $
-      if (n == -1) { v.type = RespType.Nil; return v; }
+    if (tag == 0x3a) {
+      v.type = RespType.Integer;
+      v.integer = n;
+      return v;
+    } // :
+    if (tag == 0x24) {
+      // $
+      if (n == -1) {
+        v.type = RespType.Nil;
+        return v;
+      }
       if (n < 0 || n > <i64>MAX_BULK) return this.fail("bulk length " + n.toString() + " out of range");
       const len = <i32>n;
       if (this.pos + len + 2 > this.b.length) return this.fail("truncated bulk string");
@@ -100,8 +119,12 @@ class Reader {
       this.pos += len + 2;
       return v;
     }
-    if (tag == 0x2a) {                                                            // *
-      if (n == -1) { v.type = RespType.Nil; return v; }
+    if (tag == 0x2a) {
+      // *
+      if (n == -1) {
+        v.type = RespType.Nil;
+        return v;
+      }
       if (n < 0 || n > <i64>MAX_ARRAY) return this.fail("array length " + n.toString() + " out of range");
       v.type = RespType.Array;
       for (let i: i64 = 0; i < n; i++) {
@@ -120,8 +143,14 @@ export function decodeReply(b: Uint8Array): RespResult {
   const r = new RespResult();
   const reader = new Reader(b);
   const v = reader.value(0);
-  if (v == null) { r.error = reader.err; return r; }
-  if (reader.pos != b.length) { r.error = "trailing bytes after the reply at byte " + reader.pos.toString(); return r; }
+  if (v == null) {
+    r.error = reader.err;
+    return r;
+  }
+  if (reader.pos != b.length) {
+    r.error = "trailing bytes after the reply at byte " + reader.pos.toString();
+    return r;
+  }
   r.value = v;
   return r;
 }

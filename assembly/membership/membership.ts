@@ -26,7 +26,9 @@ export class Membership {
     this.flags.push(flags);
   }
 
-  get size(): i32 { return this.addresses.length; }
+  get size(): i32 {
+    return this.addresses.length;
+  }
 
   flagsOf(address: string): i32 {
     return this.index.has(address) ? <i32>this.flags[this.index.get(address)] : -1;
@@ -91,14 +93,17 @@ function adminHostFlags(hs: JSON.Obj): u8 {
   const health = objField(hs, "health_status");
   const eds = strField(health, "eds_health_status");
   if (eds == "DRAINING") return HOST_DRAINING;
-  const failed = boolField(health, "failed_active_health_check") || boolField(health, "failed_outlier_check") ||
-    boolField(health, "failed_eds_health");
+  const failed =
+    boolField(health, "failed_active_health_check") || boolField(health, "failed_outlier_check") || boolField(health, "failed_eds_health");
   if (failed || eds == "UNHEALTHY" || eds == "TIMEOUT") return 0;
   return HOST_HEALTHY;
 }
 
 export class ClusterMembership {
-  constructor(public cluster: string, public members: Membership) {}
+  constructor(
+    public cluster: string,
+    public members: Membership,
+  ) {}
 }
 
 /** The admin JSON as one Membership per cluster; `error` is set when the body is not the expected shape. */
@@ -111,12 +116,21 @@ export class AdminParse {
 export function parseAdminClusters(body: Uint8Array, skipCluster: string): AdminParse {
   const out = new AdminParse();
   const syntax = checkJson(body);
-  if (syntax.length > 0) { out.error = "admin /clusters: invalid JSON: " + syntax; return out; }
+  if (syntax.length > 0) {
+    out.error = "admin /clusters: invalid JSON: " + syntax;
+    return out;
+  }
   const root = JSON.parse(body);
-  if (!root.isObj) { out.error = "admin /clusters: expected an object"; return out; }
+  if (!root.isObj) {
+    out.error = "admin /clusters: expected an object";
+    return out;
+  }
   const list = (<JSON.Obj>root).get("cluster_statuses");
   if (list == null) return out; // no clusters at all
-  if (!list.isArr) { out.error = "admin /clusters: cluster_statuses is not an array"; return out; }
+  if (!list.isArr) {
+    out.error = "admin /clusters: cluster_statuses is not an array";
+    return out;
+  }
   const arr = (<JSON.Arr>list)._arr;
   for (let i = 0; i < arr.length; i++) {
     if (!arr[i].isObj) continue;

@@ -7,7 +7,10 @@ import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
 class Cached {
   /** "<version> " as bytes, to recognise an unchanged version key without parsing it. */
   versionText: Uint8Array;
-  constructor(public version: u64, public members: Membership | null) {
+  constructor(
+    public version: u64,
+    public members: Membership | null,
+  ) {
     this.versionText = Uint8Array.wrap(String.UTF8.encode(version.toString() + " "));
   }
 }
@@ -19,7 +22,10 @@ function versionPrefixIs(raw: Uint8Array, prefix: Uint8Array): bool {
 }
 
 export class VersionInfo {
-  constructor(public version: u64, public publishedAtMs: u64) {}
+  constructor(
+    public version: u64,
+    public publishedAtMs: u64,
+  ) {}
 }
 
 function text(b: Uint8Array): string {
@@ -34,10 +40,17 @@ export class SnapshotStore {
   /** Snapshot texts this thread last published, to skip rewriting unchanged ones. */
   private published: Map<string, string> = new Map();
 
-  constructor(public store: KvStore, public prefix: string) {}
+  constructor(
+    public store: KvStore,
+    public prefix: string,
+  ) {}
 
-  clusterListKey(): string { return this.prefix + ":mc"; }
-  snapshotKey(cluster: string): string { return this.prefix + ":m:" + cluster; }
+  clusterListKey(): string {
+    return this.prefix + ":mc";
+  }
+  snapshotKey(cluster: string): string {
+    return this.prefix + ":m:" + cluster;
+  }
   /** The version key is read on every request: build its string once per cluster. */
   private versionKeys: Map<string, string> = new Map();
   versionKey(cluster: string): string {

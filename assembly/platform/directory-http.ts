@@ -8,9 +8,17 @@ import { httpCall } from "../abi/host";
 export class DirectoryHttpTransport extends RootDispatchTransport {
   private headers: string[][];
 
-  constructor(public config: DirectoryConfig, rootId: u32) {
+  constructor(
+    public config: DirectoryConfig,
+    rootId: u32,
+  ) {
     super(rootId);
-    const h: string[][] = [[":method", "POST"], [":path", ""], [":authority", config.authority], ["content-type", "application/json"]];
+    const h: string[][] = [
+      [":method", "POST"],
+      [":path", ""],
+      [":authority", config.authority],
+      ["content-type", "application/json"],
+    ];
     if (config.token.length > 0) h.push(["authorization", config.token]);
     this.headers = h;
   }

@@ -13,7 +13,17 @@ import { Metrics } from "../plugin/metrics";
 import { RequestHeaders } from "../abi/request-headers";
 import { LogOnce } from "../abi/log-once";
 import { MapType, BufferType } from "../abi/imports";
-import { replaceHeaderBytes, removeHeader, httpCall, getBuffer, getHeader, getHeaderBytes, logInfo, HostName, STATUS_HEADER } from "../abi/host";
+import {
+  replaceHeaderBytes,
+  removeHeader,
+  httpCall,
+  getBuffer,
+  getHeader,
+  getHeaderBytes,
+  logInfo,
+  HostName,
+  STATUS_HEADER,
+} from "../abi/host";
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
@@ -24,7 +34,10 @@ export class SessionHeaderPinWriter extends PinWriter {
 
   private readonly name: HostName;
 
-  constructor(public header: string) { super(); this.name = new HostName(header); }
+  constructor(public header: string) {
+    super();
+    this.name = new HostName(header);
+  }
 
   sanitizeRequest(headers: RequestHeaders): void {
     // stateful_session would honour a client-sent pin; only the plugin may set it.
@@ -59,14 +72,26 @@ export class AdminMembershipSource extends MembershipSource {
   /** Each failure message once, until a fetch succeeds. */
   private readonly failures: LogOnce = new LogOnce();
 
-  constructor(public adminCluster: string, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
+  constructor(
+    public adminCluster: string,
+    public snapshots: SnapshotStore,
+    public metrics: Metrics,
+  ) {
+    super();
+  }
 
   refresh(nowMs: u64): bool {
     if (this.adminCluster.length == 0) return false;
     if (this.inFlightToken >= 0 && nowMs - this.inFlightSinceMs < <u64>ADMIN_TIMEOUT_MS * 2) return true;
-    const token = httpCall(this.adminCluster, [
-      [":method", "GET"], [":path", "/clusters?format=json"], [":authority", "envoy-admin"],
-    ], ADMIN_TIMEOUT_MS);
+    const token = httpCall(
+      this.adminCluster,
+      [
+        [":method", "GET"],
+        [":path", "/clusters?format=json"],
+        [":authority", "envoy-admin"],
+      ],
+      ADMIN_TIMEOUT_MS,
+    );
     if (token < 0) {
       this.fail("cannot call admin cluster '" + this.adminCluster + "' (is it defined as a static cluster?)");
       return false;
@@ -85,16 +110,29 @@ export class AdminMembershipSource extends MembershipSource {
       return false;
     }
     const body = getBuffer(BufferType.HttpCallResponseBody, bodySize);
-    if (body == null) { this.fail("admin /clusters: empty body"); return false; }
+    if (body == null) {
+      this.fail("admin /clusters: empty body");
+      return false;
+    }
     const parsed = parseAdminClusters(body, this.adminCluster);
-    if (parsed.error.length > 0) { this.fail(parsed.error); return false; }
+    if (parsed.error.length > 0) {
+      this.fail(parsed.error);
+      return false;
+    }
     let hosts: u64 = 0;
     let eligible: u64 = 0;
     for (let i = 0; i < parsed.clusters.length; i++) {
       const c = parsed.clusters[i];
       if (this.snapshots.publish(c.cluster, c.members, nowMs)) {
-        logInfo("room-affinity: membership of cluster '" + c.cluster + "': " + c.members.size.toString() +
-          " hosts, " + c.members.eligibleCount().toString() + " take new rooms");
+        logInfo(
+          "room-affinity: membership of cluster '" +
+            c.cluster +
+            "': " +
+            c.members.size.toString() +
+            " hosts, " +
+            c.members.eligibleCount().toString() +
+            " take new rooms",
+        );
       }
       hosts += <u64>c.members.size;
       eligible += <u64>c.members.eligibleCount();
@@ -117,7 +155,7 @@ export class StockEnvoyPlatform extends Platform {
   check(config: PluginConfig): string {
     const d = config.directory;
     if (d != null && d!.type == "redis") {
-      return "invalid config field 'directory.type': expected \"etcd\" on stock Envoy, got \"redis\" (Redis needs the Higress build, which has Higress's Redis host functions)";
+      return 'invalid config field \'directory.type\': expected "etcd" on stock Envoy, got "redis" (Redis needs the Higress build, which has Higress\'s Redis host functions)';
     }
     return "";
   }

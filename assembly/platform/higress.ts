@@ -22,20 +22,31 @@ export class OverrideHostPinWriter extends PinWriter {
 }
 
 class CachedHosts {
-  constructor(public atMs: u64, public members: Membership | null) {}
+  constructor(
+    public atMs: u64,
+    public members: Membership | null,
+  ) {}
 }
 
 export class UpstreamHostsMembership extends MembershipSource {
   private cache: Map<string, CachedHosts> = new Map();
 
-  constructor(public cacheMs: u64, public snapshots: SnapshotStore, public metrics: Metrics) { super(); }
+  constructor(
+    public cacheMs: u64,
+    public snapshots: SnapshotStore,
+    public metrics: Metrics,
+  ) {
+    super();
+  }
 
   observe(cluster: string, nowMs: u64): void {
     this.membersOf(cluster, nowMs);
   }
 
   /** The host list is read from a request of the cluster it labels, once per cache period. */
-  observesEveryMs(): u64 { return this.cacheMs; }
+  observesEveryMs(): u64 {
+    return this.cacheMs;
+  }
 
   /** The routed cluster's hosts, read at most once per cache period per thread. */
   private membersOf(cluster: string, nowMs: u64): Membership | null {
@@ -59,11 +70,18 @@ export class UpstreamHostsMembership extends MembershipSource {
 
 /** The room directory in Redis, through Higress's Redis host functions (they act on the root context). */
 export class RedisTransport extends RootDispatchTransport {
-  constructor(public config: DirectoryConfig, rootId: u32) {
+  constructor(
+    public config: DirectoryConfig,
+    rootId: u32,
+  ) {
     super(rootId);
     // As Higress's own plugins do: options travel on the cluster name at init; calls use the bare name.
-    const ok = redisInit(config.cluster + "?db=" + config.database.toString() + "&buffer_flush_timeout=3&max_buffer_size_before_flush=1024",
-      config.username, config.password, <u32>config.timeoutMs);
+    const ok = redisInit(
+      config.cluster + "?db=" + config.database.toString() + "&buffer_flush_timeout=3&max_buffer_size_before_flush=1024",
+      config.username,
+      config.password,
+      <u32>config.timeoutMs,
+    );
     if (!ok) logError("room-affinity: Redis directory '" + config.cluster + "' could not be initialised; joins go on without it");
   }
 

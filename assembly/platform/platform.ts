@@ -23,7 +23,9 @@ export abstract class PinWriter {
    * which the hook checks on a sample. false where the mechanism cannot tell (the hook then reads the
    * upstream address).
    */
-  pinHeld(): bool { return false; }
+  pinHeld(): bool {
+    return false;
+  }
   /** Response-path contract: remove anything the pin mechanism echoes to the client. */
   sanitizeResponse(): void {}
 }
@@ -38,25 +40,36 @@ export abstract class MembershipSource {
    * on_configure contract: how often (ms) a request must read its routed cluster so `observe` sees it
    * (0: never; the request path may otherwise assume the cluster, see assumed-cluster.ts).
    */
-  observesEveryMs(): u64 { return 0; }
+  observesEveryMs(): u64 {
+    return 0;
+  }
   /**
    * on_tick contract, lease holder only: start a membership refresh. Returns true if one was
    * dispatched asynchronously (onHttpCallResponse then reports its completion).
    */
-  refresh(nowMs: u64): bool { return false; }
+  refresh(nowMs: u64): bool {
+    return false;
+  }
   /** on_http_call_response contract: returns true when this completed a membership refresh. */
-  onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool { return false; }
+  onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool {
+    return false;
+  }
 }
 
 /** How the room directory is spoken to (its protocol) and reached (its transport). */
 export class DirectoryParts {
-  constructor(public protocol: DirectoryProtocol, public transport: DirectoryTransport) {}
+  constructor(
+    public protocol: DirectoryProtocol,
+    public transport: DirectoryTransport,
+  ) {}
 }
 
 /** Build-target contract: makes the parts for one configuration. */
 export abstract class Platform {
   /** on_configure contract: "" if this gateway can run `config`, else why not (the configuration fails). */
-  check(config: PluginConfig): string { return ""; }
+  check(config: PluginConfig): string {
+    return "";
+  }
   abstract pinWriter(config: PluginConfig): PinWriter;
   abstract membershipSource(config: PluginConfig, snapshots: SnapshotStore, metrics: Metrics): MembershipSource;
   /** The directory's protocol and transport, dispatching from root context `rootId`. */

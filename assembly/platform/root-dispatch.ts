@@ -5,7 +5,9 @@ import { DirectoryRequest } from "../directory/protocol";
 import { setEffectiveContext } from "../abi/host";
 
 export abstract class RootDispatchTransport extends DirectoryTransport {
-  constructor(public rootId: u32) { super(); }
+  constructor(public rootId: u32) {
+    super();
+  }
 
   /** Sends `request` from the effective context (the root, during send). */
   protected abstract dispatch(request: DirectoryRequest): i64;

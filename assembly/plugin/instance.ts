@@ -23,7 +23,9 @@ import { HeaderReadPlan } from "../request/header-plan";
  * membership known yet, nothing can be checked, so the gateway's own check decides.
  */
 class SnapshotMembership extends MembershipCheck {
-  constructor(private readonly snapshots: SnapshotStore) { super(); }
+  constructor(private readonly snapshots: SnapshotStore) {
+    super();
+  }
 
   routable(address: string): bool {
     const clusters = this.snapshots.clusters();
@@ -64,12 +66,30 @@ export class PluginInstance {
   describe(): string {
     const c = this.config;
     const t = this.decider.table;
-    return "key " + (c.route.keyIncludesPath ? "path:" : "") + c.route.keyParams.join(":") +
+    return (
+      "key " +
+      (c.route.keyIncludesPath ? "path:" : "") +
+      c.route.keyParams.join(":") +
       (c.rules.length > 0 ? " (" + c.rules.length.toString() + " per-route rules)" : "") +
-      ", capacity " + t.capacity.toString() + " in " + t.bucketCount.toString() + " buckets of " + t.bucketSize.toString() +
-      ", sweeping " + this.sweeper.window.toString() + " buckets per tick" +
-      (c.directory != null ? ", room directory " + c.directory!.type + " via cluster '" + c.directory!.cluster + "' (timeout " +
-        c.directory!.timeoutMs.toString() + " ms)" : "");
+      ", capacity " +
+      t.capacity.toString() +
+      " in " +
+      t.bucketCount.toString() +
+      " buckets of " +
+      t.bucketSize.toString() +
+      ", sweeping " +
+      this.sweeper.window.toString() +
+      " buckets per tick" +
+      (c.directory != null
+        ? ", room directory " +
+          c.directory!.type +
+          " via cluster '" +
+          c.directory!.cluster +
+          "' (timeout " +
+          c.directory!.timeoutMs.toString() +
+          " ms)"
+        : "")
+    );
   }
 
   /**
@@ -94,16 +114,32 @@ export class PluginInstance {
  * the lease (unique across threads and VMs); `collect` is the sweeper's garbage-collection hook;
  * `pluginName` keys the history of table geometries (history.ts); `nowMs` is the configure time.
  */
-export function buildInstance(config: PluginConfig, platform: Platform, store: KvStore, metrics: Metrics,
-  owner: string, collect: (() => void) | null, pluginName: string, nowMs: u64, rootId: u32): PluginInstance {
+export function buildInstance(
+  config: PluginConfig,
+  platform: Platform,
+  store: KvStore,
+  metrics: Metrics,
+  owner: string,
+  collect: (() => void) | null,
+  pluginName: string,
+  nowMs: u64,
+  rootId: u32,
+): PluginInstance {
   const c = config;
   // A hit refreshes lastSeen at most every tenth of the TTL (bounded to 1..60 s), not on every join.
   // With a directory, the same refresh re-validates the room there, so it follows the directory's interval.
   let refresh = min<i32>(60, max<i32>(1, c.entryTtlSeconds / 10));
   if (c.directory != null) refresh = min<i32>(refresh, c.directory!.refreshSeconds);
   const refreshSeconds = <u32>refresh;
-  const table = new AffinityTable(store, c.sharedDataPrefix, c.capacity, c.bucketSize, <u32>c.entryTtlSeconds, refreshSeconds,
-    c.workerBucketCopies);
+  const table = new AffinityTable(
+    store,
+    c.sharedDataPrefix,
+    c.capacity,
+    c.bucketSize,
+    <u32>c.entryTtlSeconds,
+    refreshSeconds,
+    c.workerBucketCopies,
+  );
   const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
@@ -112,10 +148,24 @@ export function buildInstance(config: PluginConfig, platform: Platform, store: K
   let directory: DirectoryCoordinator | null = null;
   if (c.directory != null) {
     const parts = platform.directory(c.directory!, rootId);
-    directory = new DirectoryCoordinator(new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, parts.transport), parts.transport,
-      table, new SnapshotMembership(snapshots), metrics, rootId);
+    directory = new DirectoryCoordinator(
+      new RoomDirectory(c.directory!, c.entryTtlSeconds, parts.protocol, parts.transport),
+      parts.transport,
+      table,
+      new SnapshotMembership(snapshots),
+      metrics,
+      rootId,
+    );
   }
   const membership = platform.membershipSource(c, snapshots, metrics);
-  return new PluginInstance(c, new RequestDecider(routesOf(c), table, history, membership.observesEveryMs()), platform.pinWriter(c),
-    membership, snapshots, lease, sweeper, directory);
+  return new PluginInstance(
+    c,
+    new RequestDecider(routesOf(c), table, history, membership.observesEveryMs()),
+    platform.pinWriter(c),
+    membership,
+    snapshots,
+    lease,
+    sweeper,
+    directory,
+  );
 }

@@ -84,16 +84,27 @@ export class Metrics {
     this.add(this.copiesMissed, <i64>counts[1]);
   }
 
-  inc(id: u32): void { incrementMetric(id, 1); }
-  add(id: u32, n: i64): void { if (n != 0) incrementMetric(id, n); }
-  set(id: u32, v: u64): void { recordMetric(id, v); }
+  inc(id: u32): void {
+    incrementMetric(id, 1);
+  }
+  add(id: u32, n: i64): void {
+    if (n != 0) incrementMetric(id, n);
+  }
+  set(id: u32, v: u64): void {
+    recordMetric(id, v);
+  }
 
   /** Request-headers contract: counts what the decision did. */
   countRequest(d: RequestDecision): void {
     switch (d.action) {
-      case RequestAction.Reject: this.inc(d.rejection == Rejection.MissingKey ? this.rejectNoKey : this.rejectKeyTooLong); break;
-      case RequestAction.PassThrough: if (d.passReason == PassReason.MissingKey) this.inc(this.passthroughNoKey); break;
-      default: this.countResolution(d);
+      case RequestAction.Reject:
+        this.inc(d.rejection == Rejection.MissingKey ? this.rejectNoKey : this.rejectKeyTooLong);
+        break;
+      case RequestAction.PassThrough:
+        if (d.passReason == PassReason.MissingKey) this.inc(this.passthroughNoKey);
+        break;
+      default:
+        this.countResolution(d);
     }
   }
 

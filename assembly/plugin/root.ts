@@ -2,7 +2,17 @@
 // the host gives, hands it to the instance's parts, and applies their result.
 import { RootContext, HttpContext } from "../abi/context";
 import { BufferType, LogLevel } from "../abi/imports";
-import { getBuffer, getPropertyString, setTickPeriodMs, nowNanos, logError, logInfo, hostLogLevel, hostCallFailures, HostName } from "../abi/host";
+import {
+  getBuffer,
+  getPropertyString,
+  setTickPeriodMs,
+  nowNanos,
+  logError,
+  logInfo,
+  hostLogLevel,
+  hostCallFailures,
+  HostName,
+} from "../abi/host";
 import { collectInsideHook } from "../abi/collector";
 import { SharedDataStore } from "../table/shared-store";
 import { parseConfig } from "../config/config";
@@ -27,7 +37,12 @@ export class RoomAffinityRoot extends RootContext {
    *  are only built when someone reads them. */
   debugEnabled: bool = false;
 
-  constructor(id: u32, public platform: Platform) { super(id); }
+  constructor(
+    id: u32,
+    public platform: Platform,
+  ) {
+    super(id);
+  }
 
   onConfigure(size: u32): bool {
     const raw: Uint8Array | null = size == 0 ? null : getBuffer(BufferType.PluginConfiguration, size);
@@ -45,8 +60,17 @@ export class RoomAffinityRoot extends RootContext {
     const owner = this.id.toString() + "-" + nowNanos().toString();
     // The plugin's name keys the history of table geometries, so a new capacity keeps old pins.
     const name = getPropertyString(PLUGIN_NAME);
-    const inst = buildInstance(result.config!, this.platform, this.store, this.metrics, owner, collectInsideHook,
-      name == null ? "" : name!, nowMillis(), this.id);
+    const inst = buildInstance(
+      result.config!,
+      this.platform,
+      this.store,
+      this.metrics,
+      owner,
+      collectInsideHook,
+      name == null ? "" : name!,
+      nowMillis(),
+      this.id,
+    );
     const old = this.instance;
     if (old != null) {
       this.metrics.publish(old.decider.table.copies); // the replaced table's counts since the last tick
@@ -75,8 +99,12 @@ export class RoomAffinityRoot extends RootContext {
     if (age >= 0) m.set(m.snapshotAgeSeconds, <u64>age / 1000);
     const clusters = inst.decider.routedCluster.takeEnding();
     if (clusters.length > 0) {
-      logInfo("room-affinity: keyed requests reach two clusters (" + clusters + "): this worker reads the routed " +
-        "cluster on every join from now on (rooms are per cluster)");
+      logInfo(
+        "room-affinity: keyed requests reach two clusters (" +
+          clusters +
+          "): this worker reads the routed " +
+          "cluster on every join from now on (rooms are per cluster)",
+      );
     }
     if (inst.directory != null) inst.directory!.onTick(nowMs);
     if (!inst.lease.tryHold(nowMs)) return;

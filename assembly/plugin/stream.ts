@@ -1,13 +1,20 @@
 // A stream's hooks: each reads the facts (host-facts.ts), asks the instance's decider, and applies
 // the decision in one place (applyRequest, applyResponse).
 import { HttpContext } from "../abi/context";
-import { FilterHeadersStatus, MapType, } from "../abi/imports";
+import { FilterHeadersStatus, MapType } from "../abi/imports";
 import { sendLocalResponse, replaceHeaderBytes, logDebug } from "../abi/host";
 import { RequestHeaders } from "../abi/request-headers";
 import { LogOnce } from "../abi/log-once";
 import { hex64Into } from "../support/hash";
 import {
-  RequestFacts, RequestDecision, RequestAction, StreamState, ResponseAction, ResponseDecision, requestLabel, responseLabel,
+  RequestFacts,
+  RequestDecision,
+  RequestAction,
+  StreamState,
+  ResponseAction,
+  ResponseDecision,
+  requestLabel,
+  responseLabel,
 } from "../request/decision";
 import { LocalReply, rejectionReply, ROOM_ELSEWHERE } from "../request/local-replies";
 import { Outcome } from "../table/table";
@@ -31,7 +38,9 @@ function sendReply(r: LocalReply): void {
 
 /** Resumes this stream's join after a directory lookup (see directory-coordinator.ts). */
 class DirectoryWait extends PausedJoin {
-  constructor(private readonly stream: RoomAffinityStream) { super(); }
+  constructor(private readonly stream: RoomAffinityStream) {
+    super();
+  }
   resume(address: string): void {
     this.stream.pinnedByDirectory(address);
   }
@@ -42,7 +51,12 @@ export class RoomAffinityStream extends HttpContext {
   private inst: PluginInstance | null = null;
   private state: StreamState = NOTHING_PINNED;
 
-  constructor(id: u32, public root: RoomAffinityRoot) { super(id); }
+  constructor(
+    id: u32,
+    public root: RoomAffinityRoot,
+  ) {
+    super(id);
+  }
 
   onRequestHeaders(headerCount: u32, endOfStream: bool): FilterHeadersStatus {
     const inst = this.root.instance;
@@ -109,8 +123,12 @@ export class RoomAffinityStream extends HttpContext {
     if (d.action == RequestAction.Pin) {
       inst.pinWriter.pin(d.address);
       if (d.adopted && this.root.debugEnabled) {
-        logDebug("room-affinity: carried room " + String.UTF8.decodeUnsafe(d.key!.dataStart, d.key!.length) +
-          " over from a previous table to " + d.address);
+        logDebug(
+          "room-affinity: carried room " +
+            String.UTF8.decodeUnsafe(d.key!.dataStart, d.key!.length) +
+            " over from a previous table to " +
+            d.address,
+        );
       }
     }
     return FilterHeadersStatus.Continue;
@@ -124,9 +142,16 @@ export class RoomAffinityStream extends HttpContext {
     }
     if (r.pinUnread && d.action == ResponseAction.Corrected) {
       m.inc(m.pinUnread);
-      DEPLOYMENT_PROBLEMS.error("pin-unread", "a pin to " + s.pinned + " was not honoured and the pin mechanism never read it: " +
-        "stateful_session must read the header named by pinHeader ('" + inst.config.pinHeader + "'); until it does, " +
-        "clients can choose their pod and rooms move on every membership change");
+      DEPLOYMENT_PROBLEMS.error(
+        "pin-unread",
+        "a pin to " +
+          s.pinned +
+          " was not honoured and the pin mechanism never read it: " +
+          "stateful_session must read the header named by pinHeader ('" +
+          inst.config.pinHeader +
+          "'); until it does, " +
+          "clients can choose their pod and rooms move on every membership change",
+      );
     }
     if (d.action != ResponseAction.None) inst.pinWriter.sanitizeResponse();
     m.countResponse(d);
@@ -134,10 +159,19 @@ export class RoomAffinityStream extends HttpContext {
       // This player reached another pod than its room's: refuse the upgrade so its retry (pinned now)
       // joins the room instead of playing alone.
       if (++this.root.conflicts == CONFLICTS_BEFORE_ALARM) {
-        DEPLOYMENT_PROBLEMS.error("learn-conflict", CONFLICTS_BEFORE_ALARM.toString() + " players reached another pod than " +
-          "their room's (latest: " + d.upstream + " instead of " + d.resolution!.address + "): unless membership was changing, " +
-          "the gateway's load balancer does not hash on the header named by hashHeader ('" + inst.config.hashHeader +
-          "') -- it must be MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent hash on it (Higress)");
+        DEPLOYMENT_PROBLEMS.error(
+          "learn-conflict",
+          CONFLICTS_BEFORE_ALARM.toString() +
+            " players reached another pod than " +
+            "their room's (latest: " +
+            d.upstream +
+            " instead of " +
+            d.resolution!.address +
+            "): unless membership was changing, " +
+            "the gateway's load balancer does not hash on the header named by hashHeader ('" +
+            inst.config.hashHeader +
+            "') -- it must be MAGLEV or RING_HASH with a hash_policy on it (stock Envoy), a consistent hash on it (Higress)",
+        );
       }
       sendReply(ROOM_ELSEWHERE);
       return FilterHeadersStatus.StopIteration;
@@ -146,8 +180,10 @@ export class RoomAffinityStream extends HttpContext {
     const res = d.resolution;
     if (dir != null && res != null) {
       // What this replica recorded, shared with the others (first writer wins there too).
-      if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned) dir.record(this.id, s.fingerprint, "", d.upstream, nowMillis());
-      else if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned) dir.record(this.id, s.fingerprint, s.pinned, d.upstream, nowMillis());
+      if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned)
+        dir.record(this.id, s.fingerprint, "", d.upstream, nowMillis());
+      else if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned)
+        dir.record(this.id, s.fingerprint, s.pinned, d.upstream, nowMillis());
     }
     return FilterHeadersStatus.Continue;
   }

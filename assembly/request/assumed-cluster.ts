@@ -33,10 +33,17 @@ export class AssumedCluster {
    * `exact`: read on every keyed request from the start (a rule matches by service). `refreshMs`: the
    * longest time between two reads (0: no such need).
    */
-  constructor(exact: bool, private readonly refreshMs: u64) { this.exact = exact; }
+  constructor(
+    exact: bool,
+    private readonly refreshMs: u64,
+  ) {
+    this.exact = exact;
+  }
 
   /** The cluster assumed (meaningful when `mayAssume` said yes). */
-  get assumed(): string | null { return this.name; }
+  get assumed(): string | null {
+    return this.name;
+  }
 
   /** Request-path contract: whether this keyed request may be keyed with the assumed cluster, unread. */
   mayAssume(nowMs: u64): bool {

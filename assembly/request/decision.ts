@@ -16,7 +16,10 @@ import { RequestFacts, DeferredFacts, StreamState } from "./facts";
 /** Settings that apply to a request: the global ones (matcher null) or a `_rules_` entry's. */
 export class Route {
   readonly keySpec: KeySpec;
-  constructor(public readonly matcher: RuleMatcher | null, public readonly settings: RouteSettings) {
+  constructor(
+    public readonly matcher: RuleMatcher | null,
+    public readonly settings: RouteSettings,
+  ) {
     this.keySpec = new KeySpec(settings.keyParams, settings.keyIncludesPath, settings.maxKeyLength);
   }
 }
@@ -82,11 +85,15 @@ export class RequestDecision {
    * within the routed cluster, so the cluster need not be in it, and every player of a room carries the
    * same value whether its worker read the cluster or assumed it.
    */
-  get roomHash(): string { return hex64(this.keyHash); }
+  get roomHash(): string {
+    return hex64(this.keyHash);
+  }
   /** The pin was carried over from a previous table geometry (history.ts). */
   adopted: bool = false;
 
-  get address(): string { return this.resolution == null ? "" : this.resolution!.address; }
+  get address(): string {
+    return this.resolution == null ? "" : this.resolution!.address;
+  }
 }
 
 export const enum ResponseAction {
@@ -101,7 +108,11 @@ export const enum ResponseAction {
 }
 
 export class ResponseDecision {
-  constructor(public readonly action: ResponseAction, public readonly resolution: Resolution | null, public readonly upstream: string = "") {}
+  constructor(
+    public readonly action: ResponseAction,
+    public readonly resolution: Resolution | null,
+    public readonly upstream: string = "",
+  ) {}
 
   /**
    * A learn or correction that found the room recorded on another pod than the one this player reached:
@@ -110,8 +121,12 @@ export class ResponseDecision {
    * its upgrade (503, local-replies.ts) and the client's retry is pinned to the room's pod.
    */
   get conflict(): bool {
-    return (this.action == ResponseAction.Learned || this.action == ResponseAction.Corrected) &&
-      this.resolution != null && this.resolution!.outcome == Outcome.Hit && this.resolution!.address != this.upstream;
+    return (
+      (this.action == ResponseAction.Learned || this.action == ResponseAction.Corrected) &&
+      this.resolution != null &&
+      this.resolution!.outcome == Outcome.Hit &&
+      this.resolution!.address != this.upstream
+    );
   }
 }
 
@@ -130,8 +145,12 @@ export class RequestDecider {
    * previous geometries, read through on a miss until their entries expire. `clusterRefreshMs`: the
    * longest a worker may go without reading the routed cluster (0: no limit; see AssumedCluster).
    */
-  constructor(public readonly routes: Route[], public readonly table: AffinityTable,
-    public readonly history: TableHistory | null = null, clusterRefreshMs: u64 = 0) {
+  constructor(
+    public readonly routes: Route[],
+    public readonly table: AffinityTable,
+    public readonly history: TableHistory | null = null,
+    clusterRefreshMs: u64 = 0,
+  ) {
     let all = true;
     let byService = false;
     for (let i = 0; i < routes.length; i++) {
@@ -145,7 +164,9 @@ export class RequestDecider {
   }
 
   /** Whether the request hook must read the route name and host (only rules match on them). */
-  get needsRouteFacts(): bool { return this.routes.length > 1; }
+  get needsRouteFacts(): bool {
+    return this.routes.length > 1;
+  }
 
   /**
    * Request-hook contract: every route passes a request that is not a WebSocket upgrade, so for one
@@ -257,7 +278,6 @@ export class RequestDecider {
     // chose another pod: move the room there, so the next players follow instead of scattering.
     return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!), upstream!);
   }
-
 }
 
 function reject(d: RequestDecision, why: Rejection, detail: string): RequestDecision {
@@ -279,10 +299,14 @@ function accepted(status: string | null, upgrade: bool): bool {
  */
 export function requestLabel(d: RequestDecision): string {
   switch (d.action) {
-    case RequestAction.Reject: return "rejected";
-    case RequestAction.PassThrough: return "passed";
-    case RequestAction.Pin: return d.adopted ? "adopted" : "hit";
-    default: return "new";
+    case RequestAction.Reject:
+      return "rejected";
+    case RequestAction.PassThrough:
+      return "passed";
+    case RequestAction.Pin:
+      return d.adopted ? "adopted" : "hit";
+    default:
+      return "new";
   }
 }
 

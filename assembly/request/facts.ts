@@ -25,7 +25,9 @@ export class RequestFacts {
   private clusterValue: string | null = null;
   private clusterKnown: bool = false;
   /** Whether the routed cluster was read (or set): what the cluster-labelled membership needs. */
-  get clusterRead(): bool { return this.clusterKnown; }
+  get clusterRead(): bool {
+    return this.clusterKnown;
+  }
   private nowValue: u64 = 0;
   private nowKnown: bool = false;
 
@@ -38,7 +40,10 @@ export class RequestFacts {
     }
     return this.clusterValue;
   }
-  set cluster(v: string | null) { this.clusterValue = v; this.clusterKnown = true; }
+  set cluster(v: string | null) {
+    this.clusterValue = v;
+    this.clusterKnown = true;
+  }
 
   get nowMs(): u64 {
     if (!this.nowKnown) {
@@ -48,7 +53,10 @@ export class RequestFacts {
     }
     return this.nowValue;
   }
-  set nowMs(v: u64) { this.nowValue = v; this.nowKnown = true; }
+  set nowMs(v: u64) {
+    this.nowValue = v;
+    this.nowKnown = true;
+  }
 }
 const EMPTY_PATH = new Uint8Array(0);
 
@@ -65,4 +73,3 @@ export class StreamState {
   /** A WebSocket upgrade: only a 101 confirms its pod. */
   upgrade: bool = false;
 }
-

@@ -15,7 +15,11 @@ export const enum KeyStatus {
 }
 
 export class KeyResult {
-  constructor(public status: KeyStatus, public key: Uint8Array | null, public missingParam: string) {}
+  constructor(
+    public status: KeyStatus,
+    public key: Uint8Array | null,
+    public missingParam: string,
+  ) {}
 }
 
 /** Key parameter names, pre-encoded once per configuration (not per request). */
@@ -28,7 +32,11 @@ export class KeySpec {
   out: Uint8Array;
   starts: StaticArray<i32>;
   ends: StaticArray<i32>;
-  constructor(public paramNames: string[], public includePath: bool, public maxKeyLength: i32) {
+  constructor(
+    public paramNames: string[],
+    public includePath: bool,
+    public maxKeyLength: i32,
+  ) {
     this.out = new Uint8Array(maxKeyLength);
     this.starts = new StaticArray<i32>(paramNames.length);
     this.ends = new StaticArray<i32>(paramNames.length);
@@ -55,13 +63,21 @@ export function formDecode(src: Uint8Array, start: i32, end: i32, dst: Uint8Arra
   let i = start;
   while (i < end) {
     const c = unchecked(src[i]);
-    if (c == 0x2b) { unchecked(dst[n++] = 0x20); i++; continue; }
+    if (c == 0x2b) {
+      unchecked((dst[n++] = 0x20));
+      i++;
+      continue;
+    }
     if (c == 0x25 && i + 2 < end) {
       const h = hexVal(unchecked(src[i + 1]));
       const l = hexVal(unchecked(src[i + 2]));
-      if (h >= 0 && l >= 0) { unchecked(dst[n++] = <u8>((h << 4) | l)); i += 3; continue; }
+      if (h >= 0 && l >= 0) {
+        unchecked((dst[n++] = <u8>((h << 4) | l)));
+        i += 3;
+        continue;
+      }
     }
-    unchecked(dst[n++] = c);
+    unchecked((dst[n++] = c));
     i++;
   }
   return n;
@@ -77,8 +93,9 @@ const HEX = "0123456789ABCDEF";
 
 /** RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~" (their percent-encodings mean the same path). */
 function isUnreserved(c: i32): bool {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-    c == 0x2d || c == 0x2e || c == 0x5f || c == 0x7e;
+  return (
+    (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x2e || c == 0x5f || c == 0x7e
+  );
 }
 
 /**
@@ -97,22 +114,25 @@ export function normalizePath(src: Uint8Array, end: i32, tmp: Uint8Array, dst: U
       if (h >= 0 && l >= 0) {
         const b = (h << 4) | l;
         if (isUnreserved(b)) {
-          unchecked(tmp[m++] = <u8>b);
+          unchecked((tmp[m++] = <u8>b));
         } else {
-          unchecked(tmp[m++] = 0x25);
-          unchecked(tmp[m++] = <u8>HEX.charCodeAt(h));
-          unchecked(tmp[m++] = <u8>HEX.charCodeAt(l));
+          unchecked((tmp[m++] = 0x25));
+          unchecked((tmp[m++] = <u8>HEX.charCodeAt(h)));
+          unchecked((tmp[m++] = <u8>HEX.charCodeAt(l)));
         }
         i += 2;
         continue;
       }
     }
-    unchecked(tmp[m++] = c);
+    unchecked((tmp[m++] = c));
   }
   let out = 0;
   let i = 0;
   while (i < m) {
-    if (unchecked(tmp[i]) == 0x2f) { i++; continue; } // '/': empty segments vanish
+    if (unchecked(tmp[i]) == 0x2f) {
+      i++;
+      continue;
+    } // '/': empty segments vanish
     let j = i;
     while (j < m && unchecked(tmp[j]) != 0x2f) j++;
     const len = j - i;
@@ -122,12 +142,12 @@ export function normalizePath(src: Uint8Array, end: i32, tmp: Uint8Array, dst: U
       while (out > 0 && unchecked(dst[out - 1]) != 0x2f) out--; // ".." drops the last segment
       if (out > 0) out--;
     } else {
-      unchecked(dst[out++] = 0x2f);
-      for (let k = i; k < j; k++) unchecked(dst[out++] = unchecked(tmp[k]));
+      unchecked((dst[out++] = 0x2f));
+      for (let k = i; k < j; k++) unchecked((dst[out++] = unchecked(tmp[k])));
     }
     i = j;
   }
-  if (out == 0) unchecked(dst[out++] = 0x2f);
+  if (out == 0) unchecked((dst[out++] = 0x2f));
   return out;
 }
 
@@ -137,13 +157,13 @@ function appendEscaped(out: Uint8Array, pos: i32, src: Uint8Array, start: i32, l
     const c = unchecked(src[i]);
     if (c == 0x25 || c == 0x3a || c < 0x20 || c == 0x7f) {
       if (pos + 3 > out.length) return out.length + 1;
-      unchecked(out[pos] = 0x25);
-      unchecked(out[pos + 1] = <u8>HEX.charCodeAt(c >> 4));
-      unchecked(out[pos + 2] = <u8>HEX.charCodeAt(c & 15));
+      unchecked((out[pos] = 0x25));
+      unchecked((out[pos + 1] = <u8>HEX.charCodeAt(c >> 4)));
+      unchecked((out[pos + 2] = <u8>HEX.charCodeAt(c & 15)));
       pos += 3;
     } else {
       if (pos + 1 > out.length) return out.length + 1;
-      unchecked(out[pos] = c);
+      unchecked((out[pos] = c));
       pos++;
     }
   }
@@ -165,7 +185,7 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
   const count = spec.names.length;
   const starts = spec.starts;
   const ends = spec.ends;
-  for (let k = 0; k < count; k++) unchecked(starts[k] = -1);
+  for (let k = 0; k < count; k++) unchecked((starts[k] = -1));
 
   // Scan the query once, recording where each wanted parameter's first value lies.
   if (spec.scratch.length < len) spec.scratch = new Uint8Array(len);
@@ -180,8 +200,8 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
     const nameLen = formDecode(path, i, eq, scratch);
     for (let k = 0; k < count; k++) {
       if (unchecked(starts[k]) < 0 && bytesEqual(scratch, nameLen, unchecked(spec.names[k]))) {
-        unchecked(starts[k] = eq < j ? eq + 1 : j);
-        unchecked(ends[k] = j);
+        unchecked((starts[k] = eq < j ? eq + 1 : j));
+        unchecked((ends[k] = j));
         found++;
         break;
       }
@@ -211,7 +231,7 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
     const vLen = formDecode(path, unchecked(starts[k]), unchecked(ends[k]), scratch);
     if (k > 0 || spec.includePath) {
       if (pos + 1 > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
-      unchecked(out[pos++] = 0x3a);
+      unchecked((out[pos++] = 0x3a));
     }
     pos = appendEscaped(out, pos, scratch, 0, vLen);
     if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");

@@ -36,17 +36,28 @@ export function serviceMatches(pattern: string, cluster: string): bool {
 }
 
 export class RuleMatcher {
-  constructor(public kind: MatchKind, public values: string[]) {}
+  constructor(
+    public kind: MatchKind,
+    public values: string[],
+  ) {}
 
   /** Request-path contract: does this rule apply? `host` is the :authority without its port. */
   matches(routeName: string, host: string, cluster: string): bool {
     for (let i = 0; i < this.values.length; i++) {
       const v = this.values[i];
       switch (this.kind) {
-        case MatchKind.Route: if (routeName == v) return true; break;
-        case MatchKind.RoutePrefix: if (routeName.startsWith(v)) return true; break;
-        case MatchKind.Domain: if (domainMatches(v, host)) return true; break;
-        case MatchKind.Service: if (serviceMatches(v, cluster)) return true; break;
+        case MatchKind.Route:
+          if (routeName == v) return true;
+          break;
+        case MatchKind.RoutePrefix:
+          if (routeName.startsWith(v)) return true;
+          break;
+        case MatchKind.Domain:
+          if (domainMatches(v, host)) return true;
+          break;
+        case MatchKind.Service:
+          if (serviceMatches(v, cluster)) return true;
+          break;
       }
     }
     return false;

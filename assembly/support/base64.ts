@@ -7,15 +7,15 @@ export function base64Encode(s: string): string {
   let out = "";
   let i = 0;
   for (; i + 2 < b.length; i += 3) {
-    const n = (<u32>b[i] << 16) | (<u32>b[i + 1] << 8) | <u32>b[i + 2];
+    const n = ((<u32>b[i]) << 16) | ((<u32>b[i + 1]) << 8) | <u32>b[i + 2];
     out += ALPHABET.charAt(n >> 18) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63) + ALPHABET.charAt(n & 63);
   }
   const rest = b.length - i;
   if (rest == 1) {
-    const n = <u32>b[i] << 16;
+    const n = (<u32>b[i]) << 16;
     out += ALPHABET.charAt(n >> 18) + ALPHABET.charAt((n >> 12) & 63) + "==";
   } else if (rest == 2) {
-    const n = (<u32>b[i] << 16) | (<u32>b[i + 1] << 8);
+    const n = ((<u32>b[i]) << 16) | ((<u32>b[i + 1]) << 8);
     out += ALPHABET.charAt(n >> 18) + ALPHABET.charAt((n >> 12) & 63) + ALPHABET.charAt((n >> 6) & 63) + "=";
   }
   return out;
@@ -40,7 +40,7 @@ export function base64Decode(s: string): string | null {
   let pad = 0;
   if (n > 0 && s.charCodeAt(n - 1) == 61) pad++;
   if (n > 1 && s.charCodeAt(n - 2) == 61) pad++;
-  const out = new Uint8Array(n / 4 * 3 - pad);
+  const out = new Uint8Array((n / 4) * 3 - pad);
   let o = 0;
   for (let i = 0; i < n; i += 4) {
     let v = 0;
@@ -48,7 +48,8 @@ export function base64Decode(s: string): string | null {
       const c = s.charCodeAt(i + k);
       let x = sextet(c);
       if (x < 0) {
-        if (c == 61 && i + 4 == n && k >= 4 - pad) x = 0; // padding, only at the very end
+        if (c == 61 && i + 4 == n && k >= 4 - pad)
+          x = 0; // padding, only at the very end
         else return null;
       }
       v = (v << 6) | x;

@@ -13,11 +13,14 @@ class Checker {
     if (this.err.length == 0) this.err = msg + " at byte " + this.pos.toString();
     return false;
   }
-  peek(): i32 { return this.pos < this.b.length ? <i32>this.b[this.pos] : -1; }
+  peek(): i32 {
+    return this.pos < this.b.length ? <i32>this.b[this.pos] : -1;
+  }
   ws(): void {
     while (this.pos < this.b.length) {
       const c = this.b[this.pos];
-      if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) this.pos++; else break;
+      if (c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d) this.pos++;
+      else break;
     }
   }
   lit(word: string): bool {
@@ -29,7 +32,10 @@ class Checker {
   }
   digits(): i32 {
     let n = 0;
-    while (this.peek() >= 0x30 && this.peek() <= 0x39) { this.pos++; n++; }
+    while (this.peek() >= 0x30 && this.peek() <= 0x39) {
+      this.pos++;
+      n++;
+    }
     return n;
   }
   number(): bool {
@@ -41,7 +47,10 @@ class Checker {
       // The decoder converts integers through f64 to i64; keep them well inside exact range.
       if (n > 15) return this.fail("number too large");
     }
-    if (this.peek() == 0x2e) { this.pos++; if (this.digits() == 0) return this.fail("invalid number fraction"); }
+    if (this.peek() == 0x2e) {
+      this.pos++;
+      if (this.digits() == 0) return this.fail("invalid number fraction");
+    }
     if (this.peek() == 0x65 || this.peek() == 0x45) {
       this.pos++;
       if (this.peek() == 0x2b || this.peek() == 0x2d) this.pos++;
@@ -56,7 +65,10 @@ class Checker {
       if (c < 0) return this.fail("unterminated string");
       this.pos++;
       if (c == 0x22) return true;
-      if (c < 0x20) { this.pos--; return this.fail("control character in string"); }
+      if (c < 0x20) {
+        this.pos--;
+        return this.fail("control character in string");
+      }
       if (c == 0x5c) {
         const e = this.peek();
         this.pos++;
@@ -90,7 +102,10 @@ class Checker {
   object(depth: i32): bool {
     this.pos++;
     this.ws();
-    if (this.peek() == 0x7d) { this.pos++; return true; }
+    if (this.peek() == 0x7d) {
+      this.pos++;
+      return true;
+    }
     while (true) {
       this.ws();
       if (this.peek() != 0x22) return this.fail("expected a string key");
@@ -101,21 +116,36 @@ class Checker {
       if (!this.value(depth + 1)) return false;
       this.ws();
       const c = this.peek();
-      if (c == 0x2c) { this.pos++; continue; }
-      if (c == 0x7d) { this.pos++; return true; }
+      if (c == 0x2c) {
+        this.pos++;
+        continue;
+      }
+      if (c == 0x7d) {
+        this.pos++;
+        return true;
+      }
       return this.fail("expected ',' or '}'");
     }
   }
   array(depth: i32): bool {
     this.pos++;
     this.ws();
-    if (this.peek() == 0x5d) { this.pos++; return true; }
+    if (this.peek() == 0x5d) {
+      this.pos++;
+      return true;
+    }
     while (true) {
       if (!this.value(depth + 1)) return false;
       this.ws();
       const c = this.peek();
-      if (c == 0x2c) { this.pos++; continue; }
-      if (c == 0x5d) { this.pos++; return true; }
+      if (c == 0x2c) {
+        this.pos++;
+        continue;
+      }
+      if (c == 0x5d) {
+        this.pos++;
+        return true;
+      }
       return this.fail("expected ',' or ']'");
     }
   }
@@ -126,6 +156,9 @@ export function checkJson(b: Uint8Array): string {
   const c = new Checker(b);
   if (!c.value(0)) return c.err;
   c.ws();
-  if (c.pos != b.length) { c.fail("unexpected data after the JSON value"); return c.err; }
+  if (c.pos != b.length) {
+    c.fail("unexpected data after the JSON value");
+    return c.err;
+  }
   return "";
 }

@@ -23,8 +23,8 @@ export class AddressNames {
     const name = String.UTF8.decodeUnsafe(ptr, <usize>length);
     const copy = new ArrayBuffer(length);
     memory.copy(changetype<usize>(copy), ptr, <usize>length);
-    unchecked(this.bytes[slot] = copy);
-    unchecked(this.names[slot] = name);
+    unchecked((this.bytes[slot] = copy));
+    unchecked((this.names[slot] = name));
     return name;
   }
 }

@@ -11,7 +11,11 @@ export abstract class BucketKeys {
 }
 
 class Copy {
-  constructor(public index: i32, public stamp: u32, public bucket: StoredValue) {}
+  constructor(
+    public index: i32,
+    public stamp: u32,
+    public bucket: StoredValue,
+  ) {}
 }
 
 export class BucketCopies {
@@ -25,7 +29,11 @@ export class BucketCopies {
   private servedTaken: u64 = 0;
   private missedTaken: u64 = 0;
 
-  constructor(private readonly store: KvStore, private readonly keys: BucketKeys, slotCount: i32) {
+  constructor(
+    private readonly store: KvStore,
+    private readonly keys: BucketKeys,
+    slotCount: i32,
+  ) {
     this.slots = new Array<Copy | null>(slotCount);
   }
 

@@ -17,7 +17,11 @@ export const MAX_BUCKET_ENTRIES: i32 = 255;
 
 /** One pinned room. The room key itself is not stored, only its 64-bit fingerprint (~27 B per entry). */
 export class Entry {
-  constructor(public fingerprint: u64, public lastSeen: u32, public address: string) {}
+  constructor(
+    public fingerprint: u64,
+    public lastSeen: u32,
+    public address: string,
+  ) {}
 }
 
 /** The expiry rule, for table and sweeper alike: an entry unseen for more than `ttl` seconds is gone. */
@@ -82,24 +86,45 @@ export class BucketCursor {
     if (!this.valid || this.index >= this.count) return false;
     const n = this.bytes.length;
     const off = this.nextAt;
-    if (off + ENTRY_FIXED > n) { this.valid = false; return false; }
+    if (off + ENTRY_FIXED > n) {
+      this.valid = false;
+      return false;
+    }
     const end = off + ENTRY_FIXED + <i32>load<u8>(this.bytes.dataStart + off + OFF_ALEN);
-    if (end > n) { this.valid = false; return false; }
+    if (end > n) {
+      this.valid = false;
+      return false;
+    }
     this.index++;
     // The last entry must end exactly at the end of the value.
-    if (this.index == this.count && end != n) { this.valid = false; return false; }
+    if (this.index == this.count && end != n) {
+      this.valid = false;
+      return false;
+    }
     this.at = off;
     this.nextAt = end;
     return true;
   }
 
-  get fingerprint(): u64 { return load<u64>(this.bytes.dataStart + this.at); }
-  get lastSeen(): u32 { return load<u32>(this.bytes.dataStart + this.at + OFF_SEEN); }
-  get addressPtr(): usize { return this.bytes.dataStart + this.at + ENTRY_FIXED; }
-  get addressLength(): i32 { return <i32>load<u8>(this.bytes.dataStart + this.at + OFF_ALEN); }
-  get address(): string { return String.UTF8.decodeUnsafe(this.addressPtr, <usize>this.addressLength); }
+  get fingerprint(): u64 {
+    return load<u64>(this.bytes.dataStart + this.at);
+  }
+  get lastSeen(): u32 {
+    return load<u32>(this.bytes.dataStart + this.at + OFF_SEEN);
+  }
+  get addressPtr(): usize {
+    return this.bytes.dataStart + this.at + ENTRY_FIXED;
+  }
+  get addressLength(): i32 {
+    return <i32>load<u8>(this.bytes.dataStart + this.at + OFF_ALEN);
+  }
+  get address(): string {
+    return String.UTF8.decodeUnsafe(this.addressPtr, <usize>this.addressLength);
+  }
   /** Rewrites the current entry's lastSeen in place (the value is then written back by CAS). */
-  setLastSeen(seen: u32): void { store<u32>(this.bytes.dataStart + this.at + OFF_SEEN, seen); }
+  setLastSeen(seen: u32): void {
+    store<u32>(this.bytes.dataStart + this.at + OFF_SEEN, seen);
+  }
 }
 
 /** Decodes a bucket; null when the bytes are not a valid bucket (never traps). */

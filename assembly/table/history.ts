@@ -15,7 +15,12 @@ export const MAX_REMEMBERED = 4;
 const MAX_CAS_ATTEMPTS = 8;
 
 export class Geometry {
-  constructor(public prefix: string, public capacity: i32, public bucketSize: i32, public supersededAt: u32) {}
+  constructor(
+    public prefix: string,
+    public capacity: i32,
+    public bucketSize: i32,
+    public supersededAt: u32,
+  ) {}
 
   sameTable(o: Geometry): bool {
     return this.prefix == o.prefix && this.capacity == o.capacity && this.bucketSize == o.bucketSize;
@@ -86,7 +91,10 @@ export function recordGeometry(store: KvStore, historyKey: string, table: Affini
       if (now - min<u32>(now, g.supersededAt) >= ttlSeconds) continue; // fully expired: forget it
       next.push(g);
     }
-    if (store.set(historyKey, encodeHistory(next), sv.cas) == WriteStatus.Ok) { list = next; break; }
+    if (store.set(historyKey, encodeHistory(next), sv.cas) == WriteStatus.Ok) {
+      list = next;
+      break;
+    }
   }
   const tables = new Array<AffinityTable>(0);
   for (let i = 0; i < list.length; i++) {
@@ -95,7 +103,6 @@ export function recordGeometry(store: KvStore, historyKey: string, table: Affini
     if (now - min<u32>(now, g.supersededAt) >= ttlSeconds) continue;
     const t = new AffinityTable(store, g.prefix, g.capacity, g.bucketSize, table.ttlSeconds, table.refreshSeconds);
     if (t.keyPrefix != table.keyPrefix) tables.push(t); // same keys as the table in force: nothing to read
-
   }
   return tables.length > 0 ? new TableHistory(tables) : null;
 }

@@ -4,7 +4,12 @@
 import { KvStore, WriteStatus } from "./store";
 
 export class Lease {
-  constructor(public store: KvStore, public key: string, public ownerId: string, public ttlMs: u64) {}
+  constructor(
+    public store: KvStore,
+    public key: string,
+    public ownerId: string,
+    public ttlMs: u64,
+  ) {}
 
   /** Tick contract: returns true if this owner holds the lease now (acquired, renewed or kept). */
   tryHold(nowMs: u64): bool {

@@ -12,13 +12,26 @@ export abstract class PinPolicy {
 
 /** Reads: keeps any pin (the gateway judges whether it can honour it) and places nothing. */
 export class KeepPinsOnly extends PinPolicy {
-  keepsPin(address: string): bool { return true; }
-  place(fingerprint: u64): string { return ""; }
+  keepsPin(address: string): bool {
+    return true;
+  }
+  place(fingerprint: u64): string {
+    return "";
+  }
 }
 
 /** Keeps any pin except one to `replaced`, and places new (or re-placed) rooms on `address`. */
 export class FixedPlacement extends PinPolicy {
-  constructor(public address: string, public replaced: string) { super(); }
-  keepsPin(address: string): bool { return address != this.replaced; }
-  place(fingerprint: u64): string { return this.address; }
+  constructor(
+    public address: string,
+    public replaced: string,
+  ) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return address != this.replaced;
+  }
+  place(fingerprint: u64): string {
+    return this.address;
+  }
 }

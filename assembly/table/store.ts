@@ -8,7 +8,10 @@ export const enum WriteStatus {
 }
 
 export class StoredValue {
-  constructor(public value: Uint8Array | null, public cas: u32) {}
+  constructor(
+    public value: Uint8Array | null,
+    public cas: u32,
+  ) {}
 }
 
 export abstract class KvStore {

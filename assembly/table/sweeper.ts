@@ -22,10 +22,18 @@ export class SweepResult {
  */
 export class PresentHosts {
   hashes: Set<u64> = new Set();
-  add(address: string): void { this.hashes.add(hashString(address)); }
-  has(address: string): bool { return this.hashes.has(hashString(address)); }
-  hasRaw(ptr: usize, len: usize): bool { return this.hashes.has(hashBytesRaw(ptr, len)); }
-  get size(): i32 { return this.hashes.size; }
+  add(address: string): void {
+    this.hashes.add(hashString(address));
+  }
+  has(address: string): bool {
+    return this.hashes.has(hashString(address));
+  }
+  hasRaw(ptr: usize, len: usize): bool {
+    return this.hashes.has(hashBytesRaw(ptr, len));
+  }
+  get size(): i32 {
+    return this.hashes.size;
+  }
 
   /** True if some host of `before` is not here any more. */
   lostSince(before: PresentHosts): bool {

@@ -160,7 +160,10 @@ export class AffinityTable extends BucketKeys {
         repin = true; // live pin on a pod that may not keep it
       }
       if (placement.length == 0) placement = policy.place(fingerprint);
-      if (placement.length == 0) { res.outcome = Outcome.NoPlacement; return res; }
+      if (placement.length == 0) {
+        res.outcome = Outcome.NoPlacement;
+        return res;
+      }
 
       // Write: drop expired entries, update or insert ours, evict least recently seen if still full.
       let entries = decodeBucket(raw);
@@ -170,7 +173,10 @@ export class AffinityTable extends BucketKeys {
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (e.fingerprint == fingerprint) continue;
-        if (this.expired(e.lastSeen, now)) { expiredDropped++; continue; }
+        if (this.expired(e.lastSeen, now)) {
+          expiredDropped++;
+          continue;
+        }
         kept.push(e);
       }
       let capacityDropped = 0;

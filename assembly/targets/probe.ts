@@ -6,8 +6,21 @@
 import "../abi/abort";
 import { BufferType, MapType, MetricType } from "../abi/imports";
 import {
-  allocateForHost, getBuffer, fromUtf8, HostName, getHeaderBytes, replaceHeaderBytes, removeHeader, getProperty,
-  getSharedData, setSharedData, defineMetric, incrementMetric, nowNanos, utf8, getHeaderPairs,
+  allocateForHost,
+  getBuffer,
+  fromUtf8,
+  HostName,
+  getHeaderBytes,
+  replaceHeaderBytes,
+  removeHeader,
+  getProperty,
+  getSharedData,
+  setSharedData,
+  defineMetric,
+  incrementMetric,
+  nowNanos,
+  utf8,
+  getHeaderPairs,
 } from "../abi/host";
 
 /** The calls a probe can make, as named in its configuration. */
@@ -29,7 +42,19 @@ const enum Call {
   /** A shared-data key whose value is empty: the CAS token comes back, no value is handed back. */
   GetSharedDataEmpty,
 }
-const PROBE_CALLS = ["", "get_header", "get_header_absent", "replace_header", "remove_header", "get_property", "get_shared_data", "increment_metric", "get_current_time", "get_header_pairs", "get_shared_data_empty"];
+const PROBE_CALLS = [
+  "",
+  "get_header",
+  "get_header_absent",
+  "replace_header",
+  "remove_header",
+  "get_property",
+  "get_shared_data",
+  "increment_metric",
+  "get_current_time",
+  "get_header_pairs",
+  "get_shared_data_empty",
+];
 
 const PATH = new HostName(":path");
 const ABSENT = new HostName("x-probe-absent");
@@ -75,16 +100,36 @@ export function proxy_on_configure(rootId: u32, configSize: u32): bool {
 export function proxy_on_request_headers(contextId: u32, headerCount: u32, endOfStream: bool): u32 {
   for (let k = 0; k < count; k++) {
     switch (call) {
-      case Call.GetHeader: getHeaderBytes(MapType.HttpRequestHeaders, PATH); break;
-      case Call.GetHeaderAbsent: getHeaderBytes(MapType.HttpRequestHeaders, ABSENT); break;
-      case Call.ReplaceHeader: replaceHeaderBytes(MapType.HttpRequestHeaders, PROBE_HEADER, PROBE_VALUE); break;
-      case Call.RemoveHeader: removeHeader(MapType.HttpRequestHeaders, ABSENT); break;
-      case Call.GetProperty: getProperty(CLUSTER_NAME); break;
-      case Call.GetSharedData: getSharedData(SHARED_KEY); break;
-      case Call.IncrementMetric: incrementMetric(metric, 1); break;
-      case Call.GetCurrentTime: nowNanos(); break;
-      case Call.GetHeaderPairs: getHeaderPairs(MapType.HttpRequestHeaders); break;
-      case Call.GetSharedDataEmpty: getSharedData(EMPTY_SHARED_KEY); break;
+      case Call.GetHeader:
+        getHeaderBytes(MapType.HttpRequestHeaders, PATH);
+        break;
+      case Call.GetHeaderAbsent:
+        getHeaderBytes(MapType.HttpRequestHeaders, ABSENT);
+        break;
+      case Call.ReplaceHeader:
+        replaceHeaderBytes(MapType.HttpRequestHeaders, PROBE_HEADER, PROBE_VALUE);
+        break;
+      case Call.RemoveHeader:
+        removeHeader(MapType.HttpRequestHeaders, ABSENT);
+        break;
+      case Call.GetProperty:
+        getProperty(CLUSTER_NAME);
+        break;
+      case Call.GetSharedData:
+        getSharedData(SHARED_KEY);
+        break;
+      case Call.IncrementMetric:
+        incrementMetric(metric, 1);
+        break;
+      case Call.GetCurrentTime:
+        nowNanos();
+        break;
+      case Call.GetHeaderPairs:
+        getHeaderPairs(MapType.HttpRequestHeaders);
+        break;
+      case Call.GetSharedDataEmpty:
+        getSharedData(EMPTY_SHARED_KEY);
+        break;
     }
   }
   return 0;

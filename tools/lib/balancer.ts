@@ -12,12 +12,18 @@ export const HAPROXY_BIN = "/usr/sbin/haproxy";
 export class L4Balancer {
   proc: ChildProcess | null = null;
 
-  constructor(public dir: string, public port: number, public backends: { id: string; port: number }[]) {}
+  constructor(
+    public dir: string,
+    public port: number,
+    public backends: { id: string; port: number }[],
+  ) {}
 
   async start(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
     const servers = this.backends.map((b) => `  server ${b.id} 127.0.0.1:${b.port} check inter 500 fall 1 rise 1`).join("\n");
-    fs.writeFileSync(path.join(this.dir, "haproxy.cfg"), `global
+    fs.writeFileSync(
+      path.join(this.dir, "haproxy.cfg"),
+      `global
   maxconn 9000
 defaults
   mode tcp
@@ -30,14 +36,24 @@ frontend players
 backend gateways
   balance roundrobin
 ${servers}
-`);
+`,
+    );
     const log = fs.openSync(path.join(this.dir, "haproxy.log"), "a");
     this.proc = spawn(HAPROXY_BIN, ["-db", "-f", path.join(this.dir, "haproxy.cfg")], { stdio: ["ignore", log, log] });
     fs.closeSync(log);
-    await waitFor(`L4 balancer on ${this.port}`, () => new Promise<boolean>((r) => {
-      const s = net.connect(this.port, "127.0.0.1", () => { s.destroy(); r(true); });
-      s.on("error", () => r(false));
-    }), 10000, 100);
+    await waitFor(
+      `L4 balancer on ${this.port}`,
+      () =>
+        new Promise<boolean>((r) => {
+          const s = net.connect(this.port, "127.0.0.1", () => {
+            s.destroy();
+            r(true);
+          });
+          s.on("error", () => r(false));
+        }),
+      10000,
+      100,
+    );
   }
 
   async stop(): Promise<void> {

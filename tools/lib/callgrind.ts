@@ -14,8 +14,12 @@ export function callgrindAvailable(): boolean {
 export function callgrindWrapper(outDir: string): string[] {
   fs.mkdirSync(outDir, { recursive: true });
   return [
-    "valgrind", "--tool=callgrind", "--smc-check=all-non-file", // V8 writes code at run time
-    `--callgrind-out-file=${path.join(outDir, "cg.%p")}`, "--dump-instr=no", "--compress-strings=no",
+    "valgrind",
+    "--tool=callgrind",
+    "--smc-check=all-non-file", // V8 writes code at run time
+    `--callgrind-out-file=${path.join(outDir, "cg.%p")}`,
+    "--dump-instr=no",
+    "--compress-strings=no",
   ];
 }
 

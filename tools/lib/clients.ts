@@ -48,7 +48,10 @@ export function join(url: string, opts: JoinOptions = {}): Promise<Joined> {
 export const ROOM_ELSEWHERE_BODY = "room is on another pod";
 
 export class HttpRejection extends Error {
-  constructor(public status: number, public body: string) {
+  constructor(
+    public status: number,
+    public body: string,
+  ) {
     super(`HTTP ${status}: ${body.trim()}`);
   }
 }
@@ -91,8 +94,11 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
 export function browserHeaders(cookies: number, cookieValueBytes = 40): Record<string, string> {
   return {
     "user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
-    origin: "https://game.example.com", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13",
-    "sec-websocket-extensions": "permessage-deflate; client_max_window_bits", "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
+    origin: "https://game.example.com",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+    "sec-websocket-extensions": "permessage-deflate; client_max_window_bits",
+    "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
     cookie: Array.from({ length: cookies }, (_, i) => `c${i}=${"v".repeat(cookieValueBytes)}`).join("; "),
   };
 }

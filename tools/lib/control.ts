@@ -18,7 +18,10 @@ export interface PodInfo {
 }
 
 export class ControlError extends Error {
-  constructor(public status: number, message: string) {
+  constructor(
+    public status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -34,7 +37,11 @@ export class TrialControl {
   private restarting = new Set<number>();
 
   /** Pod and config operations apply to every gateway replica; `etcd` is the shared room directory, if any. */
-  constructor(public gateways: Gateway[], public fleet: PodFleet, public etcd: Etcd | null = null) {}
+  constructor(
+    public gateways: Gateway[],
+    public fleet: PodFleet,
+    public etcd: Etcd | null = null,
+  ) {}
 
   private pod(id: string): PodProcess {
     const p = this.fleet.get(id);
@@ -51,7 +58,11 @@ export class TrialControl {
       id: `gw${i + 1}`,
       listen: `127.0.0.1:${gw.port}`,
       admin: `127.0.0.1:${gw.adminPort}`,
-      state: this.restarting.has(i) ? "restarting" : gw.envoy.proc.exitCode === null && gw.envoy.proc.signalCode === null ? "running" : "stopped",
+      state: this.restarting.has(i)
+        ? "restarting"
+        : gw.envoy.proc.exitCode === null && gw.envoy.proc.signalCode === null
+          ? "running"
+          : "stopped",
     }));
   }
 
@@ -190,7 +201,8 @@ export class TrialControl {
   }
 
   async setPluginConfig(config: unknown): Promise<void> {
-    if (typeof config !== "object" || config === null || Array.isArray(config)) throw new ControlError(400, "plugin config must be a JSON object");
+    if (typeof config !== "object" || config === null || Array.isArray(config))
+      throw new ControlError(400, "plugin config must be a JSON object");
     // The directory block of a replica trial stays unless the new config says otherwise.
     const keep = this.etcd && !("directory" in config) ? { directory: JSON.parse(this.gateways[0].layout.pluginConfig).directory } : {};
     for (const gw of this.gateways) gw.pushPluginConfig({ ...keep, ...config });
@@ -324,7 +336,10 @@ export class ControlServer {
 
 /** A small client for the control API (tests, benchmarks). */
 export class ControlClient {
-  constructor(public port: number, public host = "127.0.0.1") {}
+  constructor(
+    public port: number,
+    public host = "127.0.0.1",
+  ) {}
 
   async call<T = unknown>(method: string, pathname: string, body?: unknown): Promise<T> {
     const r = await fetch(`http://${this.host}:${this.port}${pathname}`, {
@@ -337,20 +352,52 @@ export class ControlClient {
     return json as T;
   }
 
-  pods(): Promise<PodInfo[]> { return this.call("GET", "/pods"); }
-  start(count: number, prefix = "pod"): Promise<{ started: string[] }> { return this.call("POST", "/pods", { count, prefix }); }
-  scale(count: number): Promise<PodInfo[]> { return this.call("POST", "/scale", { count }); }
-  kill(id: string) { return this.call("POST", `/pods/${id}/kill`); }
-  drain(id: string) { return this.call("POST", `/pods/${id}/drain`); }
-  remove(id: string) { return this.call("POST", `/pods/${id}/remove`); }
-  stop(id: string) { return this.call("POST", `/pods/${id}/stop`); }
-  undrain(id: string) { return this.call("POST", `/pods/${id}/undrain`); }
-  restart(id: string) { return this.call("POST", `/pods/${id}/restart`); }
-  pluginConfig(config: unknown) { return this.call("PUT", "/plugin-config", config); }
-  reloadRoutes(): Promise<{ version: number }> { return this.call("POST", "/routes/reload"); }
-  settle() { return this.call("POST", "/settle"); }
-  gateways(): Promise<GatewayInfo[]> { return this.call("GET", "/gateways"); }
-  restartGateway(id: string): Promise<GatewayInfo> { return this.call("POST", `/gateways/${id}/restart`); }
-  stopDirectory() { return this.call("POST", "/directory/stop"); }
-  startDirectory() { return this.call("POST", "/directory/start"); }
+  pods(): Promise<PodInfo[]> {
+    return this.call("GET", "/pods");
+  }
+  start(count: number, prefix = "pod"): Promise<{ started: string[] }> {
+    return this.call("POST", "/pods", { count, prefix });
+  }
+  scale(count: number): Promise<PodInfo[]> {
+    return this.call("POST", "/scale", { count });
+  }
+  kill(id: string) {
+    return this.call("POST", `/pods/${id}/kill`);
+  }
+  drain(id: string) {
+    return this.call("POST", `/pods/${id}/drain`);
+  }
+  remove(id: string) {
+    return this.call("POST", `/pods/${id}/remove`);
+  }
+  stop(id: string) {
+    return this.call("POST", `/pods/${id}/stop`);
+  }
+  undrain(id: string) {
+    return this.call("POST", `/pods/${id}/undrain`);
+  }
+  restart(id: string) {
+    return this.call("POST", `/pods/${id}/restart`);
+  }
+  pluginConfig(config: unknown) {
+    return this.call("PUT", "/plugin-config", config);
+  }
+  reloadRoutes(): Promise<{ version: number }> {
+    return this.call("POST", "/routes/reload");
+  }
+  settle() {
+    return this.call("POST", "/settle");
+  }
+  gateways(): Promise<GatewayInfo[]> {
+    return this.call("GET", "/gateways");
+  }
+  restartGateway(id: string): Promise<GatewayInfo> {
+    return this.call("POST", `/gateways/${id}/restart`);
+  }
+  stopDirectory() {
+    return this.call("POST", "/directory/stop");
+  }
+  startDirectory() {
+    return this.call("POST", "/directory/start");
+  }
 }

@@ -10,7 +10,13 @@ import { waitFor } from "./wait";
 
 /** Runs a command to completion; throws with its output if it fails. */
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", env: opts.env ?? process.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+    timeout: opts.timeoutMs ?? 600_000,
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.error}):\n${r.stdout}\n${r.stderr}`.slice(0, 8000));
   return r.stdout;
 }
@@ -46,7 +52,9 @@ export function debianNodeImage(tag = "room-affinity-test/debian-node:bookworm")
   if (!fs.existsSync(tarball)) {
     fs.mkdirSync(cache, { recursive: true });
     const root = scratchDir("debootstrap");
-    run("debootstrap", ["--variant=minbase", "--include=nodejs", "bookworm", root, "http://deb.debian.org/debian"], { timeoutMs: 1_200_000 });
+    run("debootstrap", ["--variant=minbase", "--include=nodejs", "bookworm", root, "http://deb.debian.org/debian"], {
+      timeoutMs: 1_200_000,
+    });
     run("tar", ["-C", root, "-cf", `${tarball}.tmp`, "."]);
     fs.renameSync(`${tarball}.tmp`, tarball);
     fs.rmSync(root, { recursive: true, force: true });

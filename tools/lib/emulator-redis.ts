@@ -50,7 +50,11 @@ class Connection {
   queue: Pending[] = [];
   buf = Buffer.alloc(0);
 
-  constructor(private endpoint: RedisEndpoint, private cfg: ClusterConfig, private deliver: (token: number, status: number, reply: Buffer) => void) {}
+  constructor(
+    private endpoint: RedisEndpoint,
+    private cfg: ClusterConfig,
+    private deliver: (token: number, status: number, reply: Buffer) => void,
+  ) {}
 
   send(token: number, query: Buffer, internal = false): void {
     if (!this.socket) this.open();
@@ -132,7 +136,10 @@ export class EmulatedRedis {
   inFlight = 0;
 
   /** `endpoints`: where each Redis cluster name ("outbound|6379||redis.static") really is. */
-  constructor(public endpoints: Map<string, RedisEndpoint>, private deliver: (token: number, status: number, reply: Buffer) => void) {}
+  constructor(
+    public endpoints: Map<string, RedisEndpoint>,
+    private deliver: (token: number, status: number, reply: Buffer) => void,
+  ) {}
 
   /** proxy_redis_init: `cluster` may carry "?db=N&..." options, as Higress's wrapper sends them. */
   init(cluster: string, username: string, password: string, timeoutMs: number): number {

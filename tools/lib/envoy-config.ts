@@ -160,7 +160,8 @@ export function listenerOf(l: Layout): object {
 const ACCESS_LOG_FORMAT = {
   text_format_source: {
     // The room and the plugin's decision (plugin setting logDecision; "-" without it), then the pod it reached.
-    inline_string: "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS% " +
+    inline_string:
+      "%START_TIME% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %UPSTREAM_HOST% %DOWNSTREAM_REMOTE_ADDRESS% " +
       "room=%FILTER_STATE(wasm.room_affinity_key:PLAIN)% decision=%FILTER_STATE(wasm.room_affinity_decision:PLAIN)%\n",
   },
 };
@@ -169,7 +170,10 @@ function accessLog(l: Layout): object {
   if (l.accessLog === "stdout") {
     return {
       name: "envoy.access_loggers.stdout",
-      typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog", log_format: ACCESS_LOG_FORMAT },
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+        log_format: ACCESS_LOG_FORMAT,
+      },
     };
   }
   return {
@@ -193,16 +197,24 @@ function bootstrapWith(l: Layout, listener: object): object {
       clusters: [
         gameCluster(l, CLUSTER, "eds.yaml"),
         ...(l.secondCluster === undefined ? [] : [gameCluster(l, SECOND_CLUSTER, "eds-b.yaml")]),
-        ...(l.directoryPort === undefined ? [] : [{
-          // The room directory shared by the gateway replicas (etcd's JSON gateway, HTTP/1.1).
-          name: DIRECTORY_CLUSTER,
-          type: "STATIC",
-          connect_timeout: "0.25s",
-          load_assignment: {
-            cluster_name: DIRECTORY_CLUSTER,
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.directoryPort } } } }] }],
-          },
-        }]),
+        ...(l.directoryPort === undefined
+          ? []
+          : [
+              {
+                // The room directory shared by the gateway replicas (etcd's JSON gateway, HTTP/1.1).
+                name: DIRECTORY_CLUSTER,
+                type: "STATIC",
+                connect_timeout: "0.25s",
+                load_assignment: {
+                  cluster_name: DIRECTORY_CLUSTER,
+                  endpoints: [
+                    {
+                      lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.directoryPort } } } }],
+                    },
+                  ],
+                },
+              },
+            ]),
         {
           // Loopback-only route from the plugin's tick to Envoy's own admin /clusters (membership).
           name: ADMIN_CLUSTER,
@@ -210,7 +222,9 @@ function bootstrapWith(l: Layout, listener: object): object {
           connect_timeout: "1s",
           load_assignment: {
             cluster_name: ADMIN_CLUSTER,
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } } }] }],
+            endpoints: [
+              { lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: l.adminPort } } } }] },
+            ],
           },
         },
       ],
@@ -240,7 +254,9 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
     // 1024 pending requests per cluster) would queue the 1025th player forever, and its default of
     // 3 retries at once would fail every other join that a crashed pod refused.
     circuit_breakers: {
-      thresholds: [{ priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 }],
+      thresholds: [
+        { priority: "DEFAULT", max_connections: 1000000, max_pending_requests: 1000000, max_requests: 1000000, max_retries: 1000000 },
+      ],
     },
     // An endpoint removed by the control plane is gone now, even while it still passes health checks.
     ignore_health_on_host_removal: true,
@@ -286,10 +302,12 @@ export const RETRY_POLICY = {
   retry_on: "connect-failure,refused-stream,reset",
   num_retries: 3,
   per_try_timeout: "1s",
-  retry_host_predicate: [{
-    name: "envoy.retry_host_predicates.previous_hosts",
-    typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
-  }],
+  retry_host_predicate: [
+    {
+      name: "envoy.retry_host_predicates.previous_hosts",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" },
+    },
+  ],
   host_selection_retry_max_attempts: 16,
 };
 
@@ -304,9 +322,16 @@ export function routes(l: Layout, version = 1): object {
     else if (l.plugin !== false) route.hash_policy = [{ header: { header_name: HASH_HEADER } }];
     return route;
   };
-  const second = l.secondCluster === undefined ? [] : [{
-    name: "game-b", match: { prefix: "/", headers: [{ name: l.secondCluster.matchHeader, present_match: true }] }, route: routeTo(SECOND_CLUSTER),
-  }];
+  const second =
+    l.secondCluster === undefined
+      ? []
+      : [
+          {
+            name: "game-b",
+            match: { prefix: "/", headers: [{ name: l.secondCluster.matchHeader, present_match: true }] },
+            route: routeTo(SECOND_CLUSTER),
+          },
+        ];
   return {
     resources: [
       {

@@ -35,14 +35,20 @@ export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promi
   const logFile = path.join(layout.dir, "envoy.log");
   const out = fs.openSync(logFile, "a");
   const args = [
-    "-c", boot,
-    "--concurrency", String(opts.concurrency ?? 2),
+    "-c",
+    boot,
+    "--concurrency",
+    String(opts.concurrency ?? 2),
     "--disable-hot-restart",
-    "--drain-time-s", "2",
+    "--drain-time-s",
+    "2",
     // Access logs reach the file within 200 ms (default 10 s), so tests and the trial can read them.
-    "--file-flush-interval-msec", "200",
-    "--log-level", opts.logLevel ?? "info",
-    "--component-log-level", `wasm:${opts.wasmLogLevel ?? "debug"}`,
+    "--file-flush-interval-msec",
+    "200",
+    "--log-level",
+    opts.logLevel ?? "info",
+    "--component-log-level",
+    `wasm:${opts.wasmLogLevel ?? "debug"}`,
   ];
   const command = [...(opts.wrapper ?? []), envoyBinary(), ...args];
   const proc = spawn(command[0], command.slice(1), { stdio: ["ignore", out, out] });
@@ -66,11 +72,15 @@ export async function startEnvoy(layout: Layout, opts: StartOptions = {}): Promi
   if (opts.waitReady !== false) {
     let dead = false;
     exited.then(() => (dead = true));
-    await waitFor("Envoy to become ready", async () => {
-      if (dead) throw new Error(`Envoy exited early; log:\n${env.log().slice(-3000)}`);
-      const r = await httpGet("127.0.0.1", layout.adminPort, "/ready", 1000);
-      return r.status === 200 && r.body.trim() === "LIVE";
-    }, opts.readyTimeoutMs ?? 30000).catch(async (e) => {
+    await waitFor(
+      "Envoy to become ready",
+      async () => {
+        if (dead) throw new Error(`Envoy exited early; log:\n${env.log().slice(-3000)}`);
+        const r = await httpGet("127.0.0.1", layout.adminPort, "/ready", 1000);
+        return r.status === 200 && r.body.trim() === "LIVE";
+      },
+      opts.readyTimeoutMs ?? 30000,
+    ).catch(async (e) => {
       await env.stop();
       throw e;
     });

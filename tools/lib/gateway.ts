@@ -26,7 +26,11 @@ export interface GatewayOptions {
 export class Gateway {
   private routeVersion = 1;
 
-  constructor(public envoy: EnvoyProcess, public layout: Layout, private startOptions: StartOptions = {}) {}
+  constructor(
+    public envoy: EnvoyProcess,
+    public layout: Layout,
+    private startOptions: StartOptions = {},
+  ) {}
 
   /** Stops this Envoy and starts it again on the same configuration: its shared data (the table) is gone. */
   async restart(): Promise<void> {
@@ -38,19 +42,33 @@ export class Gateway {
     return `ws://127.0.0.1:${this.layout.listenPort}${pathname}?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
   }
 
-  get port(): number { return this.layout.listenPort; }
-  get adminPort(): number { return this.layout.adminPort; }
+  get port(): number {
+    return this.layout.listenPort;
+  }
+  get adminPort(): number {
+    return this.layout.adminPort;
+  }
   /** The plugin is in the chain and refreshes membership from the admin interface. */
   get fetchesMembership(): boolean {
     if (this.layout.plugin === false) return false;
-    try { return JSON.parse(this.layout.pluginConfig).adminCluster !== ""; } catch { return true; }
+    try {
+      return JSON.parse(this.layout.pluginConfig).adminCluster !== "";
+    } catch {
+      return true;
+    }
   }
 
-  stat(name: string): Promise<number> { return pluginStat(this.layout.adminPort, name); }
+  stat(name: string): Promise<number> {
+    return pluginStat(this.layout.adminPort, name);
+  }
 
   /** Waits until the plugin published membership with `eligible` pods that take new rooms. */
   waitMembership(eligible: number, timeoutMs = 15000): Promise<boolean> {
-    return waitFor(`membership with ${eligible} eligible pods`, async () => (await this.stat("membership.eligible_hosts")) === eligible, timeoutMs);
+    return waitFor(
+      `membership with ${eligible} eligible pods`,
+      async () => (await this.stat("membership.eligible_hosts")) === eligible,
+      timeoutMs,
+    );
   }
 
   /** ECDS counter for the plugin filter, e.g. "config_reload" or "config_fail". */
@@ -95,7 +113,11 @@ export class Gateway {
   /** Waits until responses carry the latest route version. */
   async waitRoutes(): Promise<void> {
     const want = String(this.routeVersion);
-    await waitFor(`routes v${want}`, async () => (await fetch(`http://127.0.0.1:${this.port}/plain`)).headers.get("x-route-version") === want, 10000);
+    await waitFor(
+      `routes v${want}`,
+      async () => (await fetch(`http://127.0.0.1:${this.port}/plain`)).headers.get("x-route-version") === want,
+      10000,
+    );
   }
 
   /** Hosts Envoy currently has in the game cluster (admin /clusters), classified as the plugin does. */
@@ -113,10 +135,21 @@ export class Gateway {
    */
   async settle(expected: Record<string, ExpectedHostState>, timeoutMs = 15000): Promise<void> {
     const want = JSON.stringify(Object.entries(expected).sort());
-    await waitFor(`Envoy hosts ${want}`, async () => {
-      const hosts = await this.envoyHosts();
-      return JSON.stringify(hosts.filter((h) => h.state !== "removing").map((h) => [h.address, h.state]).sort()) === want;
-    }, timeoutMs);
+    await waitFor(
+      `Envoy hosts ${want}`,
+      async () => {
+        const hosts = await this.envoyHosts();
+        return (
+          JSON.stringify(
+            hosts
+              .filter((h) => h.state !== "removing")
+              .map((h) => [h.address, h.state])
+              .sort(),
+          ) === want
+        );
+      },
+      timeoutMs,
+    );
     if (!this.fetchesMembership) return;
     const fetches = await this.stat("membership.fetches_total");
     await waitFor("a fresh membership snapshot", async () => (await this.stat("membership.fetches_total")) >= fetches + 2, timeoutMs);
@@ -163,7 +196,14 @@ export async function startBed(o: BedOptions): Promise<Bed> {
   try {
     await fleet.start(o.podCount ?? 3);
     const gw = await startGateway({ ...o, endpoints: fleet.endpoints() });
-    return { gw, fleet, close: async () => { await gw.close(); await fleet.stopAll(); } };
+    return {
+      gw,
+      fleet,
+      close: async () => {
+        await gw.close();
+        await fleet.stopAll();
+      },
+    };
   } catch (e) {
     await fleet.stopAll();
     throw e;

@@ -51,10 +51,18 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   prof.reset();
   for (let i = 0; i < n; i++) {
     switch (scenario) {
-      case "pinned join": vm.request({ path: `/ws?appId=p&roomId=${(i * 7919) % KNOWN_ROOMS}` }); break;
-      case "new room": vm.request({ path: `/ws?appId=p&roomId=new-${fresh++}` }); break;
-      case "no-key pass": vm.request({ path: "/ws?other=1" }); break;
-      case "plain request": vm.request({ path: "/api/rank?appId=p&roomId=1", upgrade: false }); break;
+      case "pinned join":
+        vm.request({ path: `/ws?appId=p&roomId=${(i * 7919) % KNOWN_ROOMS}` });
+        break;
+      case "new room":
+        vm.request({ path: `/ws?appId=p&roomId=new-${fresh++}` });
+        break;
+      case "no-key pass":
+        vm.request({ path: "/ws?other=1" });
+        break;
+      case "plain request":
+        vm.request({ path: "/api/rank?appId=p&roomId=1", upgrade: false });
+        break;
     }
   }
   const calls: Record<string, number> = {};
@@ -66,7 +74,13 @@ export function profileScenario(vm: WasmVm, scenario: ProfileScenario, n: number
   const properties: Record<string, number> = {};
   for (const [name, c] of [...prof.properties].sort()) properties[name] = c / n;
   return {
-    scenario, calls, hostCalls: prof.total / n, allocations: prof.allocations / n, handedBack, entries, properties,
+    scenario,
+    calls,
+    hostCalls: prof.total / n,
+    allocations: prof.allocations / n,
+    handedBack,
+    entries,
+    properties,
     moduleUs: Number(prof.moduleNs) / 1e3 / n,
   };
 }

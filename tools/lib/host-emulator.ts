@@ -66,7 +66,9 @@ export class HostCallProfile {
     for (const c of this.calls.values()) n += c;
     return n;
   }
-  get moduleNs(): bigint { return this.exportNs - this.hostNs; }
+  get moduleNs(): bigint {
+    return this.exportNs - this.hostNs;
+  }
 }
 
 export interface UpstreamHost {
@@ -133,8 +135,15 @@ export interface Process {
 
 export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||game.default.svc.cluster.local"): Process {
   return {
-    shared: new SharedData(), metrics: new MetricStore(), nowMs: 1_700_000_000_000, cluster, routeName: "default/game", hosts, rr: 0,
-    hashHeader: "x-room-affinity-hash", redisEndpoints: new Map(),
+    shared: new SharedData(),
+    metrics: new MetricStore(),
+    nowMs: 1_700_000_000_000,
+    cluster,
+    routeName: "default/game",
+    hosts,
+    rr: 0,
+    hashHeader: "x-room-affinity-hash",
+    redisEndpoints: new Map(),
   };
 }
 
@@ -207,7 +216,10 @@ export class WasmVm {
   /** Root ids come from a range stream ids never reach. */
   private nextRootId = 0x40000000;
 
-  private constructor(public proc: Process, public higress: boolean) {
+  private constructor(
+    public proc: Process,
+    public higress: boolean,
+  ) {
     // A Redis reply arrives later, on the root context, like Higress delivers it.
     this.redis = new EmulatedRedis(proc.redisEndpoints, (token, status, reply) => {
       const saved = this.stream;
@@ -238,19 +250,29 @@ export class WasmVm {
     const env: Record<string, HostFunction> = {};
     for (const imp of WebAssembly.Module.imports(mod)) {
       if (imp.module !== "env" || !(imp.name in imports)) throw new Error(`host does not provide ${imp.module}.${imp.name}`);
-      if (!higress && (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts" || imp.name.startsWith("proxy_redis_"))) {
+      if (
+        !higress &&
+        (imp.name === "proxy_set_upstream_override_host" || imp.name === "proxy_get_upstream_hosts" || imp.name.startsWith("proxy_redis_"))
+      ) {
         throw new Error(`stock Envoy does not provide ${imp.name}`);
       }
       const f = imports[imp.name];
-      env[imp.name] = prof === null ? f : (...args: unknown[]) => {
-        prof.calls.set(imp.name, (prof.calls.get(imp.name) ?? 0) + 1);
-        prof.current = imp.name;
-        const t0 = process.hrtime.bigint();
-        try { return f(...args); } finally { prof.hostNs += process.hrtime.bigint() - t0; }
-      };
+      env[imp.name] =
+        prof === null
+          ? f
+          : (...args: unknown[]) => {
+              prof.calls.set(imp.name, (prof.calls.get(imp.name) ?? 0) + 1);
+              prof.current = imp.name;
+              const t0 = process.hrtime.bigint();
+              try {
+                return f(...args);
+              } finally {
+                prof.hostNs += process.hrtime.bigint() - t0;
+              }
+            };
     }
     const inst = await WebAssembly.instantiate(mod, { env } as WebAssembly.Imports);
-    vm.exports = prof === null ? inst.exports as any : timedExports(inst.exports, prof);
+    vm.exports = prof === null ? (inst.exports as any) : timedExports(inst.exports, prof);
     vm.memory = inst.exports.memory as WebAssembly.Memory;
     vm.exports._initialize();
     return vm;
@@ -412,7 +434,18 @@ export class WasmVm {
         vm.localReply = { status, details: vm.str(dp, dl), body: vm.str(bp, bl) };
         return OK;
       },
-      proxy_http_call(cp: number, cl: number, hp: number, hl: number, bp: number, bl: number, _tp: number, _tl: number, _timeout: number, retToken: number) {
+      proxy_http_call(
+        cp: number,
+        cl: number,
+        hp: number,
+        hl: number,
+        bp: number,
+        bl: number,
+        _tp: number,
+        _tl: number,
+        _timeout: number,
+        retToken: number,
+      ) {
         const token = vm.nextToken++;
         vm.httpCalls.push({ cluster: vm.str(cp, cl), headers: vm.decodePairs(vm.bytes(hp, hl)), token, body: vm.str(bp, bl) });
         vm.u32(retToken, token);
@@ -420,7 +453,10 @@ export class WasmVm {
       },
       proxy_set_effective_context(id: number) {
         // The root, or a stream that is still open (paused streams stay open until they finish).
-        if (id === vm.rootId) { vm.stream = null; return OK; }
+        if (id === vm.rootId) {
+          vm.stream = null;
+          return OK;
+        }
         const st = vm.openStreams.get(id);
         if (!st) return NOT_FOUND;
         vm.stream = st;
@@ -533,7 +569,10 @@ export class WasmVm {
    */
   begin(input: RequestInput, pinHeader = "x-room-affinity-pin"): PendingRequest {
     const id = this.nextContext++;
-    const req = new Map<string, string>([[":method", "GET"], [":authority", "game.example.com"]]);
+    const req = new Map<string, string>([
+      [":method", "GET"],
+      [":authority", "game.example.com"],
+    ]);
     req.set(":path", input.rawPath ? input.rawPath.toString("latin1") : input.path);
     if (input.upgrade !== false) {
       req.set("upgrade", "websocket");
@@ -549,7 +588,8 @@ export class WasmVm {
     const out: RequestOutcome = { action, headers: new Map(req), responseHeaders: new Map(), filterState: stream.filterState };
     stream.out = out;
     if (this.localReply) out.localReply = this.localReply;
-    else if (action === 1) stream.paused = true; // waits for the plugin to continue it
+    else if (action === 1)
+      stream.paused = true; // waits for the plugin to continue it
     else this.routeStream(stream);
     this.stream = null;
     return { id, input, pinHeader, stream, out };
@@ -597,13 +637,24 @@ export class WasmVm {
 function timedExports(exports: WebAssembly.Exports, prof: HostCallProfile): Record<string, (...args: any[]) => any> {
   const out: Record<string, any> = {};
   for (const [name, v] of Object.entries(exports)) {
-    if (typeof v !== "function") { out[name] = v; continue; }
+    if (typeof v !== "function") {
+      out[name] = v;
+      continue;
+    }
     const f = v as (...args: any[]) => any;
     out[name] = (...args: any[]) => {
       prof.entries.set(name, (prof.entries.get(name) ?? 0) + 1);
-      if (prof.depth++ > 0) { try { return f(...args); } finally { prof.depth--; } }
+      if (prof.depth++ > 0) {
+        try {
+          return f(...args);
+        } finally {
+          prof.depth--;
+        }
+      }
       const t0 = process.hrtime.bigint();
-      try { return f(...args); } finally {
+      try {
+        return f(...args);
+      } finally {
         const dt = process.hrtime.bigint() - t0;
         prof.exportNs += dt;
         prof.byExport.set(name, (prof.byExport.get(name) ?? 0n) + dt);
@@ -635,8 +686,17 @@ export function pickHost(proc: Process, req: Map<string, string>): string | unde
   let best = healthy[0].address;
   let bestScore = -1n;
   for (const h of healthy) {
-    const score = BigInt("0x" + createHash("sha256").update(key + "|" + h.address).digest("hex").slice(0, 15));
-    if (score > bestScore) { bestScore = score; best = h.address; }
+    const score = BigInt(
+      "0x" +
+        createHash("sha256")
+          .update(key + "|" + h.address)
+          .digest("hex")
+          .slice(0, 15),
+    );
+    if (score > bestScore) {
+      bestScore = score;
+      best = h.address;
+    }
   }
   return best;
 }
@@ -647,9 +707,12 @@ export function adminClustersJson(proc: Process, adminCluster = "room_affinity_a
     const [ip, port] = [h.address.slice(0, h.address.lastIndexOf(":")), Number(h.address.slice(h.address.lastIndexOf(":") + 1))];
     return {
       address: { socket_address: { address: ip, port_value: port } },
-      health_status: h.health === "Draining" ? { eds_health_status: "DRAINING" }
-        : h.health === "Unhealthy" ? { eds_health_status: "HEALTHY", failed_active_health_check: true }
-        : { eds_health_status: "HEALTHY" },
+      health_status:
+        h.health === "Draining"
+          ? { eds_health_status: "DRAINING" }
+          : h.health === "Unhealthy"
+            ? { eds_health_status: "HEALTHY", failed_active_health_check: true }
+            : { eds_health_status: "HEALTHY" },
     };
   };
   return JSON.stringify({

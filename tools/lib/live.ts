@@ -94,14 +94,25 @@ class Player {
   private stopped = false;
   private done: Promise<void>;
 
-  constructor(public room: string, private url: string, private delayMs: number, private localAddress?: string) {
+  constructor(
+    public room: string,
+    private url: string,
+    private delayMs: number,
+    private localAddress?: string,
+  ) {
     this.done = this.run();
   }
 
-  get connected(): boolean { return this.current !== null; }
+  get connected(): boolean {
+    return this.current !== null;
+  }
   /** The pod of the open socket, and when it opened, if any. */
-  get pod(): string | undefined { return this.current?.pod; }
-  get openedAt(): number | undefined { return this.current?.open; }
+  get pod(): string | undefined {
+    return this.current?.pod;
+  }
+  get openedAt(): number | undefined {
+    return this.current?.open;
+  }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
@@ -123,8 +134,7 @@ class Player {
           if (Date.now() - heard > SILENT_SOCKET_MS) {
             this.silentDrops++;
             j.ws.terminate();
-          }
-          else if (j.ws.readyState === WebSocket.OPEN) j.ws.ping();
+          } else if (j.ws.readyState === WebSocket.OPEN) j.ws.ping();
         }, 1000);
         await new Promise<void>((r) => (j.ws.readyState === WebSocket.CLOSED ? r() : j.ws.once("close", () => r())));
         clearInterval(heartbeat);
@@ -159,13 +169,21 @@ function splitRooms(byRoom: Map<string, Player[]>, deadAt: Map<string, number>):
   const out: string[] = [];
   for (const [room, players] of byRoom) {
     // A socket opened before its pod died ends at the death; one opened on the pod after it came back is whole.
-    const spans = players.flatMap((p) => p.sessions).map((s) => ({ pod: s.pod, open: s.open, end: s.open < (deadAt.get(s.pod) ?? Infinity) ? Math.min(s.close, deadAt.get(s.pod)!) : s.close }))
+    const spans = players
+      .flatMap((p) => p.sessions)
+      .map((s) => ({
+        pod: s.pod,
+        open: s.open,
+        end: s.open < (deadAt.get(s.pod) ?? Infinity) ? Math.min(s.close, deadAt.get(s.pod)!) : s.close,
+      }))
       .filter((s) => s.end > s.open);
     let clash: string | null = null;
     for (let i = 0; i < spans.length && !clash; i++) {
       for (let j = i + 1; j < spans.length && !clash; j++) {
-        const a = spans[i], b = spans[j];
-        if (a.pod !== b.pod && a.open < b.end && b.open < a.end) clash = `${room}: ${a.pod}@${a.open % 100000}-${a.end % 100000} ${b.pod}@${b.open % 100000}-${b.end % 100000}`;
+        const a = spans[i],
+          b = spans[j];
+        if (a.pod !== b.pod && a.open < b.end && b.open < a.end)
+          clash = `${room}: ${a.pod}@${a.open % 100000}-${a.end % 100000} ${b.pod}@${b.open % 100000}-${b.end % 100000}`;
       }
     }
     if (clash) out.push(clash);
@@ -181,7 +199,21 @@ function firstPod(players: Player[]): string | undefined {
 
 export async function runLiveScenario(system: System, scenario: LiveScenario, o: LiveOptions): Promise<LiveResult> {
   const r: LiveResult = {
-    system: system.name, scenario, rooms: o.rooms, newRooms: 0, split: 0, moved: 0, dropped: 0, failedJoins: 0, refusedElsewhere: 0, noHealthyUpstream: 0, silentDrops: 0, joins: 0, unconnected: 0, examples: [], seconds: 0,
+    system: system.name,
+    scenario,
+    rooms: o.rooms,
+    newRooms: 0,
+    split: 0,
+    moved: 0,
+    dropped: 0,
+    failedJoins: 0,
+    refusedElsewhere: 0,
+    noHealthyUpstream: 0,
+    silentDrops: 0,
+    joins: 0,
+    unconnected: 0,
+    examples: [],
+    seconds: 0,
   };
   const t0 = Date.now();
   const delay = o.reconnectDelayMs ?? 50;
@@ -195,7 +227,12 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     for (let i = 0; i < n; i++) {
       const k = sourceIndex++;
       // Each player from its own address, as players on other networks.
-      const p = new Player(room, `ws://127.0.0.1:${system.port}/ws?appId=a1&roomId=${room}`, delay, `127.${20 + ((k >> 16) & 15)}.${(k >> 8) & 255}.${(k & 255) || 1}`);
+      const p = new Player(
+        room,
+        `ws://127.0.0.1:${system.port}/ws?appId=a1&roomId=${room}`,
+        delay,
+        `127.${20 + ((k >> 16) & 15)}.${(k >> 8) & 255}.${k & 255 || 1}`,
+      );
       list.push(p);
       all.push(p);
     }
@@ -228,7 +265,9 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         await sleep(o.newRoomEveryMs ?? 10);
       }
     })();
-    const window = sleep(o.changeWindowMs ?? 2500).then(() => { opening = false; });
+    const window = sleep(o.changeWindowMs ?? 2500).then(() => {
+      opening = false;
+    });
     const drainingPods = new Set<string>();
 
     switch (scenario) {
@@ -286,8 +325,13 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
       }
       case "drain": {
         // Two pods drain while a third of the rooms' players change networks and come back at once.
-        for (const p of pods.pods.slice(2)) { pods.setState(p.id, "draining"); drainingPods.add(p.id); }
-        const applied = system.setMembers(pods.endpoints()).then(() => { inForceAt = Date.now(); });
+        for (const p of pods.pods.slice(2)) {
+          pods.setState(p.id, "draining");
+          drainingPods.add(p.id);
+        }
+        const applied = system.setMembers(pods.endpoints()).then(() => {
+          inForceAt = Date.now();
+        });
         let n = 0;
         for (const players of byRoom.values()) if (n++ % 3 === 0 && players.length === o.players) for (const p of players) p.blip();
         await applied;
@@ -297,7 +341,10 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         // New pods come up, old ones drain (their rooms finish there), then the old ones stop at once.
         const old = [...pods.pods];
         await pods.start(3, "v2");
-        for (const p of old) { pods.setState(p.id, "draining"); drainingPods.add(p.id); }
+        for (const p of old) {
+          pods.setState(p.id, "draining");
+          drainingPods.add(p.id);
+        }
         await system.setMembers(pods.endpoints());
         inForceAt = Date.now();
         await sleep(1500);
@@ -355,7 +402,9 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
 
 /** One line per run for logs and reports. */
 export function describeLive(r: LiveResult): string {
-  return `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
+  return (
+    `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
     `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
-    `unconnected ${r.unconnected}, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`;
+    `unconnected ${r.unconnected}, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`
+  );
 }

@@ -20,7 +20,8 @@ export const ALERTS: AlertRule[] = [
     for: "15m",
     severity: "warning",
     summary: "The room table evicts live rooms: raise capacity",
-    description: "{{ $labels.pod }} evicts rooms because their bucket is full. An evicted room that is still playing loses its pin. Raise the plugin's capacity (to 1.5x the rooms alive within entryTtlSeconds); the old table is read through, so the change moves no room.",
+    description:
+      "{{ $labels.pod }} evicts rooms because their bucket is full. An evicted room that is still playing loses its pin. Raise the plugin's capacity (to 1.5x the rooms alive within entryTtlSeconds); the old table is read through, so the change moves no room.",
   },
   {
     alert: "RoomAffinityPinHeaderUnread",
@@ -28,7 +29,8 @@ export const ALERTS: AlertRule[] = [
     for: "0m",
     severity: "critical",
     summary: "stateful_session does not read the plugin's pin header",
-    description: "On {{ $labels.pod }} a pin was not honoured and stateful_session never read it: its HeaderBasedSessionState name differs from the plugin's pinHeader. Until fixed, clients can choose their pod and rooms move on every membership change.",
+    description:
+      "On {{ $labels.pod }} a pin was not honoured and stateful_session never read it: its HeaderBasedSessionState name differs from the plugin's pinHeader. Until fixed, clients can choose their pod and rooms move on every membership change.",
   },
   {
     alert: "RoomAffinityRoomsRefusedElsewhere",
@@ -36,7 +38,8 @@ export const ALERTS: AlertRule[] = [
     for: "20m",
     severity: "warning",
     summary: "Players keep reaching another pod than their room's",
-    description: "{{ $labels.pod }} refuses players with room_affinity_room_elsewhere for 20 minutes, longer than any membership change lasts: the gateway's load balancer probably does not hash on the plugin's hashHeader (MAGLEV or RING_HASH with a hash_policy on it).",
+    description:
+      "{{ $labels.pod }} refuses players with room_affinity_room_elsewhere for 20 minutes, longer than any membership change lasts: the gateway's load balancer probably does not hash on the plugin's hashHeader (MAGLEV or RING_HASH with a hash_policy on it).",
   },
   {
     alert: "RoomAffinityDirectoryFailingOpen",
@@ -44,7 +47,8 @@ export const ALERTS: AlertRule[] = [
     for: "5m",
     severity: "warning",
     summary: "The room directory fails: replicas no longer share new rooms",
-    description: "{{ $labels.pod }} cannot use the room directory (etcd or Redis): down, slow, refusing or answering garbage. Joins fail open (each waits at most the directory timeout), so rooms created now can split across gateway replicas. The gateway log names the reason once per reason.",
+    description:
+      "{{ $labels.pod }} cannot use the room directory (etcd or Redis): down, slow, refusing or answering garbage. Joins fail open (each waits at most the directory timeout), so rooms created now can split across gateway replicas. The gateway log names the reason once per reason.",
   },
   {
     alert: "RoomAffinityMembershipStale",
@@ -52,7 +56,8 @@ export const ALERTS: AlertRule[] = [
     for: "5m",
     severity: "warning",
     summary: "The plugin's view of the pods is stale",
-    description: "{{ $labels.pod }}'s newest membership snapshot is older than 30 s: admin /clusters fetches stopped (stock Envoy). Routing is unaffected, but pins of pods that left are no longer swept.",
+    description:
+      "{{ $labels.pod }}'s newest membership snapshot is older than 30 s: admin /clusters fetches stopped (stock Envoy). Routing is unaffected, but pins of pods that left are no longer swept.",
   },
   {
     alert: "RoomAffinityHostCallFailures",
@@ -60,7 +65,8 @@ export const ALERTS: AlertRule[] = [
     for: "0m",
     severity: "warning",
     summary: "The gateway refuses host calls the plugin relies on",
-    description: "{{ $labels.pod }}'s gateway answered host calls with statuses the plugin does not expect; its log names each call and status once. The plugin may be running on a gateway version it was not built for.",
+    description:
+      "{{ $labels.pod }}'s gateway answered host calls with statuses the plugin does not expect; its log names each call and status once. The plugin may be running on a gateway version it was not built for.",
   },
 ];
 
@@ -71,21 +77,27 @@ export function prometheusRule(): object {
     kind: "PrometheusRule",
     metadata: { name: "room-affinity", namespace: "higress-system", labels: { app: "room-affinity" } },
     spec: {
-      groups: [{
-        name: "room-affinity",
-        rules: ALERTS.map((a) => ({
-          alert: a.alert,
-          expr: a.expr,
-          for: a.for,
-          labels: { severity: a.severity },
-          annotations: { summary: a.summary, description: a.description },
-        })),
-      }],
+      groups: [
+        {
+          name: "room-affinity",
+          rules: ALERTS.map((a) => ({
+            alert: a.alert,
+            expr: a.expr,
+            for: a.for,
+            labels: { severity: a.severity },
+            annotations: { summary: a.summary, description: a.description },
+          })),
+        },
+      ],
     },
   };
 }
 
-interface PanelSpec { title: string; unit: string; targets: [string, string][] }
+interface PanelSpec {
+  title: string;
+  unit: string;
+  targets: [string, string][];
+}
 
 const PANELS: PanelSpec[] = [
   {
@@ -112,9 +124,7 @@ const PANELS: PanelSpec[] = [
   {
     title: "Room table",
     unit: "short",
-    targets: [
-      ["max by (pod) (room_affinity_table_entries)", "rooms {{pod}}"],
-    ],
+    targets: [["max by (pod) (room_affinity_table_entries)", "rooms {{pod}}"]],
   },
   {
     title: "Evictions (per second)",

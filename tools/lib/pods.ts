@@ -39,10 +39,15 @@ export async function startPodProcess(id: string, port: number, host = "127.0.0.
   };
   let dead = false;
   exited.then(() => (dead = true));
-  await waitFor(`pod ${id} on ${host}:${port}`, async () => {
-    if (dead) throw new Error(`pod ${id} exited (code ${proc.exitCode})`);
-    return (await pod.stats()).pod === id;
-  }, 10000, 50);
+  await waitFor(
+    `pod ${id} on ${host}:${port}`,
+    async () => {
+      if (dead) throw new Error(`pod ${id} exited (code ${proc.exitCode})`);
+      return (await pod.stats()).pod === id;
+    },
+    10000,
+    50,
+  );
   return pod;
 }
 
@@ -61,7 +66,10 @@ export class PodFleet {
   private nextPort: number;
 
   /** `activeHealthChecks`: whether the gateway health-checks pods (then a killed pod shows unhealthy). */
-  constructor(basePort: number, private readonly activeHealthChecks = true) {
+  constructor(
+    basePort: number,
+    private readonly activeHealthChecks = true,
+  ) {
     this.nextPort = basePort;
   }
 

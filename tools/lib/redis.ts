@@ -13,7 +13,13 @@ import { replyLength } from "./emulator-redis";
 export const REDIS_BIN = "/usr/bin/redis-server";
 
 export class Redis extends ServerProcess {
-  constructor(public dir: string, public port: number, public password = "") { super(); }
+  constructor(
+    public dir: string,
+    public port: number,
+    public password = "",
+  ) {
+    super();
+  }
 
   async start(): Promise<void> {
     if (this.running) return;
@@ -24,10 +30,15 @@ export class Redis extends ServerProcess {
     this.proc = spawn(REDIS_BIN, args, { stdio: ["ignore", log, log] });
     fs.closeSync(log);
     this.frozen = false;
-    await waitFor(`redis on ${this.port}`, async () => {
-      if (!this.running) throw new Error(`redis exited; log:\n${fs.readFileSync(path.join(this.dir, "redis.log"), "utf8").slice(-2000)}`);
-      return (await this.command(["PING"]).catch(() => "")).includes("PONG");
-    }, 10000, 50);
+    await waitFor(
+      `redis on ${this.port}`,
+      async () => {
+        if (!this.running) throw new Error(`redis exited; log:\n${fs.readFileSync(path.join(this.dir, "redis.log"), "utf8").slice(-2000)}`);
+        return (await this.command(["PING"]).catch(() => "")).includes("PONG");
+      },
+      10000,
+      50,
+    );
   }
 
   /** One command on a fresh connection (authenticated if a password is set); the raw reply text. */
@@ -36,7 +47,13 @@ export class Redis extends ServerProcess {
   }
 }
 
-export interface RedisAddress { host: string; port: number; username?: string; password?: string; database?: number }
+export interface RedisAddress {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  database?: number;
+}
 
 /** One command to any Redis on a fresh connection (AUTH and SELECT first where given); the raw reply text. */
 export function redisCommand(to: RedisAddress, args: string[], timeoutMs = 2000): Promise<string> {
@@ -47,7 +64,10 @@ export function redisCommand(to: RedisAddress, args: string[], timeoutMs = 2000)
     if (to.password) before.push(to.username ? ["AUTH", to.username, to.password] : ["AUTH", to.password]);
     if (to.database) before.push(["SELECT", String(to.database)]);
     let buf = Buffer.alloc(0);
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`redis ${to.host}:${to.port}: no reply within ${timeoutMs} ms`)); }, timeoutMs);
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`redis ${to.host}:${to.port}: no reply within ${timeoutMs} ms`));
+    }, timeoutMs);
     s.on("data", (d) => {
       buf = Buffer.concat([buf, d]);
       // One reply per command sent: skip those of AUTH and SELECT, failing on their errors.
@@ -55,7 +75,12 @@ export function redisCommand(to: RedisAddress, args: string[], timeoutMs = 2000)
       for (let i = 0; i < before.length; i++) {
         const n = replyLength(buf, at);
         if (n < 0) return;
-        if (buf[at] === 0x2d) { clearTimeout(t); s.destroy(); reject(new Error(`redis ${before[i][0]}: ${buf.toString("utf8", at + 1, at + n).trim()}`)); return; }
+        if (buf[at] === 0x2d) {
+          clearTimeout(t);
+          s.destroy();
+          reject(new Error(`redis ${before[i][0]}: ${buf.toString("utf8", at + 1, at + n).trim()}`));
+          return;
+        }
         at += n;
       }
       const n = replyLength(buf, at);
@@ -64,7 +89,10 @@ export function redisCommand(to: RedisAddress, args: string[], timeoutMs = 2000)
       s.end();
       resolve(buf.toString("utf8", at, at + n));
     });
-    s.on("error", (e) => { clearTimeout(t); reject(e); });
+    s.on("error", (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
     s.write(before.map(enc).join("") + enc(args));
   });
 }

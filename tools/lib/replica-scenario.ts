@@ -26,12 +26,28 @@ export interface ReplicaScenarioResult {
 
 /** Players join one after another through the balancer, so consecutive players alternate replicas. */
 function alternate(port: number, ids: string[], perRoom: number): Promise<Joined[]> {
-  return mapLimit(ids.flatMap((r) => Array(perRoom).fill(r)), 1, (room) =>
-    join(`ws://127.0.0.1:${port}/ws?appId=a1&roomId=${encodeURIComponent(room)}`));
+  return mapLimit(
+    ids.flatMap((r) => Array(perRoom).fill(r)),
+    1,
+    (room) => join(`ws://127.0.0.1:${port}/ws?appId=a1&roomId=${encodeURIComponent(room)}`),
+  );
 }
 
-export async function runReplicaScenario(system: ReplicatedSystem, o: { rooms: number; podBasePort: number }): Promise<ReplicaScenarioResult> {
-  const r: ReplicaScenarioResult = { system: system.name, scenario: "two-replicas", rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0 };
+export async function runReplicaScenario(
+  system: ReplicatedSystem,
+  o: { rooms: number; podBasePort: number },
+): Promise<ReplicaScenarioResult> {
+  const r: ReplicaScenarioResult = {
+    system: system.name,
+    scenario: "two-replicas",
+    rooms: o.rooms,
+    split: 0,
+    moved: 0,
+    dropped: 0,
+    right: 0,
+    reconnects: 0,
+    seconds: 0,
+  };
   const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("rep", o.rooms);
@@ -43,7 +59,10 @@ export async function runReplicaScenario(system: ReplicatedSystem, o: { rooms: n
     const home = new Map(first.map((j) => [roomIdOf(j), j.pod]));
     let dropped = 0;
     let ours = false;
-    for (const j of first) j.ws.on("close", () => { if (!ours) dropped++; });
+    for (const j of first)
+      j.ws.on("close", () => {
+        if (!ours) dropped++;
+      });
     await pods.start(3);
     await system.setMembers(pods.endpoints());
     // Two more per room, alternating: every room is joined through both replicas after the scale-out.

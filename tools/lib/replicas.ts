@@ -51,11 +51,18 @@ export class GatewayReplicas implements ReplicatedSystem {
   etcd: Etcd | null = null;
   private dir: string;
 
-  constructor(public readonly name: string, public readonly label: string, public readonly how: string, public o: ReplicaOptions) {
+  constructor(
+    public readonly name: string,
+    public readonly label: string,
+    public readonly how: string,
+    public o: ReplicaOptions,
+  ) {
     this.dir = scratchDir(o.name);
   }
 
-  get port(): number { return this.o.basePort; }
+  get port(): number {
+    return this.o.basePort;
+  }
 
   async start(members: Member[]): Promise<void> {
     const o = this.o;
@@ -67,14 +74,25 @@ export class GatewayReplicas implements ReplicatedSystem {
       }
       const pluginConfig = { ...(o.pluginConfig ?? {}), ...(useDirectory ? { directory: { ...(o.directoryConfig ?? {}) } } : {}) };
       for (let i = 0; i < (o.replicas ?? 2); i++) {
-        this.gateways.push(await startGateway({
-          name: `${o.name}-gw${i + 1}`, dir: path.join(this.dir, `gw${i + 1}`), listenPort: o.basePort + 4 + 2 * i, adminPort: o.basePort + 5 + 2 * i,
-          // No join retries across replicas (docs/stock-envoy.md, "Several gateway replicas"), unless a layout asks.
-          endpoints: members, pluginConfig, layout: { directoryPort: this.etcd?.clientPort, retries: false, ...(o.layout ?? {}) },
-          start: { logLevel: "warning", wasmLogLevel: "info" },
-        }));
+        this.gateways.push(
+          await startGateway({
+            name: `${o.name}-gw${i + 1}`,
+            dir: path.join(this.dir, `gw${i + 1}`),
+            listenPort: o.basePort + 4 + 2 * i,
+            adminPort: o.basePort + 5 + 2 * i,
+            // No join retries across replicas (docs/stock-envoy.md, "Several gateway replicas"), unless a layout asks.
+            endpoints: members,
+            pluginConfig,
+            layout: { directoryPort: this.etcd?.clientPort, retries: false, ...(o.layout ?? {}) },
+            start: { logLevel: "warning", wasmLogLevel: "info" },
+          }),
+        );
       }
-      this.balancer = new L4Balancer(path.join(this.dir, "balancer"), o.basePort, this.gateways.map((gw, i) => ({ id: `gw${i + 1}`, port: gw.port })));
+      this.balancer = new L4Balancer(
+        path.join(this.dir, "balancer"),
+        o.basePort,
+        this.gateways.map((gw, i) => ({ id: `gw${i + 1}`, port: gw.port })),
+      );
       await this.balancer.start();
       await Promise.all(this.gateways.map((gw) => gw.settle(viewOf(members), 20000)));
     } catch (e) {
@@ -111,11 +129,20 @@ export class GatewayReplicas implements ReplicatedSystem {
 
 /** Gateway replicas and the pod fleet behind them: what the trial and the replica tests run. */
 export class ReplicaSet {
-  constructor(public replicas: GatewayReplicas, public fleet: PodFleet) {}
+  constructor(
+    public replicas: GatewayReplicas,
+    public fleet: PodFleet,
+  ) {}
 
-  get gateways(): Gateway[] { return this.replicas.gateways; }
-  get etcd(): Etcd | null { return this.replicas.etcd; }
-  get port(): number { return this.replicas.port; }
+  get gateways(): Gateway[] {
+    return this.replicas.gateways;
+  }
+  get etcd(): Etcd | null {
+    return this.replicas.etcd;
+  }
+  get port(): number {
+    return this.replicas.port;
+  }
 
   url(roomId: string, appId = "a1"): string {
     return `ws://127.0.0.1:${this.port}/ws?appId=${encodeURIComponent(appId)}&roomId=${encodeURIComponent(roomId)}`;
@@ -131,7 +158,9 @@ export class ReplicaSet {
     await Promise.all(this.gateways.map((gw) => gw.settle(this.fleet.expectedView(), timeoutMs)));
   }
 
-  stat(name: string): Promise<number> { return this.replicas.stat(name); }
+  stat(name: string): Promise<number> {
+    return this.replicas.stat(name);
+  }
 
   async close(): Promise<void> {
     await this.replicas.stop();

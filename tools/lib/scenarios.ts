@@ -49,8 +49,14 @@ export interface RunOptions {
 class Watch {
   dropped = 0;
   private ours = new Set<Joined>();
-  constructor(public sockets: Joined[], private exempt: (j: Joined) => boolean = () => false) {
-    for (const j of sockets) j.ws.on("close", () => { if (!this.ours.has(j) && !this.exempt(j)) this.dropped++; });
+  constructor(
+    public sockets: Joined[],
+    private exempt: (j: Joined) => boolean = () => false,
+  ) {
+    for (const j of sockets)
+      j.ws.on("close", () => {
+        if (!this.ours.has(j) && !this.exempt(j)) this.dropped++;
+      });
   }
   async close(): Promise<void> {
     for (const j of this.sockets) this.ours.add(j);
@@ -58,7 +64,13 @@ class Watch {
   }
 }
 
-function tally(before: Map<string, string>, after: Joined[], usable: (pod: string) => boolean, r: ScenarioResult, splitOnJoin: Set<string>): void {
+function tally(
+  before: Map<string, string>,
+  after: Joined[],
+  usable: (pod: string) => boolean,
+  r: ScenarioResult,
+  splitOnJoin: Set<string>,
+): void {
   const byRoom = new Map<string, string[]>();
   for (const j of after) {
     const id = roomIdOf(j);
@@ -91,12 +103,22 @@ function assignmentOf(joined: Joined[]): Map<string, string> {
 
 /** A new source address (127.x.y.z) per player, different for every wave. */
 function sources(wave: number): (i: number) => string {
-  return (i) => `127.${10 + wave}.${(i >> 8) & 255}.${(i & 255) || 1}`;
+  return (i) => `127.${10 + wave}.${(i >> 8) & 255}.${i & 255 || 1}`;
 }
 
 export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
   const r: ScenarioResult = {
-    system: system.name, scenario, rooms: o.rooms, split: 0, moved: 0, dropped: 0, right: 0, reconnects: 0, seconds: 0, orphans: 0, newRoomsPerPod: {},
+    system: system.name,
+    scenario,
+    rooms: o.rooms,
+    split: 0,
+    moved: 0,
+    dropped: 0,
+    right: 0,
+    reconnects: 0,
+    seconds: 0,
+    orphans: 0,
+    newRoomsPerPod: {},
   };
   const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);

@@ -7,7 +7,9 @@ export class ServerProcess {
   proc: ChildProcess | null = null;
   frozen = false;
 
-  get running(): boolean { return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null; }
+  get running(): boolean {
+    return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
 
   async stop(): Promise<void> {
     const p = this.proc;
@@ -22,10 +24,16 @@ export class ServerProcess {
   }
 
   freeze(): void {
-    if (this.running && !this.frozen) { this.proc!.kill("SIGSTOP"); this.frozen = true; }
+    if (this.running && !this.frozen) {
+      this.proc!.kill("SIGSTOP");
+      this.frozen = true;
+    }
   }
 
   thaw(): void {
-    if (this.running && this.frozen) { this.proc!.kill("SIGCONT"); this.frozen = false; }
+    if (this.running && this.frozen) {
+      this.proc!.kill("SIGCONT");
+      this.frozen = false;
+    }
   }
 }

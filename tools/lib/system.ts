@@ -43,14 +43,17 @@ export class EnvoySystem implements System {
   ) {}
 
   get label(): string {
-    return { plugin: "Envoy + room-affinity plugin", maglev: "Envoy MAGLEV hash_policy", roundrobin: "Envoy round robin (no affinity)" }[this.name];
+    return { plugin: "Envoy + room-affinity plugin", maglev: "Envoy MAGLEV hash_policy", roundrobin: "Envoy round robin (no affinity)" }[
+      this.name
+    ];
   }
   get key(): string {
     return { plugin: "path:appId:roomId", maglev: "appId+roomId (two hash policies)", roundrobin: "none" }[this.name];
   }
   get how(): string {
     return {
-      plugin: "wasm filter (ECDS) + stateful_session, MAGLEV on the plugin's room hash; EDS for pods, DRAINING for draining; reload = ECDS + RDS push",
+      plugin:
+        "wasm filter (ECDS) + stateful_session, MAGLEV on the plugin's room hash; EDS for pods, DRAINING for draining; reload = ECDS + RDS push",
       maglev: "route hash_policy [query_parameter appId, roomId], lb_policy MAGLEV; EDS; reload = RDS push",
       roundrobin: "lb_policy ROUND_ROBIN, no filter",
     }[this.name];
@@ -58,7 +61,11 @@ export class EnvoySystem implements System {
 
   async start(members: Member[]): Promise<void> {
     this.gw = await startGateway({
-      name: this.name, dir: this.dir, listenPort: this.port, adminPort: this.adminPort, endpoints: members,
+      name: this.name,
+      dir: this.dir,
+      listenPort: this.port,
+      adminPort: this.adminPort,
+      endpoints: members,
       pluginConfig: this.pluginConfig,
       layout: {
         plugin: this.name === "plugin",

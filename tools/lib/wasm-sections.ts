@@ -39,9 +39,19 @@ export function readInterface(file: string): WasmInterface {
         const field = name();
         const kind = b[pos++];
         out.imports.push(`${mod}.${field}`);
-        if (kind === 0) u32(); // func: type index
-        else if (kind === 1) { pos++; const f = u32(); u32(); if (f & 1) u32(); } // table
-        else if (kind === 2) { const f = u32(); u32(); if (f & 1) u32(); } // memory
+        if (kind === 0)
+          u32(); // func: type index
+        else if (kind === 1) {
+          pos++;
+          const f = u32();
+          u32();
+          if (f & 1) u32();
+        } // table
+        else if (kind === 2) {
+          const f = u32();
+          u32();
+          if (f & 1) u32();
+        } // memory
         else if (kind === 3) pos += 2; // global
       }
     } else if (id === 7) {
