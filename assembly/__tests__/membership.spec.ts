@@ -1,3 +1,4 @@
+import { expectContains } from "./helpers";
 import {
   Membership,
   HOST_HEALTHY,
