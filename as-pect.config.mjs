@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // as-pect (AssemblyScript unit tests) for the pure modules: they import no host functions, so no
 // imports beyond memory are needed. The table's CAS behaviour is tested over MemoryStore, which
 // follows Envoy SharedData's CAS rules.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Wiring only: the ABI exports, and `install`, which a build target calls with its Platform.
 // Build targets: targets/envoy.ts (stock Envoy) and targets/higress.ts (Higress).
 // Referenced by asconfig "use": abort=assembly/abi/abort/abortHandler (no host provides env.abort).

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // `npm run bench`: performance side by side in one run (the machine is shared and noisy, so figures
 // are ratios between systems measured in interleaved rounds). One file per measurement; this main runs
 // them (all, or those named by --only), prints everything and, on a full run, writes

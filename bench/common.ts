@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What every measurement shares: options, the handshake client and load, spreads, CPU accounting and
 // interleaved rounds.
 import http from "node:http";

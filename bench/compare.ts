@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // `npm run compare`: the churn scenarios against this plugin and the setups users would pick instead,
 // in one run on this machine, with the same demo pods and clients. Writes bench/results/compare.json
 // and bench/charts/rooms-moved.svg, and prints the table. `--smoke` runs a tiny version (CI).

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { sleep } from "../tools/lib/wait";
 import { startReplicas } from "../tools/lib/replicas";
 import { Options, percentile, handshake, load } from "./common";

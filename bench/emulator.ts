@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { WASM_HIGRESS } from "../tools/lib/paths";
 import { WasmVm, newProcess, UpstreamHost } from "../tools/lib/host-emulator";
 import { Options, inRoundOrder, median, spreadOf } from "./common";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import path from "node:path";
 import { Endpoint } from "../tools/lib/envoy-config";
 import { Gateway, startGateway } from "../tools/lib/gateway";

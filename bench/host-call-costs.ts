@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What each host call costs Envoy, in CPU: probe modules that repeat one call per request.
 import http from "node:http";
 import { WASM_FLOOR, WASM_PROBE } from "../tools/lib/paths";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { scratchDir, WASM_ENVOY, WASM_FLOOR, WASM_PROBE } from "../tools/lib/paths";
 import { Layout, Endpoint } from "../tools/lib/envoy-config";
 import { startGateway } from "../tools/lib/gateway";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Envoy's memory per pinned room.
 import http from "node:http";
 import { scratchDir } from "../tools/lib/paths";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { WASM_ENVOY, WASM_HIGRESS, WASM_FLOOR } from "../tools/lib/paths";
 import { profilingVm, profileScenario, PROFILE_SCENARIOS, HandshakeProfile } from "../tools/lib/handshake-profile";
 import { Options, spreadOf } from "./common";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The systems of the two-replica scenario (tools/lib/replica-scenario.ts): this plugin's Envoy
 // replicas without and with the room directory (tools/lib/replicas.ts), and two instances of each peer
 // behind the same L4 balancer, each set up the way its documentation answers "several instances":

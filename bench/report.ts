@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Renders BENCHMARKS.md from the latest bench/results/{bench,compare}.json (written by `npm run bench`
 // and `npm run compare`), so the document always shows what the last runs measured.
 import fs from "node:fs";

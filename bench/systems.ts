@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The systems compared side by side, each configured the way its own documentation recommends, in
 // front of the same demo pods. Every system takes membership changes and reloads its own way:
 //   plugin   Envoy + this plugin: EDS for membership, ECDS + RDS for config (no listener drain)

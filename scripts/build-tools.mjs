@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Transpiles the TypeScript tooling (tools/, tests/) to dist/ with esbuild; type checking is `tsc --noEmit`.
 import { build } from "esbuild";
 import fs from "node:fs";

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 # Builds both wasm targets from the same sources, and transpiles the TypeScript tooling to dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

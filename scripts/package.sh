@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 # `npm run package`: the Higress artifacts of build/higress.wasm.
 #   build/package/plugin.wasm       the module, and the build context of deploy/image/Dockerfile
 #                                   (docker build -f deploy/image/Dockerfile build/package)

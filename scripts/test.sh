@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 # The test command (`npm test`): set-up, build, type check, lint, AssemblyScript unit tests (as-pect),
 # then the end-to-end and tooling tests (node --test, real Envoy + real WebSocket pods). `unit`
 # (`npm run test:unit`) is the developer's fast loop: the same steps with only the tests that run the

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The trial's command line, in plain JavaScript so that `npm run trial -- --help` and a bad flag are
 // answered before any set-up or build. tools/trial.ts parses with the same function.
 //   node scripts/trial-options.cjs --profile [flags]   the set-up profile the flags need (trial or

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Benchmarks are not tests and never fail on timing, but a broken benchmark (crash, no output) is a
 // bug: run tiny versions of `npm run bench` and `npm run compare` and check they finish with output.
 import { test } from "node:test";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The deployment files users get: rendered from the same sources as the trial and the tests (no
 // drift), every reference in docker-compose resolves, the Higress examples are configs the plugin
 // accepts, and the docker-compose Envoy config really serves rooms in the real Envoy. Docker itself

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The Docker paths users take, on a real Docker engine: `docker compose up` from deploy/envoy serves
 // rooms with Envoy's admin reachable from the host and the access log on stdout; the plugin image built
 // from deploy/image/Dockerfile holds the build. No registry is reachable here, so the images the compose

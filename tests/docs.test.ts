@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The docs tell the truth about the code: every config field the parser accepts is documented (in
 // English and Chinese) and in the JSON Schema, and every documented field is accepted; every JSON
 // example in the docs configures the plugin and passes the schema; the schema and the parser give
@@ -282,4 +283,25 @@ test("both READMEs are short user docs with the same sections", () => {
     assert.ok(lines <= 260, `${doc} has ${lines} lines: internals belong in docs/`);
   }
   assert.equal(headings("README.zh-CN.md").length, headings("README.md").length, "README.zh-CN.md and README.md differ in sections");
+});
+
+test("every source file carries the licence header, and every assembly/ folder says what it owns", () => {
+  const { execFileSync } = require("node:child_process");
+  const tracked: string[] = execFileSync("git", ["ls-files", "*.ts", "*.mjs", "*.cjs", "*.sh"], { cwd: ROOT, encoding: "utf8" }).split(
+    "\n",
+  );
+  const sources = tracked.filter((f) => f && !f.endsWith(".d.ts") && fs.existsSync(path.join(ROOT, f)));
+  assert.ok(sources.length > 100, `${sources.length} source files`);
+  const missing = sources.filter(
+    (f) => !fs.readFileSync(path.join(ROOT, f), "utf8").split("\n").slice(0, 2).join("\n").includes("SPDX-License-Identifier: Apache-2.0"),
+  );
+  assert.deepEqual(missing, [], "files without the licence header in their first two lines");
+  for (const d of fs.readdirSync(path.join(ROOT, "assembly"), { withFileTypes: true })) {
+    if (!d.isDirectory() || d.name === "__tests__") continue;
+    const readme = path.join(ROOT, "assembly", d.name, "README.md");
+    assert.ok(fs.existsSync(readme), `assembly/${d.name} has no README.md`);
+    for (const m of fs.readFileSync(readme, "utf8").matchAll(/`([a-z-]+\.ts)`/g)) {
+      assert.ok(fs.existsSync(path.join(ROOT, "assembly", d.name, m[1])), `assembly/${d.name}/README.md names ${m[1]}, which is not there`);
+    }
+  }
 });

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // End-to-end: real Envoy (--concurrency 2, so two worker threads race on the table) with the stock
 // build of the plugin, in front of three real WebSocket pods. One Envoy serves every test, but no test
 // depends on another: each starts with all pods in the endpoints and a table of its own

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Churn scenarios, end to end: real Envoy (--concurrency 2), real WebSocket pods, the cluster changed
 // through the trial's control API (HTTP) the way Kubernetes and a control plane would change it.
 // Every scenario ends with 0 split rooms. Durations are printed for the record, never asserted.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // End-to-end: one room key routed to two clusters with pods of their own (a canary route on a header),
 // through real Envoy (--concurrency 2) and real stateful_session. A worker assumes the routed cluster
 // it has seen (assumed-cluster.ts), so the first players routed to the second cluster are pinned to

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Churn without settling, through real Envoy (--concurrency 2) and real WebSocket pods: players
 // reconnect ~50 ms after their socket closes, in lockstep with the rest of their room, and new rooms
 // open every 10 ms with their players joining together, while the change is still reaching the

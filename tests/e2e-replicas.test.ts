@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Two gateway replicas behind a real L4 balancer (HAProxy, mode tcp, round robin per connection), each
 // a real Envoy (--concurrency 2) with the plugin, sharing a room directory in a real etcd, in front of
 // real WebSocket pods. Players of one room arrive through different replicas, as behind an SLB.

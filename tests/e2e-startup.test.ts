@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Envoy refuses a listener whose inline plugin config is invalid, with the plugin's message in its log.
 import { test } from "node:test";
 import assert from "node:assert/strict";

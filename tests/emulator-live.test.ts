@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Churn without settling on the Higress build (build/higress.wasm), through the host emulator: two
 // worker threads, and waves of players whose request phases are all decided before any of their
 // upgrades completes, in a random order, with the membership change landing in the middle of a wave.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room directory on the Higress build (build/higress.wasm), through Higress's Redis host functions
 // as the host emulator implements them over a real TCP connection to a real redis-server. Each
 // emulated process stands for one Higress replica (its own shared data); both share one Redis.

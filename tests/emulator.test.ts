@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The real build outputs, run under the TypeScript host emulator (tools/lib/host-emulator.ts).
 // The Higress build cannot run in a real Higress here, so this is where its runtime path
 // (proxy_get_upstream_hosts, proxy_set_upstream_override_host) is exercised. Both builds also get

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The host calls each kind of request makes, through the real builds in the host emulator. Host calls
 // are most of what the plugin costs Envoy per handshake, and they are counted exactly, so a change that
 // adds one to the request path fails here instead of hiding in the benchmark's noise.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What operators see, checked against the real thing: the metric names Prometheus receives from a real
 // Envoy with the plugin (scraped by a real Prometheus), the alert rules (promtool) and the dashboard's
 // expressions against them, the access log's room key, decision and pod, and `npm run room` against a

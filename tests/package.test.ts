@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // `npm run package` (scripts/package.sh, umoci): the OCI image layout Higress pulls, checked against
 // the OCI image-layout specification's required files and digests, and its layer against the build.
 import { test } from "node:test";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The README's trial command works: `node dist/tools/trial.js --check` starts pods and Envoy,
 // self-checks that rooms do not split, and exits 0.
 import { test } from "node:test";

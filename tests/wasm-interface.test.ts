@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Both builds' host interface: the stock-Envoy build must not import Higress-only functions (Envoy
 // would refuse to load it), and both must export the ABI 0.2.1 hooks the plugin relies on.
 import { test } from "node:test";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Demo game pod: a WebSocket server standing in for a game-server pod. On open it sends one JSON text
 // frame {"pod","room"} so clients (tests, trial, benchmarks) see which pod they reached, and it keeps
 // per-room player counts, served as JSON on GET /rooms. Run: node dist/tools/pod.js --id pod-1 --port 18001

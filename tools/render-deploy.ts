@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Renders the checked-in deployment files from one source, so they cannot drift from what the tests
 // run: deploy/envoy/* (the docker-compose Envoy config: the same renderer as the trial and the tests,
 // with container paths and the compose network's pod addresses) and the Higress base's WasmPlugin and

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // `npm run room -- --app a1 --room r9 [--path /ws] [--config plugin.json] [--cluster NAME]
 //                  [--etcd URL | --redis HOST:PORT] [--admin HOST:PORT] [--json]`
 // Which pod is room X on? Prints the room's key, its hash, its key in the room directory and the pod the

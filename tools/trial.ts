@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // `npm run trial`: a local trial of the plugin. Starts 3 demo game pods and a real Envoy on
 // 127.0.0.1:10000 with build/envoy.wasm, checks that a room's players meet on one pod, prints how
 // to connect, and runs until Ctrl-C. `--check` runs the same start-up and self-check, then exits.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { AddressNames } from "../table/addresses";
 
 /** Two pods of a cluster, as a bucket holds their addresses (UTF-8 bytes). */

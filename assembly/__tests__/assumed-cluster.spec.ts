@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The cluster a worker assumes for its keyed requests: when it reads, and when it stops assuming.
 import { AssumedCluster, FIRST_CHECKS, CHECK_EVERY } from "../request/assumed-cluster";
 import { readsEveryRequest } from "./helpers";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { Entry, encodeBucket, decodeBucket, findEntry, BucketCursor, isExpired, bucketCountFor } from "../table/bucket";
 
 /** A two-entry bucket: fingerprints 1 and max, an IPv4 and an IPv6 address. */

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { expectContains } from "./helpers";
 import { parseConfig, MissingKeyPolicy, Defaults } from "../config/config";
 import { bucketCountFor } from "../table/bucket";

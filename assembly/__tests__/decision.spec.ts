@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The request decision without a host: one case per outcome of each phase.
 import { parseConfig } from "../config/config";
 import { AffinityTable, Outcome } from "../table/table";

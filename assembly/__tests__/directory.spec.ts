@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room directory without a host: coalesced lookups, the cap on lookups in flight, the tick
 // backstop for replies that never come, leases, and what replies become. Transport is a fake that
 // records requests; replies are fed by hand (etcd's JSON shapes, base64 values).

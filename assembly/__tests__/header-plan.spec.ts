@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { HeaderReadPlan } from "../request/header-plan";
 
 /** Reports `n` requests of one kind. */

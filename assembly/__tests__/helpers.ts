@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { DeferredFacts } from "../request/facts";
 import { AssumedCluster, CHECK_EVERY } from "../request/assumed-cluster";
 /** String containment with a useful failure: shows the whole actual string when `sub` is missing. */

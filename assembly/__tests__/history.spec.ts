@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The history of table geometries: a new capacity, bucketSize or sharedDataPrefix reads through to
 // the tables it replaced until their entries have expired.
 import { MemoryStore } from "./memory-store";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { checkJson } from "../support/json-check";
 
 function check(s: string): string {

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { Lease } from "../table/lease";
 import { SnapshotStore } from "../membership/snapshots";
 import { MemoryStore } from "./memory-store";

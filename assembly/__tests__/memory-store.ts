@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Test fixture: an in-memory KvStore with the CAS rules of Envoy's SharedData
 // (proxy-wasm-cpp-host shared_data.cc), plus a hook to inject a racing writer.
 import { KvStore, StoredValue, WriteStatus } from "../table/store";

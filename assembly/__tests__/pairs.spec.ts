@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { encodePairs, decodePairs, findPairValue } from "../abi/pairs";
 
 /** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */

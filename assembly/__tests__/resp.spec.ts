@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // RESP: commands encode as arrays of bulk strings; every reply a server, a proxy or a broken
 // connection can send decodes to a value or an error, never a trap.
 import { encodeCommand, decodeReply, RespType, MAX_BULK } from "../directory/resp";

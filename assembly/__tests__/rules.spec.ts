@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { RuleMatcher, MatchKind, stripPort, domainMatches, serviceMatches } from "../request/rules";
 
 describe("per-route rule matching (Higress semantics)", () => {

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { Sweeper, PresentHosts } from "../table/sweeper";
 import { AffinityTable } from "../table/table";
 import { decodeBucket } from "../table/bucket";

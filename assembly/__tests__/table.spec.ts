@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { AffinityTable, Outcome, MAX_CAS_ATTEMPTS } from "../table/table";
 import { decodeBucket } from "../table/bucket";
 import { PinPolicy } from "../table/placement";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { proxy_log } from "./imports";
 
 // Replaces AssemblyScript's default `env.abort` import, which no proxy-wasm host provides (the module

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Garbage-collection policy for AssemblyScript's minimal runtime, whose collector does not scan the
 // wasm stack: it may only run when no export is active. Hosts re-enter the module while it runs (a
 // local reply calls the response hooks from inside proxy_send_local_response), so every export that

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Root and stream (HTTP) contexts, as the host creates them through proxy_on_context_create.
 // The plugin subclasses these; ./exports.ts routes each ABI hook to the right instance.
 import { FilterHeadersStatus } from "./imports";

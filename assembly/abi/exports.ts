@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The proxy-wasm ABI 0.2.1 exports. Each one is a host entry point; all dispatch by context id.
 // Exports that can reach host code are bracketed for the garbage-collection policy (collector.ts).
 import { FilterHeadersStatus } from "./imports";

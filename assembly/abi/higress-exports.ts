@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Higress-only ABI exports: the Redis call callback. Only the Higress target re-exports this file.
 import { roots } from "./context";
 import { enterExport as enter, leaveExport as leave } from "./collector";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Higress extensions to proxy-wasm ABI 0.2.1 (higress-group proxy-wasm-cpp-host). Stock Envoy does not
 // provide these: a module importing them does not load there, so only the Higress target reaches this file.
 

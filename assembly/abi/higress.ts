@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Wrappers over Higress's extensions to ABI 0.2.1 (higress-imports.ts), with their pointer work.
 // Only the Higress build target reaches this file: stock Envoy would refuse a module importing them.
 import { Status } from "./imports";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Thin, typed wrappers over the ABI 0.2.1 host functions: memory hand-off, UTF-8, pair maps.
 // Nothing here knows about rooms; the plugin logic calls these, never the raw imports. A status the
 // caller cannot expect (anything but Ok, and NotFound where absence is normal) is surfaced by

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Host functions of proxy-wasm ABI 0.2.1 that every host (stock Envoy, Higress) provides.
 // AssemblyScript only emits imports that are reachable, but a host that lacks an emitted import
 // refuses the module, so Higress-only functions live in ./higress-imports.ts and are reached

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The one way the plugin logs a problem that repeats (a host status, a deployment mistake, a failing
 // store): once per kind of problem and worker thread (VM), not once per request or tick.
 import { LogLevel, proxy_log } from "./imports";

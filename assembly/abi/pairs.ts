@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The ABI's pair-map byte format, the one module that reads and writes it: headers of local replies
 // and http calls, Higress host lists.
 // Layout: u32 count, then (u32 keyLen, u32 valueLen) per pair, then each key and value NUL-terminated.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The request's headers as the request hook reads them: all in one host call, or one host call per
 // header. Which is cheaper depends on the traffic (request/header-plan.ts); callers see one interface.
 import { MapType } from "./imports";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Plugin configuration: one parse function, defaults in one place, every field validated.
 // Errors name the field and the expected shape; on_configure logs them and fails configuration.
 // Everything derived from a configuration is derived once, in instance.ts.

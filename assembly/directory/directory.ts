@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The shared room directory, host-free: which room lookups are in flight and which paused joins wait
 // for each (concurrent joins of one room share one lookup), the cap on lookups in flight, the writes
 // that make the first writer win across gateway replicas, and the write lease that makes entries

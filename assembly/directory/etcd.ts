@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The etcd v3 JSON gateway's wire format, one module: request bodies for the room directory's four
 // operations, parsers for their replies, and the DirectoryProtocol over them. Keys and values travel as standard base64; int64 fields
 // are JSON strings; fields with default values may be absent (a txn that failed has no "succeeded").

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What the room directory asks of a store, whatever the store: a lookup, a put-if-absent (first
 // writer wins), a compare-and-replace, optionally a lease; and one reply shape for all of them.
 // etcd.ts and redis.ts implement it; directory.ts drives it without knowing which.

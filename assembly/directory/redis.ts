@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room directory in Redis (Higress build, through Higress's own Redis host functions): keys expire
 // by themselves (PX), put-if-absent is SET NX with GET (the winner comes back in the same reply), and
 // compare-and-replace is a small Lua script, atomic on the server.

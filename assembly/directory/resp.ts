@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // RESP (the Redis protocol), one module: commands as arrays of bulk strings, and a bounded decoder for
 // replies. Everything a server, a proxy or a broken connection can send decodes to a value or to an
 // error message: nil, errors (NOAUTH, WRONGTYPE, ...), integers, nested arrays, malformed and

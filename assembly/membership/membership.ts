@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Cluster membership: which pods exist, which are healthy, which are draining. Built from Envoy's
 // admin /clusters?format=json (stock Envoy) or Higress's proxy_get_upstream_hosts, published as a
 // compact text snapshot in shared data, and read back on request paths.

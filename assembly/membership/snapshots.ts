@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room directory's transport to etcd, on both builds: an HTTP call to the directory's cluster,
 // dispatched from the root context (root-dispatch.ts).
 import { RootDispatchTransport } from "./root-dispatch";

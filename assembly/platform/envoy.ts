@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Stock Envoy: the upstream is pinned through envoy.filters.http.stateful_session with header-based
 // session state (base64 "ip:port"); Envoy checks membership and override_host_status itself. Membership
 // comes from the admin /clusters?format=json, fetched by the lease holder through a static cluster

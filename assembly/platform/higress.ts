@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Higress: the upstream is pinned with proxy_set_upstream_override_host and membership is read from
 // proxy_get_upstream_hosts (the routed cluster of the current stream). The host list is read at most
 // once per tick period per thread per cluster, and published as a snapshot so the sweeper (which runs

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What differs between gateways, in two parts, each built once per plugin configuration by the build
 // target's Platform: how a pin is written (PinWriter) and where membership comes from
 // (MembershipSource). The request flow only talks to these.

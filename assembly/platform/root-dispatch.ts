@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Directory calls leave from the root context, so their replies reach the root (a paused stream may
 // end before its reply comes); the stream the calling hook serves is made effective again after.
 import { DirectoryTransport } from "../directory/directory";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The plugin's decision for access logs (`logDecision`): the room key and a word for what happened,
 // as filter state that Envoy prints with %FILTER_STATE(wasm.room_affinity_key)% and
 // %FILTER_STATE(wasm.room_affinity_decision)%.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Between the hooks and the room directory: says which stream a call leaves for, pauses joins that wait
 // for a lookup and resumes them, reads a reply only once the token is known to be the directory's, and
 // applies what the directory finished to the local table and the metrics.

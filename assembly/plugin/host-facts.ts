@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What the hooks read from the host for a decision, and nothing more: the request's facts, the
 // routed cluster and the clock when the decision asks for them, and the response's upstream.
 import { MapType } from "../abi/imports";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // One plugin instance per configuration: everything on_configure derives from a parsed PluginConfig,
 // built once; its settings are then only read (what follows the worker's traffic, the bucket copies, the
 // header plan and the assumed routed cluster, starts afresh with each instance). The root context holds one reference and swaps it

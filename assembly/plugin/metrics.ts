@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Counters and gauges, defined through proxy_define_metric. Envoy shows them in /stats as
 // wasmcustom.room_affinity.<name>; its Prometheus output drops the custom namespace (room_affinity_<name>).
 // Counters end in _total and durations are in seconds, as Prometheus's conventions ask.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The root context's hooks: configure, tick, and the replies to calls it dispatched. Each reads what
 // the host gives, hands it to the instance's parts, and applies their result.
 import { RootContext, HttpContext } from "../abi/context";

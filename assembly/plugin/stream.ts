@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A stream's hooks: each reads the facts (host-facts.ts), asks the instance's decider, and applies
 // the decision in one place (applyRequest, applyResponse).
 import { HttpContext } from "../abi/context";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The routed cluster a worker's keyed requests have been routed to, assumed for the next ones, and the
 // room fingerprints made with it. When it is read and why: docs/architecture.md ("The assumed cluster").
 

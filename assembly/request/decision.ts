@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The request decision, host-free: the hooks read facts, call RequestDecider, and apply what it
 // returns. Request phase: reject, pass through, pin a known room to its pod, or leave a new room to the
 // gateway's hash and learn its choice. Response phase: nothing, strip the pin mechanism's echo, learn,

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What a decision reads: the facts of a request (some read from the host only when needed) and what a
 // stream keeps from its request phase for its response phase.
 

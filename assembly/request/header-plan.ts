@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // How the request hook reads the headers a decision needs: all at once while upgrades are about half
 // of a worker's recent requests, one by one otherwise (why: docs/architecture.md, "Header reads").
 

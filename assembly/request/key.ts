@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room key: built from the request path and query parameters, as bytes (headers arrive as
 // UTF-8 bytes; decoding may produce any byte, which we keep as is).
 //

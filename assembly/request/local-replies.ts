@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Every reply the plugin sends instead of the upstream's, worded in one place. Host-free: the hooks
 // send what these return.
 import { RequestDecision, Rejection } from "./decision";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Which per-route rule applies to a request, the way Higress matches its `_rules_`: by route name
 // (`_match_route_`, exact; `_match_route_prefix_`), by host (`_match_domain_`: exact, "*.suffix" or
 // "prefix*", port stripped), or by service (`_match_service_`: "fqdn" or "fqdn:port" against the

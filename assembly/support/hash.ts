@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // 64-bit hashing: the room fingerprint (bucket choice, entry identity, the gateway's hash header).
 // FNV-1a over bytes followed by the murmur3 finalizer: cheap, and the finalizer spreads FNV's weak low bits.
 

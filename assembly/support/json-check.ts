@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Strict RFC 8259 syntax check run before assemblyscript-json, whose decoder asserts (traps the VM)
 // on malformed input and silently ignores trailing garbage. Returns "" when valid, else a message
 // with the byte offset, so bad config fails configuration with a clear error instead of a trap.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 /**
  * Says yes to the first `first` asks, then to one in `every`: how the plugin checks an assumption
  * often while it is new and rarely once it has held.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Pod addresses as strings, made once per pod: a join of a pinned room finds its pod's address as
 // bytes in a bucket, and the few pods a gateway routes to recur on every join, so a slot keyed by the
 // bytes hands back the string made the first time instead of decoding one per join.

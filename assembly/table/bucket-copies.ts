@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A worker's copies of the affinity table's buckets, and when a copy may stand in for a read: while
 // the bucket's stamp keeps its CAS token (why and the ordering that keeps it safe: docs/architecture.md).
 import { KvStore, StoredValue, WriteStatus } from "./store";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The bucket byte format of the affinity table, in one place: the table reads and writes buckets
 // through it, the sweeper scans them through it. Shared data has no key listing, so the table is a
 // fixed number of buckets, each one shared-data value holding up to `bucketSize` entries.

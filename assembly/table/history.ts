@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Table history: the geometries (sharedDataPrefix, capacity, bucketSize) a plugin has used, so a
 // configuration that changes them does not lose pins. A different geometry is a different table
 // (bucket count and prefix are part of its keys); the new one starts empty. On a miss, the decision

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A CAS lease in the KvStore: on_tick fires on every root context of every worker thread, but only
 // one of them should fetch membership and sweep the table. The holder renews each tick; if it goes
 // away (VM replaced on config reload), the lease expires and another root context takes it over.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // How a table write treats an existing pin and where it puts a room. New rooms are placed by the
 // gateway's load balancer (hashing on the room), never here: the table only records its choice
 // (FixedPlacement) or reads pins (KeepPinsOnly).

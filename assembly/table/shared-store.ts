@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // KvStore over proxy-wasm shared data: process-wide per vm_id, CAS-checked across worker threads,
 // and kept across plugin config reloads.
 import { KvStore, StoredValue, WriteStatus } from "./store";

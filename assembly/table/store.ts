@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The key-value store the affinity table, membership snapshots and the lease live in. In the plugin
 // it is proxy-wasm shared data (shared-store.ts); the unit tests use an in-memory store with the
 // same CAS rules (__tests__/memory-store.ts).

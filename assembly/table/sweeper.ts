@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The sweeper: run by the lease holder, it walks the table a window of buckets per pass and removes
 // entries whose pod left the cluster or that expired. Work per pass follows change: in steady state
 // a small window (expiry is measured in hours, so a slow cycle is enough), but when a pod leaves the

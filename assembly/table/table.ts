@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The room -> pod affinity table: a fixed number of buckets in a KvStore (bucket.ts holds the byte
 // format). Shared data has no delete and no key listing, so the bucket index space is what bounds
 // memory and what the sweeper walks. Every write is a CAS on one bucket; the first writer wins and

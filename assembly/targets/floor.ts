@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Build target for the benchmark floor (build/floor.wasm), not the plugin: the least a proxy-wasm
 // filter can be. It exports the stream hooks the plugin exports (tests/wasm-interface.test.ts holds
 // them equal), and they return at once, touch no host function and keep no state, so a gateway with it

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Build target for the benchmark probe (build/probe.wasm), not the plugin: the floor (./floor.ts) plus
 // `count` calls of one host function in every request hook, chosen by the plugin configuration
 // "<call>:<count>" (PROBE_CALLS). `npm run bench` runs it beside the floor through real Envoy, so

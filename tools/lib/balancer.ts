@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A real L4 TCP balancer in front of gateway replicas, the way an SLB spreads players over them:
 // HAProxy in `mode tcp`, round robin per connection, no affinity of its own. Its TCP health checks
 // (every 500 ms) take a restarting replica out and put it back, as a cloud load balancer's do.

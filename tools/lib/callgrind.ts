@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Counts the instructions a process executes, under valgrind's callgrind. Unlike CPU time, the count
 // does not depend on what else the machine is doing, so a figure holds from run to run on a shared,
 // noisy machine. The process runs about 50 times slower, so only counts are read from it, never times.

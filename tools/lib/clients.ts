@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // WebSocket players: connect through the gateway and report which pod answered.
 import WebSocket from "ws";
 

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The trial control plane: changes the cluster behind a running gateway the way Kubernetes and a
 // control plane would (pods start, crash, drain, leave the endpoints; plugin config and routes change),
 // always through Envoy's file-based xDS (Gateway). Pods and their states live in the PodFleet. The

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A real Docker engine for the deploy tests, with no image registry: the engine is started if none
 // answers, and the images deploy/envoy/docker-compose.yaml names are built here, from a Debian root file
 // system made with debootstrap (cached between runs) plus the Envoy binary the tests already run.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Higress's Redis host functions, for the host emulator: proxy_redis_init remembers a cluster's
 // credentials, database and timeout; proxy_redis_call sends the plugin's RESP query over a real TCP
 // connection to a real redis-server (AUTH and SELECT first, as Higress's client does) and the reply is

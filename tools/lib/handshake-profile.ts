@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // What one handshake asks of the host, per kind of request, through the real build outputs in the host
 // emulator: host calls by name, values handed back into the module, the host's calls into the module
 // (hooks and allocator calls: each is a VM entry in Envoy), and the module's own time. Host

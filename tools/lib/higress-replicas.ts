@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Higress gateway replicas as the host emulator stands them in: each replica a process of its own
 // (its own shared data) running build/higress.wasm, all sharing one real redis-server as the room
 // directory, reached under the cluster name the plugin derives from its configuration.

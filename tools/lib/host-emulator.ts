@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A proxy-wasm ABI 0.2.1 host in TypeScript, with Higress's two upstream extensions, to run the real
 // build outputs (build/envoy.wasm, build/higress.wasm) without a gateway: for tests of the Higress build
 // (no Higress runs here) and for the benchmark of the plugin's own per-request cost.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Plain HTTP requests with a timeout, for admin interfaces, pods, etcd and probes.
 import http from "node:http";
 

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Churn as players live it: nobody waits for the gateway to settle. Every player reconnects about
 // 50 ms after its socket closes (so the players of a room whose pod died come back together, in
 // lockstep), new rooms open every 10 ms during the change with their players joining together, and the

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The alert rules and the Grafana dashboard of deploy/observability/, in one place so a test can check
 // every expression against the metrics a real Envoy with the plugin exports. Metric names are as
 // Prometheus receives them from Envoy's /stats/prometheus: the plugin's metrics live in Envoy's custom

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Where things live: the repo root (this file runs as dist/tools/lib/paths.js), the Envoy
 // binary from the project-local venv, the wasm builds, and a scratch directory for runs.
 import fs from "node:fs";

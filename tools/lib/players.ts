@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Groups of players joining rooms through the gateway, and what they saw: the pod of each room and
 // any room whose players were split over several pods.
 import { join, mapLimit, Joined, JoinOptions } from "./clients";

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Demo pods as separate processes (so one can be SIGKILLed like a crashed pod), and the fleet: the
 // one registry of pods and their states that the trial, the tests and the benchmarks drive, and
 // from which the endpoints a control plane would publish are derived.

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A real Redis (Debian's redis-server, installed by scripts/setup.sh) for the room directory on
 // Higress: started on loopback (optionally with a password), stopped and started again, frozen with
 // SIGSTOP (a Redis that hangs) and thawed. Nothing is persisted: a restarted Redis is empty, as a

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The two-replica scenario, run the same way against every replicated system (replicas.ts for this
 // project's gateway, bench/replicated.ts for the peers): players of a room reach the gateway through an
 // L4 balancer that alternates replicas, a scale-out happens between a room's first and later players,

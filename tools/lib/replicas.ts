@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Several gateway replicas in front of one pod fleet, the way production runs them (Higress's chart
 // defaults to 2): each replica a real Envoy with the plugin and its own shared data, a real L4
 // balancer (HAProxy, mode tcp) spreading players over them like an SLB, and a real etcd as the room

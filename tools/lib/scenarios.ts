@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The churn scenarios, run the same way against any System (system.ts; the peers in bench/systems.ts)
 // with the same demo pods and clients: `npm run compare` runs them for every system, the churn tests
 // for the plugin. For each run we count:

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // A store server the tests start and break on purpose (etcd.ts, redis.ts): stopped with SIGTERM (then
 // SIGKILL), frozen with SIGSTOP (it hangs with its port open: connections are accepted by the kernel and
 // never answered) and thawed with SIGCONT.

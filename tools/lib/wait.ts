@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Waiting: a sleep, and polling until a condition holds (with a deadline that names what it waited for).
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Reads a wasm binary's import and export names (sections 2 and 7), to check what each build
 // asks of its host: a host that lacks an imported function refuses the whole module.
 import fs from "node:fs";

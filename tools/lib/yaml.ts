@@ -1,3 +1,4 @@
+// Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Minimal YAML emitter for the Envoy files we render (objects, arrays, strings, numbers, booleans).
 // Strings are always double-quoted JSON strings, which YAML reads back unchanged.
 type Yaml = string | number | boolean | null | Yaml[] | { [k: string]: Yaml };
