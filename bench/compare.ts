@@ -7,9 +7,9 @@ import path from "node:path";
 import { ROOT, scratchDir } from "../tools/lib/paths";
 import { NginxHashSystem, NginxLuaSystem, HaproxySystem } from "./systems";
 import { EnvoySystem, System } from "../tools/lib/system";
-import { runScenario, SCENARIOS, Scenario, ScenarioResult } from "../tools/lib/scenarios";
-import { runLiveScenario, describeLive, LIVE_SCENARIOS, LiveScenario, LiveResult } from "../tools/lib/live";
-import { runReplicaScenario, ReplicaScenarioResult } from "../tools/lib/replica-scenario";
+import { runScenario, SCENARIOS, Scenario, SettledResult } from "../tools/lib/churn";
+import { runLiveScenario, describeLive, LIVE_SCENARIOS, LiveScenario, LiveResult } from "../tools/lib/churn";
+import { runReplicaScenario, ReplicaResult } from "../tools/lib/churn";
 import { makeReplicated, REPLICATED_NAMES } from "./replicated";
 import { groupedBars } from "./svg";
 
@@ -37,7 +37,7 @@ interface Options {
   players: number;
   systems: string[];
   scenarios: Scenario[];
-  /** No-settle scenarios (live.ts), each run liveReps times per system. */
+  /** No-settle scenarios (tools/lib/churn/live.ts), each run liveReps times per system. */
   live: LiveScenario[];
   liveReps: number;
   liveRooms: number;
@@ -101,7 +101,7 @@ function parse(argv: string[]): Options {
   return o;
 }
 
-export function table(results: ScenarioResult[]): string {
+export function table(results: SettledResult[]): string {
   const rows = [
     "| system | scenario | rooms split | pinned rooms moved | WebSockets dropped | reconnects on the right pod | new rooms on draining pods |",
     "|---|---|---|---|---|---|---|",
@@ -136,7 +136,7 @@ export function liveTable(live: LiveResult[]): string {
   return rows.join("\n");
 }
 
-export function replicaTable(results: ReplicaScenarioResult[]): string {
+export function replicaTable(results: ReplicaResult[]): string {
   const rows = ["| system | rooms split | rooms moved | WebSockets dropped | later players on the room's pod |", "|---|---|---|---|---|"];
   for (const r of results) {
     const right = r.reconnects ? `${r.right}/${r.reconnects} (${((100 * r.right) / r.reconnects).toFixed(1)}%)` : "-";
@@ -147,7 +147,7 @@ export function replicaTable(results: ReplicaScenarioResult[]): string {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  const results: ScenarioResult[] = [];
+  const results: SettledResult[] = [];
   const systems: Record<string, { label: string; key: string; how: string }> = {};
   for (const name of o.systems) {
     for (const scenario of o.scenarios) {
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     }
   }
   // Two replicas behind an L4 balancer, a scale-out between a room's players, then a replica restart.
-  const replicated: ReplicaScenarioResult[] = [];
+  const replicated: ReplicaResult[] = [];
   const replicatedSystems: Record<string, { label: string; how: string }> = {};
   for (const name of o.replicated) {
     const sys = makeReplicated(name, 22300);

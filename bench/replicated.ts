@@ -1,5 +1,5 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-// The systems of the two-replica scenario (tools/lib/replica-scenario.ts): this plugin's Envoy
+// The systems of the two-replica scenario (tools/lib/churn/replicas.ts): this plugin's Envoy
 // replicas without and with the room directory (tools/lib/replicas.ts), and two instances of each peer
 // behind the same L4 balancer, each set up the way its documentation answers "several instances":
 //   maglev x2     nothing to share: the hash makes both agree while their host sets do

@@ -11,7 +11,7 @@ import { joinRooms, assignment, moved, rooms } from "../tools/lib/players";
 import { waitFor, sleep } from "../tools/lib/wait";
 import { scratchDir } from "../tools/lib/paths";
 import { EnvoySystem } from "../tools/lib/system";
-import { runScenario, Scenario, ScenarioResult } from "../tools/lib/scenarios";
+import { runScenario, Scenario, SettledResult } from "../tools/lib/churn";
 
 interface ChurnBed {
   gw: Gateway;
@@ -48,7 +48,7 @@ async function reconnect(b: ChurnBed, open: Joined[], roomIds: string[], perRoom
 }
 
 /** Runs a churn scenario of the one scenario driver (the one `npm run compare` runs) against the plugin. */
-async function pluginScenario(scenario: Scenario, base: number, inspect?: (gw: Gateway) => Promise<void>): Promise<ScenarioResult> {
+async function pluginScenario(scenario: Scenario, base: number, inspect?: (gw: Gateway) => Promise<void>): Promise<SettledResult> {
   const done = timer(scenario);
   const sys = new EnvoySystem("plugin", base, base + 1, scratchDir(`churn-${scenario}`));
   const r = await runScenario(sys, scenario, {

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EnvoySystem } from "../tools/lib/system";
-import { runLiveScenario, describeLive, LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario } from "../tools/lib/live";
+import { runLiveScenario, describeLive, LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
 import { scratchDir } from "../tools/lib/paths";
 
 const BASE = 24000;

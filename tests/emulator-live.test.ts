@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmVm, newProcess, Process, PendingRequest, HostHealth } from "../tools/lib/host-emulator";
 import { WASM_HIGRESS } from "../tools/lib/paths";
-import { LIVE_SCENARIOS, LiveScenario } from "../tools/lib/live";
+import { LIVE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
 
 const REPS = 5;
 const ROOMS = 120;

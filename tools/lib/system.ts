@@ -1,5 +1,5 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-// A gateway setup under test, as the scenario driver (scenarios.ts) sees it: started in front of
+// A gateway setup under test, as the churn scenarios (churn/) see it: started in front of
 // some pods, told about membership changes and reloads its own way. EnvoySystem is this project's
 // gateway (the plugin, or Envoy's native MAGLEV/round robin); bench/systems.ts adds the peers.
 import type { Layout } from "./envoy-config";

@@ -7,22 +7,18 @@
 //   moved   rooms whose later players reached another pod than the first (every pod stays up)
 //   dropped open WebSockets closed by a gateway during the scale-out
 //   right   later players that reached their room's first pod
-import { PodFleet } from "./pods";
-import { join, closeAll, mapLimit, Joined } from "./clients";
-import { assignment, rooms as roomIds, roomIdOf } from "./players";
-import { ReplicatedSystem } from "./replicas";
+import { PodFleet } from "../pods";
+import { join, closeAll, mapLimit, Joined } from "../clients";
+import { assignment, rooms as roomIds, roomIdOf } from "../players";
+import { ReplicatedSystem } from "../replicas";
+import { ChurnResult, DropWatch, emptyChurn, errorText } from "./result";
 
-export interface ReplicaScenarioResult {
-  system: string;
+/** Two replicas: moved counts rooms whose later players reached another pod than the first (every pod stays up). */
+export interface ReplicaResult extends ChurnResult {
   scenario: "two-replicas";
-  rooms: number;
-  split: number;
-  moved: number;
-  dropped: number;
+  /** Later players that reached their room's first pod, of `reconnects`. */
   right: number;
   reconnects: number;
-  seconds: number;
-  error?: string;
 }
 
 /** Players join one after another through the balancer, so consecutive players alternate replicas. */
@@ -34,21 +30,8 @@ function alternate(port: number, ids: string[], perRoom: number): Promise<Joined
   );
 }
 
-export async function runReplicaScenario(
-  system: ReplicatedSystem,
-  o: { rooms: number; podBasePort: number },
-): Promise<ReplicaScenarioResult> {
-  const r: ReplicaScenarioResult = {
-    system: system.name,
-    scenario: "two-replicas",
-    rooms: o.rooms,
-    split: 0,
-    moved: 0,
-    dropped: 0,
-    right: 0,
-    reconnects: 0,
-    seconds: 0,
-  };
+export async function runReplicaScenario(system: ReplicatedSystem, o: { rooms: number; podBasePort: number }): Promise<ReplicaResult> {
+  const r: ReplicaResult = { ...emptyChurn(system.name, "two-replicas", o.rooms), scenario: "two-replicas", right: 0, reconnects: 0 };
   const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("rep", o.rooms);
@@ -58,18 +41,13 @@ export async function runReplicaScenario(
     // One player per room, alternating replicas: each replica first sees half the rooms.
     const first = await alternate(system.port, ids, 1);
     const home = new Map(first.map((j) => [roomIdOf(j), j.pod]));
-    let dropped = 0;
-    let ours = false;
-    for (const j of first)
-      j.ws.on("close", () => {
-        if (!ours) dropped++;
-      });
+    const watch = new DropWatch(first);
     await pods.start(3);
     await system.setMembers(pods.endpoints());
     // Two more per room, alternating: every room is joined through both replicas after the scale-out.
     const later = await alternate(system.port, ids, 2);
-    r.dropped = dropped;
-    ours = true;
+    r.dropped = watch.dropped;
+    watch.release(first);
     await closeAll([...first, ...later]);
     // A replica restarts; then two more players per room through both.
     await system.restart(0);
@@ -85,7 +63,7 @@ export async function runReplicaScenario(
     }
     r.moved = movedRooms.size;
   } catch (e) {
-    r.error = e instanceof Error ? e.message : String(e);
+    r.error = errorText(e);
   } finally {
     await system.stop().catch(() => undefined);
     await pods.stopAll();

@@ -8,19 +8,16 @@
 //   dropped    open WebSockets (on pods that stayed up) closed by the gateway during the change
 //   right      reconnecting players that reached the right pod: the room's old pod while it is usable,
 //              else the pod most of the room's players reached
-import { PodFleet } from "./pods";
-import { closeAll, Joined } from "./clients";
-import { joinRooms, roomIdOf, rooms as roomIds, assignment, countBy } from "./players";
-import { sleep } from "./wait";
-import { System, RELOAD_GRACE_S } from "./system";
+import { PodFleet } from "../pods";
+import { closeAll, Joined } from "../clients";
+import { joinRooms, roomIdOf, rooms as roomIds, assignment, countBy } from "../players";
+import { sleep } from "../wait";
+import { System, RELOAD_GRACE_S } from "../system";
+import { ChurnResult, DropWatch, errorText, emptyChurn } from "./result";
 
-export interface ScenarioResult {
-  system: string;
-  scenario: string;
-  rooms: number;
-  split: number;
-  moved: number;
-  dropped: number;
+/** A settled scenario: players come back after the change has settled. */
+export interface SettledResult extends ChurnResult {
+  /** Reconnecting players that reached the right pod, of `reconnects`. */
   right: number;
   reconnects: number;
   /** New rooms placed on draining pods (rolling update only). */
@@ -31,8 +28,6 @@ export interface ScenarioResult {
   newRoomsPerPod: Record<string, number>;
   /** Rolling update, after the old pods are gone: old rooms that came back and reached an old pod. */
   oldRoomsOnOldPods?: number;
-  seconds: number;
-  error?: string;
 }
 
 export const SCENARIOS = ["scale-out", "scale-in", "pod-killed", "rolling-update", "new-source-address", "config-reload"] as const;
@@ -46,30 +41,11 @@ export interface RunOptions {
   inspect?: (system: System) => Promise<void>;
 }
 
-/** Tracks sockets the gateway closes (as opposed to the ones we close or whose pod we stop). */
-class Watch {
-  dropped = 0;
-  private ours = new Set<Joined>();
-  constructor(
-    public sockets: Joined[],
-    private exempt: (j: Joined) => boolean = () => false,
-  ) {
-    for (const j of sockets)
-      j.ws.on("close", () => {
-        if (!this.ours.has(j) && !this.exempt(j)) this.dropped++;
-      });
-  }
-  async close(): Promise<void> {
-    for (const j of this.sockets) this.ours.add(j);
-    await closeAll(this.sockets);
-  }
-}
-
 function tally(
   before: Map<string, string>,
   after: Joined[],
   usable: (pod: string) => boolean,
-  r: ScenarioResult,
+  r: SettledResult,
   splitOnJoin: Set<string>,
 ): void {
   const byRoom = new Map<string, string[]>();
@@ -107,17 +83,11 @@ function sources(wave: number): (i: number) => string {
   return (i) => `127.${10 + wave}.${(i >> 8) & 255}.${i & 255 || 1}`;
 }
 
-export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<ScenarioResult> {
-  const r: ScenarioResult = {
-    system: system.name,
-    scenario,
-    rooms: o.rooms,
-    split: 0,
-    moved: 0,
-    dropped: 0,
+export async function runScenario(system: System, scenario: Scenario, o: RunOptions): Promise<SettledResult> {
+  const r: SettledResult = {
+    ...emptyChurn(system.name, scenario, o.rooms),
     right: 0,
     reconnects: 0,
-    seconds: 0,
     orphans: 0,
     newRoomsPerPod: {},
   };
@@ -140,7 +110,7 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     const splitOnJoin = new Set([...joinedTogether].filter(([, s]) => s.size > 1).map(([r]) => r));
     await closeAll(probe);
     const alive = new Set(pods.pods.map((p) => p.id));
-    const watch = new Watch(open, (j) => !alive.has(j.pod));
+    const watch = new DropWatch(open, (j) => !alive.has(j.pod));
     const usable = (pod: string) => alive.has(pod);
     /** New rooms after the change, players together: counted per pod, and as split rooms. */
     const newRooms = async (wave: number): Promise<Joined[]> => {
@@ -186,7 +156,8 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
         r.newOnDraining = new Set(fresh.filter((j) => !j.pod.startsWith("v2-")).map((j) => roomIdOf(j))).size;
         r.dropped = watch.dropped;
         await closeAll([...rejoin, ...fresh]);
-        await watch.close();
+        watch.release(open);
+        await closeAll(open);
         // The old games end and the old pods go away: old rooms that come back re-pin, each to one new pod.
         for (const p of old) {
           pods.setState(p.id, "stopped");
@@ -212,7 +183,8 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
       // Give reload-surviving sockets the time the gateway would let them live, then count drops.
       await sleep((RELOAD_GRACE_S + 1) * 1000);
       r.dropped = watch.dropped;
-      await watch.close();
+      watch.release(open);
+      await closeAll(open);
       const again = await join(ids, 1);
       tally(before, again, usable, r, splitOnJoin);
       await closeAll(again);
@@ -221,7 +193,7 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     r.orphans = [...before.values()].filter((pod) => !usable(pod)).length;
     if (o.inspect) await o.inspect(system);
   } catch (e) {
-    r.error = e instanceof Error ? e.message : String(e);
+    r.error = errorText(e);
   } finally {
     await system.stop().catch(() => undefined);
     await pods.stopAll();

@@ -9,11 +9,11 @@
 // A room is split when two of its players were connected to different pods at the same moment (a
 // socket to a pod counts until it closes or the pod dies). That is the harm players see, and it needs
 // no waiting: it is measured over every connection made during the run.
-import { PodFleet, PodProcess } from "./pods";
-import { join, HttpRejection, ROOM_ELSEWHERE_BODY } from "./clients";
-import { sleep } from "./wait";
-import { System } from "./system";
-import WebSocket from "ws";
+import { PodFleet, PodProcess } from "../pods";
+import { sleep } from "../wait";
+import { System } from "../system";
+import { LivePlayer, Session } from "../players";
+import { ChurnResult, emptyChurn, errorText } from "./result";
 
 export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
 /**
@@ -39,17 +39,10 @@ export interface LiveOptions {
   changeWindowMs?: number;
 }
 
-export interface LiveResult {
-  system: string;
+/** A live scenario: split counts rooms (old or new) whose players were on two pods at the same moment. */
+export interface LiveResult extends ChurnResult {
   scenario: LiveScenario;
-  rooms: number;
   newRooms: number;
-  /** Rooms (old or new) whose players were on two pods at the same moment. */
-  split: number;
-  /** Old rooms that reached another pod although theirs never left. */
-  moved: number;
-  /** Sockets on pods that stayed up closed by the gateway. */
-  dropped: number;
   /** Join attempts that failed (the player retried 50 ms later). */
   failedJoins: number;
   /** Of those, the ones the plugin refused because the player's room was just recorded on another pod. */
@@ -66,107 +59,10 @@ export interface LiveResult {
   newOnDraining?: number;
   /** Up to five split rooms, "room: pod@ms-ms pod@ms-ms", to read in a failure message. */
   examples: string[];
-  seconds: number;
-  error?: string;
-}
-
-interface Session {
-  pod: string;
-  open: number;
-  close: number;
-  /** Closed by us (end of run or a simulated network switch), not by the gateway or the pod. */
-  ours: boolean;
-}
-
-/** A client drops a socket it has heard nothing on for this long. */
-const SILENT_SOCKET_MS = 3000;
-
-class Player {
-  sessions: Session[] = [];
-  failed = 0;
-  /** Failed attempts that were the plugin's "room is on another pod" refusal (503 room_affinity_room_elsewhere). */
-  refusedElsewhere = 0;
-  /** Failed attempts Envoy answered with "no healthy upstream". */
-  noHealthyUpstream = 0;
-  /** Sockets dropped for silence. */
-  silentDrops = 0;
-  private ws: WebSocket | null = null;
-  private current: Session | null = null;
-  private stopped = false;
-  private done: Promise<void>;
-
-  constructor(
-    public room: string,
-    private url: string,
-    private delayMs: number,
-    private localAddress?: string,
-  ) {
-    this.done = this.run();
-  }
-
-  get connected(): boolean {
-    return this.current !== null;
-  }
-  /** The pod of the open socket, and when it opened, if any. */
-  get pod(): string | undefined {
-    return this.current?.pod;
-  }
-  get openedAt(): number | undefined {
-    return this.current?.open;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 });
-        if (this.stopped) {
-          // stop() came while this join was in flight: nobody else would close this socket.
-          j.ws.close();
-          break;
-        }
-        const s: Session = { pod: j.pod, open: Date.now(), close: Infinity, ours: false };
-        this.sessions.push(s);
-        this.ws = j.ws;
-        this.current = s;
-        // Like game clients: a ping every second, and a socket silent for 3 s is dropped.
-        let heard = Date.now();
-        j.ws.on("pong", () => (heard = Date.now()));
-        const heartbeat = setInterval(() => {
-          if (Date.now() - heard > SILENT_SOCKET_MS) {
-            this.silentDrops++;
-            j.ws.terminate();
-          } else if (j.ws.readyState === WebSocket.OPEN) j.ws.ping();
-        }, 1000);
-        await new Promise<void>((r) => (j.ws.readyState === WebSocket.CLOSED ? r() : j.ws.once("close", () => r())));
-        clearInterval(heartbeat);
-        s.close = Date.now();
-        this.current = null;
-        this.ws = null;
-      } catch (e) {
-        this.failed++;
-        if (e instanceof HttpRejection && e.status === 503 && e.body.includes(ROOM_ELSEWHERE_BODY)) this.refusedElsewhere++;
-        if (e instanceof HttpRejection && e.status === 503 && e.body.includes("no healthy upstream")) this.noHealthyUpstream++;
-      }
-      if (!this.stopped) await sleep(this.delayMs);
-    }
-  }
-
-  /** The player's network changes: it drops its socket and reconnects like any other close. */
-  blip(): void {
-    if (this.current) this.current.ours = true;
-    this.ws?.close();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.current) this.current.ours = true;
-    this.ws?.close();
-    await this.done;
-  }
 }
 
 /** Rooms whose players overlapped in time on different pods; a socket's end is capped at its pod's death. */
-function splitRooms(byRoom: Map<string, Player[]>, deadAt: Map<string, number>): string[] {
+function splitRooms(byRoom: Map<string, LivePlayer[]>, deadAt: Map<string, number>): string[] {
   const out: string[] = [];
   for (const [room, players] of byRoom) {
     // A socket opened before its pod died ends at the death; one opened on the pod after it came back is whole.
@@ -192,7 +88,7 @@ function splitRooms(byRoom: Map<string, Player[]>, deadAt: Map<string, number>):
   return out;
 }
 
-function firstPod(players: Player[]): string | undefined {
+function firstPod(players: LivePlayer[]): string | undefined {
   let best: Session | undefined;
   for (const p of players) for (const s of p.sessions) if (!best || s.open < best.open) best = s;
   return best?.pod;
@@ -200,13 +96,9 @@ function firstPod(players: Player[]): string | undefined {
 
 export async function runLiveScenario(system: System, scenario: LiveScenario, o: LiveOptions): Promise<LiveResult> {
   const r: LiveResult = {
-    system: system.name,
+    ...emptyChurn(system.name, scenario, o.rooms),
     scenario,
-    rooms: o.rooms,
     newRooms: 0,
-    split: 0,
-    moved: 0,
-    dropped: 0,
     failedJoins: 0,
     refusedElsewhere: 0,
     noHealthyUpstream: 0,
@@ -214,21 +106,20 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     joins: 0,
     unconnected: 0,
     examples: [],
-    seconds: 0,
   };
   const t0 = Date.now();
   const delay = o.reconnectDelayMs ?? 50;
   const pods = new PodFleet(o.podBasePort);
   const deadAt = new Map<string, number>();
-  const byRoom = new Map<string, Player[]>();
-  const all: Player[] = [];
+  const byRoom = new Map<string, LivePlayer[]>();
+  const all: LivePlayer[] = [];
   let sourceIndex = 0;
   const addRoom = (room: string, n: number) => {
-    const list: Player[] = [];
+    const list: LivePlayer[] = [];
     for (let i = 0; i < n; i++) {
       const k = sourceIndex++;
       // Each player from its own address, as players on other networks.
-      const p = new Player(
+      const p = new LivePlayer(
         room,
         `ws://127.0.0.1:${system.port}/ws?appId=a1&roomId=${room}`,
         delay,
@@ -360,7 +251,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     // Everyone back (or given up on), then hold a moment so late reconnects are seen.
     // A player still on a pod that died only learns of it from its heartbeat: give it that long.
     const back = Date.now() + 10000;
-    const away = (p: Player) => !p.connected || (p.openedAt ?? 0) < (deadAt.get(p.pod ?? "") ?? 0);
+    const away = (p: LivePlayer) => !p.connected || (p.openedAt ?? 0) < (deadAt.get(p.pod ?? "") ?? 0);
     while (all.some(away) && Date.now() < back) await sleep(50);
     await sleep(300);
     r.unconnected = all.filter((p) => !p.connected).length;
@@ -391,7 +282,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
       r.newOnDraining = onDraining;
     }
   } catch (e) {
-    r.error = e instanceof Error ? e.message : String(e);
+    r.error = errorText(e);
     await Promise.all(all.map((p) => p.stop().catch(() => undefined)));
   } finally {
     await system.stop().catch(() => undefined);
