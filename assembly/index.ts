@@ -15,7 +15,7 @@ function newRoot(id: u32): RootContext {
   return new RoomAffinityRoot(id, installedPlatform!);
 }
 
-/** Build-target contract: called once at module start with the gateway's Platform. */
+/** Called by the build target: called once at module start with the gateway's Platform. */
 export function install(platform: Platform): void {
   installedPlatform = platform;
   setRootFactory(newRoot);

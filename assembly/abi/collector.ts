@@ -9,21 +9,21 @@ const COLLECT_EVERY_STREAMS: u32 = 512;
 let depth: i32 = 0;
 let finishedStreams: u32 = 0;
 
-/** exports.ts contract: an export that may reach host code starts. */
+/** Called by exports.ts: an export that may reach host code starts. */
 export function enterExport(): void {
   depth++;
 }
-/** exports.ts contract: that export returns. */
+/** Called by exports.ts: that export returns. */
 export function leaveExport(): void {
   depth--;
 }
 
-/** exports.ts contract: after a tick, collect if no export is active. */
+/** Called by exports.ts: after a tick, collect if no export is active. */
 export function collectIfIdle(): void {
   if (depth == 0) __collect();
 }
 
-/** exports.ts contract: a stream context was deleted; collect every COLLECT_EVERY_STREAMS of them. */
+/** Called by exports.ts: a stream context was deleted; collect every COLLECT_EVERY_STREAMS of them. */
 export function streamFinished(): void {
   if (++finishedStreams % COLLECT_EVERY_STREAMS == 0) collectIfIdle();
 }

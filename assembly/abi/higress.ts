@@ -32,7 +32,7 @@ export function getUpstreamHosts(): string[][] | null {
   return pairs;
 }
 
-/** on_configure contract: prepares Redis calls to `cluster`; false if the host refused (surfaced). */
+/** on_configure: prepares Redis calls to `cluster`; false if the host refused (surfaced). */
 export function redisInit(cluster: string, username: string, password: string, timeoutMs: u32): bool {
   const c = utf8(cluster);
   const u = utf8(username);

@@ -59,7 +59,7 @@ let pairsBlock: ArrayBuffer = new ArrayBuffer(PAIRS_BLOCK_START);
 /** Set around the one host call whose value goes into pairsBlock. */
 let pairsInFlight = false;
 
-/** proxy_on_memory_allocate contract: a block of `size` bytes the host writes a value into. */
+/** Called by proxy_on_memory_allocate: a block of `size` bytes the host writes a value into. */
 export function allocateForHost(size: usize): usize {
   if (pairsInFlight) {
     pairsInFlight = false;

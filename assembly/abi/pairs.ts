@@ -4,7 +4,7 @@
 // Layout: u32 count, then (u32 keyLen, u32 valueLen) per pair, then each key and value NUL-terminated.
 // Host-free: the host calls are in host.ts.
 
-/** http-call and local-reply contract: pairs encoded as the ABI wants. */
+/** For proxy_http_call and proxy_send_local_response: pairs encoded as the ABI wants. */
 export function encodePairs(pairs: string[][]): Uint8Array {
   const enc = new Array<ArrayBuffer>(0);
   let size = 4 + pairs.length * 8;
@@ -32,7 +32,7 @@ export function encodePairs(pairs: string[][]): Uint8Array {
   return out;
 }
 
-/** Higress host-list contract: a pair map as strings; null if the encoding is malformed (never traps on host data). */
+/** For proxy_get_upstream_hosts (Higress): a pair map as strings; null if the encoding is malformed (never traps on host data). */
 export function decodePairs(b: Uint8Array): string[][] | null {
   if (!wellFormed(b)) return null;
   const out = new Array<string[]>(0);
@@ -68,7 +68,7 @@ function wellFormed(b: Uint8Array): bool {
 }
 
 /**
- * Request-hook contract: the value of the first pair named `name` (bytes, compared exactly: Envoy hands
+ * on_request_headers: the value of the first pair named `name` (bytes, compared exactly: Envoy hands
  * header names back in lower case) as a view into `b`, without copying; null if there is none or if
  * the encoding is malformed (never reads past its end). One walk, no allocation but the view.
  */

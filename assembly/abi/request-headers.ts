@@ -10,7 +10,7 @@ export class RequestHeaders {
   private all: Uint8Array | null = null;
 
   /**
-   * Request-headers contract: starts a request's reads; with `allAtOnce`, reads every header now.
+   * on_request_headers: starts a request's reads; with `allAtOnce`, reads every header now.
    * The values `get` returns stay valid until the hook returns (the next request reuses the bytes).
    */
   read(allAtOnce: bool): RequestHeaders {

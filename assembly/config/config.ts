@@ -444,7 +444,7 @@ function readRule(v: JSON.Value, index: i32, global: RouteSettings): RuleResult 
   return new RuleResult(new Rule(new RuleMatcher(<MatchKind>kind, values), settings), "");
 }
 
-/** on_configure contract: parses the plugin configuration (UTF-8 JSON; empty means all defaults). */
+/** on_configure: parses the plugin configuration (UTF-8 JSON; empty means all defaults). */
 export function parseConfig(raw: Uint8Array): ConfigResult {
   const c = new PluginConfig();
   // Envoy passes an empty buffer when no configuration is set.

@@ -117,12 +117,12 @@ export class RoomDirectory {
     return this.config.keyPrefix + hex64(fingerprint);
   }
 
-  /** Reply contract: whether `token` is a call of this directory's still waiting for its reply. */
+  /** on_http_call_response, on_redis_call_response: whether `token` is a call of this directory's still waiting for its reply. */
   owns(token: i64): bool {
     return this.calls.has(token);
   }
 
-  /** Request-path contract, on a local miss: make stream `streamId` wait for the room's lookup. */
+  /** on_request_headers, on a local miss: make stream `streamId` wait for the room's lookup. */
   lookup(fingerprint: u64, streamId: u32, nowMs: u64): LookupStart {
     if (this.waiting.has(fingerprint)) {
       this.waiting.get(fingerprint).push(streamId);
@@ -136,7 +136,7 @@ export class RoomDirectory {
     return LookupStart.Waiting;
   }
 
-  /** Response-path contract, a new room's 101: record `address` unless another replica did first. */
+  /** on_response_headers, a new room's 101: record `address` unless another replica did first. */
   claim(fingerprint: u64, address: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
     return this.send(
@@ -148,7 +148,7 @@ export class RoomDirectory {
     );
   }
 
-  /** Response-path contract, a re-pin's 101: move the room from `from` to `to` unless it moved already. */
+  /** on_response_headers, a re-pin's 101: move the room from `from` to `to` unless it moved already. */
   move(fingerprint: u64, from: string, to: string, nowMs: u64): bool {
     if (this.lease.length == 0) return false;
     return this.send(
@@ -161,7 +161,7 @@ export class RoomDirectory {
   }
 
   /**
-   * Request-path contract, a join of a room this replica knows, at most once per refresh interval:
+   * on_request_headers, a join of a room this replica knows, at most once per refresh interval:
    * re-validate it against the directory (and move it to the current lease, so it does not expire).
    */
   refresh(fingerprint: u64, address: string, nowMs: u64): bool {
@@ -185,7 +185,7 @@ export class RoomDirectory {
   }
 
   /**
-   * on_tick contract: grants a new write lease every refresh interval (an entry lives entryTtlSeconds
+   * on_tick: grants a new write lease every refresh interval (an entry lives entryTtlSeconds
    * plus up to one interval after its last refresh), and returns lookups stuck past twice the timeout
    * (the host never answered) as failed, so their joins resume.
    */
@@ -214,7 +214,7 @@ export class RoomDirectory {
   }
 
   /**
-   * Reply contract (on_http_call_response, on_redis_call_response): `failure` is "" when the transport
+   * on_http_call_response, on_redis_call_response: `failure` is "" when the transport
    * delivered a reply, else why not; `timedOut` when nothing came back in time. Returns null for a
    * token that is not the directory's.
    */
@@ -266,7 +266,7 @@ export class RoomDirectory {
     return e;
   }
 
-  /** on_configure contract, for the instance being replaced: every waiting join, failed open now. */
+  /** on_configure, for the instance being replaced: every waiting join, failed open now. */
   abandon(): DirectoryEvent[] {
     const out = new Array<DirectoryEvent>(0);
     const rooms = this.waiting.keys();

@@ -113,7 +113,7 @@ export class AdminParse {
   error: string = "";
 }
 
-/** Membership-refresh contract (stock Envoy): parses admin /clusters, skipping `skipCluster` (the admin cluster). */
+/** on_http_call_response (stock Envoy, membership refresh): parses admin /clusters, skipping `skipCluster` (the admin cluster). */
 export function parseAdminClusters(body: Uint8Array, skipCluster: string): AdminParse {
   const out = new AdminParse();
   const syntax = checkJson(body);

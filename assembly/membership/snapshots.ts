@@ -70,7 +70,7 @@ export class SnapshotStore {
     return new VersionInfo(U64.parseInt(s.substring(0, sp)), U64.parseInt(s.substring(sp + 1)));
   }
 
-  /** Request-path contract: the cluster's current membership, or null if none was published yet. */
+  /** on_request_headers: the cluster's current membership, or null if none was published yet. */
   current(cluster: string): Membership | null {
     const raw = this.store.get(this.versionKey(cluster)).value;
     if (raw == null) return null;
@@ -118,7 +118,7 @@ export class SnapshotStore {
   }
 
   /**
-   * Publisher contract: publishes `members` for `cluster`. The snapshot is rewritten
+   * Called by the membership source: publishes `members` for `cluster`. The snapshot is rewritten
    * and the version bumped only when the content changed; the publish time is refreshed every call.
    */
   publish(cluster: string, members: Membership, nowMs: u64): bool {

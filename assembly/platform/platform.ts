@@ -11,14 +11,14 @@ import { RequestHeaders } from "../abi/request-headers";
 
 export abstract class PinWriter {
   /**
-   * Request-path contract, on every request the plugin does not pin: drop client-supplied routing
+   * on_request_headers, on every request the plugin does not pin: drop client-supplied routing
    * input.
    */
   sanitizeRequest(headers: RequestHeaders): void {}
-  /** Request-path contract: route this request to `address` ("ip:port"). */
+  /** on_request_headers: route this request to `address` ("ip:port"). */
   abstract pin(address: string): void;
   /**
-   * Response-path contract, for a pinned stream: true when the pin mechanism says, without a property
+   * on_response_headers, for a pinned stream: true when the pin mechanism says, without a property
    * read, that the pin held. Stock Envoy: stateful_session echoes a host in its header only when it
    * used another one than the pin, so no echo means the pin held -- provided it reads our header,
    * which the hook checks on a sample. false where the mechanism cannot tell (the hook then reads the
@@ -27,31 +27,31 @@ export abstract class PinWriter {
   pinHeld(): bool {
     return false;
   }
-  /** Response-path contract: remove anything the pin mechanism echoes to the client. */
+  /** on_response_headers: remove anything the pin mechanism echoes to the client. */
   sanitizeResponse(): void {}
 }
 
 export abstract class MembershipSource {
   /**
-   * Request-path contract: a keyed request is routed to `cluster`. A source that reads membership
+   * on_request_headers: a keyed request is routed to `cluster`. A source that reads membership
    * from the stream (Higress) refreshes its snapshot here; others do nothing.
    */
   observe(cluster: string, nowMs: u64): void {}
   /**
-   * on_configure contract: how often (ms) a request must read its routed cluster so `observe` sees it
+   * on_configure: how often (ms) a request must read its routed cluster so `observe` sees it
    * (0: never; the request path may otherwise assume the cluster, see assumed-cluster.ts).
    */
   observesEveryMs(): u64 {
     return 0;
   }
   /**
-   * on_tick contract, lease holder only: start a membership refresh. Returns true if one was
+   * on_tick, lease holder only: start a membership refresh. Returns true if one was
    * dispatched asynchronously (onHttpCallResponse then reports its completion).
    */
   refresh(nowMs: u64): bool {
     return false;
   }
-  /** on_http_call_response contract: returns true when this completed a membership refresh. */
+  /** on_http_call_response: returns true when this completed a membership refresh. */
   onHttpCallResponse(token: u32, bodySize: u32, nowMs: u64): bool {
     return false;
   }
@@ -65,9 +65,9 @@ export class DirectoryParts {
   ) {}
 }
 
-/** Build-target contract: makes the parts for one configuration. */
+/** Called by the build target: makes the parts for one configuration. */
 export abstract class Platform {
-  /** on_configure contract: "" if this gateway can run `config`, else why not (the configuration fails). */
+  /** on_configure: "" if this gateway can run `config`, else why not (the configuration fails). */
   check(config: PluginConfig): string {
     return "";
   }

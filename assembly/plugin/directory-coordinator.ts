@@ -35,7 +35,7 @@ export class DirectoryCoordinator {
   ) {}
 
   /**
-   * Request-path contract, on a local miss: asks the directory for the room and returns true when
+   * on_request_headers, on a local miss: asks the directory for the room and returns true when
    * the join must pause until the answer (the hook then stops iteration).
    */
   lookup(streamId: u32, join: PausedJoin, fingerprint: u64, nowMs: u64): bool {
@@ -51,31 +51,31 @@ export class DirectoryCoordinator {
     return false;
   }
 
-  /** Request-path contract: a join of a known room due for re-validation. */
+  /** on_request_headers: a join of a known room due for re-validation. */
   refresh(streamId: u32, fingerprint: u64, address: string, nowMs: u64): void {
     this.transport.currentStream = streamId;
     if (this.directory.refresh(fingerprint, address, nowMs)) this.metrics.inc(this.metrics.dirWrites);
   }
 
-  /** Response-path contract: a new room's pod (first writer wins), or a room moved from `from`. */
+  /** on_response_headers: a new room's pod (first writer wins), or a room moved from `from`. */
   record(streamId: u32, fingerprint: u64, from: string, to: string, nowMs: u64): void {
     this.transport.currentStream = streamId;
     const sent = from.length == 0 ? this.directory.claim(fingerprint, to, nowMs) : this.directory.move(fingerprint, from, to, nowMs);
     if (sent) this.metrics.inc(this.metrics.dirWrites);
   }
 
-  /** on_tick contract: leases, and lookups the host never answered. */
+  /** on_tick: leases, and lookups the host never answered. */
   onTick(nowMs: u64): void {
     this.transport.currentStream = 0;
     this.apply(this.directory.onTick(nowMs), nowMs);
   }
 
-  /** Reply contract: whether `token` is one of the directory's calls. */
+  /** on_http_call_response, on_redis_call_response: whether `token` is one of the directory's calls. */
   owns(token: u32): bool {
     return this.directory.owns(<i64>token);
   }
 
-  /** on_http_call_response contract, for a token the directory owns. */
+  /** on_http_call_response, for a token the directory owns. */
   onHttpReply(token: u32, headerCount: u32, bodySize: u32, nowMs: u64): void {
     let failure = "";
     if (headerCount == 0) failure = "no reply (timeout or connection failure)";
@@ -86,14 +86,14 @@ export class DirectoryCoordinator {
     this.onReply(token, failure, headerCount == 0, bodySize > 0 ? getBuffer(BufferType.HttpCallResponseBody, bodySize) : null, nowMs);
   }
 
-  /** on_redis_call_response contract (Higress): status 0 delivers the reply in buffer 9; anything else failed. */
+  /** on_redis_call_response (Higress): status 0 delivers the reply in buffer 9; anything else failed. */
   onRedisReply(token: u32, status: u32, responseSize: u32, nowMs: u64): void {
     const failure = status == 0 ? "" : "Redis call failed (status " + status.toString() + ": network error or timeout)";
     const body = status == 0 && responseSize > 0 ? getBuffer(BufferType.RedisCallResponse, responseSize) : null;
     this.onReply(token, failure, status != 0, body, nowMs);
   }
 
-  /** on_configure contract, for the instance being replaced: every paused join resumes now, unpinned. */
+  /** on_configure, for the instance being replaced: every paused join resumes now, unpinned. */
   abandon(nowMs: u64): void {
     this.apply(this.directory.abandon(), nowMs);
   }

@@ -36,7 +36,7 @@ export const HOST_FACTS = new HostFacts();
 const HEADERS = new RequestHeaders();
 
 /**
- * Request-headers contract: the headers (read all at once or one by one, as the instance's plan says)
+ * on_request_headers: the headers (read all at once or one by one, as the instance's plan says)
  * and the facts the decision needs; the routed cluster and the clock are read later, only if needed.
  */
 export function readRequestFacts(inst: PluginInstance, facts: RequestFacts): RequestHeaders {
@@ -79,7 +79,7 @@ const RESPONSE = new ResponseFacts();
 const HELD_PINS_VERIFIED = new Sampler(16, 64);
 
 /**
- * Response-headers contract: the upstream matters only to a stream that pinned or is learning. The
+ * on_response_headers: the upstream matters only to a stream that pinned or is learning. The
  * common case, a join whose pin held, asks the pin mechanism (one header read) and stops there.
  */
 export function readResponseFacts(inst: PluginInstance, s: StreamState): ResponseFacts {

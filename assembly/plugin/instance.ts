@@ -19,7 +19,7 @@ import { HostName } from "../abi/host";
 import { HeaderReadPlan } from "../request/header-plan";
 
 /**
- * Directory contract: whether `address` is a pod the gateway could route to. A value read from the
+ * on_http_call_response, on_redis_call_response (a directory reply): whether `address` is a pod the gateway could route to. A value read from the
  * directory is used only then (the gateway checks membership again before honouring a pin). With no
  * membership known yet, nothing can be checked, so the gateway's own check decides.
  */
@@ -94,7 +94,7 @@ export class PluginInstance {
   }
 
   /**
-   * Sweep contract: every pod of every cluster with a snapshot (an entry records its pod, not its
+   * on_tick (sweep): every pod of every cluster with a snapshot (an entry records its pod, not its
    * cluster), or null when no pod is known: pod-gone eviction then waits, so an empty or failed view
    * never empties the table.
    */
@@ -111,7 +111,7 @@ export class PluginInstance {
 }
 
 /**
- * on_configure contract: derives the instance for `config`. `owner` names this root context in
+ * on_configure: derives the instance for `config`. `owner` names this root context in
  * the lease (unique across threads and VMs); `collect` is the sweeper's garbage-collection hook;
  * `pluginName` keys the history of table geometries (history.ts); `nowMs` is the configure time.
  */

@@ -71,7 +71,7 @@ export class Metrics {
   private unpublishedHits: u64 = 0;
 
   /**
-   * Tick contract: publishes the counts kept in the module since the last tick (hits, and the reads of
+   * on_tick: publishes the counts kept in the module since the last tick (hits, and the reads of
    * the table's bucket copies when there is a table).
    */
   publish(copies: BucketCopies | null): void {
@@ -95,7 +95,7 @@ export class Metrics {
     recordMetric(id, v);
   }
 
-  /** Request-headers contract: counts what the decision did. */
+  /** on_request_headers: counts what the decision did. */
   countRequest(d: RequestDecision): void {
     switch (d.action) {
       case RequestAction.Reject:
@@ -109,7 +109,7 @@ export class Metrics {
     }
   }
 
-  /** Response-headers contract: counts a learned or corrected pin. */
+  /** on_response_headers: counts a learned or corrected pin. */
   countResponse(d: ResponseDecision): void {
     const res = d.resolution;
     if (res == null) return;

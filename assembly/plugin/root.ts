@@ -129,7 +129,7 @@ export class RoomAffinityRoot extends RootContext {
     if (dir.owns(token)) dir.onRedisReply(token, status, responseSize, nowMillis());
   }
 
-  /** Sweep contract (lease holder): one window of buckets against the current membership. */
+  /** on_tick (lease holder): one window of buckets against the current membership. */
   private sweep(inst: PluginInstance, nowMs: u64): void {
     const res = inst.sweeper.pass(<u32>(nowMs / 1000), inst.presentHosts());
     const m = this.metrics;

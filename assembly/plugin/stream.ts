@@ -79,7 +79,7 @@ export class RoomAffinityStream extends HttpContext {
     return this.applyResponse(inst, s, r, d);
   }
 
-  /** Directory contract: the paused join resumes, pinned to the room's pod if the directory had one. */
+  /** on_http_call_response, on_redis_call_response (a directory reply): the paused join resumes, pinned to the room's pod if the directory had one. */
   pinnedByDirectory(address: string): void {
     const inst = this.inst;
     if (address.length == 0 || inst == null) return;

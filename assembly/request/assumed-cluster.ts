@@ -46,7 +46,7 @@ export class AssumedCluster {
     return this.name;
   }
 
-  /** Request-path contract: whether this keyed request may be keyed with the assumed cluster, unread. */
+  /** on_request_headers: whether this keyed request may be keyed with the assumed cluster, unread. */
   mayAssume(nowMs: u64): bool {
     if (this.exact || !this.known) return false;
     if (this.refreshMs > 0 && nowMs - this.lastRefreshMs >= this.refreshMs) {
@@ -57,7 +57,7 @@ export class AssumedCluster {
   }
 
   /**
-   * Request-path contract: the room's fingerprint (its key's hash and its routed cluster's), made with
+   * on_request_headers: the room's fingerprint (its key's hash and its routed cluster's), made with
    * the assumed cluster when this request may assume it (then `lastAssumed`), else with the one read.
    */
   fingerprint(keyHash: u64, facts: RequestFacts): u64 {
@@ -70,7 +70,7 @@ export class AssumedCluster {
     return this.fingerprintRead(keyHash, facts);
   }
 
-  /** Request-path contract: the room's fingerprint under the cluster read for this request. */
+  /** on_request_headers: the room's fingerprint under the cluster read for this request. */
   fingerprintRead(keyHash: u64, facts: RequestFacts): u64 {
     const cluster = facts.cluster;
     this.confirm(cluster, facts.nowMs);
@@ -78,7 +78,7 @@ export class AssumedCluster {
   }
 
   /**
-   * Response-path contract, for a pin made with the assumed cluster that the gateway did not honour:
+   * on_response_headers, for a pin made with the assumed cluster that the gateway did not honour:
    * Envoy honours a pin only to a member of the routed cluster, so this request may have been routed
    * to another cluster than assumed; its pin was then another room's, to leave alone, and the stream
    * learns its room under the real cluster instead.
@@ -111,7 +111,7 @@ export class AssumedCluster {
   }
 
   /**
-   * Request- and response-path contract: `real` is the cluster just read from the host. Returns
+   * on_request_headers and on_response_headers: `real` is the cluster just read from the host. Returns
    * whether it is the one assumed (the first read makes it so); another one ends the assumption.
    */
   confirm(real: string | null, nowMs: u64): bool {
@@ -128,7 +128,7 @@ export class AssumedCluster {
   }
 
   /**
-   * on_tick contract: once, after a read of another cluster ended the assumption, the two clusters
+   * on_tick: once, after a read of another cluster ended the assumption, the two clusters
    * ("first, other") for a log line; "" before that and after that once.
    */
   takeEnding(): string {

@@ -25,14 +25,14 @@ export class Route {
   }
 }
 
-/** on_configure contract: the routes of a configuration, global first, then `_rules_` in order. */
+/** on_configure: the routes of a configuration, global first, then `_rules_` in order. */
 export function routesOf(c: PluginConfig): Route[] {
   const routes: Route[] = [new Route(null, c.route)];
   for (let i = 0; i < c.rules.length; i++) routes.push(new Route(c.rules[i].matcher, c.rules[i].settings));
   return routes;
 }
 
-/** Request-hook contract: whether an `upgrade` header's value asks for WebSocket (ASCII case-insensitive, no allocation). */
+/** on_request_headers: whether an `upgrade` header's value asks for WebSocket (ASCII case-insensitive, no allocation). */
 export function upgradesToWebSocket(value: Uint8Array | null): bool {
   if (value == null || value.length != 9) return false;
   const want = "websocket";
@@ -170,12 +170,12 @@ export class RequestDecider {
   }
 
   /**
-   * Request-hook contract: every route passes a request that is not a WebSocket upgrade, so for one
+   * on_request_headers: every route passes a request that is not a WebSocket upgrade, so for one
    * the decision needs no other fact: decide() passes it whatever its path, route or cluster.
    */
   readonly passesEveryNonWebSocket: bool;
 
-  /** Request-path contract: the first rule that matches, like Higress matches `_rules_`; else the global route. */
+  /** on_request_headers: the first rule that matches, like Higress matches `_rules_`; else the global route. */
   routeFor(facts: RequestFacts): Route {
     if (this.routes.length == 1) return this.routes[0]; // no rules: no reason to read the cluster yet
     const c = this.rulesMatchService ? facts.cluster : null; // only a service match needs it
@@ -186,7 +186,7 @@ export class RequestDecider {
     return this.routes[0];
   }
 
-  /** Request-headers contract: what to do with this request. Pins are written to the table here. */
+  /** on_request_headers: what to do with this request. Pins are written to the table here. */
   decide(facts: RequestFacts): RequestDecision {
     const d = new RequestDecision();
     if (!facts.isWebSocket && this.passesEveryNonWebSocket) {
@@ -258,7 +258,7 @@ export class RequestDecider {
   }
 
   /**
-   * Response-headers contract: `upstream` is where the gateway connected (null if unknown) and
+   * on_response_headers: `upstream` is where the gateway connected (null if unknown) and
    * `status` the response's :status (null if not read); the clock is read only to write a pin. A pin
    * is written only when the upstream accepted: 101 for a WebSocket upgrade, 2xx otherwise; rejected
    * upgrades (4xx, 5xx) never enter the table, so junk cannot evict live rooms. The routed cluster is

@@ -15,12 +15,12 @@ export class HeaderReadPlan {
    */
   constructor(public readonly plainRequestsReadPath: bool) {}
 
-  /** Request-headers contract: whether this request's headers are read in one call. */
+  /** on_request_headers: whether this request's headers are read in one call. */
   readsAllHeaders(): bool {
     return this.plainRequestsReadPath || this.tally >= 0;
   }
 
-  /** Request-headers contract: what the request turned out to be, once its `upgrade` header was read. */
+  /** on_request_headers: what the request turned out to be, once its `upgrade` header was read. */
   record(upgrade: bool): void {
     if (upgrade) {
       if (this.tally < TALLY_SPAN) this.tally++;

@@ -42,7 +42,7 @@ export class RuleMatcher {
     public values: string[],
   ) {}
 
-  /** Request-path contract: does this rule apply? `host` is the :authority without its port. */
+  /** on_request_headers: does this rule apply? `host` is the :authority without its port. */
   matches(routeName: string, host: string, cluster: string): bool {
     for (let i = 0; i < this.values.length; i++) {
       const v = this.values[i];

@@ -32,7 +32,7 @@ function sextet(c: i32): i32 {
 }
 
 /**
- * Store-reply contract (the etcd JSON gateway sends keys and values in standard base64): the decoded
+ * For store replies (the etcd JSON gateway sends keys and values in standard base64): the decoded
  * text, or null for anything that is not well-formed base64 of UTF-8-safe bytes. Never traps.
  */
 export function base64Decode(s: string): string | null {

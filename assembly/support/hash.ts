@@ -37,7 +37,7 @@ export function hex64(x: u64): string {
   return String.UTF8.decode(hex64Into(new ArrayBuffer(16), x));
 }
 
-/** Request-path contract (hashHeader value): hex64 written into `out` (16 bytes), so a value the host copies at once needs no allocation. */
+/** on_request_headers (hashHeader value): hex64 written into `out` (16 bytes), so a value the host copies at once needs no allocation. */
 export function hex64Into(out: ArrayBuffer, x: u64): ArrayBuffer {
   const p = changetype<usize>(out);
   for (let i = 15; i >= 0; i--) {

@@ -12,7 +12,7 @@ export class AddressNames {
   private readonly names: StaticArray<string | null> = new StaticArray<string | null>(SLOTS);
 
   /**
-   * Request-path contract (table.ts): the address whose UTF-8 bytes are `length` bytes at `ptr`;
+   * on_request_headers (table.ts): the address whose UTF-8 bytes are `length` bytes at `ptr`;
    * the same string object for the same bytes while they keep their slot.
    */
   nameAt(ptr: usize, length: i32): string {

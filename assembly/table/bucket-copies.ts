@@ -39,7 +39,7 @@ export class BucketCopies {
   }
 
   /**
-   * Request-path contract (table.ts): bucket `index`'s value and CAS token, from this worker's copy
+   * on_request_headers (table.ts): bucket `index`'s value and CAS token, from this worker's copy
    * while its stamp is unchanged. The bytes may be the copy itself: a caller that changes them must
    * write them through `write`, which retires the copy either way.
    */
@@ -65,7 +65,7 @@ export class BucketCopies {
     return bucket;
   }
 
-  /** Tick contract (metrics.ts): reads served and missed since the last call, as [served, missed]. */
+  /** on_tick (metrics.ts): reads served and missed since the last call, as [served, missed]. */
   takeCounts(): StaticArray<u64> {
     const out = new StaticArray<u64>(2);
     out[0] = this.served - this.servedTaken;

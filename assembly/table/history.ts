@@ -60,7 +60,7 @@ export function decodeHistory(raw: Uint8Array | null): Geometry[] {
 export class TableHistory {
   constructor(public tables: AffinityTable[]) {}
 
-  /** Request-path contract: the room's pod in the newest previous table that has it unexpired, else "". */
+  /** on_request_headers: the room's pod in the newest previous table that has it unexpired, else "". */
   find(fingerprint: u64, now: u32): string {
     for (let i = 0; i < this.tables.length; i++) {
       const a = this.tables[i].peek(fingerprint, now);
@@ -71,7 +71,7 @@ export class TableHistory {
 }
 
 /**
- * on_configure contract: records `current` as the table in force under `historyKey` (marking the one
+ * on_configure: records `current` as the table in force under `historyKey` (marking the one
  * it replaces as superseded now) and returns the previous tables still worth reading (same store,
  * TTL and refresh interval as `table`), or null.
  */

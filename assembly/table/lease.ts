@@ -12,7 +12,7 @@ export class Lease {
     public ttlMs: u64,
   ) {}
 
-  /** Tick contract: returns true if this owner holds the lease now (acquired, renewed or kept). */
+  /** on_tick: returns true if this owner holds the lease now (acquired, renewed or kept). */
   tryHold(nowMs: u64): bool {
     const sv = this.store.get(this.key);
     if (sv.value != null) {

@@ -3,7 +3,7 @@
 // gateway's load balancer (hashing on the room), never here: the table only records its choice
 // (FixedPlacement) or reads pins (KeepPinsOnly).
 
-/** Table contract: answers, for a resolve, whether a pinned pod may keep its room and where a new room goes. */
+/** Called by table.ts: answers, for a resolve, whether a pinned pod may keep its room and where a new room goes. */
 export abstract class PinPolicy {
   /** The pinned pod is known to be usable (member, healthy or draining); false re-places the room. */
   abstract keepsPin(address: string): bool;

@@ -87,7 +87,7 @@ export class Sweeper {
   }
 
   /**
-   * Sweep contract (lease holder, on tick or after a membership refresh): visits the next `window`
+   * on_tick or on_http_call_response (lease holder, after a membership refresh): visits the next `window`
    * buckets. `present` is the union of current cluster members, or null when membership is unknown
    * or stale: pod-gone eviction then waits, so a failed fetch never empties the table.
    */

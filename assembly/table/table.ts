@@ -100,7 +100,7 @@ export class AffinityTable extends BucketKeys {
     return key!;
   }
 
-  /** Request-path contract: bucket `index`, from this worker's copy while it holds. */
+  /** on_request_headers: bucket `index`, from this worker's copy while it holds. */
   readBucket(index: i32): StoredValue {
     return this.copies.read(index);
   }
@@ -120,7 +120,7 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
-   * Request-path contract: returns the pod for the room, pinning it if needed. CAS-safe: on a lost
+   * on_request_headers: returns the pod for the room, pinning it if needed. CAS-safe: on a lost
    * race it re-reads the bucket and follows whichever pin won.
    */
   resolve(fingerprint: u64, now: u32, policy: PinPolicy): Resolution {
@@ -203,7 +203,7 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
-   * Request-path contract: the room's pod if it is pinned (Hit, lastSeen refreshed at most once per
+   * on_request_headers: the room's pod if it is pinned (Hit, lastSeen refreshed at most once per
    * refresh interval), else NoPlacement with no address. Writes nothing else.
    */
   find(fingerprint: u64, now: u32): Resolution {
@@ -211,7 +211,7 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
-   * Read-through contract (history.ts): the room's pod in this table if pinned and unexpired, else "".
+   * Called by history.ts: the room's pod in this table if pinned and unexpired, else "".
    * Never writes.
    */
   peek(fingerprint: u64, now: u32): string {
@@ -222,7 +222,7 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
-   * Response-path contract for learning: pin the room to `address` (the pod Envoy's load balancer chose)
+   * on_response_headers for learning: pin the room to `address` (the pod Envoy's load balancer chose)
    * unless another request pinned it first.
    */
   learn(fingerprint: u64, now: u32, address: string): Resolution {
@@ -230,7 +230,7 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
-   * Response-path contract for a pin the gateway did not honour (the pinned pod was not usable, so its
+   * on_response_headers for a pin the gateway did not honour (the pinned pod was not usable, so its
    * load balancer chose `actual`): move the room to `actual` unless someone already moved it elsewhere.
    */
   correct(fingerprint: u64, now: u32, pinned: string, actual: string): Resolution {
