@@ -156,7 +156,10 @@ export class StockEnvoyPlatform extends Platform {
   check(config: PluginConfig): string {
     const d = config.directory;
     if (d != null && d!.type == "redis") {
-      return 'invalid config field \'directory.type\': expected "etcd" on stock Envoy, got "redis" (Redis needs the Higress build, which has Higress\'s Redis host functions)';
+      return (
+        'invalid config field \'directory.type\': expected "etcd" on stock Envoy, got "redis" ' +
+        "(Redis needs the Higress build, which has Higress's Redis host functions)"
+      );
     }
     return "";
   }

@@ -19,9 +19,10 @@ import { HostName } from "../abi/host";
 import { HeaderReadPlan } from "../request/header-plan";
 
 /**
- * on_http_call_response, on_redis_call_response (a directory reply): whether `address` is a pod the gateway could route to. A value read from the
- * directory is used only then (the gateway checks membership again before honouring a pin). With no
- * membership known yet, nothing can be checked, so the gateway's own check decides.
+ * on_http_call_response, on_redis_call_response (a directory reply): whether `address` is a pod the
+ * gateway could route to. A value read from the directory is used only then (the gateway checks
+ * membership again before honouring a pin). With no membership known yet, nothing can be checked, so
+ * the gateway's own check decides.
  */
 class SnapshotMembership extends MembershipCheck {
   constructor(private readonly snapshots: SnapshotStore) {

@@ -79,7 +79,10 @@ export class RoomAffinityStream extends HttpContext {
     return this.applyResponse(inst, s, r, d);
   }
 
-  /** on_http_call_response, on_redis_call_response (a directory reply): the paused join resumes, pinned to the room's pod if the directory had one. */
+  /**
+   * on_http_call_response, on_redis_call_response (a directory reply): the paused join resumes, pinned
+   * to the room's pod if the directory had one.
+   */
   pinnedByDirectory(address: string): void {
     const inst = this.inst;
     if (address.length == 0 || inst == null) return;
@@ -107,7 +110,8 @@ export class RoomAffinityStream extends HttpContext {
     }
     // Every request of a room carries its hash: the gateway's load balancer places a new room with it,
     // and falls back to it for a pin it cannot honour, the same way for every player of the room.
-    replaceHeaderBytes(MapType.HttpRequestHeaders, inst.hashHeaderName, hex64Into(ROOM_HASH_VALUE, d.keyHash)); // see RequestDecision.roomHash
+    // The value is RequestDecision.roomHash, written into a reused buffer.
+    replaceHeaderBytes(MapType.HttpRequestHeaders, inst.hashHeaderName, hex64Into(ROOM_HASH_VALUE, d.keyHash));
     // Read by the decision, unless it assumed the cluster (then membership needs no refresh now).
     if (facts.clusterRead) {
       const cluster = facts.cluster;

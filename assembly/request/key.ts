@@ -4,8 +4,9 @@
 //
 // Encoding: components joined by ':' (e.g. "/ws:a1:r9"), each component with '%', ':' and control
 // bytes percent-escaped. The path is normalized first (normalizePath), so every spelling of one path
-// that a gateway routes the same way ("/ws", "/ws/", "//ws", "/./ws", "/w%73") keys the same room. Escaping makes the encoding injective: "appId=a:b&roomId=c" gives
-// "/ws:a%3Ab:c" while "appId=a&roomId=b:c" gives "/ws:a:b%3Ac".
+// that a gateway routes the same way ("/ws", "/ws/", "//ws", "/./ws", "/w%73") keys the same room.
+// Escaping makes the encoding injective: "appId=a:b&roomId=c" gives "/ws:a%3Ab:c" while
+// "appId=a&roomId=b:c" gives "/ws:a:b%3Ac".
 
 export const enum KeyStatus {
   Ok = 0,

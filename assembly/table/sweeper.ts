@@ -65,7 +65,7 @@ export class Sweeper {
   cursor: i32 = 0;
   private cycleEntries: i64 = 0;
   private present: PresentHosts | null = null;
-  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: never read, but it keeps the pass's result reachable while collect() runs mid-pass
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: keeps the result reachable while collect() runs mid-pass
   private result: SweepResult = new SweepResult();
   /** Passes left in an urgent cycle (a pod left): each visits half the table. */
   urgentPasses: i32 = 0;
