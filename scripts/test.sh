@@ -31,8 +31,8 @@ step "setup"
 if ! bash scripts/setup.sh "$profile"; then failed=$((failed + 1)); echo "setup failed"; finish; fi
 step "build"
 if ! bash scripts/build.sh; then failed=$((failed + 1)); echo "build failed"; finish; fi
-step "type check (tsc --noEmit)"
-if npx --no-install tsc --noEmit -p tsconfig.json; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+step "type check (tsc --noEmit: tooling, console)"
+if npx --no-install tsc --noEmit -p tsconfig.json && npx --no-install tsc --noEmit -p console/tsconfig.json; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 step "lint and format (biome check)"
 if npx --no-install biome check --error-on-warnings .; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

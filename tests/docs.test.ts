@@ -12,6 +12,7 @@ import { ROOT, WASM_ENVOY, WASM_HIGRESS } from "../tools/lib/paths";
 import YAML from "yaml";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { ControlServer } from "../tools/lib/control";
+import { pluginConfigVerdict } from "../tools/lib/config-verdict";
 
 const DOCS = [
   "README.md",
@@ -27,11 +28,7 @@ const schema = JSON.parse(fs.readFileSync(path.join(ROOT, "deploy", "room-affini
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
 /** Runs a config through the real stock build (or the Higress build); returns "" if accepted, else the logged error. */
-async function verdict(config: unknown, higress = false): Promise<string> {
-  const vm = await WasmVm.load(higress ? WASM_HIGRESS : WASM_ENVOY, newProcess([]), higress);
-  const ok = vm.configure(typeof config === "string" ? config : JSON.stringify(config));
-  return ok ? "" : (vm.logs.find((l) => l.level === 4)?.message ?? "rejected without a message");
-}
+const verdict = pluginConfigVerdict;
 
 /** The parser's own field lists, read from its error messages. */
 async function parserFields(): Promise<{ top: string[]; rule: string[] }> {

@@ -10,6 +10,7 @@ import { startReplicas } from "./lib/replicas";
 import { join, closeAll } from "./lib/clients";
 import { ROOT } from "./lib/paths";
 import { TrialControl, ControlServer } from "./lib/control";
+import { TrialPlayers } from "./lib/trial-players";
 
 interface TrialOptions {
   listenPort: number;
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
   });
   const gw = bed.gw;
   let code = 0;
-  const control = new ControlServer(new TrialControl([gw], bed.fleet));
+  const trial = new TrialControl([gw], bed.fleet);
+  trial.players = new TrialPlayers((room) => gw.url("demo", room));
+  const control = new ControlServer(trial);
   try {
     await control.listen(o.controlPort);
     await gw.waitMembership(o.pods);
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     const url = `ws://127.0.0.1:${o.listenPort}/ws?appId=demo&roomId=1`;
     console.log(`
 Room-affinity trial is running.
+  Console:           http://127.0.0.1:${o.controlPort}/  (open it in a browser: watch rooms, start players, kill pods)
   Connect players:   npx wscat -c '${url}'   (or any WebSocket client)
                      each gets {"pod":"...","room":"demo:1"}; every player of a room gets the same pod
   Pods:              ${bed.fleet.pods.map((p) => `${p.id}=${p.address}`).join("  ")}  (GET /rooms on a pod lists its rooms)
@@ -96,6 +100,7 @@ Press Ctrl-C to stop.`);
   } finally {
     console.log("trial: stopping");
     await control.close().catch(() => undefined);
+    await trial.close().catch(() => undefined);
     await bed.close();
   }
   process.exit(code);
@@ -113,13 +118,16 @@ async function replicaTrial(o: TrialOptions): Promise<void> {
     pluginConfig: { logDecision: true },
     layout: { healthCheck: o.healthChecks },
   });
-  const control = new ControlServer(new TrialControl(set.gateways, set.fleet, set.etcd));
+  const trial = new TrialControl(set.gateways, set.fleet, set.etcd);
+  trial.players = new TrialPlayers((room) => set.url(room, "demo"));
+  const control = new ControlServer(trial);
   let code = 0;
   try {
     await control.listen(o.controlPort);
     for (const l of await selfCheck((room) => set.url(room, "demo"))) console.log(`trial: ${l}`);
     console.log(`
 Room-affinity trial is running with ${o.replicas} gateway replicas.
+  Console:           http://127.0.0.1:${o.controlPort}/  (open it in a browser: watch rooms, start players, kill pods)
   Connect players:   npx wscat -c '${set.url("1", "demo")}'   (the L4 balancer spreads connections over the replicas)
   Replicas:          ${set.gateways.map((gw, i) => `gw${i + 1} listen 127.0.0.1:${gw.port} admin http://127.0.0.1:${gw.adminPort}`).join("\n                     ")}
   Room directory:    etcd ${set.etcd!.url} (keys room-affinity/<room hash>)
@@ -140,6 +148,7 @@ Press Ctrl-C to stop.`);
   } finally {
     console.log("trial: stopping");
     await control.close().catch(() => undefined);
+    await trial.close().catch(() => undefined);
     await set.close();
   }
   process.exit(code);

@@ -4,7 +4,13 @@
 // always through Envoy's file-based xDS (Gateway). Pods and their states live in the PodFleet. The
 // trial serves it over HTTP (ControlServer); tests and benchmarks drive the same class.
 import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
 import { Gateway } from "./gateway";
+import { ROOT } from "./paths";
+import { TrialPlayers, StartPlayers } from "./trial-players";
+import { readClusterView, ClusterView } from "./cluster-view";
+import { pluginConfigVerdict } from "./config-verdict";
 import { PodFleet, PodProcess, PodState, ExpectedHostState } from "./pods";
 import { Etcd } from "./etcd";
 
@@ -36,6 +42,12 @@ export interface GatewayInfo {
 
 export class TrialControl {
   private restarting = new Set<number>();
+  /** Pods of rolling updates still draining: each stops once its last player has left. */
+  private retiring = new Set<string>();
+  private retireTimer: NodeJS.Timeout | null = null;
+  private generation = 1;
+  /** The trial's built-in players, if it runs any (the console starts and stops them). */
+  players: TrialPlayers | null = null;
 
   /** Pod and config operations apply to every gateway replica; `etcd` is the shared room directory, if any. */
   constructor(
@@ -201,9 +213,75 @@ export class TrialControl {
     if (s !== "serving" && s !== "draining") throw new ControlError(409, `pod ${id} is ${s}`);
   }
 
+  /**
+   * A rolling update: as many new pods as are serving start, the serving ones drain (they keep their
+   * rooms and take no new ones), and each stops once its last player has left, as a game server exits
+   * when its last game ends.
+   */
+  async rollingUpdate(): Promise<{ started: string[]; draining: string[] }> {
+    const old = this.fleet.inState("serving");
+    if (old.length === 0) throw new ControlError(409, "no serving pod to update");
+    this.generation++;
+    const started = await this.start(old.length, `v${this.generation}`);
+    for (const p of old) {
+      this.fleet.setState(p.id, "draining");
+      this.retiring.add(p.id);
+    }
+    this.publishEndpoints();
+    this.retireTimer ??= setInterval(() => void this.retireEmpty(), 1000);
+    return { started, draining: old.map((p) => p.id) };
+  }
+
+  private async retireEmpty(): Promise<void> {
+    for (const id of [...this.retiring]) {
+      if (this.fleet.state(id) !== "draining") {
+        this.retiring.delete(id);
+        continue;
+      }
+      const players = await this.pod(id)
+        .stats()
+        .then((s) => s.players)
+        .catch(() => -1);
+      if (players === 0 && this.retiring.delete(id)) await this.stop(id);
+    }
+    if (this.retiring.size === 0 && this.retireTimer) {
+      clearInterval(this.retireTimer);
+      this.retireTimer = null;
+    }
+  }
+
+  /** Stops background work (the rolling update's watcher, the players). */
+  async close(): Promise<void> {
+    if (this.retireTimer) clearInterval(this.retireTimer);
+    this.retireTimer = null;
+    await this.players?.stop();
+  }
+
+  startPlayers(o: StartPlayers): { rooms: string[] } {
+    if (!this.players) throw new ControlError(409, "this trial runs no built-in players");
+    try {
+      return { rooms: this.players.start(o) };
+    } catch (e) {
+      throw new ControlError(400, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  async stopPlayers(): Promise<{ stopped: number }> {
+    if (!this.players) throw new ControlError(409, "this trial runs no built-in players");
+    return { stopped: await this.players.stop() };
+  }
+
+  view(): Promise<ClusterView> {
+    return readClusterView(this, this.players?.summary() ?? null);
+  }
+
   async setPluginConfig(config: unknown): Promise<void> {
     if (typeof config !== "object" || config === null || Array.isArray(config))
       throw new ControlError(400, "plugin config must be a JSON object");
+    // Asked of the built plugin first: a configuration it refuses is answered with its own words, and
+    // the one in force stays (Envoy would keep it too, with the error only in its log).
+    const refused = await pluginConfigVerdict(config);
+    if (refused) throw new ControlError(400, refused);
     // The directory block of a replica trial stays unless the new config says otherwise.
     const keep = this.etcd && !("directory" in config) ? { directory: JSON.parse(this.gateways[0].layout.pluginConfig).directory } : {};
     for (const gw of this.gateways) gw.pushPluginConfig({ ...keep, ...config });
@@ -218,6 +296,14 @@ export class TrialControl {
 }
 
 const MAX_BODY_DEPTH = 64;
+/** The console's view is pushed this often (the issue asks for at least twice a second). */
+const PUSH_EVERY_MS = 500;
+const CONSOLE_DIR = path.join(ROOT, "dist", "console");
+const CONSOLE_ASSETS: Record<string, { file: string; type: string }> = {
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/console.js": { file: "console.js", type: "text/javascript; charset=utf-8" },
+  "/console.css": { file: "console.css", type: "text/css; charset=utf-8" },
+};
 
 /** Depth of arrays and objects in a parsed JSON value, measured without recursion. */
 export function nestingDepth(value: unknown): number {
@@ -253,10 +339,20 @@ export class ControlServer {
     "POST /gateways/:id/restart       stop and start one replica (its local table is lost, as in an upgrade)",
     "POST /directory/stop             stop the room directory (etcd); joins fail open",
     "POST /directory/start            start it again (same data)",
+    "POST /rolling-update             start as many new pods as serve, drain the old ones; each stops when empty",
+    "POST /players    {rooms,players} start built-in players (they rejoin like game clients; some switch network)",
+    "POST /players/stop               stop the built-in players",
+    "GET  /view                       the cluster as the console shows it: pods' rooms, split rooms, counters",
+    "GET  /events                     the same view, pushed twice a second (server-sent events)",
   ];
+
+  /** Console pages and event streams are served here; everything else is the JSON API. */
+  private streams = new Set<http.ServerResponse>();
+  private pushTimer: NodeJS.Timeout | null = null;
 
   constructor(public control: TrialControl) {
     this.server = http.createServer((req, res) => {
+      if (this.serveConsole(req, res)) return;
       this.handle(req).then(
         (body) => this.reply(res, 200, body),
         (e) => this.reply(res, e instanceof ControlError ? e.status : 500, { error: e instanceof Error ? e.message : String(e) }),
@@ -272,7 +368,57 @@ export class ControlServer {
   }
 
   close(): Promise<void> {
+    if (this.pushTimer) clearInterval(this.pushTimer);
+    this.pushTimer = null;
+    for (const s of this.streams) s.end();
+    this.streams.clear();
     return new Promise((r) => this.server.close(() => r()));
+  }
+
+  /** The console: its page and bundle (built into dist/console), and the pushed view. */
+  private serveConsole(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const url = new URL(req.url ?? "/", "http://control");
+    if (req.method !== "GET") return false;
+    const page = url.pathname === "/" && (req.headers.accept ?? "").includes("text/html");
+    const asset = CONSOLE_ASSETS[page ? "/index.html" : url.pathname];
+    if (asset) {
+      const file = path.join(CONSOLE_DIR, asset.file);
+      if (!fs.existsSync(file)) {
+        res.writeHead(503, { "content-type": "text/plain" });
+        res.end("the console is not built: run npm run build\n");
+      } else {
+        res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
+        res.end(fs.readFileSync(file));
+      }
+      return true;
+    }
+    if (url.pathname !== "/events") return false;
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+    res.write("retry: 1000\n\n");
+    this.streams.add(res);
+    req.on("close", () => this.streams.delete(res));
+    // One read of the cluster per push, whoever listens: pages add no load on the pods.
+    this.pushTimer ??= setInterval(() => void this.push(), PUSH_EVERY_MS);
+    return true;
+  }
+
+  private pushing = false;
+  private async push(): Promise<void> {
+    if (this.pushing) return;
+    if (this.streams.size === 0) {
+      if (this.pushTimer) clearInterval(this.pushTimer);
+      this.pushTimer = null;
+      return;
+    }
+    this.pushing = true;
+    try {
+      const data = `data: ${JSON.stringify(await this.control.view())}\n\n`;
+      for (const s of this.streams) s.write(data);
+    } catch {
+      // A view that could not be read this time (a pod between states): the next push brings it.
+    } finally {
+      this.pushing = false;
+    }
   }
 
   private reply(res: http.ServerResponse, status: number, body: unknown): void {
@@ -320,6 +466,18 @@ export class ControlServer {
     if (restart) return c.restartGateway(restart[1]);
     if (m === "POST /directory/stop") return c.stopDirectory();
     if (m === "POST /directory/start") return c.startDirectory();
+    if (m === "POST /rolling-update") return c.rollingUpdate();
+    if (m === "GET /view") return c.view();
+    if (m === "POST /players") {
+      const b = await this.body(req);
+      return c.startPlayers({
+        rooms: Number(b.rooms ?? 10),
+        players: Number(b.players ?? 3),
+        switchOneIn: b.switchOneIn === undefined ? undefined : Number(b.switchOneIn),
+        switchEveryMs: b.switchEveryMs === undefined ? undefined : Number(b.switchEveryMs),
+      });
+    }
+    if (m === "POST /players/stop") return c.stopPlayers();
     const action = /^POST \/pods\/([^/]+)\/(kill|drain|undrain|restart|remove|stop)$/.exec(m);
     if (action) {
       const [, id, verb] = action;
@@ -355,6 +513,18 @@ export class ControlClient {
 
   pods(): Promise<PodInfo[]> {
     return this.call("GET", "/pods");
+  }
+  view(): Promise<ClusterView> {
+    return this.call("GET", "/view");
+  }
+  rollingUpdate(): Promise<{ started: string[]; draining: string[] }> {
+    return this.call("POST", "/rolling-update");
+  }
+  startPlayers(rooms: number, players: number, switchOneIn = 0): Promise<{ rooms: string[] }> {
+    return this.call("POST", "/players", { rooms, players, switchOneIn });
+  }
+  stopPlayers(): Promise<{ stopped: number }> {
+    return this.call("POST", "/players/stop");
   }
   start(count: number, prefix = "pod"): Promise<{ started: string[] }> {
     return this.call("POST", "/pods", { count, prefix });

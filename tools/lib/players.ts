@@ -159,8 +159,9 @@ export class LivePlayer {
     }
   }
 
-  /** The player's network changes: it drops its socket and reconnects like any other close. */
-  blip(): void {
+  /** The player's network changes: it drops its socket and reconnects like any other close, from `newAddress` if given. */
+  blip(newAddress?: string): void {
+    if (newAddress !== undefined) this.localAddress = newAddress;
     if (this.current) this.current.ours = true;
     this.ws?.close();
   }
