@@ -4,29 +4,7 @@
 // beyond the control server.
 import uPlot from "uplot";
 
-type PodState = "serving" | "draining" | "removed" | "stopped" | "killed";
-interface PodView {
-  id: string;
-  address: string;
-  state: PodState;
-  rooms: Record<string, number>;
-  players: number;
-}
-interface GatewayInfo {
-  id: string;
-  listen: string;
-  admin: string;
-  state: string;
-}
-interface ClusterView {
-  at: number;
-  pods: PodView[];
-  splitRooms: { room: string; pods: string[] }[];
-  gateways: GatewayInfo[];
-  directory: "up" | "down" | "none";
-  stats: Record<string, number>;
-  players: { rooms: number; players: number; connected: number; failedJoins: number; switches: number } | null;
-}
+import type { ClusterView, PodView } from "../tools/lib/cluster-view-types";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 

@@ -2,32 +2,12 @@
 // The trial's cluster as its console shows it, read from the parts themselves: each pod's own rooms
 // (GET /rooms), the gateways' plugin counters (admin /stats), the directory's state and the built-in
 // players. A room whose players are on two live pods at once is split.
-import type { TrialControl, GatewayInfo, PodState } from "./control";
+import type { TrialControl } from "./control";
 import type { PlayersSummary } from "./trial-players";
+import type { ClusterView, PodView, PodState } from "./cluster-view-types";
 import { stats } from "./envoy";
 
-export interface PodView {
-  id: string;
-  address: string;
-  state: PodState;
-  /** Room -> players on this pod, as the pod itself reports (empty for a pod that does not answer). */
-  rooms: Record<string, number>;
-  players: number;
-}
-
-export interface ClusterView {
-  /** When the view was read (ms since the epoch). */
-  at: number;
-  pods: PodView[];
-  /** Rooms whose players are on more than one pod, with those pods. */
-  splitRooms: { room: string; pods: string[] }[];
-  gateways: GatewayInfo[];
-  /** The room directory of a replica trial: up, down, or none (one gateway). */
-  directory: "up" | "down" | "none";
-  /** The plugin's counters and gauges, summed over the gateway replicas, named without the room_affinity. prefix. */
-  stats: Record<string, number>;
-  players: PlayersSummary | null;
-}
+export type { ClusterView, PodView };
 
 const PREFIX = "room_affinity.";
 /** A pod's rooms are read only while its process can answer. */

@@ -10,6 +10,7 @@ import { Gateway } from "./gateway";
 import { ROOT } from "./paths";
 import { TrialPlayers, StartPlayers } from "./trial-players";
 import { readClusterView, ClusterView } from "./cluster-view";
+import type { GatewayInfo } from "./cluster-view-types";
 import { pluginConfigVerdict } from "./config-verdict";
 import { PodFleet, PodProcess, PodState, ExpectedHostState } from "./pods";
 import { Etcd } from "./etcd";
@@ -33,12 +34,7 @@ export class ControlError extends Error {
   }
 }
 
-export interface GatewayInfo {
-  id: string;
-  listen: string;
-  admin: string;
-  state: "running" | "restarting" | "stopped";
-}
+export type { GatewayInfo };
 
 export class TrialControl {
   private restarting = new Set<number>();

@@ -55,7 +55,8 @@ export async function startPodProcess(id: string, port: number, host = "127.0.0.
 /** serving: in endpoints, healthy. draining: in endpoints as DRAINING (keeps its rooms, gets no new ones).
  *  removed: out of the endpoints but still running (its open sockets live on). stopped: gone (SIGTERM).
  *  killed: crashed (SIGKILL); its endpoint stays until removed, as with a pod Kubernetes has not noticed yet. */
-export type PodState = "serving" | "draining" | "removed" | "stopped" | "killed";
+import type { PodState } from "./cluster-view-types";
+export type { PodState };
 
 /** What Envoy shows for a host once it caught up (the plugin's view follows). */
 export type ExpectedHostState = "healthy" | "draining" | "unhealthy";

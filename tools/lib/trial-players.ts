@@ -3,16 +3,9 @@
 // clients (LivePlayer: they rejoin at once when their socket closes), some of them switching network
 // now and then (they drop their socket and rejoin from another source address).
 import { LivePlayer } from "./players";
+import type { PlayersSummary } from "./cluster-view-types";
 
-export interface PlayersSummary {
-  rooms: number;
-  players: number;
-  connected: number;
-  /** Join attempts that failed, since the players started. */
-  failedJoins: number;
-  /** Network switches made so far. */
-  switches: number;
-}
+export type { PlayersSummary };
 
 export interface StartPlayers {
   rooms: number;

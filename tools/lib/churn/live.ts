@@ -13,7 +13,7 @@ import { PodFleet, PodProcess } from "../pods";
 import { sleep } from "../wait";
 import { System } from "../system";
 import { LivePlayer, Session } from "../players";
-import { ChurnResult, emptyChurn, errorText } from "./result";
+import { ChurnResult, emptyChurn, measured } from "./result";
 
 export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
 /**
@@ -107,7 +107,6 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     unconnected: 0,
     examples: [],
   };
-  const t0 = Date.now();
   const delay = o.reconnectDelayMs ?? 50;
   const pods = new PodFleet(o.podBasePort);
   const deadAt = new Map<string, number>();
@@ -134,162 +133,161 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     for (const v of victims) deadAt.set(v.id, Date.now());
     await Promise.all(victims.map((v) => v.kill(signal)));
   };
-  try {
-    await pods.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3);
-    await system.start(pods.endpoints());
-    for (let i = 0; i < o.rooms; i++) addRoom(`live${i}`, o.players);
-    const deadline = Date.now() + 20000;
-    while (all.some((p) => !p.connected) && Date.now() < deadline) await sleep(50);
-    const before = new Map<string, string>();
-    for (const [room, players] of byRoom) before.set(room, firstPod(players) ?? "");
-    const firstJoins = all.reduce((n, p) => n + p.sessions.length, 0);
+  return measured(
+    r,
+    system,
+    pods,
+    async () => {
+      await pods.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3);
+      await system.start(pods.endpoints());
+      for (let i = 0; i < o.rooms; i++) addRoom(`live${i}`, o.players);
+      const deadline = Date.now() + 20000;
+      while (all.some((p) => !p.connected) && Date.now() < deadline) await sleep(50);
+      const before = new Map<string, string>();
+      for (const [room, players] of byRoom) before.set(room, firstPod(players) ?? "");
+      const firstJoins = all.reduce((n, p) => n + p.sessions.length, 0);
 
-    // New rooms open during the whole change; their players join together.
-    let opening = true;
-    let inForceAt = Infinity;
-    const newRoomOpenedAt = new Map<string, number>();
-    const opener = (async () => {
-      for (let i = 0; opening; i++) {
-        const room = `fresh${i}`;
-        newRoomOpenedAt.set(room, Date.now());
-        addRoom(room, o.newRoomPlayers ?? 3);
-        r.newRooms++;
-        await sleep(o.newRoomEveryMs ?? 10);
-      }
-    })();
-    const window = sleep(o.changeWindowMs ?? 2500).then(() => {
-      opening = false;
-    });
-    const drainingPods = new Set<string>();
-
-    switch (scenario) {
-      case "pod-killed": {
-        // A crash: the gateway's health check notices; the endpoint goes when Kubernetes notices, later.
-        const victim = pods.pods[1];
-        await stop([victim], "SIGKILL");
-        pods.setState(victim.id, "killed");
-        await sleep(2000);
-        pods.setState(victim.id, "stopped");
-        await system.setMembers(pods.endpoints());
-        break;
-      }
-      case "pod-killed-listed": {
-        // A crash Kubernetes has not noticed: the endpoint stays listed until the run ends.
-        const victim = pods.pods[1];
-        await stop([victim], "SIGKILL");
-        pods.setState(victim.id, "killed");
-        break;
-      }
-      case "pod-hung": {
-        // A hung server: its connections are accepted and never answered; the endpoint stays listed.
-        const victim = pods.pods[1];
-        deadAt.set(victim.id, Date.now());
-        victim.proc.kill("SIGSTOP");
-        pods.setState(victim.id, "killed");
-        break;
-      }
-      case "crash-loop": {
-        // The container crashes and Kubernetes restarts it in place: empty, same address, still listed.
-        const victim = pods.pods[1];
-        await stop([victim], "SIGKILL");
-        pods.setState(victim.id, "killed");
-        await sleep(1500);
-        await pods.restart(victim.id);
-        break;
-      }
-      case "scale-in": {
-        // The pods stop first; the endpoints are withdrawn a moment later.
-        const victims = pods.pods.slice(3);
-        await stop(victims, "SIGTERM");
-        for (const v of victims) pods.setState(v.id, "stopped");
-        await sleep(300);
-        await system.setMembers(pods.endpoints());
-        break;
-      }
-      case "endpoint-removed": {
-        // The endpoint is withdrawn first; the pod shuts down a second later, closing its sockets.
-        const victim = pods.pods[2];
-        pods.setState(victim.id, "stopped");
-        await system.setMembers(pods.endpoints());
-        await sleep(1000);
-        await stop([victim], "SIGTERM");
-        break;
-      }
-      case "drain": {
-        // Two pods drain while a third of the rooms' players change networks and come back at once.
-        for (const p of pods.pods.slice(2)) {
-          pods.setState(p.id, "draining");
-          drainingPods.add(p.id);
+      // New rooms open during the whole change; their players join together.
+      let opening = true;
+      let inForceAt = Infinity;
+      const newRoomOpenedAt = new Map<string, number>();
+      const opener = (async () => {
+        for (let i = 0; opening; i++) {
+          const room = `fresh${i}`;
+          newRoomOpenedAt.set(room, Date.now());
+          addRoom(room, o.newRoomPlayers ?? 3);
+          r.newRooms++;
+          await sleep(o.newRoomEveryMs ?? 10);
         }
-        const applied = system.setMembers(pods.endpoints()).then(() => {
+      })();
+      const window = sleep(o.changeWindowMs ?? 2500).then(() => {
+        opening = false;
+      });
+      const drainingPods = new Set<string>();
+
+      switch (scenario) {
+        case "pod-killed": {
+          // A crash: the gateway's health check notices; the endpoint goes when Kubernetes notices, later.
+          const victim = pods.pods[1];
+          await stop([victim], "SIGKILL");
+          pods.setState(victim.id, "killed");
+          await sleep(2000);
+          pods.setState(victim.id, "stopped");
+          await system.setMembers(pods.endpoints());
+          break;
+        }
+        case "pod-killed-listed": {
+          // A crash Kubernetes has not noticed: the endpoint stays listed until the run ends.
+          const victim = pods.pods[1];
+          await stop([victim], "SIGKILL");
+          pods.setState(victim.id, "killed");
+          break;
+        }
+        case "pod-hung": {
+          // A hung server: its connections are accepted and never answered; the endpoint stays listed.
+          const victim = pods.pods[1];
+          deadAt.set(victim.id, Date.now());
+          victim.proc.kill("SIGSTOP");
+          pods.setState(victim.id, "killed");
+          break;
+        }
+        case "crash-loop": {
+          // The container crashes and Kubernetes restarts it in place: empty, same address, still listed.
+          const victim = pods.pods[1];
+          await stop([victim], "SIGKILL");
+          pods.setState(victim.id, "killed");
+          await sleep(1500);
+          await pods.restart(victim.id);
+          break;
+        }
+        case "scale-in": {
+          // The pods stop first; the endpoints are withdrawn a moment later.
+          const victims = pods.pods.slice(3);
+          await stop(victims, "SIGTERM");
+          for (const v of victims) pods.setState(v.id, "stopped");
+          await sleep(300);
+          await system.setMembers(pods.endpoints());
+          break;
+        }
+        case "endpoint-removed": {
+          // The endpoint is withdrawn first; the pod shuts down a second later, closing its sockets.
+          const victim = pods.pods[2];
+          pods.setState(victim.id, "stopped");
+          await system.setMembers(pods.endpoints());
+          await sleep(1000);
+          await stop([victim], "SIGTERM");
+          break;
+        }
+        case "drain": {
+          // Two pods drain while a third of the rooms' players change networks and come back at once.
+          for (const p of pods.pods.slice(2)) {
+            pods.setState(p.id, "draining");
+            drainingPods.add(p.id);
+          }
+          const applied = system.setMembers(pods.endpoints()).then(() => {
+            inForceAt = Date.now();
+          });
+          let n = 0;
+          for (const players of byRoom.values()) if (n++ % 3 === 0 && players.length === o.players) for (const p of players) p.blip();
+          await applied;
+          break;
+        }
+        case "rolling-update": {
+          // New pods come up, old ones drain (their rooms finish there), then the old ones stop at once.
+          const old = [...pods.pods];
+          await pods.start(3, "v2");
+          for (const p of old) {
+            pods.setState(p.id, "draining");
+            drainingPods.add(p.id);
+          }
+          await system.setMembers(pods.endpoints());
           inForceAt = Date.now();
-        });
-        let n = 0;
-        for (const players of byRoom.values()) if (n++ % 3 === 0 && players.length === o.players) for (const p of players) p.blip();
-        await applied;
-        break;
-      }
-      case "rolling-update": {
-        // New pods come up, old ones drain (their rooms finish there), then the old ones stop at once.
-        const old = [...pods.pods];
-        await pods.start(3, "v2");
-        for (const p of old) {
-          pods.setState(p.id, "draining");
-          drainingPods.add(p.id);
+          await sleep(1500);
+          await stop(old, "SIGTERM");
+          for (const p of old) pods.setState(p.id, "stopped");
+          await system.setMembers(pods.endpoints());
+          break;
         }
-        await system.setMembers(pods.endpoints());
-        inForceAt = Date.now();
-        await sleep(1500);
-        await stop(old, "SIGTERM");
-        for (const p of old) pods.setState(p.id, "stopped");
-        await system.setMembers(pods.endpoints());
-        break;
       }
-    }
-    await window;
-    await opener;
-    // Everyone back (or given up on), then hold a moment so late reconnects are seen.
-    // A player still on a pod that died only learns of it from its heartbeat: give it that long.
-    const back = Date.now() + 10000;
-    const away = (p: LivePlayer) => !p.connected || (p.openedAt ?? 0) < (deadAt.get(p.pod ?? "") ?? 0);
-    while (all.some(away) && Date.now() < back) await sleep(50);
-    await sleep(300);
-    r.unconnected = all.filter((p) => !p.connected).length;
-    await Promise.all(all.map((p) => p.stop()));
+      await window;
+      await opener;
+      // Everyone back (or given up on), then hold a moment so late reconnects are seen.
+      // A player still on a pod that died only learns of it from its heartbeat: give it that long.
+      const back = Date.now() + 10000;
+      const away = (p: LivePlayer) => !p.connected || (p.openedAt ?? 0) < (deadAt.get(p.pod ?? "") ?? 0);
+      while (all.some(away) && Date.now() < back) await sleep(50);
+      await sleep(300);
+      r.unconnected = all.filter((p) => !p.connected).length;
+      await Promise.all(all.map((p) => p.stop()));
 
-    const split = splitRooms(byRoom, deadAt);
-    r.split = split.length;
-    r.examples = split.slice(0, 5);
-    for (const [room, pod] of before) {
-      if (deadAt.has(pod) || pod === "") continue;
-      if ((byRoom.get(room) ?? []).some((p) => p.sessions.some((s) => s.pod !== pod))) r.moved++;
-    }
-    for (const p of all) {
-      r.failedJoins += p.failed;
-      r.refusedElsewhere += p.refusedElsewhere;
-      r.noHealthyUpstream += p.noHealthyUpstream;
-      r.silentDrops += p.silentDrops;
-      for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
-    }
-    r.joins = all.reduce((n, p) => n + p.sessions.length, 0) - firstJoins;
-    if (drainingPods.size > 0) {
-      let onDraining = 0;
-      for (const [room, at] of newRoomOpenedAt) {
-        if (at < inForceAt) continue;
-        const pod = firstPod(byRoom.get(room)!);
-        if (pod && drainingPods.has(pod)) onDraining++;
+      const split = splitRooms(byRoom, deadAt);
+      r.split = split.length;
+      r.examples = split.slice(0, 5);
+      for (const [room, pod] of before) {
+        if (deadAt.has(pod) || pod === "") continue;
+        if ((byRoom.get(room) ?? []).some((p) => p.sessions.some((s) => s.pod !== pod))) r.moved++;
       }
-      r.newOnDraining = onDraining;
-    }
-  } catch (e) {
-    r.error = errorText(e);
-    await Promise.all(all.map((p) => p.stop().catch(() => undefined)));
-  } finally {
-    await system.stop().catch(() => undefined);
-    await pods.stopAll();
-    r.seconds = (Date.now() - t0) / 1000;
-  }
-  return r;
+      for (const p of all) {
+        r.failedJoins += p.failed;
+        r.refusedElsewhere += p.refusedElsewhere;
+        r.noHealthyUpstream += p.noHealthyUpstream;
+        r.silentDrops += p.silentDrops;
+        for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
+      }
+      r.joins = all.reduce((n, p) => n + p.sessions.length, 0) - firstJoins;
+      if (drainingPods.size > 0) {
+        let onDraining = 0;
+        for (const [room, at] of newRoomOpenedAt) {
+          if (at < inForceAt) continue;
+          const pod = firstPod(byRoom.get(room)!);
+          if (pod && drainingPods.has(pod)) onDraining++;
+        }
+        r.newOnDraining = onDraining;
+      }
+    },
+    // A failed run stops its players too.
+    () => Promise.all(all.map((p) => p.stop().catch(() => undefined))),
+  );
 }
 
 /** One line per run for logs and reports. */

@@ -11,7 +11,7 @@ import { PodFleet } from "../pods";
 import { join, closeAll, mapLimit, Joined } from "../clients";
 import { assignment, rooms as roomIds, roomIdOf } from "../players";
 import { ReplicatedSystem } from "../replicas";
-import { ChurnResult, DropWatch, emptyChurn, errorText } from "./result";
+import { ChurnResult, DropWatch, emptyChurn, measured } from "./result";
 
 /** Two replicas: moved counts rooms whose later players reached another pod than the first (every pod stays up). */
 export interface ReplicaResult extends ChurnResult {
@@ -32,10 +32,9 @@ function alternate(port: number, ids: string[], perRoom: number): Promise<Joined
 
 export async function runReplicaScenario(system: ReplicatedSystem, o: { rooms: number; podBasePort: number }): Promise<ReplicaResult> {
   const r: ReplicaResult = { ...emptyChurn(system.name, "two-replicas", o.rooms), scenario: "two-replicas", right: 0, reconnects: 0 };
-  const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("rep", o.rooms);
-  try {
+  return measured(r, system, pods, async () => {
     await pods.start(3);
     await system.start(pods.endpoints());
     // One player per room, alternating replicas: each replica first sees half the rooms.
@@ -62,12 +61,5 @@ export async function runReplicaScenario(system: ReplicatedSystem, o: { rooms: n
       else movedRooms.add(roomIdOf(j));
     }
     r.moved = movedRooms.size;
-  } catch (e) {
-    r.error = errorText(e);
-  } finally {
-    await system.stop().catch(() => undefined);
-    await pods.stopAll();
-    r.seconds = (Date.now() - t0) / 1000;
-  }
-  return r;
+  });
 }

@@ -46,7 +46,28 @@ export class DropWatch {
   }
 }
 
-/** The error of a failed run, as a result carries it. */
-export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/**
+ * Runs a scenario's body against `system` and its `pods`: an error ends the run (after `onError`) and
+ * is recorded in the result, the system and the pods always stop, and the result carries the run's
+ * duration.
+ */
+export async function measured<R extends ChurnResult>(
+  r: R,
+  system: { stop(): Promise<void> },
+  pods: { stopAll(): Promise<void> },
+  body: () => Promise<void>,
+  onError: () => Promise<unknown> = async () => undefined,
+): Promise<R> {
+  const t0 = Date.now();
+  try {
+    await body();
+  } catch (e) {
+    r.error = e instanceof Error ? e.message : String(e);
+    await onError();
+  } finally {
+    await system.stop().catch(() => undefined);
+    await pods.stopAll();
+    r.seconds = (Date.now() - t0) / 1000;
+  }
+  return r;
 }

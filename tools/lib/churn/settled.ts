@@ -13,7 +13,7 @@ import { closeAll, Joined } from "../clients";
 import { joinRooms, roomIdOf, rooms as roomIds, assignment, countBy } from "../players";
 import { sleep } from "../wait";
 import { System, RELOAD_GRACE_S } from "../system";
-import { ChurnResult, DropWatch, errorText, emptyChurn } from "./result";
+import { ChurnResult, DropWatch, emptyChurn, measured } from "./result";
 
 /** A settled scenario: players come back after the change has settled. */
 export interface SettledResult extends ChurnResult {
@@ -91,11 +91,10 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     orphans: 0,
     newRoomsPerPod: {},
   };
-  const t0 = Date.now();
   const pods = new PodFleet(o.podBasePort);
   const ids = roomIds("r", o.rooms);
   const join = (list: string[], wave: number) => joinRooms(system.port, list, { perRoom: o.players, localAddress: sources(wave) });
-  try {
+  return measured(r, system, pods, async () => {
     await pods.start(scenario === "scale-in" ? 6 : 3);
     await system.start(pods.endpoints());
     const open = await join(ids, 0);
@@ -192,12 +191,5 @@ export async function runScenario(system: System, scenario: Scenario, o: RunOpti
     }
     r.orphans = [...before.values()].filter((pod) => !usable(pod)).length;
     if (o.inspect) await o.inspect(system);
-  } catch (e) {
-    r.error = errorText(e);
-  } finally {
-    await system.stop().catch(() => undefined);
-    await pods.stopAll();
-    r.seconds = (Date.now() - t0) / 1000;
-  }
-  return r;
+  });
 }
