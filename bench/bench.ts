@@ -12,6 +12,8 @@ import { PodFleet } from "../tools/lib/pods";
 import { groupedBars } from "./svg";
 import { parse, envoyVersion, Spread } from "./common";
 import { gatewayBench } from "./gateway-handshakes";
+import { frameBench, frameLines } from "./frames";
+import { peerBench, peerLines } from "./peers";
 import { hostCallCosts } from "./host-call-costs";
 import { handshakeInstructions, instructionCounts } from "./instructions";
 import { gatewayMemory } from "./memory";
@@ -54,10 +56,12 @@ async function main(): Promise<void> {
   }
 
   const fleet = new PodFleet(23100);
-  const needsPods = ["handshakes", "host-calls", "instructions", "memory"].some(want);
+  const needsPods = ["handshakes", "peers", "frames", "host-calls", "instructions", "memory"].some(want);
   if (needsPods) await fleet.start(3, "bench");
   let gw: Awaited<ReturnType<typeof gatewayBench>> | undefined;
   let mem: Awaited<ReturnType<typeof gatewayMemory>> | undefined;
+  let frames: Awaited<ReturnType<typeof frameBench>> | undefined;
+  let peers: Awaited<ReturnType<typeof peerBench>> | undefined;
   let costs: Awaited<ReturnType<typeof hostCallCosts>> | undefined;
   let ir: Awaited<ReturnType<typeof instructionCounts>> | undefined;
   let hsIr: Awaited<ReturnType<typeof handshakeInstructions>> | undefined;
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
       );
       if (gw.baseline)
         console.log(
-          `gateway: against the baseline build ${gw.baseline.build}: Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us`,
+          `gateway: against the baseline build ${gw.baseline.build} (symmetric A/B, both builds twice): Envoy CPU ${sp(gw.baseline.cpuChangeUs, 1)} us per handshake, throughput x${sp(gw.baseline.throughputRatio)}, p99 ${sp(gw.baseline.p99ChangeMs)} ms; baseline over the floor ${sp(gw.baseline.baselineOverFloorUs, 1)} us; A/A controls: this build ${sp(gw.baseline.controlCpuUs, 1)}, the baseline ${sp(gw.baseline.baselineControlCpuUs, 1)} us`,
         );
       console.log(
         `gateway: A/A control (the floor against itself): Envoy CPU ${sp(gw.control.cpuUs, 1)} us per handshake, throughput x${sp(gw.control.throughputRatio)}, p99 ${sp(gw.control.p99Ms)} ms`,
@@ -79,6 +83,14 @@ async function main(): Promise<void> {
       console.log(
         `gateway: Envoy CPU per handshake: stateful_session ${sp(gw.cpuStatefulSessionUs, 1)}, Envoy's wasm machinery (floor) ${sp(gw.cpuEnvoyWasmUs, 1)}, plugin over the floor ${sp(gw.cpuPluginOverFloorUs, 1)} us (no-key pass ${sp(gw.cpuNoKeyPassUs, 1)}, key+table+pin ${sp(gw.cpuKeyTablePinUs, 1)})`,
       );
+    }
+    if (want("peers")) {
+      peers = await peerBench(o, fleet.endpoints());
+      for (const line of peerLines(peers)) console.log(line);
+    }
+    if (want("frames")) {
+      frames = await frameBench(o, fleet.endpoints());
+      for (const line of frameLines(frames)) console.log(line);
     }
     if (want("host-calls")) {
       costs = await hostCallCosts(o, fleet.endpoints());
@@ -104,6 +116,11 @@ async function main(): Promise<void> {
       console.log(
         `instructions per handshake: plugin over the floor ${si(hsIr.pluginOverFloor)} (no-key pass ${si(hsIr.noKeyPass)}, key+table+pin ${si(hsIr.keyTablePin)}); floor over stateful_session ${si(hsIr.envoyWasm)}`,
       );
+      if (hsIr.pluginOverFloor && hsIr.joinProbeOverFloor) {
+        console.log(
+          `instructions per handshake: the join probe over the floor ${si(hsIr.joinProbeOverFloor)}; plugin x${(hsIr.pluginOverFloor.median / hsIr.joinProbeOverFloor.median).toFixed(2)} of it (goal: at most x1.5)`,
+        );
+      }
     }
     if (want("memory")) {
       mem = await gatewayMemory(o, fleet.endpoints());
@@ -136,6 +153,8 @@ async function main(): Promise<void> {
     },
     method: { seconds: o.seconds, rounds: o.rounds, slices: o.slices, concurrency: o.concurrency, roomPool: 1000 },
     gateway: gw,
+    peers,
+    frames,
     hostCallCosts: costs,
     instructions: ir,
     handshakeInstructions: hsIr,
@@ -144,6 +163,31 @@ async function main(): Promise<void> {
     profile,
     directory: dir,
   };
+  if (!o.smoke && o.only.length > 0) {
+    // A partial run refreshes its sections of the last full run's results, each with its own date.
+    const file = path.join(ROOT, "bench", "results", "bench.json");
+    const last = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : { date: result.date, machine: result.machine };
+    last.dates = last.dates ?? {};
+    const sections: Record<string, string[]> = {
+      emulator: ["emulator"],
+      profile: ["profile"],
+      handshakes: ["gateway"],
+      peers: ["peers"],
+      frames: ["frames"],
+      "host-calls": ["hostCallCosts"],
+      instructions: ["instructions", "handshakeInstructions"],
+      memory: ["memory"],
+      directory: ["directory"],
+    };
+    for (const m of o.only) {
+      for (const key of sections[m]) {
+        last[key] = (result as Record<string, unknown>)[key];
+        last.dates[key] = result.date;
+      }
+    }
+    fs.writeFileSync(file, JSON.stringify(last, null, 2) + "\n");
+    console.log(`updated ${o.only.join(", ")} in bench/results/bench.json`);
+  }
   if (!o.smoke && o.only.length === 0) {
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });
     fs.writeFileSync(path.join(ROOT, "bench", "results", "bench.json"), JSON.stringify(result, null, 2) + "\n");

@@ -24,7 +24,7 @@ export interface Options {
 }
 
 /** Every measurement `npm run bench` makes, in the order it makes them (names for --only). */
-export const MEASUREMENTS = ["emulator", "profile", "handshakes", "host-calls", "instructions", "memory", "directory"];
+export const MEASUREMENTS = ["emulator", "profile", "handshakes", "peers", "frames", "host-calls", "instructions", "memory", "directory"];
 
 export function parse(argv: string[]): Options {
   // 11 interleaved rounds of 3 s per system, each cut into 6 slices of 0.5 s taken in turn: the machine's

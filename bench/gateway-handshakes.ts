@@ -20,12 +20,22 @@ import {
 
 export function variantsOf(o: Options): Variant[] {
   if (!o.baseline) return VARIANTS;
-  const baseline: Variant = {
-    name: "plugin-baseline",
+  // A symmetric A/B: both builds twice, as A B B' A', so whichever way a round runs its systems (forward,
+  // then backward), each build sits once on each side of the other; a neighbour effect (the system
+  // measured just before) then hits both builds alike instead of flipping the sign of the difference.
+  const baseline = (name: string): Variant => ({
+    name,
     label: `Envoy + room-affinity, baseline build (${path.basename(o.baseline)})`,
     layout: { wasmPath: o.baseline },
-  };
-  return [...VARIANTS.slice(0, -1), baseline, VARIANTS[VARIANTS.length - 1]];
+  });
+  const plugin = VARIANTS[VARIANTS.length - 1];
+  return [
+    ...VARIANTS.slice(0, -1),
+    baseline("plugin-baseline"),
+    { ...plugin, name: "plugin-again", label: `${plugin.label}, again (A/B)` },
+    baseline("plugin-baseline-again"),
+    plugin,
+  ];
 }
 
 export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
@@ -94,6 +104,13 @@ export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
     const ratio = (a: string, b: string, f: (r: Measured) => number) => spreadOf(rounds[a].map((r, i) => f(r) / f(rounds[b][i])));
     const diff = (a: string, b: string, f: (r: Measured) => number) => spreadOf(rounds[a].map((r, i) => f(r) - f(rounds[b][i])));
     const cpu = (r: Measured) => r.envoyCpuUsPerHandshake;
+    const pairDiff = (f: (r: Measured) => number) =>
+      spreadOf(
+        rounds.plugin.map(
+          (r, i) =>
+            (f(r) + f(rounds["plugin-again"][i])) / 2 - (f(rounds["plugin-baseline"][i]) + f(rounds["plugin-baseline-again"][i])) / 2,
+        ),
+      );
     return {
       summary,
       throughputVsMaglev: ratio("plugin", "maglev", (r) => r.perSecond),
@@ -115,13 +132,23 @@ export async function gatewayBench(o: Options, endpoints: Endpoint[]) {
       cpuKeyTablePinUs: diff("plugin", "wasm-passthrough", cpu),
       cpuPluginOverFloorUs: diff("plugin", "floor", cpu),
       // Before/after, when an earlier build ran beside this one.
+      // Before/after, when an earlier build ran beside this one: each build's mean of its two copies,
+      // per round; the copies against each other are the A/A control of this comparison.
       baseline: o.baseline
         ? {
             build: path.basename(o.baseline),
-            cpuChangeUs: diff("plugin", "plugin-baseline", cpu),
-            throughputRatio: ratio("plugin", "plugin-baseline", (r) => r.perSecond),
-            p99ChangeMs: diff("plugin", "plugin-baseline", (r) => r.p99),
+            cpuChangeUs: pairDiff(cpu),
+            throughputRatio: spreadOf(
+              rounds.plugin.map(
+                (r, i) =>
+                  (r.perSecond + rounds["plugin-again"][i].perSecond) /
+                  (rounds["plugin-baseline"][i].perSecond + rounds["plugin-baseline-again"][i].perSecond),
+              ),
+            ),
+            p99ChangeMs: pairDiff((r) => r.p99),
             baselineOverFloorUs: diff("plugin-baseline", "floor", cpu),
+            controlCpuUs: diff("plugin-again", "plugin", cpu),
+            baselineControlCpuUs: diff("plugin-baseline-again", "plugin-baseline", cpu),
           }
         : null,
     };

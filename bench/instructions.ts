@@ -95,8 +95,10 @@ export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   const handshakes = o.smoke ? 50 : 500;
   const windows = o.smoke ? 1 : 3;
   const systems = variantsOf(o)
-    .filter((v) => v.name !== "floor-again" && (!o.smoke || v.name === "floor"))
+    .filter((v) => !v.name.endsWith("-again") && (!o.smoke || v.name === "floor" || v.name === "plugin"))
     .map((v) => ({ name: v.name, layout: countedLayout(v) }));
+  // The join probe: only what any room-affinity plugin must do per join on this ABI (assembly/targets/probe.ts).
+  systems.push({ name: "join-probe", layout: { wasmPath: WASM_PROBE, pluginConfig: `join:${endpoints[0].host}:${endpoints[0].port}` } });
   // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes the
   // plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
   const warmUp = o.smoke ? 50 : 1500;
@@ -123,6 +125,7 @@ export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
     noKeyPass: over("wasm-passthrough", "floor"),
     keyTablePin: over("plugin", "wasm-passthrough"),
     pluginOverFloor: over("plugin", "floor"),
+    joinProbeOverFloor: over("join-probe", "floor"),
     pluginOverMaglev: over("plugin", "maglev"),
     baselineOverFloor: over("plugin-baseline", "floor"),
   };

@@ -28,6 +28,12 @@ test("bench --smoke runs every measurement and prints its figures", () => {
     /instructions: floor +\d+ \(\d+\.\.\d+\) per request \(callgrind, 2 windows of 200\)/,
     /instructions: floor +\d+ \(\d+\.\.\d+\) per handshake \(callgrind, 1 windows of 50\)/,
     /A\/A control \(the floor against itself\): Envoy CPU -?[\d.]+/,
+    /peers: plugin throughput x[\d.]+ \([\d.]+\.\.[\d.]+\) of nginx\+Lua, x[\d.]+ \([\d.]+\.\.[\d.]+\) of HAProxy/,
+    /peers: haproxy +\d+ \(\d+\.\.\d+\) handshakes\/s, p99 [\d.]+ .* server CPU [\d.]+/,
+    /frames: 64 B plugin +\d+ \(\d+\.\.\d+\) frames\/s, Envoy CPU [\d.]+/,
+    /frames: 1024 B plugin over MAGLEV -?[\d.]+ \(-?[\d.]+\.\.-?[\d.]+\) us\/frame \(A\/A control: MAGLEV again -?[\d.]+/,
+    /instructions: join-probe +\d+ \(\d+\.\.\d+\) per handshake/,
+    /the join probe over the floor -?\d+ .*; plugin x[\d.]+ of it/,
   ])
     assert.match(r.out, re);
 });
