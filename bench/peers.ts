@@ -54,9 +54,11 @@ export interface PeerResult {
 export async function peerBench(o: Options, endpoints: Endpoint[]) {
   const dir = scratchDir("bench-peers");
   const envoyPid = (s: EnvoySystem) => () => s.gw!.envoy.proc.pid!;
-  const maglev = new EnvoySystem("maglev", 23500, 23501, `${dir}/maglev`);
-  const plugin = new EnvoySystem("plugin", 23510, 23511, `${dir}/plugin`);
-  const pluginAgain = new EnvoySystem("plugin", 23520, 23521, `${dir}/plugin-again`);
+  // No access log, as nginx (access_log off) and HAProxy (no log directive) run here.
+  const quiet = { accessLog: "off" };
+  const maglev = new EnvoySystem("maglev", 23500, 23501, `${dir}/maglev`, {}, quiet);
+  const plugin = new EnvoySystem("plugin", 23510, 23511, `${dir}/plugin`, {}, quiet);
+  const pluginAgain = new EnvoySystem("plugin", 23520, 23521, `${dir}/plugin-again`, {}, quiet);
   const nginxLua = new NginxLuaSystem(23530, `${dir}/nginx-lua`);
   const haproxy = new HaproxySystem(23540, 23545, `${dir}/haproxy`);
   const peers: Peer[] = [

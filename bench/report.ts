@@ -338,6 +338,7 @@ export function render(): string {
     out.push(
       "### WebSocket handshakes through Envoy",
       "",
+      ...(b.dates?.gateway ? [`Re-run ${b.dates.gateway.slice(0, 10)} (\`npm run bench -- --only handshakes\`), same method.`, ""] : []),
       "| system | handshakes/s | p50 ms | p99 ms | Envoy CPU per handshake (median, min..max) | errors |",
       "|---|---|---|---|---|---|",
     );
@@ -626,7 +627,8 @@ function peerSection(p: any, date: string): string[] {
     "",
     `Run ${date.slice(0, 10)}: the same pods, clients (${p.concurrency} closed-loop) and room pool (joins of known rooms) for every system, in`,
     `${p.rounds} interleaved rounds; each server's CPU is every thread of every one of its processes (nginx's and HAProxy's`,
-    "workers included), read the same way. The plugin runs twice: the second copy against the first is the A/A control.",
+    "workers included), read the same way. No server writes an access log (nginx `access_log off`, HAProxy without a `log`",
+    "directive, Envoy without its access logger). The plugin runs twice: the second copy against the first is the A/A control.",
     "",
     "| system | handshakes/s | p99 ms | server CPU us/handshake | errors |",
     "|---|---|---|---|---|",

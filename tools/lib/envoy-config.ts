@@ -33,7 +33,7 @@ export interface Layout {
   adminPort: number;
   /** Where admin listens (default loopback; a container publishes it from 0.0.0.0). */
   adminHost?: string;
-  /** The access log: a file (default `<dir>/access.log`), or "stdout" (Envoy's own stdout, as containers log). */
+  /** The access log: a file (default `<dir>/access.log`), "stdout" (Envoy's own stdout, as containers log), or "off". */
   accessLog?: string;
   wasmPath: string;
   /** Plugin configuration, as JSON text (passed through unchanged, so invalid JSON can be tested too). */
@@ -149,7 +149,7 @@ export function listenerOf(l: Layout): object {
               delayed_close_timeout: DELAYED_CLOSE_TIMEOUT,
               rds: { route_config_name: ROUTE_CONFIG, config_source: srcPath(path.join(l.dir, "rds.yaml")) },
               http_filters: httpFilters,
-              access_log: [accessLog(l)],
+              access_log: l.accessLog === "off" ? [] : [accessLog(l)],
             },
           },
         ],
