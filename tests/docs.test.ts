@@ -302,3 +302,20 @@ test("every source file carries the licence header, and every assembly/ folder s
     }
   }
 });
+
+test("every source file the docs name exists", () => {
+  const docs = [
+    "README.md",
+    "README.zh-CN.md",
+    ...fs
+      .readdirSync(path.join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
+  for (const doc of docs) {
+    const text = fs.readFileSync(path.join(ROOT, doc), "utf8");
+    for (const m of text.matchAll(/`((?:assembly|tools|bench|tests|console|scripts)\/[A-Za-z0-9_./-]+\.(?:ts|mjs|cjs|sh))`/g)) {
+      assert.ok(fs.existsSync(path.join(ROOT, m[1])), `${doc} names ${m[1]}, which is not there`);
+    }
+  }
+});
