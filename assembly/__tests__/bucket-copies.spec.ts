@@ -2,9 +2,9 @@
 import { BucketCopies } from "../table/bucket-copies";
 import { AffinityTable, Outcome } from "../table/table";
 import { WriteStatus } from "../table/store";
-import { PinPolicy } from "../table/placement";
 import { Entry, encodeBucket } from "../table/bucket";
 import { MemoryStore } from "./memory-store";
+import { PinEveryRoomTo } from "./helpers";
 
 /** Bucket 1 of a table "ra" with 4 buckets, and its stamp (the table's stampKey(1)). */
 const BUCKET = 1;
@@ -21,19 +21,6 @@ function bytes(s: string): Uint8Array {
 }
 function text(b: Uint8Array | null): string {
   return b == null ? "<none>" : String.UTF8.decodeUnsafe(b.dataStart, b.length);
-}
-
-/** Pins every new room to `target`; keeps every pin. */
-class To extends PinPolicy {
-  constructor(public target: string) {
-    super();
-  }
-  keepsPin(address: string): bool {
-    return true;
-  }
-  place(fp: u64): string {
-    return this.target;
-  }
 }
 
 describe("bucket copies", () => {
@@ -149,11 +136,11 @@ describe("bucket copies", () => {
     const mine = new AffinityTable(s, "ra", 8, 2, 100, 10, 4); // 4 buckets of two entries, copies on
     const neighbour: u64 = 0x0000_0005_0000_0000; // bucket 1
     const room: u64 = 0x0000_0001_0000_0000; // bucket 1 too
-    mine.resolve(neighbour, 1000, new To("10.0.0.1:80"));
-    mine.resolve(neighbour, 1000, new To("10.0.0.1:80")); // this worker now holds a copy of bucket 1
+    mine.resolve(neighbour, 1000, new PinEveryRoomTo("10.0.0.1:80"));
+    mine.resolve(neighbour, 1000, new PinEveryRoomTo("10.0.0.1:80")); // this worker now holds a copy of bucket 1
     // Another worker placed the room: its bucket write landed, its stamp write is still to come.
     s.set(mine.bucketKey(1), encodeBucket([new Entry(neighbour, 1000, "10.0.0.1:80"), new Entry(room, 1000, "10.0.0.9:80")]), 0);
-    const r = mine.resolve(room, 1001, new To("10.0.0.2:80"));
+    const r = mine.resolve(room, 1001, new PinEveryRoomTo("10.0.0.2:80"));
     expect(mine.copies.served).toBe(1); // the first attempt decided on the copy
     expect(r.casRetries).toBe(1);
     expect(r.outcome).toBe(Outcome.Hit);

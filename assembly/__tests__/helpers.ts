@@ -1,5 +1,6 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 import { DeferredFacts } from "../request/facts";
+import { PinPolicy } from "../table/placement";
 import { AssumedCluster, CHECK_EVERY } from "../request/assumed-cluster";
 /** String containment with a useful failure: shows the whole actual string when `sub` is missing. */
 export function expectContains(actual: string, sub: string): void {
@@ -29,4 +30,17 @@ export class FixedFacts extends DeferredFacts {
 export function readsEveryRequest(c: AssumedCluster): bool {
   for (let i: u32 = 0; i < CHECK_EVERY * 4; i++) if (c.mayAssume(0)) return false;
   return true;
+}
+
+/** A placement that pins every new room to `target` and keeps every pin. */
+export class PinEveryRoomTo extends PinPolicy {
+  constructor(public target: string) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return true;
+  }
+  place(fp: u64): string {
+    return this.target;
+  }
 }

@@ -2,27 +2,15 @@
 import { Sweeper, PresentHosts } from "../table/sweeper";
 import { AffinityTable } from "../table/table";
 import { decodeBucket } from "../table/bucket";
-import { PinPolicy } from "../table/placement";
 import { MemoryStore } from "./memory-store";
-
-class To extends PinPolicy {
-  constructor(public target: string) {
-    super();
-  }
-  keepsPin(address: string): bool {
-    return true;
-  }
-  place(fp: u64): string {
-    return this.target;
-  }
-}
+import { PinEveryRoomTo } from "./helpers";
 
 function fp(i: i32): u64 {
   return <u64>(i + 1) * 0x9e3779b97f4a7c15;
 }
 
 function fill(t: AffinityTable, n: i32, now: u32): void {
-  for (let i = 0; i < n; i++) t.resolve(fp(i), now, new To(i % 2 == 0 ? "A:1" : "B:1"));
+  for (let i = 0; i < n; i++) t.resolve(fp(i), now, new PinEveryRoomTo(i % 2 == 0 ? "A:1" : "B:1"));
 }
 
 function count(s: MemoryStore, t: AffinityTable, addr: string): i32 {
@@ -77,7 +65,7 @@ describe("sweeper", () => {
     const s = new MemoryStore();
     const t = new AffinityTable(s, "ra", 64, 4, 100, 10);
     fill(t, 10, 100);
-    for (let i = 10; i < 20; i++) t.resolve(fp(i), 150, new To("C:1"));
+    for (let i = 10; i < 20; i++) t.resolve(fp(i), 150, new PinEveryRoomTo("C:1"));
     const sw = new Sweeper(t, 16);
     const r = sw.pass(201, null); // 101 s after the first ten: expired; the others are 51 s old
     expect(r.evictedExpired).toBe(10);
