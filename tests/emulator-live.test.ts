@@ -2,8 +2,10 @@
 // Churn without settling on the Higress build (build/higress.wasm), through the host emulator: two
 // worker threads, and waves of players whose request phases are all decided before any of their
 // upgrades completes, in a random order, with the membership change landing in the middle of a wave.
-// A request routed to a pod that died before its upgrade completed fails (503) and is retried in the
-// next wave, as a client would. The same five scenarios as the real-Envoy no-settle tests, 5 seeds each.
+// A request routed to a pod that died before its upgrade completed is retried by the gateway (the route
+// retry policy deploy/higress sets: the override ignored, the hash's retry pick, as MAGLEV makes it);
+// a refused one is retried in the next wave, as a client would. The same five scenarios as the
+// real-Envoy no-settle tests, 5 seeds each.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmVm, newProcess, Process, PendingRequest, HostHealth } from "../tools/lib/host-emulator";
@@ -30,6 +32,9 @@ class Sim {
   /** room -> pod of every successful join, in order. */
   joins = new Map<string, string[]>();
   failed = 0;
+  /** Joins the gateway retried onto a live pod, and joins that found none (failed because of a dead pod). */
+  retried = 0;
+  failedByDeadPod = 0;
   private retry: string[] = [];
 
   constructor(
@@ -75,8 +80,16 @@ class Sim {
     for (const { vm, p, room } of this.shuffle(pending)) {
       const up = p.out.upstream;
       const h = this.proc.hosts.find((x) => x.address === up);
-      // The pod died (or left) before this upgrade completed: the connection fails, the client retries.
-      if (!h || h.health === "Unhealthy") p.input.upstreamStatus = 503;
+      // The pod died (or left) before this upgrade completed: the connection fails and the gateway
+      // retries the join on another pod; only if none is left does the client see the failure.
+      if (up !== undefined && (!h || h.health === "Unhealthy")) {
+        const dead = new Set([up, ...this.proc.hosts.filter((x) => x.health === "Unhealthy").map((x) => x.address)]);
+        vm.retryJoin(p, dead);
+        if (p.out.upstream === undefined) {
+          p.input.upstreamStatus = 503;
+          this.failedByDeadPod++;
+        } else this.retried++;
+      }
       const out = vm.finish(p);
       // Refused (the room is on another pod) or failed: the client retries in the next wave.
       if (p.input.upstreamStatus === 503 || !out.upstream || out.localReply) {
@@ -115,7 +128,7 @@ const players = (rooms: string[], n: number) => rooms.flatMap((r) => Array(n).fi
 async function run(
   scenario: LiveScenario,
   seed: number,
-): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number }> {
+): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number; retried: number; failedByDeadPod: number }> {
   const sim = await Sim.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3, random(seed));
   const proc = sim.proc;
   const old = roomsOf("r", ROOMS);
@@ -215,7 +228,7 @@ async function run(
   if (stopMark) split.push(...sim.splitBetween(stopMark));
   const moved = old.filter((r) => !gone.has(home.get(r)!) && sim.joins.get(r)!.some((p) => p !== home.get(r)));
   const newOnDraining = newAfterChange.filter((r) => draining.has(sim.podOf(r))).length;
-  return { split, moved, newOnDraining, failed: sim.failed };
+  return { split, moved, newOnDraining, failed: sim.failed, retried: sim.retried, failedByDeadPod: sim.failedByDeadPod };
 }
 
 for (const scenario of LIVE_SCENARIOS) {
@@ -223,8 +236,9 @@ for (const scenario of LIVE_SCENARIOS) {
     for (let seed = 1; seed <= REPS; seed++) {
       const r = await run(scenario, seed * 7919);
       console.log(
-        `${scenario} seed ${seed}: split ${r.split.length}, moved ${r.moved.length}, new on draining ${r.newOnDraining}, failed joins ${r.failed}`,
+        `${scenario} seed ${seed}: split ${r.split.length}, moved ${r.moved.length}, new on draining ${r.newOnDraining}, failed joins ${r.failed} (${r.failedByDeadPod} by a dead pod), joins the gateway retried ${r.retried}`,
       );
+      assert.equal(r.failedByDeadPod, 0, `seed ${seed}: a join failed because of a dead pod`);
       assert.deepEqual(r.split, [], `seed ${seed}`);
       assert.deepEqual(r.moved, [], `seed ${seed}`);
       assert.equal(r.newOnDraining, 0, `seed ${seed}`);

@@ -94,9 +94,11 @@ test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one p
     // Both replicas' players decided before any upgrade completes.
     const pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
     for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
+    // Upgrades that record the room wait for their claim or move; the losers' are refused then.
+    for (const { vm, p } of pending) vm.finish(p);
     const pods = new Map<string, Set<string>>();
     for (const { vm, room, p } of pending) {
-      const out = vm.finish(p);
+      const out = await vm.released(p);
       if (out.localReply) continue; // refused: its retry below
       if (!pods.has(room)) pods.set(room, new Set());
       pods.get(room)!.add(out.upstream!);
@@ -110,6 +112,57 @@ test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one p
     }
     const keys = (await redis.command(["KEYS", "room-affinity/*"])).split("\r\n").filter((l) => l.startsWith("room-affinity/")).length;
     assert.equal(keys, rooms.length);
+  });
+});
+
+test("Higress + Redis: a pod dies; one replica ejected it, the other's gateway retries its joins onto the hash's retry pick: each room on one pod, nobody plays elsewhere", async () => {
+  await withRedis("redis-g", 26386, async (redis) => {
+    // Each replica its own view of the pods (its own health checks).
+    const [view1, view2] = [hostsOf(4), hostsOf(4)];
+    const [r1, r2] = [await replica(redis, view1), await replica(redis, view2)];
+    const rooms = Array.from({ length: 120 }, (_, i) => `g${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) {
+      home.set(room, await join(r1, room));
+      await join(r2, room);
+    }
+    const dead = view1[1].address;
+    view2[1].health = "Unhealthy"; // r2 noticed the crash; r1 still routes to the pod, and its gateway retries
+    const orphans = rooms.filter((r) => home.get(r) === dead);
+    // Every orphan room's players come back at once through both replicas, all decided before any 101;
+    // a refused player comes back in the next round.
+    let pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room })));
+    const on = new Map<string, Set<string>>();
+    let refused = 0;
+    let retried = 0;
+    for (let round = 0; pending.length > 0 && round < 5; round++) {
+      const begun = pending.map((x) => ({ ...x, p: x.vm.begin({ path: path(x.room) }) }));
+      for (const x of begun) if (x.p.out.action === 1) await x.vm.redisIdle();
+      for (const x of begun) {
+        retried += x.vm.retryJoin(x.p, new Set([dead])).length;
+        x.vm.finish(x.p);
+      }
+      pending = [];
+      for (const x of begun) {
+        const out = await x.vm.released(x.p);
+        if (out.localReply || !out.upstream) {
+          refused++;
+          pending.push({ vm: x.vm, room: x.room });
+        } else on.set(x.room, (on.get(x.room) ?? new Set()).add(out.upstream));
+      }
+    }
+    await r1.redisIdle();
+    await r2.redisIdle();
+    console.log(
+      `${orphans.length} rooms of the dead pod: ${retried} joins retried by r1's gateway, ${refused} refused once (room elsewhere), ` +
+        `directory conflicts ${metric(r1, "directory.conflicts_total") + metric(r2, "directory.conflicts_total")}`,
+    );
+    assert.equal(pending.length, 0, "players still out after 5 rounds");
+    assert.ok(retried > 0, "r1 never routed to the dead pod: the scenario did not happen");
+    for (const room of orphans) {
+      assert.equal(on.get(room)!.size, 1, `${room} played on ${[...on.get(room)!]}`);
+      assert.notEqual([...on.get(room)!][0], dead);
+    }
   });
 });
 
@@ -139,19 +192,21 @@ test("Higress + Redis: Redis frozen (SIGSTOP): joins of new rooms complete after
     const r1 = await replica(redis, hostsOf(3));
     await join(r1, "warm"); // the connection is open before the freeze
     redis.freeze();
-    // How long each new room's upgrade stays paused waiting for the frozen directory.
+    // How long each new room's upgrade stays paused waiting for the frozen directory (lookup, then claim).
     const paused: number[] = [];
     for (let i = 0; i < 10; i++) {
       const t0 = Date.now();
       const p = r1.begin({ path: path(`f${i}`) });
       while (p.stream.paused) await new Promise((r) => setTimeout(r, 1));
+      // Its 101 waits for the room's claim, which times out too.
+      const out = await r1.complete(p);
       paused.push(Date.now() - t0);
-      assert.ok(r1.finish(p).upstream);
+      assert.ok(out.upstream && !out.localReply);
     }
     const ms = Math.max(...paused);
     redis.thaw();
     await r1.redisIdle();
-    console.log(`joins of new rooms with Redis frozen: paused ${Math.min(...paused)}-${ms} ms each (timeout 200 ms)`);
+    console.log(`joins of new rooms with Redis frozen: held ${Math.min(...paused)}-${ms} ms each (timeout 200 ms, twice)`);
     assert.ok(metric(r1, "directory.failures_total") >= 10);
     // Liveness, not speed: each join waited for its timeout, nowhere near a hang.
     assert.ok(ms < 2000, `a join stayed paused ${ms} ms`);

@@ -406,6 +406,12 @@ export function continueRequest(): void {
   if (r != Status.Ok) surface("proxy_continue_stream", r);
 }
 
+/** Resumes the effective stream's response (it was paused by StopIteration from response headers). */
+export function continueResponse(): void {
+  const r = proxy_continue_stream(1);
+  if (r != Status.Ok) surface("proxy_continue_stream", r);
+}
+
 // ---- metrics ----
 /** Defines a metric; returns its id, or u32.MAX_VALUE if the host refused (metrics then become no-ops). */
 export function defineMetric(type: MetricType, name: string): u32 {

@@ -68,6 +68,8 @@ export class DirectoryEvent {
   failure: string = "";
   /** The call timed out (no reply within the timeout). */
   timedOut: bool = false;
+  /** A move or refresh found the room absent (expired, or never written): a claim of it went out instead. */
+  reclaimed: bool = false;
   /** From the call's dispatch to its reply or failure; -1 when no call was made (a replaced configuration). */
   elapsedMs: i64 = -1;
 }
@@ -176,7 +178,7 @@ export class RoomDirectory {
   }
 
   private send(kind: CallKind, fingerprint: u64, value: string, request: DirectoryRequest, nowMs: u64): bool {
-    // Writes are best effort and never wait anyone; still bounded like lookups.
+    // Bounded like lookups: a 101 may wait for a claim or a move (directory-coordinator.ts), never longer than the timeout.
     if (this.calls.size >= this.config.maxLookupsInFlight * 2) return false;
     const token = this.transport.send(request);
     if (token < 0) return false;
@@ -260,8 +262,8 @@ export class RoomDirectory {
       default:
         e.kind = EventKind.WriteDone;
         if (reply.kind == ReplyKind.Found && reply.value != c.value) e.address = reply.value;
-        // A refresh of an entry that expired (or a store that lost it): record it again.
-        if (reply.kind == ReplyKind.Absent) this.claim(c.fingerprint, c.value, nowMs);
+        // A refresh or move of an entry that expired (or a store that lost it): record it again.
+        if (reply.kind == ReplyKind.Absent && c.kind != CallKind.Claim) e.reclaimed = this.claim(c.fingerprint, c.value, nowMs);
     }
     return e;
   }

@@ -1,11 +1,21 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // Between the hooks and the room directory: says which stream a call leaves for, pauses joins that wait
-// for a lookup and resumes them, reads a reply only once the token is known to be the directory's, and
-// applies what the directory finished to the local table and the metrics.
+// for a lookup and resumes them, holds the 101s that record a room until the directory has settled it,
+// reads a reply only once the token is known to be the directory's, and applies what the directory
+// finished to the local table and the metrics.
 import { MapType, BufferType } from "../abi/imports";
-import { getBuffer, getHeader, setEffectiveContext, continueRequest, STATUS_HEADER } from "../abi/host";
+import {
+  getBuffer,
+  getHeader,
+  setEffectiveContext,
+  continueRequest,
+  continueResponse,
+  sendLocalResponse,
+  STATUS_HEADER,
+} from "../abi/host";
 import { LogOnce } from "../abi/log-once";
-import { RoomDirectory, DirectoryTransport, DirectoryEvent, EventKind, LookupStart } from "../directory/directory";
+import { RoomDirectory, DirectoryTransport, DirectoryEvent, EventKind, LookupStart, CallKind } from "../directory/directory";
+import { ROOM_ELSEWHERE } from "../request/local-replies";
 import { AffinityTable } from "../table/table";
 import { ResponseAction, ResponseDecision } from "../request/decision";
 import { Metrics } from "./metrics";
@@ -13,6 +23,25 @@ import { Metrics } from "./metrics";
 /** A join paused for a lookup, resumed when the lookup ends (pinned to `address` if one was found). */
 export abstract class PausedJoin {
   abstract resume(address: string): void;
+}
+
+/** Upgrades of one room whose 101s wait for this worker's claim or move of it. */
+class HeldRecord {
+  streams: u32[] = [];
+  constructor(
+    /** The pod the room moves from ("" for a new room's claim) and the pod recorded. */
+    public readonly from: string,
+    public readonly to: string,
+  ) {}
+}
+
+export const enum RecordStart {
+  /** The write went out and the upgrade waits for it (the hook stops iteration). */
+  Waiting = 0,
+  /** No write went out (none could be sent, or the directory is failing): the table records the room now. */
+  NotSent = 1,
+  /** Another player of this room here waits for its record on another pod: refuse this one. */
+  Elsewhere = 2,
 }
 
 /** Whether a pod address read from the directory is one the gateway could route to now. */
@@ -23,6 +52,14 @@ export abstract class MembershipCheck {
 export class DirectoryCoordinator {
   /** Paused joins by stream id; each leaves when its lookup ends (bounded by the lookup timeout). */
   private paused: Map<u32, PausedJoin> = new Map();
+  /**
+   * Upgrades whose 101 waits until the room's claim or move comes back, by room: a player must not start
+   * playing on a pod that another replica's write may overrule. Each leaves with that write's reply
+   * (bounded by the directory's timeout).
+   */
+  private held: Map<u64, HeldRecord> = new Map();
+  /** The last directory call failed and none has succeeded since: 101s do not wait for a store that is down. */
+  private failing: bool = false;
   private readonly problems: LogOnce = new LogOnce();
 
   constructor(
@@ -57,11 +94,32 @@ export class DirectoryCoordinator {
     if (this.directory.refresh(fingerprint, address, nowMs)) this.metrics.inc(this.metrics.dirWrites);
   }
 
-  /** on_response_headers: a new room's pod (first writer wins), or a room moved from `from`. */
-  record(streamId: u32, fingerprint: u64, from: string, to: string, nowMs: u64): void {
+  /**
+   * on_response_headers, the 101 of a room the table does not hold on this pod yet: a new room's pod
+   * (first writer wins), or a room moved from `from`. The upgrade waits for the directory's answer: it
+   * is refused if another replica recorded the room on another pod first, and goes on otherwise (also
+   * if the write fails); the table records the room's pod then. Players of the room that reach this
+   * worker meanwhile wait for the same write.
+   */
+  record(streamId: u32, fingerprint: u64, from: string, to: string, nowMs: u64): RecordStart {
+    const m = this.metrics;
+    if (this.held.has(fingerprint)) {
+      const h = this.held.get(fingerprint);
+      if (h.to != to) return RecordStart.Elsewhere;
+      h.streams.push(streamId);
+      m.inc(m.dirHeld);
+      return RecordStart.Waiting;
+    }
+    if (this.failing) return RecordStart.NotSent;
     this.transport.currentStream = streamId;
     const sent = from.length == 0 ? this.directory.claim(fingerprint, to, nowMs) : this.directory.move(fingerprint, from, to, nowMs);
-    if (sent) this.metrics.inc(this.metrics.dirWrites);
+    if (!sent) return RecordStart.NotSent;
+    m.inc(m.dirWrites);
+    m.inc(m.dirHeld);
+    const h = new HeldRecord(from, to);
+    h.streams.push(streamId);
+    this.held.set(fingerprint, h);
+    return RecordStart.Waiting;
   }
 
   /** on_tick: leases, and lookups the host never answered. */
@@ -93,9 +151,12 @@ export class DirectoryCoordinator {
     this.onReply(token, failure, status != 0, body, nowMs);
   }
 
-  /** on_configure, for the instance being replaced: every paused join resumes now, unpinned. */
+  /** on_configure, for the instance being replaced: every paused join resumes now, unpinned; every held upgrade goes on. */
   abandon(nowMs: u64): void {
     this.apply(this.directory.abandon(), nowMs);
+    const rooms = this.held.keys();
+    for (let i = 0; i < rooms.length; i++) this.settleHeld(rooms[i], "", <u32>(nowMs / 1000));
+    this.held.clear();
   }
 
   private onReply(token: u32, failure: string, timedOut: bool, body: Uint8Array | null, nowMs: u64): void {
@@ -114,14 +175,22 @@ export class DirectoryCoordinator {
     const now = <u32>(nowMs / 1000);
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
+      this.failing = e.failure.length > 0;
       if (e.failure.length > 0) {
         m.inc(m.dirFailures);
         this.problems.warn(e.timedOut ? "timeout" : e.failure, "room directory call failed (joins go on without it): " + e.failure);
       }
-      if (e.kind == EventKind.WriteDone && e.address.length > 0) {
-        // Another replica recorded the room on another pod first: follow it from now on.
-        m.inc(m.dirConflicts);
-        m.countResponse(new ResponseDecision(ResponseAction.Corrected, this.table.correct(e.fingerprint, now, e.ours, e.address)));
+      if (e.kind == EventKind.WriteDone) {
+        const isHeld = (e.callKind == CallKind.Claim || e.callKind == CallKind.Move) && this.held.has(e.fingerprint);
+        // A move that found the room absent went out again as a claim: its upgrades wait for that one.
+        if (isHeld && e.reclaimed) continue;
+        if (e.address.length > 0) {
+          // Another replica recorded the room on another pod first: follow it from now on.
+          m.inc(m.dirConflicts);
+          m.countResponse(new ResponseDecision(ResponseAction.Corrected, this.table.settle(e.fingerprint, now, e.address)));
+        }
+        if (isHeld) this.settleHeld(e.fingerprint, e.address, now);
+        continue;
       }
       if (e.kind != EventKind.LookupDone) continue;
       if (e.elapsedMs >= 0) m.set(m.dirLookupMs, <u64>e.elapsedMs);
@@ -135,6 +204,34 @@ export class DirectoryCoordinator {
       if (address.length > 0) address = this.table.learn(e.fingerprint, now, address).address;
       this.resume(e.waiters, address);
     }
+  }
+
+  /**
+   * The write that held a room's upgrades came back. `winner` is another pod the directory holds the room
+   * on: the upgrades are refused (503 room_elsewhere) and their players' retries are pinned to it.
+   * Otherwise (the write stood, or failed: fail open) the table records the room's pod, first writer
+   * wins on this replica, and the upgrades go on unless that pod is another.
+   */
+  private settleHeld(fingerprint: u64, winner: string, now: u32): void {
+    const h = this.held.get(fingerprint);
+    this.held.delete(fingerprint);
+    const m = this.metrics;
+    let refuse = winner.length > 0;
+    if (!refuse) {
+      const action = h.from.length == 0 ? ResponseAction.Learned : ResponseAction.Corrected;
+      const res =
+        action == ResponseAction.Learned ? this.table.learn(fingerprint, now, h.to) : this.table.correct(fingerprint, now, h.from, h.to);
+      const d = new ResponseDecision(action, res, h.to);
+      m.countResponse(d);
+      refuse = d.conflict;
+      if (refuse) m.add(m.rejectElsewhere, h.streams.length - 1); // countResponse counted one
+    } else m.add(m.rejectElsewhere, h.streams.length);
+    for (let k = 0; k < h.streams.length; k++) {
+      if (!setEffectiveContext(h.streams[k])) continue; // the player left while waiting
+      if (refuse) sendLocalResponse(ROOM_ELSEWHERE.status, ROOM_ELSEWHERE.details, ROOM_ELSEWHERE.body, ROOM_ELSEWHERE.headers);
+      else continueResponse();
+    }
+    setEffectiveContext(this.rootId);
   }
 
   private resume(waiters: u32[], address: string): void {

@@ -162,7 +162,7 @@ export function buildInstance(
   const membership = platform.membershipSource(c, snapshots, metrics);
   return new PluginInstance(
     c,
-    new RequestDecider(routesOf(c), table, history, membership.observesEveryMs()),
+    new RequestDecider(routesOf(c), table, history, membership.observesEveryMs(), c.directory != null),
     platform.pinWriter(c),
     membership,
     snapshots,

@@ -57,6 +57,8 @@ export class Metrics {
   dirFailures: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.failures_total");
   /** Writes sent: claims of new rooms, moves after a pod left, refreshes of known rooms. */
   dirWrites: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.writes_total");
+  /** Upgrades whose 101 waited for the directory to settle their room's pod (a claim or a move). */
+  dirHeld: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.held_upgrades_total");
   /** Writes that found another pod in the directory: this replica now follows it. */
   dirConflicts: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.conflicts_total");
   /** How long directory lookups took, dispatch to reply or failure (a histogram, in milliseconds). */

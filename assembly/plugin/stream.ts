@@ -20,7 +20,7 @@ import {
 import { LocalReply, rejectionReply, ROOM_ELSEWHERE } from "../request/local-replies";
 import { Outcome } from "../table/table";
 import { PluginInstance } from "./instance";
-import { PausedJoin } from "./directory-coordinator";
+import { PausedJoin, RecordStart } from "./directory-coordinator";
 import { HOST_FACTS, ResponseFacts, nowMillis, readRequestFacts, readResponseFacts } from "./host-facts";
 import { logDecision } from "./access-log";
 import { RoomAffinityRoot } from "./root";
@@ -76,7 +76,9 @@ export class RoomAffinityStream extends HttpContext {
     const s = this.state;
     const r = readResponseFacts(inst, s);
     const d = inst.decider.afterResponse(s, r.upstream, r.status, HOST_FACTS);
-    return this.applyResponse(inst, s, r, d);
+    const res = d.resolution;
+    if (res == null || res.outcome != Outcome.Pending) return this.applyResponse(inst, s, r, d);
+    return this.settleThroughDirectory(inst, s, r, d);
   }
 
   /**
@@ -181,15 +183,31 @@ export class RoomAffinityStream extends HttpContext {
       sendReply(ROOM_ELSEWHERE);
       return FilterHeadersStatus.StopIteration;
     }
-    const dir = inst.directory;
-    const res = d.resolution;
-    if (dir != null && res != null) {
-      // What this replica recorded, shared with the others (first writer wins there too).
-      if (d.action == ResponseAction.Learned && res.outcome == Outcome.Pinned)
-        dir.record(this.id, s.fingerprint, "", d.upstream, nowMillis());
-      else if (d.action == ResponseAction.Corrected && res.outcome == Outcome.Repinned)
-        dir.record(this.id, s.fingerprint, s.pinned, d.upstream, nowMillis());
-    }
     return FilterHeadersStatus.Continue;
+  }
+
+  /**
+   * A new room's 101, or a moved room's, with a directory: the directory settles the room's pod before
+   * this player plays on it (directory-coordinator.ts holds the 101 until then). Where it cannot (no
+   * write could go out, or it is failing), the table records the room now, as without a directory.
+   */
+  private settleThroughDirectory(inst: PluginInstance, s: StreamState, r: ResponseFacts, d: ResponseDecision): FilterHeadersStatus {
+    const from = d.action == ResponseAction.Corrected ? s.pinned : "";
+    const now = nowMillis();
+    switch (inst.directory!.record(this.id, s.fingerprint, from, d.upstream, now)) {
+      case RecordStart.Waiting:
+        this.applyResponse(inst, s, r, d);
+        return FilterHeadersStatus.StopIteration;
+      case RecordStart.Elsewhere: {
+        const m = this.root.metrics;
+        inst.pinWriter.sanitizeResponse();
+        m.inc(m.rejectElsewhere);
+        if (inst.config.logDecision) logDecision(null, "elsewhere");
+        sendReply(ROOM_ELSEWHERE);
+        return FilterHeadersStatus.StopIteration;
+      }
+      default:
+        return this.applyResponse(inst, s, r, inst.decider.commit(d.action, s, <u32>(now / 1000), d.upstream));
+    }
   }
 }

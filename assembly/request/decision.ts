@@ -145,12 +145,15 @@ export class RequestDecider {
    * `routes[0]` is the global route; `routes[i + 1]` is `_rules_[i]`. `history` holds the tables of
    * previous geometries, read through on a miss until their entries expire. `clusterRefreshMs`: the
    * longest a worker may go without reading the routed cluster (0: no limit; see AssumedCluster).
+   * `directorySettles`: a room directory decides each new or moved room's pod before the table records
+   * it (afterResponse then answers Pending, and commit() writes the table where the directory cannot).
    */
   constructor(
     public readonly routes: Route[],
     public readonly table: AffinityTable,
     public readonly history: TableHistory | null = null,
     clusterRefreshMs: u64 = 0,
+    public readonly directorySettles: bool = false,
   ) {
     let all = true;
     let byService = false;
@@ -271,13 +274,38 @@ export class RequestDecider {
       return STRIP_ONLY;
     }
     const now = <u32>(facts.nowMs() / 1000);
-    if (s.learning) {
-      // The load balancer chose; make that the room's pin unless a racing request pinned it first.
-      return new ResponseDecision(ResponseAction.Learned, this.table.learn(s.fingerprint, now, upstream!), upstream!);
-    }
-    // The gateway did not honour the pin (pod gone or unusable in its eyes) and its load balancer
-    // chose another pod: move the room there, so the next players follow instead of scattering.
-    return new ResponseDecision(ResponseAction.Corrected, this.table.correct(s.fingerprint, now, s.pinned, upstream!), upstream!);
+    const action = s.learning ? ResponseAction.Learned : ResponseAction.Corrected;
+    if (this.directorySettles) return new ResponseDecision(action, this.pending(s, now, upstream!), upstream!);
+    return this.commit(action, s, now, upstream!);
+  }
+
+  /**
+   * Writes what a response taught the table. A new room: the load balancer chose; make that the room's
+   * pin unless a racing request pinned it first. An unhonoured pin: the gateway judged the pinned pod
+   * unusable and its load balancer chose another: move the room there, so the next players follow.
+   * Called by afterResponse, and by the stream when the directory cannot settle the room (failing open).
+   */
+  commit(action: ResponseAction, s: StreamState, now: u32, upstream: string): ResponseDecision {
+    const res =
+      action == ResponseAction.Learned
+        ? this.table.learn(s.fingerprint, now, upstream)
+        : this.table.correct(s.fingerprint, now, s.pinned, upstream);
+    return new ResponseDecision(action, res, upstream);
+  }
+
+  /**
+   * With a directory: what the table holds now, without writing. The room's pod is written once the
+   * directory has settled it, so no player of this replica follows a pod another replica may overrule.
+   * Hit on `upstream`: settled already. Hit elsewhere (not the pin this player was sent to): the room
+   * was settled on another pod, a conflict. Otherwise Pending: the directory decides.
+   */
+  private pending(s: StreamState, now: u32, upstream: string): Resolution {
+    const res = this.table.find(s.fingerprint, now);
+    if (res.outcome == Outcome.Hit && (res.address == upstream || res.address != s.pinned)) return res;
+    const pending = new Resolution();
+    pending.outcome = Outcome.Pending;
+    pending.address = upstream;
+    return pending;
   }
 }
 

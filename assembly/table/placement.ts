@@ -21,6 +21,19 @@ export class KeepPinsOnly extends PinPolicy {
   }
 }
 
+/** Keeps a pin only to `address`, and places the room there: what the room directory settled. */
+export class SettledPlacement extends PinPolicy {
+  constructor(public address: string) {
+    super();
+  }
+  keepsPin(address: string): bool {
+    return address == this.address;
+  }
+  place(fingerprint: u64): string {
+    return this.address;
+  }
+}
+
 /** Keeps any pin except one to `replaced`, and places new (or re-placed) rooms on `address`. */
 export class FixedPlacement extends PinPolicy {
   constructor(

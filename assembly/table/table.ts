@@ -7,7 +7,7 @@
 import { KvStore, StoredValue, WriteStatus } from "./store";
 import { BucketCopies, BucketKeys } from "./bucket-copies";
 import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
-import { PinPolicy, FixedPlacement, KeepPinsOnly } from "./placement";
+import { PinPolicy, FixedPlacement, KeepPinsOnly, SettledPlacement } from "./placement";
 import { AddressNames } from "./addresses";
 
 const KEEP_PINS_ONLY = new KeepPinsOnly();
@@ -23,6 +23,8 @@ export const enum Outcome {
   NoPlacement = 3,
   /** CAS kept failing; `address` is the placement, used unpinned for this request. */
   Contended = 4,
+  /** Nothing written yet: the room directory settles the room's pod first (then `settle`). */
+  Pending = 5,
 }
 
 export class Resolution {
@@ -235,5 +237,13 @@ export class AffinityTable extends BucketKeys {
    */
   correct(fingerprint: u64, now: u32, pinned: string, actual: string): Resolution {
     return this.resolve(fingerprint, now, new FixedPlacement(actual, pinned));
+  }
+
+  /**
+   * Called by the directory coordinator: the room directory holds the room on `address` (this replica's
+   * write stood, or another replica's came first): pin it there, whatever this table held.
+   */
+  settle(fingerprint: u64, now: u32, address: string): Resolution {
+    return this.resolve(fingerprint, now, new SettledPlacement(address));
   }
 }

@@ -24,11 +24,14 @@ export async function higressReplica(pluginConfig: Record<string, any>, hosts: U
   return vm;
 }
 
-/** A whole join through a replica: the request may wait for the directory; its writes are awaited too. Returns the pod. */
+/**
+ * A whole join through a replica: the request may wait for the directory, and its 101 for the room's
+ * claim; its writes are awaited too. Returns the pod.
+ */
 export async function joinThrough(vm: WasmVm, path: string): Promise<string> {
   const p = vm.begin({ path });
   if (p.out.action === 1) await vm.redisIdle();
-  const out = vm.finish(p);
+  const out = await vm.complete(p);
   await vm.redisIdle();
   assert.ok(out.upstream && !out.localReply, `join of ${path} failed: ${JSON.stringify(out.localReply)}`);
   return out.upstream!;

@@ -181,6 +181,8 @@ type Stream = {
   override?: string;
   /** Paused by StopIteration from request headers; routed when the plugin continues it. */
   paused?: boolean;
+  /** The response held by StopIteration from response headers; sent when the plugin continues or replaces it. */
+  responsePaused?: boolean;
   out?: RequestOutcome;
   pinHeader?: string;
   filterState: Map<string, string>;
@@ -204,6 +206,8 @@ export class WasmVm {
   private redisReply: Buffer | null = null;
   /** proxy_continue_stream calls (paused requests resumed). */
   continued = 0;
+  /** proxy_continue_stream calls for held responses. */
+  continuedResponses = 0;
   /** Set by load(..., { profile: true }): every host call and export is counted and timed. */
   profile: HostCallProfile | null = null;
   private pluginConfig = Buffer.alloc(0);
@@ -432,7 +436,13 @@ export class WasmVm {
         return OK;
       },
       proxy_send_local_response(status: number, dp: number, dl: number, bp: number, bl: number) {
-        vm.localReply = { status, details: vm.str(dp, dl), body: vm.str(bp, bl) };
+        const reply = { status, details: vm.str(dp, dl), body: vm.str(bp, bl) };
+        const st = vm.stream;
+        if (st?.responsePaused) {
+          // A held response replaced later, from a root context (Envoy resets the upstream).
+          st.out!.localReply = reply;
+          st.responsePaused = false;
+        } else vm.localReply = reply;
         return OK;
       },
       proxy_http_call(
@@ -463,8 +473,14 @@ export class WasmVm {
         vm.stream = st;
         return OK;
       },
-      proxy_continue_stream(_type: number) {
+      proxy_continue_stream(type: number) {
         const st = vm.stream;
+        if (type === 1) {
+          if (!st || !st.responsePaused) return BAD_ARGUMENT;
+          vm.continuedResponses++;
+          st.responsePaused = false;
+          return OK;
+        }
         if (!st || !st.paused) return BAD_ARGUMENT;
         vm.continued++;
         st.paused = false;
@@ -596,6 +612,30 @@ export class WasmVm {
     return { id, input, pinHeader, stream, out };
   }
 
+  /**
+   * The gateway's join retries (a route retry_policy with previous_hosts) for a routed request whose pod
+   * is in `dead` (a crash the gateway has not noticed: it refuses connections): each retry ignores the
+   * override or pin and is placed by the hash with the attempt mixed in, as MAGLEV does, skipping the
+   * hosts tried. Returns the pods tried in vain; the request ends up on a live pod, or on none.
+   */
+  retryJoin(p: PendingRequest, dead: Set<string>, retries = 3, picksPerRetry = 16): string[] {
+    const out = p.out;
+    const tried: string[] = [];
+    for (let attempt = 1; out.upstream !== undefined && dead.has(out.upstream); attempt++) {
+      tried.push(out.upstream);
+      if (attempt > retries) {
+        out.upstream = undefined;
+        break;
+      }
+      let pick: string | undefined;
+      for (let i = 0; i < picksPerRetry && (pick === undefined || tried.includes(pick)); i++)
+        pick = pickHost(this.proc, p.stream.req, `#${attempt}.${i}`);
+      out.upstream = pick !== undefined && !tried.includes(pick) ? pick : undefined;
+    }
+    p.stream.upstream = out.upstream;
+    return tried;
+  }
+
   /** The gateway routes a request once its request phase is over (at once, or when continued). */
   routeStream(stream: Stream): void {
     const out = stream.out!;
@@ -606,7 +646,30 @@ export class WasmVm {
     stream.upstream = out.upstream;
   }
 
-  /** The response phase of a begun request (the upstream's answer), then the stream ends. */
+  /**
+   * The response phase and the end of a begun request; when the plugin holds the response (action 1,
+   * no local reply), waits until it continues or replaces it (a directory reply), then ends the stream.
+   */
+  async complete(p: PendingRequest, timeoutMs = 10000): Promise<RequestOutcome> {
+    this.finish(p);
+    return this.released(p, timeoutMs);
+  }
+
+  /** Waits until a finished request's held response is continued or replaced, then ends its stream. */
+  async released(p: PendingRequest, timeoutMs = 10000): Promise<RequestOutcome> {
+    const end = Date.now() + timeoutMs;
+    while (p.stream.responsePaused) {
+      if (Date.now() > end) throw new Error(`response of ${p.input.path} held for ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    this.end(p.id);
+    return p.out;
+  }
+
+  /**
+   * The response phase of a begun request (the upstream's answer), then the stream ends, unless the
+   * plugin holds the response: then it stays open until complete() (or end()) is called.
+   */
   finish(p: PendingRequest): RequestOutcome {
     const { id, input, pinHeader, stream, out } = p;
     if (stream.paused) throw new Error("finish() of a request the plugin has not continued (wait for its directory reply)");
@@ -623,14 +686,26 @@ export class WasmVm {
       out.responseHeaders = new Map(stream.resp);
       // A local reply from the response phase replaces the upstream's answer (Envoy resets the upstream).
       if (this.localReply) out.localReply = this.localReply;
+      else if (out.action === 1) {
+        stream.responsePaused = true;
+        this.stream = null;
+        return out;
+      }
     }
+    this.end(id);
+    return out;
+  }
+
+  /** The end of a stream: on_done, on_log, on_delete (also of one whose response is still held). */
+  end(id: number): void {
+    if (!this.openStreams.has(id)) return;
+    this.stream = this.openStreams.get(id)!;
     // Like Envoy (proxy-wasm-cpp-host), a hook the module does not export is not called.
     this.exports.proxy_on_done?.(id);
     this.exports.proxy_on_log?.(id);
     this.exports.proxy_on_delete?.(id);
     this.openStreams.delete(id);
     this.stream = null;
-    return out;
   }
 }
 
@@ -679,10 +754,16 @@ export interface PendingRequest {
  * request carries it (rendezvous hashing: like MAGLEV, the same key picks the same host for a given
  * host set, and a host change moves only the keys it wins or loses), else round robin.
  */
-export function pickHost(proc: Process, req: Map<string, string>): string | undefined {
+/**
+ * The load balancer: a consistent hash on the process's hash header over the healthy hosts (round robin
+ * without one). `retry` mixes a retry's attempt into the hash, as MAGLEV does on a retry: the pick is
+ * the same for every player of a room, but not the one the hash makes once a dead pod has left.
+ */
+export function pickHost(proc: Process, req: Map<string, string>, retry = ""): string | undefined {
   const healthy = proc.hosts.filter((h) => h.health === "Healthy");
   if (healthy.length === 0) return undefined;
-  const key = proc.hashHeader ? req.get(proc.hashHeader) : undefined;
+  const header = proc.hashHeader ? req.get(proc.hashHeader) : undefined;
+  const key = header === undefined ? undefined : header + retry;
   if (key === undefined) return healthy[proc.rr++ % healthy.length].address;
   let best = healthy[0].address;
   let bestScore = -1n;
