@@ -7,20 +7,43 @@ import path from "node:path";
 import { ROOT, scratchDir } from "../tools/lib/paths";
 import { NginxHashSystem, NginxLuaSystem, HaproxySystem } from "./systems";
 import { EnvoySystem, System } from "../tools/lib/system";
+import { GatewayReplicas } from "../tools/lib/replicas";
+import type { Layout } from "../tools/lib/envoy-config";
 import { runScenario, SCENARIOS, Scenario, SettledResult } from "../tools/lib/churn";
-import { runLiveScenario, describeLive, LIVE_SCENARIOS, LiveScenario, LiveResult } from "../tools/lib/churn";
+import {
+  runLiveScenario,
+  describeLive,
+  percentiles,
+  LIVE_SCENARIOS,
+  LISTED_FAILURE_SCENARIOS,
+  LiveScenario,
+  LiveResult,
+} from "../tools/lib/churn";
 import { runReplicaScenario, ReplicaResult } from "../tools/lib/churn";
 import { makeReplicated, REPLICATED_NAMES } from "./replicated";
 import { groupedBars } from "./svg";
 
-export const SYSTEM_NAMES = ["plugin", "maglev", "nginx", "haproxy", "nginx-lua"] as const;
+export const SYSTEM_NAMES = ["plugin", "plugin-x2", "maglev", "nginx", "haproxy", "nginx-lua"] as const;
 
-export function makeSystem(name: string, dir: string): System {
+/** `envoy`: layout settings of the Envoy systems (no active health checks with --no-health-checks). */
+export function makeSystem(name: string, dir: string, envoy: Partial<Layout> = {}): System {
   switch (name) {
     case "plugin":
-      return new EnvoySystem("plugin", 22000, 22001, dir);
+      return new EnvoySystem("plugin", 22000, 22001, dir, {}, envoy);
+    case "plugin-x2":
+      // Two replicas behind an L4 balancer, sharing an etcd directory: what Higress's two replicas run.
+      return new GatewayReplicas(
+        "plugin-x2",
+        "Envoy + plugin x2 + etcd directory",
+        "two replicas behind an L4 balancer, etcd room directory",
+        {
+          name: "compare-plugin-x2",
+          basePort: 22000,
+          layout: envoy,
+        },
+      );
     case "maglev":
-      return new EnvoySystem("maglev", 22000, 22001, dir);
+      return new EnvoySystem("maglev", 22000, 22001, dir, {}, envoy);
     case "nginx":
       return new NginxHashSystem(22000, dir);
     case "haproxy":
@@ -33,6 +56,8 @@ export function makeSystem(name: string, dir: string): System {
 
 interface Options {
   smoke: boolean;
+  /** Layout of the Envoy systems (`--no-health-checks`). */
+  envoy: Partial<Layout>;
   rooms: number;
   players: number;
   systems: string[];
@@ -49,11 +74,12 @@ interface Options {
 function parse(argv: string[]): Options {
   const o: Options = {
     smoke: false,
+    envoy: {},
     rooms: 150,
     players: 2,
     systems: [...SYSTEM_NAMES],
     scenarios: [...SCENARIOS],
-    live: [...LIVE_SCENARIOS],
+    live: [...LIVE_SCENARIOS, ...LISTED_FAILURE_SCENARIOS],
     liveReps: 3,
     liveRooms: 120,
     replicated: [...REPLICATED_NAMES],
@@ -71,6 +97,7 @@ function parse(argv: string[]): Options {
       o.liveReps = 1;
       o.liveRooms = 8;
       o.replicated = ["plugin+directory", "haproxy"];
+      o.systems = SYSTEM_NAMES.filter((s) => s !== "plugin-x2");
     } else if (a === "--rooms") o.rooms = Number(argv[++i]);
     else if (a === "--players") o.players = Number(argv[++i]);
     else if (a === "--systems") o.systems = argv[++i].split(",");
@@ -84,9 +111,10 @@ function parse(argv: string[]): Options {
       const v = argv[++i];
       o.replicated = v === "none" ? [] : v.split(",");
     } else if (a === "--no-write") o.write = false;
+    else if (a === "--no-health-checks") o.envoy = { healthCheck: false };
     else
       throw new Error(
-        `unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-write)`,
+        `unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-health-checks --no-write)`,
       );
   }
   if ((o.scenarios as string[]).includes("none")) o.scenarios = [];
@@ -94,9 +122,8 @@ function parse(argv: string[]): Options {
   for (const s of o.replicated)
     if (!(REPLICATED_NAMES as readonly string[]).includes(s))
       throw new Error(`unknown replicated system ${s} (known: ${REPLICATED_NAMES.join(", ")})`);
-  for (const s of o.live)
-    if (!(LIVE_SCENARIOS as readonly string[]).includes(s))
-      throw new Error(`unknown no-settle scenario ${s} (known: ${LIVE_SCENARIOS.join(", ")})`);
+  const liveKnown: readonly string[] = [...LIVE_SCENARIOS, ...LISTED_FAILURE_SCENARIOS];
+  for (const s of o.live) if (!liveKnown.includes(s)) throw new Error(`unknown no-settle scenario ${s} (known: ${liveKnown.join(", ")})`);
   for (const s of o.systems) makeSystem(s, "/tmp");
   return o;
 }
@@ -118,8 +145,8 @@ export function table(results: SettledResult[]): string {
 /** Per system and no-settle scenario: totals over the repetitions, and the worst single run. */
 export function liveTable(live: LiveResult[]): string {
   const rows = [
-    "| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins | new rooms on draining |",
-    "|---|---|---|---|---|---|---|---|",
+    "| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins per run | dead pod's rooms together again after the death, p50/p99/max | longest close-to-rejoin of a room's players | not together | new rooms on draining |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const keys = [...new Set(live.map((r) => `${r.system}|${r.scenario}`))];
   for (const k of keys) {
@@ -129,8 +156,11 @@ export function liveTable(live: LiveResult[]): string {
     const worst = Math.max(0, ...ok.map((r) => r.split));
     const drain = ok.some((r) => r.newOnDraining !== undefined) ? String(sum((r) => r.newOnDraining ?? 0)) : "-";
     const errs = runs.length - ok.length;
+    const failed = ok.map((r) => r.failedJoins).join(", ");
+    const regroup = percentiles(ok.flatMap((r) => r.regroupMs ?? []));
+    const fromClose = percentiles(ok.flatMap((r) => r.regroupFromCloseMs ?? []));
     rows.push(
-      `| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${sum((r) => r.failedJoins)} | ${drain} |`,
+      `| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${failed} | ${regroup} | ${fromClose} | ${sum((r) => r.notRegrouped ?? 0)} | ${drain} |`,
     );
   }
   return rows.join("\n");
@@ -151,7 +181,7 @@ async function main(): Promise<void> {
   const systems: Record<string, { label: string; key: string; how: string }> = {};
   for (const name of o.systems) {
     for (const scenario of o.scenarios) {
-      const sys = makeSystem(name, scratchDir(`compare-${name}-${scenario}`));
+      const sys = makeSystem(name, scratchDir(`compare-${name}-${scenario}`), o.envoy);
       systems[name] = { label: sys.label, key: sys.key, how: sys.how };
       const r = await runScenario(sys, scenario, { rooms: o.rooms, players: o.players, podBasePort: 22100 });
       results.push(r);
@@ -165,7 +195,7 @@ async function main(): Promise<void> {
   for (let rep = 1; rep <= o.liveReps; rep++) {
     for (const scenario of o.live) {
       for (const name of o.systems) {
-        const sys = makeSystem(name, scratchDir(`compare-live-${name}-${scenario}`));
+        const sys = makeSystem(name, scratchDir(`compare-live-${name}-${scenario}`), o.envoy);
         systems[name] = { label: sys.label, key: sys.key, how: sys.how };
         const r = await runLiveScenario(sys, scenario, { rooms: o.liveRooms, players: 4, podBasePort: 22100 });
         live.push(r);

@@ -29,6 +29,7 @@ async function repeat(scenario: LiveScenario, index: number, mode: (typeof MODES
     assert.equal(r.moved, 0, `rooms moved off a pod that stayed, run ${rep}`);
     assert.equal(r.dropped, 0, `sockets dropped on pods that stayed, run ${rep}`);
     assert.equal(r.unconnected, 0, `players never got back in, run ${rep}`);
+    assert.equal(r.notRegrouped, 0, `rooms of a dead pod not together again on one pod, run ${rep}`);
     if (r.newOnDraining !== undefined) assert.equal(r.newOnDraining, 0, `new rooms on draining pods, run ${rep}`);
     assert.ok(r.newRooms > 100 && r.joins > 0);
     // A pod that dies, stops or leaves never reaches a player: the gateway retries the join on another pod.

@@ -5,5 +5,14 @@
 // L4 balancer.
 export { ChurnResult, DropWatch } from "./result";
 export { runScenario, SCENARIOS, Scenario, SettledResult, RunOptions } from "./settled";
-export { runLiveScenario, describeLive, LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario, LiveResult, LiveOptions } from "./live";
+export {
+  runLiveScenario,
+  describeLive,
+  percentiles,
+  LIVE_SCENARIOS,
+  LISTED_FAILURE_SCENARIOS,
+  LiveScenario,
+  LiveResult,
+  LiveOptions,
+} from "./live";
 export { runReplicaScenario, ReplicaResult } from "./replicas";

@@ -14,15 +14,17 @@ import { sleep } from "../wait";
 import { System } from "../system";
 import { LivePlayer, Session } from "../players";
 import { ChurnResult, emptyChurn, measured } from "./result";
+import { PacketDrop } from "../packet-drop";
 
 export const LIVE_SCENARIOS = ["pod-killed", "scale-in", "endpoint-removed", "drain", "rolling-update"] as const;
 /**
  * Failures Kubernetes is slow to notice, where the pod's endpoint stays listed for the whole run:
  * a crash (connections refused), a hung server (connections accepted, never answered; its players'
- * sockets go silent, and clients drop a socket silent for 3 s), and a crash loop (the pod comes back
- * empty on its address 1.5 s after the crash).
+ * sockets go silent, and clients drop a socket silent for 3 s), a lost node (every packet dropped:
+ * connects time out, sockets go silent), and a crash loop (the pod comes back empty on its address
+ * 1.5 s after the crash).
  */
-export const LISTED_FAILURE_SCENARIOS = ["pod-killed-listed", "pod-hung", "crash-loop"] as const;
+export const LISTED_FAILURE_SCENARIOS = ["pod-killed-listed", "pod-hung", "node-lost", "crash-loop"] as const;
 export type LiveScenario = (typeof LIVE_SCENARIOS)[number] | (typeof LISTED_FAILURE_SCENARIOS)[number];
 
 export interface LiveOptions {
@@ -59,6 +61,56 @@ export interface LiveResult extends ChurnResult {
   newOnDraining?: number;
   /** Up to five split rooms, "room: pod@ms-ms pod@ms-ms", to read in a failure message. */
   examples: string[];
+  /**
+   * Rooms that were on a pod that died (killed, hung, cut off): for each, how long until all its players
+   * were connected again on one live pod, from the death; and the longest any of its players took to be
+   * back after its own socket there closed (what the gateway adds to a client's reconnect).
+   */
+  regroupMs: number[];
+  regroupFromCloseMs: number[];
+  /** Of those rooms, the ones whose players were not all together again on one pod by the end of the run. */
+  notRegrouped: number;
+}
+
+/**
+ * For each room on a pod that died: when every player that was on it had a socket open again on one
+ * live pod (ms after the death), and the longest a player of it took from its socket's close to that.
+ */
+function regroupTimes(byRoom: Map<string, LivePlayer[]>, deadAt: Map<string, number>, r: LiveResult): void {
+  for (const players of byRoom.values()) {
+    let died = -1;
+    let slowest = 0;
+    let back = -Infinity;
+    const podsAfter = new Set<string>();
+    let everyone = true;
+    for (const p of players) {
+      const onDead = p.sessions.find((s) => deadAt.has(s.pod) && s.open < deadAt.get(s.pod)! && s.close >= deadAt.get(s.pod)!);
+      if (!onDead) continue;
+      died = deadAt.get(onDead.pod)!;
+      const next = p.sessions.find((s) => s.open > died && !deadAt.has(s.pod));
+      if (!next) everyone = false;
+      else {
+        back = Math.max(back, next.open);
+        slowest = Math.max(slowest, next.open - onDead.close);
+        podsAfter.add(next.pod);
+      }
+    }
+    if (died < 0) continue;
+    if (!everyone || podsAfter.size !== 1) {
+      r.notRegrouped++;
+      continue;
+    }
+    r.regroupMs.push(back - died);
+    r.regroupFromCloseMs.push(slowest);
+  }
+}
+
+/** p50, p99 and max of `xs`, "-" if empty. */
+export function percentiles(xs: number[]): string {
+  if (xs.length === 0) return "-";
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  return `${at(0.5)}/${at(0.99)}/${s[s.length - 1]} ms`;
 }
 
 /** Rooms whose players overlapped in time on different pods; a socket's end is capped at its pod's death. */
@@ -106,6 +158,9 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     joins: 0,
     unconnected: 0,
     examples: [],
+    regroupMs: [],
+    regroupFromCloseMs: [],
+    notRegrouped: 0,
   };
   const delay = o.reconnectDelayMs ?? 50;
   const pods = new PodFleet(o.podBasePort);
@@ -129,6 +184,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     }
     byRoom.set(room, list);
   };
+  let lostNode: PacketDrop | null = null;
   const stop = async (victims: PodProcess[], signal: NodeJS.Signals) => {
     for (const v of victims) deadAt.set(v.id, Date.now());
     await Promise.all(victims.map((v) => v.kill(signal)));
@@ -188,6 +244,14 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
           const victim = pods.pods[1];
           deadAt.set(victim.id, Date.now());
           victim.proc.kill("SIGSTOP");
+          pods.setState(victim.id, "killed");
+          break;
+        }
+        case "node-lost": {
+          // The pod's node is cut off: packets to and from it are dropped; the endpoint stays listed.
+          const victim = pods.pods[1];
+          deadAt.set(victim.id, Date.now());
+          lostNode = await PacketDrop.start(victim.port);
           pods.setState(victim.id, "killed");
           break;
         }
@@ -259,7 +323,9 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
       await sleep(300);
       r.unconnected = all.filter((p) => !p.connected).length;
       await Promise.all(all.map((p) => p.stop()));
+      await lostNode?.stop();
 
+      regroupTimes(byRoom, deadAt, r);
       const split = splitRooms(byRoom, deadAt);
       r.split = split.length;
       r.examples = split.slice(0, 5);
@@ -285,8 +351,8 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         r.newOnDraining = onDraining;
       }
     },
-    // A failed run stops its players too.
-    () => Promise.all(all.map((p) => p.stop().catch(() => undefined))),
+    // A failed run stops its players too, and lets a lost node's packets through again.
+    () => Promise.all([...all.map((p) => p.stop().catch(() => undefined)), lostNode?.stop()]),
   );
 }
 
@@ -295,6 +361,10 @@ export function describeLive(r: LiveResult): string {
   return (
     `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
     `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
-    `unconnected ${r.unconnected}, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`
+    `unconnected ${r.unconnected}` +
+    (r.regroupMs.length + r.notRegrouped > 0
+      ? `, dead pod's rooms together again (p50/p99/max) ${percentiles(r.regroupMs)} after the death, ${percentiles(r.regroupFromCloseMs)} from a player's close to its rejoin${r.notRegrouped ? `, ${r.notRegrouped} not together` : ""}`
+      : "") +
+    `, ${r.seconds.toFixed(1)} s${r.error ? `, error ${r.error}` : ""}`
   );
 }
