@@ -29,12 +29,13 @@ async function together(set: ReplicaSet, roomIds: string[], perRoom: number): Pr
   );
 }
 
-/** A player that retries every 50 ms while the gateways notice a dead pod, as clients do. */
-async function joinRetrying(set: ReplicaSet, room: string): Promise<Joined> {
+/** A player that retries every 50 ms while the gateways notice a dead pod, as clients do; counts its failed attempts. */
+async function joinRetrying(set: ReplicaSet, room: string, failures = { count: 0 }): Promise<Joined> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await join(set.url(room));
     } catch (e) {
+      failures.count++;
       if (attempt > 100) throw e;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -121,14 +122,17 @@ test("(c) a pod is killed and its players reconnect at once through both replica
     const victim = set.fleet.pods[1];
     const orphans = [...before.pods].filter(([, p]) => p === victim.id).map(([r]) => r);
     await victim.kill("SIGKILL");
-    // Everyone of the victim's rooms comes back at once (retrying while the gateways notice).
+    // Everyone of the victim's rooms comes back at once (the gateways retry joins the dead pod refuses).
+    const failures = { count: 0 };
     const back = await mapLimit(
       orphans.flatMap((r) => [r, r, r, r]),
       200,
-      (room) => joinRetrying(set, room),
+      (room) => joinRetrying(set, room, failures),
     );
     const after = assignment(back);
-    console.log(`(c) ${orphans.length} rooms re-pinned; directory conflicts ${await set.stat("directory.conflicts_total")}`);
+    console.log(
+      `(c) ${orphans.length} rooms re-pinned; failed joins ${failures.count}; directory conflicts ${await set.stat("directory.conflicts_total")}, upgrades held ${await set.stat("directory.held_upgrades_total")}`,
+    );
     assert.deepEqual(after.split, []);
     for (const pod of after.pods.values()) assert.notEqual(pod, victim.id);
     // The replicas agree with the directory on every re-pinned room.

@@ -145,14 +145,16 @@ function higressEnvoyFilter(): object {
           },
         },
         {
-          // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room.
-          // No join retries here: with two replicas a retried and an unretried player of one room can reach
-          // two pods (one-replica/ adds them).
+          // The hash the cluster's MAGLEV uses: the room hash the plugin puts on every request of a room;
+          // and join retries: a join a dead or hung pod fails goes to another pod before the player sees an
+          // error (with replicas, the room directory settles where a retried room lands before its 101).
           applyTo: "HTTP_ROUTE",
           match: { context: "GATEWAY", routeConfiguration: { vhost: { route: { name: HIGRESS_SETTINGS.gameRoute } } } },
           patch: {
             operation: "MERGE",
-            value: { route: { hash_policy: [{ header: { header_name: HASH_HEADER } }] } },
+            value: {
+              route: { hash_policy: [{ header: { header_name: HASH_HEADER } }], timeout: UPGRADE_TIMEOUT, retry_policy: RETRY_POLICY },
+            },
           },
         },
       ],
@@ -193,20 +195,13 @@ function higressKustomization(): object {
   };
 }
 
-/** One gateway replica: the base without the room directory, and with join retries on the game route. */
+/** One gateway replica: the base without the room directory. */
 function higressOneReplica(): object {
-  const retries = [
-    { op: "add", path: "/spec/configPatches/2/patch/value/route/timeout", value: UPGRADE_TIMEOUT },
-    { op: "add", path: "/spec/configPatches/2/patch/value/route/retry_policy", value: RETRY_POLICY },
-  ];
   return {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     resources: ["../base"],
-    patches: [
-      { target: { kind: "WasmPlugin", name: "room-affinity" }, patch: "- op: remove\n  path: /spec/defaultConfig/directory\n" },
-      { target: { kind: "EnvoyFilter", name: "room-affinity" }, patch: toYaml(retries) },
-    ],
+    patches: [{ target: { kind: "WasmPlugin", name: "room-affinity" }, patch: "- op: remove\n  path: /spec/defaultConfig/directory\n" }],
   };
 }
 

@@ -10,7 +10,7 @@ import { PodFleet, viewOf } from "./pods";
 import { Etcd } from "./etcd";
 import { L4Balancer } from "./balancer";
 import { scratchDir } from "./paths";
-import { Member } from "./system";
+import { Member, System } from "./system";
 import { Layout } from "./envoy-config";
 
 /** A gateway run as several replicas behind one L4 balancer, as the two-replica scenario sees it. */
@@ -45,12 +45,17 @@ export interface ReplicaOptions {
   layout?: Partial<Layout>;
 }
 
-/** Envoy replicas (with or without the plugin's directory) behind an L4 balancer. */
-export class GatewayReplicas implements ReplicatedSystem {
+/**
+ * Envoy replicas (with or without the plugin's directory) behind an L4 balancer; also a System, so the
+ * live churn scenarios run through replicas as through one gateway.
+ */
+export class GatewayReplicas implements ReplicatedSystem, System {
   gateways: Gateway[] = [];
   balancer: L4Balancer | null = null;
   etcd: Etcd | null = null;
+  readonly key = "path:appId:roomId";
   private dir: string;
+  private reloads = 0;
 
   constructor(
     public readonly name: string,
@@ -81,10 +86,9 @@ export class GatewayReplicas implements ReplicatedSystem {
             dir: path.join(this.dir, `gw${i + 1}`),
             listenPort: o.basePort + 4 + 2 * i,
             adminPort: o.basePort + 5 + 2 * i,
-            // No join retries across replicas (docs/stock-envoy.md, "Several gateway replicas"), unless a layout asks.
             endpoints: members,
             pluginConfig,
-            layout: { directoryPort: this.etcd?.clientPort, retries: false, ...(o.layout ?? {}) },
+            layout: { directoryPort: this.etcd?.clientPort, ...(o.layout ?? {}) },
             start: { logLevel: "warning", wasmLogLevel: "info" },
           }),
         );
@@ -105,6 +109,17 @@ export class GatewayReplicas implements ReplicatedSystem {
   async setMembers(members: Member[]): Promise<void> {
     for (const gw of this.gateways) gw.setEndpoints(members);
     await Promise.all(this.gateways.map((gw) => gw.settle(viewOf(members), 20000)));
+  }
+
+  /** A configuration reload on every replica at once: the plugin's (ECDS) and the routes (RDS). */
+  async reload(): Promise<void> {
+    this.reloads++;
+    for (const gw of this.gateways) {
+      if (this.o.layout?.plugin !== false)
+        gw.pushPluginConfig({ ...JSON.parse(gw.layout.pluginConfig), entryTtlSeconds: 86400 + this.reloads });
+      gw.reloadRoutes();
+    }
+    await Promise.all(this.gateways.map((gw) => gw.waitRoutes()));
   }
 
   async restart(i: number): Promise<void> {
