@@ -228,7 +228,9 @@ async function main(): Promise<void> {
       players: results.length ? o.players : (prev.players ?? o.players),
       systems: results.length || live.length ? systems : (prev.systems ?? systems),
       results: results.length ? results : (prev.results ?? []),
-      live: live.length ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, results: live } : prev.live,
+      live: live.length
+        ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, healthChecks: o.envoy.healthCheck !== false, results: live }
+        : prev.live,
       replicated: replicated.length ? { date: now, rooms: o.rooms, systems: replicatedSystems, results: replicated } : prev.replicated,
     };
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });

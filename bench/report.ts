@@ -579,9 +579,13 @@ export function render(): string {
         "connected to different pods at the same moment. Scenarios: **pod-killed** SIGKILL, the endpoint withdrawn 2 s later;",
         "**scale-in** 5 -> 3, the pods stop 300 ms before their endpoints go; **endpoint-removed** the endpoint goes, the pod",
         "stops 1 s later; **drain** 2 of 4 pods drain while a third of the rooms' players reconnect at once; **rolling-update**",
-        "3 new pods, the 3 old drain, then stop together 1.5 s later.",
-        `Each scenario ran ${l.reps} times per system, the systems interleaved in each round. Failed joins are attempts that`,
-        "failed and were retried 50 ms later (mostly joins that reached a dead pod before the gateway noticed).",
+        "3 new pods, the 3 old drain, then stop together 1.5 s later. Endpoint listed to the end: **pod-killed-listed** SIGKILL;",
+        "**pod-hung** SIGSTOP (connections accepted, never answered); **node-lost** every packet to and from the pod dropped;",
+        "**crash-loop** SIGKILL, back empty on its address 1.5 s later. Players ping every second and drop a socket silent for 3 s.",
+        `Each scenario ran ${l.reps} times per system, the systems interleaved in each round${l.healthChecks === false ? ", Envoy without active health checks" : ""}. Failed joins are attempts that`,
+        "failed and were retried 50 ms later. The regroup columns cover the rooms of a pod that died: how long until all their",
+        "players were on one live pod again after the death, and the longest a player of such a room took from its socket's",
+        "close to its rejoin (what the gateway adds to a client's reconnect).",
         "",
       );
       out.push(liveTable(l.results), "");

@@ -24,6 +24,7 @@ import { MemoryStore, lookup } from "./memory-store";
 const CLUSTER = "game_pods";
 const POD_A = "10.0.0.1:8080";
 const POD_B = "10.0.0.2:8080";
+const POD_C = "10.0.0.3:8080";
 const NOW_MS: u64 = 1_700_000_000_000;
 const NOW_S: u32 = <u32>(NOW_MS / 1000);
 /** The clock of the response phase, at NOW_MS. */
@@ -56,6 +57,12 @@ function decider(config: string = "{}", history: TableHistory | null = null, sto
   const c = parseConfig(Uint8Array.wrap(String.UTF8.encode(config))).config!;
   const table = new AffinityTable(store, "ra", 64, 8, 3600, 10);
   return new RequestDecider(routesOf(c), table, history);
+}
+
+/** A decider whose rooms a room directory settles (the table is written only once it has). */
+function settledByDirectory(): RequestDecider {
+  const table = new AffinityTable(new MemoryStore(), "ra", 64, 8, 3600, 10);
+  return new RequestDecider(routesOf(parseConfig(Uint8Array.wrap(String.UTF8.encode("{}"))).config!), table, null, 0, true);
 }
 
 function join(path: string, websocket: bool = true, host: string = "game.example.com"): RequestFacts {
@@ -301,6 +308,43 @@ describe("response decision", () => {
     expect(d.action).toBe(ResponseAction.Learned);
     expect(d.conflict).toBe(true);
     expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_A);
+  });
+  it("with a directory, leaves a new room's pod to the directory: Pending, nothing written", () => {
+    const dc = settledByDirectory();
+    const d = dc.afterResponse(learning(), POD_B, "101", AT_NOW);
+    expect(d.action).toBe(ResponseAction.Learned);
+    expect(d.resolution!.outcome).toBe(Outcome.Pending);
+    expect(d.conflict).toBe(false);
+    expect(lookup(dc.table, 42, NOW_S)).toBeNull();
+  });
+  it("with a directory, leaves a room whose pin was not honoured to the directory: Pending, the old pin stays", () => {
+    const dc = settledByDirectory();
+    dc.table.learn(42, NOW_S, POD_A);
+    const d = dc.afterResponse(pinnedTo(POD_A), POD_B, "101", AT_NOW);
+    expect(d.action).toBe(ResponseAction.Corrected);
+    expect(d.resolution!.outcome).toBe(Outcome.Pending);
+    expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_A);
+  });
+  it("with a directory, a player that reached the room's settled pod needs nothing settled", () => {
+    const dc = settledByDirectory();
+    dc.table.settle(42, NOW_S, POD_B);
+    const d = dc.afterResponse(learning(), POD_B, "101", AT_NOW);
+    expect(d.resolution!.outcome).toBe(Outcome.Hit);
+    expect(d.conflict).toBe(false);
+  });
+  it("with a directory, a player that reached another pod than the room's settled one is a conflict", () => {
+    const dc = settledByDirectory();
+    dc.table.settle(42, NOW_S, POD_A);
+    expect(dc.afterResponse(learning(), POD_B, "101", AT_NOW).conflict).toBe(true);
+    // The room moved (settled on POD_C) while this player's pin to POD_A was not honoured: a conflict too.
+    dc.table.settle(42, NOW_S, POD_C);
+    expect(dc.afterResponse(pinnedTo(POD_A), POD_B, "101", AT_NOW).conflict).toBe(true);
+  });
+  it("commit writes what the directory could not settle, as without one", () => {
+    const dc = settledByDirectory();
+    const d = dc.commit(ResponseAction.Learned, learning(), NOW_S, POD_B);
+    expect(d.resolution!.outcome).toBe(Outcome.Pinned);
+    expect(lookup(dc.table, 42, NOW_S)!.address).toBe(POD_B);
   });
   it("builds no pin for an upgrade the upstream refused (431) or answered without upgrading (200)", () => {
     const dc = decider();

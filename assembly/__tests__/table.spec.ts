@@ -72,6 +72,14 @@ describe("affinity table", () => {
     expect(r.address).toBe("B");
     expect(lookup(t, 42, 1002)!.address).toBe("B");
   });
+  it("settles a room where the directory holds it, whatever the table held", () => {
+    const t = newTable(new MemoryStore());
+    expect(t.settle(42, 1000, "A").outcome).toBe(Outcome.Pinned);
+    expect(t.settle(42, 1001, "A").outcome).toBe(Outcome.Hit);
+    const moved = t.settle(42, 1002, "B");
+    expect(moved.outcome).toBe(Outcome.Repinned);
+    expect(lookup(t, 42, 1003)!.address).toBe("B");
+  });
   it("refreshes lastSeen on hits only after refreshSeconds", () => {
     const s = new MemoryStore();
     const t = newTable(s);
