@@ -160,7 +160,7 @@ function instructionSection(ir: any, join: any): string[] {
   out.push(
     "",
     "A join is a keyed GET with `websocketOnly: false`; a plain request is the same GET with the default `websocketOnly: true`",
-    "(not an upgrade, so the plugin passes it). The baseline is the build given to `npm run bench --baseline`.",
+    "(not an upgrade, so the plugin passes it). The baseline is the build given to `npm run bench -- --baseline OLD_ENVOY_WASM`.",
     "",
     "| difference | instructions |",
     "|---|---|",
