@@ -14,10 +14,10 @@ import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-repli
 const SERVICE = "redis.static";
 const path = (room: string) => `/ws?appId=a1&roomId=${room}`;
 
-/** One Higress replica sharing `redis` as its directory, with `directory` settings over the test's. */
-function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}): Promise<WasmVm> {
+/** One Higress replica sharing `redis` as its directory, with `directory` settings over the test's (and `plugin` settings). */
+function replica(redis: Redis, hosts: UpstreamHost[], directory: object = {}, plugin: object = {}): Promise<WasmVm> {
   return higressReplica(
-    { directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } },
+    { ...plugin, directory: { type: "redis", serviceName: SERVICE, servicePort: redis.port, timeout: 200, ...directory } },
     hosts,
     redis.port,
   );
@@ -119,7 +119,7 @@ test("Higress + Redis: a pod dies; one replica ejected it, the other's gateway r
   await withRedis("redis-g", 26386, async (redis) => {
     // Each replica its own view of the pods (its own health checks).
     const [view1, view2] = [hostsOf(4), hostsOf(4)];
-    const [r1, r2] = [await replica(redis, view1), await replica(redis, view2)];
+    const [r1, r2] = [await replica(redis, view1, {}, { logDecision: true }), await replica(redis, view2, {}, { logDecision: true })];
     const rooms = Array.from({ length: 120 }, (_, i) => `g${i}`);
     const home = new Map<string, string>();
     for (const room of rooms) {
@@ -147,6 +147,8 @@ test("Higress + Redis: a pod dies; one replica ejected it, the other's gateway r
         const out = await x.vm.released(x.p);
         if (out.localReply || !out.upstream) {
           refused++;
+          // The access log says why (the upgrade was held for the directory, then refused).
+          assert.equal(out.filterState.get("wasm.room_affinity_decision"), "elsewhere");
           pending.push({ vm: x.vm, room: x.room });
         } else on.set(x.room, (on.get(x.room) ?? new Set()).add(out.upstream));
       }

@@ -19,6 +19,7 @@ import { ROOM_ELSEWHERE } from "../request/local-replies";
 import { AffinityTable } from "../table/table";
 import { ResponseAction, ResponseDecision } from "../request/decision";
 import { Metrics } from "./metrics";
+import { logDecision } from "./access-log";
 
 /** A join paused for a lookup, resumed when the lookup ends (pinned to `address` if one was found). */
 export abstract class PausedJoin {
@@ -69,6 +70,8 @@ export class DirectoryCoordinator {
     private readonly members: MembershipCheck,
     private readonly metrics: Metrics,
     private readonly rootId: u32,
+    /** `logDecision`: a held upgrade refused later says so in the access log. */
+    private readonly logDecisions: bool = false,
   ) {}
 
   /**
@@ -228,8 +231,10 @@ export class DirectoryCoordinator {
     } else m.add(m.rejectElsewhere, h.streams.length);
     for (let k = 0; k < h.streams.length; k++) {
       if (!setEffectiveContext(h.streams[k])) continue; // the player left while waiting
-      if (refuse) sendLocalResponse(ROOM_ELSEWHERE.status, ROOM_ELSEWHERE.details, ROOM_ELSEWHERE.body, ROOM_ELSEWHERE.headers);
-      else continueResponse();
+      if (refuse) {
+        if (this.logDecisions) logDecision(null, "elsewhere");
+        sendLocalResponse(ROOM_ELSEWHERE.status, ROOM_ELSEWHERE.details, ROOM_ELSEWHERE.body, ROOM_ELSEWHERE.headers);
+      } else continueResponse();
     }
     setEffectiveContext(this.rootId);
   }

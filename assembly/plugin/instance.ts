@@ -157,6 +157,7 @@ export function buildInstance(
       new SnapshotMembership(snapshots),
       metrics,
       rootId,
+      c.logDecision,
     );
   }
   const membership = platform.membershipSource(c, snapshots, metrics);
