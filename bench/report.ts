@@ -582,7 +582,7 @@ export function render(): string {
         "3 new pods, the 3 old drain, then stop together 1.5 s later. Endpoint listed to the end: **pod-killed-listed** SIGKILL;",
         "**pod-hung** SIGSTOP (connections accepted, never answered); **node-lost** every packet to and from the pod dropped;",
         "**crash-loop** SIGKILL, back empty on its address 1.5 s later. Players ping every second and drop a socket silent for 3 s.",
-        `Each scenario ran ${l.reps} times per system, the systems interleaved in each round${l.healthChecks === false ? ", Envoy without active health checks" : ""}. Failed joins are attempts that`,
+        `Each scenario ran ${l.reps} times per system on ${String(l.date).slice(0, 10)}, the systems interleaved in each round${l.healthChecks === false ? ", Envoy without active health checks" : ", Envoy with active health checks every second"}; plugin-x2 is two replicas with an etcd directory. Failed joins are attempts that`,
         "failed and were retried 50 ms later. The regroup columns cover the rooms of a pod that died: how long until all their",
         "players were on one live pod again after the death, and the longest a player of such a room took from its socket's",
         "close to its rejoin (what the gateway adds to a client's reconnect).",
