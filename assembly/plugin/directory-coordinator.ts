@@ -39,8 +39,8 @@ class HeldRecord {
 export const enum RecordStart {
   /** The write went out and the upgrade waits for it (the hook stops iteration). */
   Waiting = 0,
-  /** No write went out (none could be sent, or the directory is failing): the table records the room now. */
-  NotSent = 1,
+  /** Nothing to wait for (no write could go out, or the directory is failing): the table records the room now. */
+  NotHeld = 1,
   /** Another player of this room here waits for its record on another pod: refuse this one. */
   Elsewhere = 2,
 }
@@ -113,11 +113,12 @@ export class DirectoryCoordinator {
       m.inc(m.dirHeld);
       return RecordStart.Waiting;
     }
-    if (this.failing) return RecordStart.NotSent;
     this.transport.currentStream = streamId;
     const sent = from.length == 0 ? this.directory.claim(fingerprint, to, nowMs) : this.directory.move(fingerprint, from, to, nowMs);
-    if (!sent) return RecordStart.NotSent;
+    if (!sent) return RecordStart.NotHeld;
     m.inc(m.dirWrites);
+    // A store that is failing still gets the write (it may be back), but nobody waits for it.
+    if (this.failing) return RecordStart.NotHeld;
     m.inc(m.dirHeld);
     const h = new HeldRecord(from, to);
     h.streams.push(streamId);
