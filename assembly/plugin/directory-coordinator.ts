@@ -223,9 +223,7 @@ export class DirectoryCoordinator {
     let refuse = winner.length > 0;
     if (!refuse) {
       const action = h.from.length == 0 ? ResponseAction.Learned : ResponseAction.Corrected;
-      const res =
-        action == ResponseAction.Learned ? this.table.learn(fingerprint, now, h.to) : this.table.correct(fingerprint, now, h.from, h.to);
-      const d = new ResponseDecision(action, res, h.to);
+      const d = new ResponseDecision(action, this.table.record(fingerprint, now, h.from, h.to), h.to);
       m.countResponse(d);
       refuse = d.conflict;
       if (refuse) m.add(m.rejectElsewhere, h.streams.length - 1); // countResponse counted one

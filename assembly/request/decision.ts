@@ -286,11 +286,8 @@ export class RequestDecider {
    * Called by afterResponse, and by the stream when the directory cannot settle the room (failing open).
    */
   commit(action: ResponseAction, s: StreamState, now: u32, upstream: string): ResponseDecision {
-    const res =
-      action == ResponseAction.Learned
-        ? this.table.learn(s.fingerprint, now, upstream)
-        : this.table.correct(s.fingerprint, now, s.pinned, upstream);
-    return new ResponseDecision(action, res, upstream);
+    const from = action == ResponseAction.Learned ? "" : s.pinned;
+    return new ResponseDecision(action, this.table.record(s.fingerprint, now, from, upstream), upstream);
   }
 
   /**

@@ -240,6 +240,15 @@ export class AffinityTable extends BucketKeys {
   }
 
   /**
+   * A 101 taught the table the room's pod: a new room (`from` empty) is learned, a room whose pin to
+   * `from` was not honoured is corrected. Called by the decider, and by the directory coordinator once
+   * the directory has answered.
+   */
+  record(fingerprint: u64, now: u32, from: string, to: string): Resolution {
+    return from.length == 0 ? this.learn(fingerprint, now, to) : this.correct(fingerprint, now, from, to);
+  }
+
+  /**
    * Called by the directory coordinator: the room directory holds the room on `address` (this replica's
    * write stood, or another replica's came first): pin it there, whatever this table held.
    */
