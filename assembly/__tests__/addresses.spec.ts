@@ -34,6 +34,15 @@ describe("AddressNames", () => {
     }
   });
 
+  it("hands back one string per pod for a whole cluster, whatever slots their bytes hash to", () => {
+    const names = new AddressNames();
+    const first: string[] = [];
+    for (let i = 0; i < 150; i++) first.push(nameOf(names, "10.2.0." + i.toString() + ":8080"));
+    for (let i = 0; i < 150; i++) {
+      expect(changetype<usize>(nameOf(names, "10.2.0." + i.toString() + ":8080"))).toBe(changetype<usize>(first[i]));
+    }
+  });
+
   it("tells apart addresses that differ only in length", () => {
     const names = new AddressNames();
     expect(nameOf(names, "10.0.0.1:80")).toBe("10.0.0.1:80");

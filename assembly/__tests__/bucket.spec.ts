@@ -64,6 +64,16 @@ describe("bucket codec", () => {
     expect(decodeBucket(b)![0].lastSeen).toBe(2);
     expect(findEntry(b, 5)).toBeNull();
   });
+  it("starts a reused cursor afresh on each walk, whatever the walk before it found", () => {
+    const cursor = new BucketCursor(new Uint8Array(0));
+    const corrupt = encodeBucket(TWO_ENTRIES()).slice(0, 5);
+    expect(findEntry(corrupt, 1, cursor)).toBeNull();
+    expect(cursor.valid).toBe(false);
+    const b = encodeBucket(TWO_ENTRIES());
+    expect(findEntry(b, 0xffffffffffffffff, cursor)!.address).toBe("[::1]:80");
+    expect(findEntry(b, 1, cursor)!.lastSeen).toBe(2);
+    expect(cursor.valid).toBe(true);
+  });
 });
 
 describe("bucket rules", () => {

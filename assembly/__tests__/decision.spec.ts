@@ -1,7 +1,7 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The request decision without a host: one case per outcome of each phase.
 import { parseConfig } from "../config/config";
-import { AffinityTable, Outcome } from "../table/table";
+import { AffinityTable, Outcome, Resolution } from "../table/table";
 import { TableHistory } from "../table/history";
 import {
   RequestDecider,
@@ -154,7 +154,10 @@ describe("request decision", () => {
     expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("h2c")))).toBe(false);
     expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocke\x7f")))).toBe(false);
     expect(upgradesToWebSocket(Uint8Array.wrap(String.UTF8.encode("websocket2")))).toBe(false);
-    expect(upgradesToWebSocket(null)).toBe(false);
+    const within = Uint8Array.wrap(String.UTF8.encode("upgrade=websocket;"));
+    expect(upgradesToWebSocket(within, 8, 17)).toBe(true);
+    expect(upgradesToWebSocket(within, 8, 18)).toBe(false);
+    expect(upgradesToWebSocket(within, 9, 18)).toBe(false);
   });
   it("passes a request without a room key through (passthrough policy)", () => {
     const d = decider().decide(join("/ws?appId=a1"));
@@ -212,6 +215,38 @@ describe("request decision", () => {
     expect(next.address).toBe(POD_A);
     expect(next.roomHash).toBe(first.roomHash);
     expect(dc.streamState(next, join(ROOM)).pinned).toBe(POD_A);
+  });
+  it("leaves nothing of an earlier request in a decision and resolution the request hook reuses", () => {
+    const dc = decider('{"onMissingKey":"reject"}');
+    const d = new RequestDecision();
+    const found = new Resolution();
+    dc.table.learn(dc.decide(join(ROOM)).fingerprint, NOW_S, POD_A);
+    expect(dc.decide(join(ROOM), d, found).address).toBe(POD_A);
+    expect(d.key).not.toBeNull();
+    dc.decide(join("/ws?appId=a1"), d, found);
+    expect(d.action).toBe(RequestAction.Reject);
+    expect(d.key).toBeNull();
+    expect(d.address).toBe("");
+    expect(d.fingerprint).toBe(0);
+    dc.decide(join("/ws?appId=a1&roomId=new"), d, found);
+    expect(d.action).toBe(RequestAction.Learn);
+    expect(d.rejectionDetail).toBe("");
+    expect(found.address).toBe("");
+    expect(found.outcome).toBe(Outcome.NoPlacement);
+  });
+  it("empties reused facts: nothing of the request before reaches the next", () => {
+    const f = join(ROOM);
+    expect(f.nowMs).toBe(NOW_MS);
+    const host = new CountingFacts();
+    f.reset(host);
+    expect(f.isWebSocket).toBe(false);
+    expect(f.pathEnd - f.pathStart).toBe(0);
+    expect(f.host).toBe("");
+    expect(f.clusterRead).toBe(false);
+    expect(f.cluster).toBe(CLUSTER);
+    expect(f.nowMs).toBe(NOW_MS);
+    expect(host.clusterReads).toBe(1);
+    expect(host.clockReads).toBe(1);
   });
   it("carries a room over from a previous table geometry and pins it there", () => {
     const store = new MemoryStore();

@@ -101,6 +101,24 @@ describe("room key", () => {
   it("handles an empty path buffer", () => {
     expect(key("")).toBe("status 1 appId");
   });
+  it("reads the path from a range of larger bytes (the headers it was read with)", () => {
+    const around = bytes("xx/ws/./?appId=a1&roomId=r9yy");
+    const r = buildRoomKey(around, spec, 2, around.length - 2);
+    expect(text(r.key)).toBe("/ws:a1:r9");
+    expect(r.length).toBe(9);
+    expect(buildRoomKey(around, spec, 2, 1).status).toBe(KeyStatus.Missing);
+    expect(buildRoomKey(around, spec, 0, around.length + 1).status).toBe(KeyStatus.Missing);
+  });
+  it("rewrites one result per spec: a missing key after a found one says so, with no key", () => {
+    const s = new KeySpec(["appId", "roomId"], true, 512);
+    const found = buildRoomKey(bytes("/ws?appId=a&roomId=1"), s);
+    expect(found.status).toBe(KeyStatus.Ok);
+    const missing = buildRoomKey(bytes("/ws?appId=a"), s);
+    expect(missing.status).toBe(KeyStatus.Missing);
+    expect(missing.missingParam).toBe("roomId");
+    expect(missing.key).toBeNull();
+    expect(buildRoomKey(bytes("/ws?appId=b&roomId=2"), s).missingParam).toBe("");
+  });
   it("formDecode decodes in place ranges", () => {
     const src = bytes("x%41+b");
     const dst = new Uint8Array(src.length);

@@ -1,5 +1,5 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-import { encodePairs, decodePairs, findPairValue } from "../abi/pairs";
+import { encodePairs, decodePairs, findPairValue, locatePairValue, ValueSpan } from "../abi/pairs";
 
 /** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */
 const HANDSHAKE: string[][] = [
@@ -78,6 +78,23 @@ describe("findPairValue", () => {
     expect(findPairValue(forged(1000000, 0, 0, 16), name)).toBeNull();
     expect(findPairValue(forged(1, 7, 0xffffffff, 32), name)).toBeNull();
     expect(findPairValue(forged(1, 0xfffffff0, 0x20, 32), name)).toBeNull();
+  });
+
+  it("locates a value within the bytes read, not the whole block they were read into", () => {
+    const enc = encodePairs(HANDSHAKE);
+    const block = new Uint8Array(enc.length + 64); // the module's block is larger than the headers in it
+    block.set(enc);
+    const at = new ValueSpan();
+    expect(locatePairValue(block, enc.length, String.UTF8.encode(":path"), at)).toBe(true);
+    expect(String.UTF8.decodeUnsafe(block.dataStart + at.start, at.end - at.start)).toBe("/ws?appId=a1&roomId=r9");
+    // The right name whose value runs past the bytes read is not found, though the block goes on.
+    const one = encodePairs([["upgrade", "websocket"]]);
+    const oneBlock = new Uint8Array(one.length + 64);
+    oneBlock.set(one);
+    expect(locatePairValue(oneBlock, one.length - 3, String.UTF8.encode("upgrade"), at)).toBe(false);
+    expect(locatePairValue(oneBlock, one.length, String.UTF8.encode("upgrade"), at)).toBe(true);
+    // A size beyond the block is held to the block.
+    expect(locatePairValue(enc, enc.length + 1000, String.UTF8.encode(":method"), at)).toBe(true);
   });
 
   it("does not take a pair past the end for the one asked", () => {

@@ -9,9 +9,8 @@ import { decodePairs } from "./pairs";
 const RET_PTR: usize = memory.data(8);
 const RET_SIZE: usize = memory.data(8);
 
-/** Routes the current stream to `address` ("ip:port"); Envoy still checks membership and health. */
-export function setUpstreamOverrideHost(address: string): void {
-  const a = String.UTF8.encode(address);
+/** Routes the current stream to the address whose UTF-8 bytes are `a` ("ip:port"); Envoy still checks membership and health. */
+export function setUpstreamOverrideHost(a: ArrayBuffer): void {
   const status = proxy_set_upstream_override_host(changetype<usize>(a), a.byteLength);
   if (status != Status.Ok) surface("proxy_set_upstream_override_host", status);
 }

@@ -56,6 +56,8 @@ let scratchLent = false;
 // read was a measurable part of a join (BENCHMARKS.md, "Figures behind design choices").
 const PAIRS_BLOCK_START: i32 = 4096;
 let pairsBlock: ArrayBuffer = new ArrayBuffer(PAIRS_BLOCK_START);
+/** A view of all of pairsBlock, made again only when the block grows (a view per read is an allocation per join). */
+let pairsView: Uint8Array = Uint8Array.wrap(pairsBlock);
 /** Set around the one host call whose value goes into pairsBlock. */
 let pairsInFlight = false;
 
@@ -63,7 +65,10 @@ let pairsInFlight = false;
 export function allocateForHost(size: usize): usize {
   if (pairsInFlight) {
     pairsInFlight = false;
-    if (size > <usize>pairsBlock.byteLength) pairsBlock = new ArrayBuffer(<i32>max<usize>(size, <usize>pairsBlock.byteLength * 2));
+    if (size > <usize>pairsBlock.byteLength) {
+      pairsBlock = new ArrayBuffer(<i32>max<usize>(size, <usize>pairsBlock.byteLength * 2));
+      pairsView = Uint8Array.wrap(pairsBlock);
+    }
     return changetype<usize>(pairsBlock);
   }
   if (size <= HOST_SCRATCH_BYTES && !scratchLent) {
@@ -205,21 +210,38 @@ export function getHeader(map: MapType, name: HostName): string | null {
   return v == null ? null : fromUtf8(v);
 }
 
+/** All headers of a map as readHeaderPairs leaves them: the pair encoding in `bytes[0, size)`. */
+export class HeaderBlock {
+  bytes: Uint8Array = NO_BYTES;
+  size: i32 = 0;
+}
+
+/**
+ * getHeaderPairs without a new view per read: the encoding is left in `into` (the module's block,
+ * which the next read overwrites); false if the host has none.
+ */
+export function readHeaderPairs(map: MapType, into: HeaderBlock): bool {
+  reclaimScratch();
+  pairsInFlight = true;
+  const status = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
+  pairsInFlight = false;
+  if (!okOrAbsent("proxy_get_header_map_pairs", status)) return false;
+  const ptr = load<usize>(RET_PTR);
+  const size = load<usize>(RET_SIZE);
+  if (size == 0 || ptr != changetype<usize>(pairsBlock)) into.bytes = takeHostBytes(ptr, size);
+  else into.bytes = pairsView;
+  into.size = <i32>size;
+  return true;
+}
+
+const PAIRS_READ = new HeaderBlock();
+
 /**
  * All headers of a map in the pair encoding (pairs.ts): one value handed back for all of them. The
  * value is a view into a block the next call overwrites: read it (and views into it) before then.
  */
 export function getHeaderPairs(map: MapType): Uint8Array | null {
-  reclaimScratch();
-  pairsInFlight = true;
-  const status = proxy_get_header_map_pairs(map, RET_PTR, RET_SIZE);
-  pairsInFlight = false;
-  if (!okOrAbsent("proxy_get_header_map_pairs", status)) return null;
-  const ptr = load<usize>(RET_PTR);
-  const size = load<usize>(RET_SIZE);
-  // A host that handed back nothing, or wrote elsewhere, gets the general path.
-  if (size == 0 || ptr != changetype<usize>(pairsBlock)) return takeHostBytes(ptr, size);
-  return Uint8Array.wrap(pairsBlock, 0, <i32>size);
+  return readHeaderPairs(map, PAIRS_READ) ? PAIRS_READ.bytes.subarray(0, PAIRS_READ.size) : null;
 }
 
 /** Sets a header to a value already encoded (a pin written on every join is encoded once). */

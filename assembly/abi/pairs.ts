@@ -67,29 +67,43 @@ function wellFormed(b: Uint8Array): bool {
   return true;
 }
 
+/** Where a value lies in the bytes it was found in: `[start, end)`. Reused, so finding allocates nothing. */
+export class ValueSpan {
+  start: i32 = 0;
+  end: i32 = 0;
+}
+
 /**
- * on_request_headers: the value of the first pair named `name` (bytes, compared exactly: Envoy hands
- * header names back in lower case) as a view into `b`, without copying; null if there is none or if
- * the encoding is malformed (never reads past its end). One walk, no allocation but the view.
+ * on_request_headers: where the value of the first pair named `name` (bytes, compared exactly: Envoy
+ * hands header names back in lower case) lies in the first `size` bytes of `b`, written to `at`; false
+ * if there is none or if the encoding is malformed (never reads past `size`). One walk, no allocation.
  */
-export function findPairValue(b: Uint8Array, name: ArrayBuffer): Uint8Array | null {
-  const n = <u64>b.length;
-  if (n < 4) return null;
+export function locatePairValue(b: Uint8Array, size: i32, name: ArrayBuffer, at: ValueSpan): bool {
+  const n = <u64>min<i32>(size, b.length);
+  if (n < 4) return false;
   const base = b.dataStart;
   const count = <u64>load<u32>(base);
   let off: u64 = 4 + count * 8;
-  if (off > n) return null;
+  if (off > n) return false;
   const nameLen = <u64>name.byteLength;
   const namePtr = changetype<usize>(name);
   for (let i: u64 = 0; i < count; i++) {
     const kl = <u64>load<u32>(base + 4 + <usize>i * 8);
     const vl = <u64>load<u32>(base + 8 + <usize>i * 8);
-    if (off + kl + vl + 2 > n) return null;
+    if (off + kl + vl + 2 > n) return false;
     if (kl == nameLen && memory.compare(base + <usize>off, namePtr, <usize>kl) == 0) {
-      const start = <i32>(off + kl + 1);
-      return b.subarray(start, start + <i32>vl);
+      at.start = <i32>(off + kl + 1);
+      at.end = at.start + <i32>vl;
+      return true;
     }
     off += kl + vl + 2;
   }
-  return null;
+  return false;
+}
+
+const FOUND = new ValueSpan();
+
+/** The value of the first pair named `name`, as a view into `b` (not a copy); null if none (see locatePairValue). */
+export function findPairValue(b: Uint8Array, name: ArrayBuffer): Uint8Array | null {
+  return locatePairValue(b, b.length, name, FOUND) ? b.subarray(FOUND.start, FOUND.end) : null;
 }

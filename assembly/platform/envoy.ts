@@ -10,6 +10,7 @@ import { DirectoryHttpTransport } from "./directory-http";
 import { parseAdminClusters } from "../membership/membership";
 import { SnapshotStore } from "../membership/snapshots";
 import { base64Encode } from "../support/base64";
+import { PinBytes } from "./pin-bytes";
 import { Metrics } from "../plugin/metrics";
 import { RequestHeaders } from "../abi/request-headers";
 import { LogOnce } from "../abi/log-once";
@@ -28,10 +29,15 @@ import {
 
 const ADMIN_TIMEOUT_MS: u32 = 2000;
 
+/** stateful_session's header-based session state: the host's address, base64. */
+function sessionHeaderValue(address: string): ArrayBuffer {
+  return String.UTF8.encode(base64Encode(address));
+}
+
 /** Writes the pin into stateful_session's header; removes any client-sent or echoed value. */
 export class SessionHeaderPinWriter extends PinWriter {
   /** base64 of each pod address, encoded for the host once (a handful of pods, a pin on every join). */
-  private encoded: Map<string, ArrayBuffer> = new Map();
+  private readonly encoded: PinBytes = new PinBytes(sessionHeaderValue);
 
   private readonly name: HostName;
 
@@ -46,14 +52,7 @@ export class SessionHeaderPinWriter extends PinWriter {
   }
 
   pin(address: string): void {
-    let v: ArrayBuffer;
-    if (this.encoded.has(address)) v = this.encoded.get(address);
-    else {
-      v = String.UTF8.encode(base64Encode(address));
-      if (this.encoded.size > 4096) this.encoded.clear(); // bounded: pods come and go
-      this.encoded.set(address, v);
-    }
-    replaceHeaderBytes(MapType.HttpRequestHeaders, this.name, v);
+    replaceHeaderBytes(MapType.HttpRequestHeaders, this.name, this.encoded.of(address));
   }
 
   pinHeld(): bool {

@@ -10,15 +10,19 @@ import { RedisProtocol } from "../directory/redis";
 import { DirectoryRequest } from "../directory/protocol";
 import { DirectoryHttpTransport } from "./directory-http";
 import { RootDispatchTransport } from "./root-dispatch";
-import { logError } from "../abi/host";
+import { logError, utf8 } from "../abi/host";
+import { PinBytes } from "./pin-bytes";
 import { Membership, membershipFromHostPairs } from "../membership/membership";
 import { SnapshotStore } from "../membership/snapshots";
 import { Metrics } from "../plugin/metrics";
 import { setUpstreamOverrideHost, getUpstreamHosts, redisInit, redisCall } from "../abi/higress";
 
 export class OverrideHostPinWriter extends PinWriter {
+  /** Each pod's address as the host wants it, encoded once (a handful of pods, a pin on every join). */
+  private readonly encoded: PinBytes = new PinBytes(utf8);
+
   pin(address: string): void {
-    setUpstreamOverrideHost(address);
+    setUpstreamOverrideHost(this.encoded.of(address));
   }
 }
 

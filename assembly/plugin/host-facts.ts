@@ -40,16 +40,15 @@ const HEADERS = new RequestHeaders();
  * and the facts the decision needs; the routed cluster and the clock are read later, only if needed.
  */
 export function readRequestFacts(inst: PluginInstance, facts: RequestFacts): RequestHeaders {
-  facts.deferred = HOST_FACTS;
+  facts.reset(HOST_FACTS);
   const plan = inst.headerPlan;
   const headers = HEADERS.read(plan.readsAllHeaders());
-  facts.isWebSocket = upgradesToWebSocket(headers.get(UPGRADE));
+  facts.isWebSocket = headers.find(UPGRADE) && upgradesToWebSocket(headers.bytes, headers.at.start, headers.at.end);
   plan.record(facts.isWebSocket);
   // A request every route passes through needs nothing more: read on its own, the path is a value
   // handed back, which costs Envoy more than the absent upgrade header did.
   if (!facts.isWebSocket && inst.decider.passesEveryNonWebSocket) return headers;
-  const path = headers.get(PATH);
-  if (path != null) facts.path = path;
+  if (headers.find(PATH)) facts.setPath(headers.bytes, headers.at.start, headers.at.end);
   if (inst.decider.needsRouteFacts) {
     let routeName = getPropertyString(ROUTE_NAME);
     if (routeName == null) routeName = getPropertyString(XDS_ROUTE_NAME);

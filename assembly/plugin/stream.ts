@@ -18,7 +18,7 @@ import {
   responseLabel,
 } from "../request/decision";
 import { LocalReply, rejectionReply, ROOM_ELSEWHERE } from "../request/local-replies";
-import { Outcome } from "../table/table";
+import { Outcome, Resolution } from "../table/table";
 import { PluginInstance } from "./instance";
 import { PausedJoin, RecordStart } from "./directory-coordinator";
 import { HOST_FACTS, ResponseFacts, nowMillis, readRequestFacts, readResponseFacts } from "./host-facts";
@@ -30,6 +30,11 @@ const ROOM_HASH_VALUE = new ArrayBuffer(16);
 const DEPLOYMENT_PROBLEMS = new LogOnce();
 /** Players sent apart are expected now and then while membership changes; this many means a gateway that does not hash. */
 const CONFLICTS_BEFORE_ALARM: u32 = 20;
+// The request being decided: its facts, its decision and where the table found its room, one object
+// each, rewritten by every request hook (a join allocates none of them; nothing keeps them past the hook).
+const REQUEST_FACTS = new RequestFacts();
+const REQUEST_DECISION = new RequestDecision();
+const REQUEST_RESOLUTION = new Resolution();
 /** The state of a stream before its request phase (never written: each request phase sets its own). */
 const NOTHING_PINNED = new StreamState();
 
@@ -63,9 +68,9 @@ export class RoomAffinityStream extends HttpContext {
     const inst = this.root.instance;
     if (inst == null) return FilterHeadersStatus.Continue;
     this.inst = inst;
-    const facts = new RequestFacts();
+    const facts = REQUEST_FACTS;
     const headers = readRequestFacts(inst, facts);
-    const d = inst.decider.decide(facts);
+    const d = inst.decider.decide(facts, REQUEST_DECISION, REQUEST_RESOLUTION);
     this.state = inst.decider.streamState(d, facts);
     return this.applyRequest(inst, d, facts, headers);
   }

@@ -6,7 +6,7 @@
 import { PluginConfig, RouteSettings, MissingKeyPolicy } from "../config/config";
 import { RuleMatcher, MatchKind } from "./rules";
 import { KeySpec, KeyStatus, buildRoomKey } from "./key";
-import { hashBytes, hex64 } from "../support/hash";
+import { hashBytesRaw, hex64 } from "../support/hash";
 import { AffinityTable, Outcome, Resolution } from "../table/table";
 import { TableHistory } from "../table/history";
 import { AssumedCluster } from "./assumed-cluster";
@@ -33,11 +33,11 @@ export function routesOf(c: PluginConfig): Route[] {
 }
 
 /** on_request_headers: whether an `upgrade` header's value asks for WebSocket (ASCII case-insensitive, no allocation). */
-export function upgradesToWebSocket(value: Uint8Array | null): bool {
-  if (value == null || value.length != 9) return false;
+export function upgradesToWebSocket(value: Uint8Array, start: i32 = 0, end: i32 = value.length): bool {
+  if (end - start != 9 || start < 0 || end > value.length) return false;
   const want = "websocket";
   for (let i = 0; i < 9; i++) {
-    const c = <i32>value[i];
+    const c = <i32>unchecked(value[start + i]);
     if ((c | 0x20) != want.charCodeAt(i)) return false;
   }
   return true;
@@ -79,7 +79,14 @@ export class RequestDecision {
   keyHash: u64 = 0;
   /** The fingerprint was made with the worker's assumed cluster, not one read for this request. */
   assumedCluster: bool = false;
-  key: Uint8Array | null = null;
+  /** Pin and Learn: the room key, `keyBytes[0, keyLength)` (the key spec's buffer: valid until its next key). */
+  keyBytes: Uint8Array | null = null;
+  keyLength: i32 = 0;
+  /** The room key as a view (allocates: for logs), or null without one. */
+  get key(): Uint8Array | null {
+    const b = this.keyBytes;
+    return b == null ? null : b.subarray(0, this.keyLength);
+  }
   resolution: Resolution | null = null;
   /**
    * Pin and Learn: the value of `hashHeader`, 16 hex digits of the room key's hash. The gateway hashes
@@ -94,6 +101,22 @@ export class RequestDecision {
 
   get address(): string {
     return this.resolution == null ? "" : this.resolution!.address;
+  }
+
+  /** Empties the decision for another request (the request hook reuses one; see decide). */
+  reset(): RequestDecision {
+    this.action = RequestAction.PassThrough;
+    this.passReason = PassReason.None;
+    this.rejection = Rejection.None;
+    this.rejectionDetail = "";
+    this.fingerprint = 0;
+    this.keyHash = 0;
+    this.assumedCluster = false;
+    this.keyBytes = null;
+    this.keyLength = 0;
+    this.resolution = null;
+    this.adopted = false;
+    return this;
   }
 }
 
@@ -189,9 +212,13 @@ export class RequestDecider {
     return this.routes[0];
   }
 
-  /** on_request_headers: what to do with this request. Pins are written to the table here. */
-  decide(facts: RequestFacts): RequestDecision {
-    const d = new RequestDecision();
+  /**
+   * on_request_headers: what to do with this request. Pins are written to the table here. The
+   * decision is written into `into` (the request hook passes one it reuses, so a join allocates no
+   * decision), its resolution into `resolved` when the room is found (see AffinityTable.find).
+   */
+  decide(facts: RequestFacts, into: RequestDecision = new RequestDecision(), resolved: Resolution = new Resolution()): RequestDecision {
+    const d = into.reset();
     if (!facts.isWebSocket && this.passesEveryNonWebSocket) {
       // Whichever route matched would pass it: no rule needs matching, no fact needs reading.
       d.passReason = PassReason.NotWebSocket;
@@ -203,7 +230,7 @@ export class RequestDecider {
       d.passReason = PassReason.NotWebSocket;
       return d;
     }
-    const key = buildRoomKey(facts.path, route.keySpec);
+    const key = buildRoomKey(facts.pathBytes, route.keySpec, facts.pathStart, facts.pathEnd);
     if (key.status == KeyStatus.TooLong) {
       return reject(d, Rejection.KeyTooLong, settings.maxKeyLength.toString());
     }
@@ -216,25 +243,26 @@ export class RequestDecider {
     }
     // Rooms are per routed cluster: the same key routed to two clusters is two rooms. The cluster is
     // read from the host, or assumed where this worker has only seen one (assumed-cluster.ts).
-    const keyHash = hashBytes(key.key!);
+    const keyHash = hashBytesRaw(key.bytes.dataStart, <usize>key.length);
     const now = <u32>(facts.nowMs / 1000);
     const clusters = this.routedCluster;
     let fp = clusters.fingerprint(keyHash, facts);
     let assumed = clusters.lastAssumed;
-    let res = this.table.find(fp, now);
+    let res = this.table.find(fp, now, resolved);
     if (assumed && res.address.length == 0) {
       // A room this table lacks is pinned under the cluster it was really routed to.
       assumed = false;
       const real = clusters.fingerprintRead(keyHash, facts);
       if (real != fp) {
         fp = real;
-        res = this.table.find(fp, now);
+        res = this.table.find(fp, now, resolved);
       }
     }
     d.fingerprint = fp;
     d.keyHash = keyHash;
     d.assumedCluster = assumed;
-    d.key = key.key;
+    d.keyBytes = key.bytes;
+    d.keyLength = key.length;
     if (res.outcome == Outcome.NoPlacement && this.history != null) {
       // A geometry change must not lose pins: carry a room over from the table it was pinned in.
       const previous = this.history!.find(fp, now);

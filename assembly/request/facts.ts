@@ -15,8 +15,21 @@ export abstract class DeferredFacts {
 
 /** What the request hook read from the host, and where to read the rest if the decision needs it. */
 export class RequestFacts {
-  /** Raw `:path` bytes, query included; valid until the hook returns (the next request reuses the bytes). */
-  path: Uint8Array = EMPTY_PATH;
+  /**
+   * Raw `:path` bytes, query included: `pathBytes[pathStart, pathEnd)`, a range of the bytes the
+   * headers were read into (no copy, no view); valid until the hook returns.
+   */
+  pathBytes: Uint8Array = EMPTY_PATH;
+  pathStart: i32 = 0;
+  pathEnd: i32 = 0;
+  set path(v: Uint8Array) {
+    this.setPath(v, 0, v.length);
+  }
+  setPath(bytes: Uint8Array, start: i32, end: i32): void {
+    this.pathBytes = bytes;
+    this.pathStart = start;
+    this.pathEnd = end;
+  }
   isWebSocket: bool = false;
   /** Route name and host (port stripped); read only when `_rules_` exist. */
   routeName: string = "";
@@ -31,6 +44,22 @@ export class RequestFacts {
   }
   private nowValue: u64 = 0;
   private nowKnown: bool = false;
+
+  /** Empties the facts for the next request (one object serves every request of a worker). */
+  reset(deferred: DeferredFacts | null): RequestFacts {
+    this.pathBytes = EMPTY_PATH;
+    this.pathStart = 0;
+    this.pathEnd = 0;
+    this.isWebSocket = false;
+    this.routeName = "";
+    this.host = "";
+    this.deferred = deferred;
+    this.clusterValue = null;
+    this.clusterKnown = false;
+    this.nowValue = 0;
+    this.nowKnown = false;
+    return this;
+  }
 
   /** The routed cluster (read at most once). */
   get cluster(): string | null {

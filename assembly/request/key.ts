@@ -16,13 +16,28 @@ export const enum KeyStatus {
   TooLong = 2,
 }
 
+/** What buildRoomKey found; one per KeySpec, rewritten by each call (a join allocates nothing for its key). */
 export class KeyResult {
-  constructor(
-    public status: KeyStatus,
-    public key: Uint8Array | null,
-    public missingParam: string,
-  ) {}
+  status: KeyStatus = KeyStatus.Ok;
+  /** Ok: the key is `bytes[0, length)`, the spec's buffer, valid until the next call with the spec. */
+  bytes: Uint8Array = NO_KEY;
+  length: i32 = 0;
+  /** Missing: the parameter that is. */
+  missingParam: string = "";
+
+  /** Ok: the key as a view of `bytes` (allocates: for logs and tests); else null. */
+  get key(): Uint8Array | null {
+    return this.status == KeyStatus.Ok ? this.bytes.subarray(0, this.length) : null;
+  }
+
+  fail(status: KeyStatus, missingParam: string): KeyResult {
+    this.status = status;
+    this.length = 0;
+    this.missingParam = missingParam;
+    return this;
+  }
 }
+const NO_KEY = new Uint8Array(0);
 
 /** Key parameter names, pre-encoded once per configuration (not per request). */
 export class KeySpec {
@@ -34,6 +49,7 @@ export class KeySpec {
   out: Uint8Array;
   starts: StaticArray<i32>;
   ends: StaticArray<i32>;
+  readonly result: KeyResult = new KeyResult();
   constructor(
     public paramNames: string[],
     public includePath: bool,
@@ -101,14 +117,14 @@ function isUnreserved(c: i32): bool {
 }
 
 /**
- * Normalizes the path `src[0..end)` into `dst` (which must hold end + 1 bytes), returning its length:
+ * Normalizes the path `src[start..end)` into `dst` (which must hold end - start + 1 bytes), returning its length:
  * percent-encoded unreserved bytes are decoded and other escapes get upper-case hex (RFC 3986 6.2.2),
  * "." and ".." segments are resolved, and empty segments (repeated or trailing slashes) are dropped.
- * `tmp` (end bytes) is scratch. The result always starts with '/'.
+ * `tmp` (end - start bytes) is scratch. The result always starts with '/'.
  */
-export function normalizePath(src: Uint8Array, end: i32, tmp: Uint8Array, dst: Uint8Array): i32 {
+export function normalizePath(src: Uint8Array, start: i32, end: i32, tmp: Uint8Array, dst: Uint8Array): i32 {
   let m = 0;
-  for (let i = 0; i < end; i++) {
+  for (let i = start; i < end; i++) {
     const c = unchecked(src[i]);
     if (c == 0x25 && i + 2 < end) {
       const h = hexVal(unchecked(src[i + 1]));
@@ -173,16 +189,19 @@ function appendEscaped(out: Uint8Array, pos: i32, src: Uint8Array, start: i32, l
 }
 
 /**
- * Builds the room key from a `:path` value ("/ws?appId=a1&roomId=r9").
+ * Builds the room key from a `:path` value ("/ws?appId=a1&roomId=r9"), `path[start, end)`.
  * Query rules: parameters in any order; names and values form-decoded; the first occurrence of a
  * name wins (even if empty, so a later duplicate cannot override it); an empty value counts as missing.
+ * Returns the spec's result, rewritten.
  */
-export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
-  const len = path.length;
-  let q = 0;
-  while (q < len && unchecked(path[q]) != 0x3f) q++; // '?'
+export function buildRoomKey(path: Uint8Array, spec: KeySpec, start: i32 = 0, end: i32 = path.length): KeyResult {
+  const result = spec.result;
+  if (start < 0 || end > path.length || start > end) return result.fail(KeyStatus.Missing, "");
+  const len = end - start;
+  let q = start;
+  while (q < end && unchecked(path[q]) != 0x3f) q++; // '?'
   let qEnd = q;
-  while (qEnd < len && unchecked(path[qEnd]) != 0x23) qEnd++; // '#': never sent by clients, ignore if present
+  while (qEnd < end && unchecked(path[qEnd]) != 0x23) qEnd++; // '#': never sent by clients, ignore if present
 
   const count = spec.names.length;
   const starts = spec.starts;
@@ -214,30 +233,34 @@ export function buildRoomKey(path: Uint8Array, spec: KeySpec): KeyResult {
   // Decoding never turns a non-empty value into an empty one, so raw ranges decide "missing".
   for (let k = 0; k < count; k++) {
     const s = unchecked(starts[k]);
-    if (s < 0 || s == unchecked(ends[k])) return new KeyResult(KeyStatus.Missing, null, spec.paramNames[k]);
+    if (s < 0 || s == unchecked(ends[k])) return result.fail(KeyStatus.Missing, spec.paramNames[k]);
   }
 
   // Assemble: [path ':'] value (':' value)*, with each value decoded then escaped.
   const out = spec.out;
   let pos = 0;
   if (spec.includePath) {
-    if (spec.pathScratch.length < q + 1) {
-      spec.pathScratch = new Uint8Array(q + 1);
-      spec.pathOut = new Uint8Array(q + 1);
+    const pathLen = q - start;
+    if (spec.pathScratch.length < pathLen + 1) {
+      spec.pathScratch = new Uint8Array(pathLen + 1);
+      spec.pathOut = new Uint8Array(pathLen + 1);
     }
-    const pathLen = normalizePath(path, q, spec.pathScratch, spec.pathOut);
-    pos = appendEscaped(out, pos, spec.pathOut, 0, pathLen);
-    if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+    const normalized = normalizePath(path, start, q, spec.pathScratch, spec.pathOut);
+    pos = appendEscaped(out, pos, spec.pathOut, 0, normalized);
+    if (pos > out.length) return result.fail(KeyStatus.TooLong, "");
   }
   for (let k = 0; k < count; k++) {
     const vLen = formDecode(path, unchecked(starts[k]), unchecked(ends[k]), scratch);
     if (k > 0 || spec.includePath) {
-      if (pos + 1 > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+      if (pos + 1 > out.length) return result.fail(KeyStatus.TooLong, "");
       unchecked((out[pos++] = 0x3a));
     }
     pos = appendEscaped(out, pos, scratch, 0, vLen);
-    if (pos > out.length) return new KeyResult(KeyStatus.TooLong, null, "");
+    if (pos > out.length) return result.fail(KeyStatus.TooLong, "");
   }
-  // A view of the reused buffer: valid until the next call with this spec.
-  return new KeyResult(KeyStatus.Ok, out.subarray(0, pos), "");
+  result.status = KeyStatus.Ok;
+  result.bytes = out;
+  result.length = pos;
+  result.missingParam = "";
+  return result;
 }

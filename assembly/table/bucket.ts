@@ -73,6 +73,17 @@ export class BucketCursor {
   private nextAt: i32 = HEADER;
 
   constructor(public bytes: Uint8Array) {
+    this.reset(bytes);
+  }
+
+  /** Starts a walk of `bytes` (a cursor is reused from walk to walk). */
+  reset(bytes: Uint8Array): BucketCursor {
+    this.bytes = bytes;
+    this.at = -1;
+    this.valid = true;
+    this.index = 0;
+    this.count = 0;
+    this.nextAt = HEADER;
     const n = bytes.length;
     // An empty value is an empty bucket (count stays 0).
     if (n > 0 && (n < HEADER || unchecked(bytes[0]) != FORMAT_V1)) {
@@ -81,6 +92,7 @@ export class BucketCursor {
       this.count = <i32>unchecked(bytes[1]);
       if (this.count == 0 && n != HEADER) this.valid = false;
     }
+    return this;
   }
 
   next(): bool {
@@ -140,10 +152,10 @@ export function decodeBucket(b: Uint8Array | null): Entry[] | null {
 /**
  * Positions a cursor on `fingerprint`'s entry: returns it, or null when absent or the bytes are
  * invalid (`valid` on a fresh cursor tells which). The join path uses it to read one entry of a
- * full bucket without decoding the others.
+ * full bucket without decoding the others, through a `cursor` it reuses.
  */
-export function findEntry(b: Uint8Array, fingerprint: u64): BucketCursor | null {
-  const c = new BucketCursor(b);
+export function findEntry(b: Uint8Array, fingerprint: u64, cursor: BucketCursor | null = null): BucketCursor | null {
+  const c = cursor != null ? cursor.reset(b) : new BucketCursor(b);
   while (c.next()) if (c.fingerprint == fingerprint) return c;
   return null;
 }

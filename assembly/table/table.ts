@@ -6,7 +6,7 @@
 // worker's copies (bucket-copies.ts); every write goes through them too, so it stamps the bucket.
 import { KvStore, StoredValue, WriteStatus } from "./store";
 import { BucketCopies, BucketKeys } from "./bucket-copies";
-import { Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
+import { BucketCursor, Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
 import { PinPolicy, FixedPlacement, KeepPinsOnly, SettledPlacement } from "./placement";
 import { AddressNames } from "./addresses";
 
@@ -38,6 +38,16 @@ export class Resolution {
   casRetries: i32 = 0;
   /** A hit whose lastSeen was due for a refresh (at most once per refresh interval per room). */
   refreshed: bool = false;
+
+  reset(): Resolution {
+    this.outcome = Outcome.NoPlacement;
+    this.address = "";
+    this.evictedForCapacity = 0;
+    this.evictedExpired = 0;
+    this.casRetries = 0;
+    this.refreshed = false;
+    return this;
+  }
 }
 
 export const MAX_CAS_ATTEMPTS = 16;
@@ -55,6 +65,8 @@ export class AffinityTable extends BucketKeys {
   readonly copies!: BucketCopies;
   /** Pods' addresses as strings, made once per pod (a hit hands back the pod's address). */
   private readonly addressNames: AddressNames = new AddressNames();
+  /** Walks a bucket for the request path (one request at a time per worker). */
+  private readonly cursor: BucketCursor = new BucketCursor(new Uint8Array(0));
 
   constructor(
     public store: KvStore,
@@ -125,8 +137,8 @@ export class AffinityTable extends BucketKeys {
    * on_request_headers: returns the pod for the room, pinning it if needed. CAS-safe: on a lost
    * race it re-reads the bucket and follows whichever pin won.
    */
-  resolve(fingerprint: u64, now: u32, policy: PinPolicy): Resolution {
-    const res = new Resolution();
+  resolve(fingerprint: u64, now: u32, policy: PinPolicy, into: Resolution = new Resolution()): Resolution {
+    const res = into.reset();
     const bucket = this.bucketOf(fingerprint);
     const limit = this.limitOf(bucket);
     let placement = "";
@@ -144,7 +156,7 @@ export class AffinityTable extends BucketKeys {
       // Fast path for a join of a pinned room: find the entry in the raw bytes, decode nothing else,
       // and refresh lastSeen in place.
       const raw = sv.value!;
-      const found = findEntry(raw, fingerprint);
+      const found = findEntry(raw, fingerprint, this.cursor);
       let repin = false;
       if (found != null && !this.expired(found.lastSeen, now)) {
         const address = this.addressNames.nameAt(found.addressPtr, found.addressLength);
@@ -206,10 +218,11 @@ export class AffinityTable extends BucketKeys {
 
   /**
    * on_request_headers: the room's pod if it is pinned (Hit, lastSeen refreshed at most once per
-   * refresh interval), else NoPlacement with no address. Writes nothing else.
+   * refresh interval), else NoPlacement with no address. Writes nothing else. The answer is written
+   * into `into` (the request hook reuses one, so a join allocates none).
    */
-  find(fingerprint: u64, now: u32): Resolution {
-    return this.resolve(fingerprint, now, KEEP_PINS_ONLY);
+  find(fingerprint: u64, now: u32, into: Resolution = new Resolution()): Resolution {
+    return this.resolve(fingerprint, now, KEEP_PINS_ONLY, into);
   }
 
   /**
