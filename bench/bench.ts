@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       hsIr = await handshakeInstructions(o, fleet.endpoints());
       for (const [k, v] of Object.entries(hsIr.perHandshake))
         console.log(
-          `instructions: ${k.padEnd(18)} ${si(v)} per handshake (callgrind, ${hsIr.windows} windows of ${hsIr.handshakesPerWindow})`,
+          `instructions: ${k.padEnd(18)} ${si(v)} per handshake (callgrind, ${hsIr.windows} windows of ${hsIr.handshakesPerWindow}); in code compiled at run time ${si(hsIr.compiledPerHandshake[k])}`,
         );
       console.log(
         `instructions per handshake: plugin over the floor ${si(hsIr.pluginOverFloor)} (no-key pass ${si(hsIr.noKeyPass)}, key+table+pin ${si(hsIr.keyTablePin)}); floor over stateful_session ${si(hsIr.envoyWasm)}`,

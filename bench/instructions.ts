@@ -41,7 +41,8 @@ export interface CountedSystem {
  * Envoy starts under valgrind, `warmUp` runs, then each of `windows` windows counts what `work` did
  * (`work` resolves with the units done and throws if any failed). Both get the system's own room counter,
  * so rooms are numbered on from the warm-up. Two systems run at a time, each keeping one core busy.
- * Resolves with each system's per-window counts.
+ * Resolves with each system's per-window counts per unit: all instructions, and those in code V8
+ * compiled at run time (the wasm module and its call wrappers; see WindowCount).
  */
 export async function callgrindCounts(
   systems: CountedSystem[],
@@ -49,9 +50,10 @@ export async function callgrindCounts(
   c: { tag: string; firstPort: number; windows: number },
   warmUp: (port: number, rooms: { n: number }) => Promise<unknown>,
   work: (port: number, rooms: { n: number }, system: string) => Promise<number>,
-): Promise<Record<string, number[]>> {
+): Promise<{ perUnit: Record<string, number[]>; compiledPerUnit: Record<string, number[]> }> {
   const outDir = scratchDir(`bench-callgrind-${c.tag}`);
   const perUnit: Record<string, number[]> = {};
+  const compiledPerUnit: Record<string, number[]> = {};
   const count = async (sys: CountedSystem, port: number) => {
     // No active health checks: under valgrind Envoy runs ~50x slower, a check can miss its 0.5 s timeout,
     // and one miss marks a pod unhealthy (a CI smoke run saw 196 of 200 requests refused); their traffic
@@ -69,10 +71,13 @@ export async function callgrindCounts(
       const rooms = { n: 0 };
       await warmUp(port, rooms);
       perUnit[sys.name] = [];
+      compiledPerUnit[sys.name] = [];
       for (let w = 0; w < c.windows; w++) {
         zeroCount(pid);
         const units = await work(port, rooms, sys.name);
-        perUnit[sys.name].push(readCount(pid, outDir) / units);
+        const n = readCount(pid, outDir);
+        perUnit[sys.name].push(n.total / units);
+        compiledPerUnit[sys.name].push(n.compiledAtRunTime / units);
       }
     } finally {
       await gw.close();
@@ -81,7 +86,7 @@ export async function callgrindCounts(
   for (let i = 0; i < systems.length; i += 2) {
     await Promise.all(systems.slice(i, i + 2).map((sys, k) => count(sys, c.firstPort + k * 10)));
   }
-  return perUnit;
+  return { perUnit, compiledPerUnit };
 }
 
 /**
@@ -92,8 +97,10 @@ export async function callgrindCounts(
  */
 export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   if (!callgrindAvailable()) throw new Error("valgrind with callgrind is needed for the instruction counts (npm run setup installs it)");
-  const handshakes = o.smoke ? 50 : 500;
-  const windows = o.smoke ? 1 : 3;
+  // Windows of 1,000 after 3,000: with 500 after 1,500, windows of one system differed by up to 11,000
+  // instructions per handshake (V8 still tiering the module up, a collection in one window and not the next).
+  const handshakes = o.smoke ? 50 : 1000;
+  const windows = o.smoke ? 1 : 5;
   const systems = variantsOf(o)
     .filter((v) => !v.name.endsWith("-again") && (!o.smoke || v.name === "floor" || v.name === "plugin"))
     .map((v) => ({ name: v.name, layout: countedLayout(v) }));
@@ -101,8 +108,8 @@ export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
   systems.push({ name: "join-probe", layout: { wasmPath: WASM_PROBE, pluginConfig: `join:${endpoints[0].host}:${endpoints[0].port}` } });
   // Warm-up: pins the pool (rooms w0..w999) and lets V8 tier the module up; after 1,000 handshakes the
   // plugin's next 500 still counted ~7% more than the 500 after them (V8 compiling, on its threads).
-  const warmUp = o.smoke ? 50 : 1500;
-  const perHandshake = await callgrindCounts(
+  const warmUp = o.smoke ? 50 : 3000;
+  const { perUnit: perHandshake, compiledPerUnit: compiled } = await callgrindCounts(
     systems,
     endpoints,
     { tag: "handshakes", firstPort: 23620, windows },
@@ -113,13 +120,15 @@ export async function handshakeInstructions(o: Options, endpoints: Endpoint[]) {
       return ok;
     },
   );
-  const over = (a: string, b: string) =>
-    perHandshake[a] && perHandshake[b] ? spreadOf(perHandshake[a].map((x) => x - median(perHandshake[b]))) : null;
+  const over = (a: string, b: string, of = perHandshake) => (of[a] && of[b] ? spreadOf(of[a].map((x) => x - median(of[b]))) : null);
   return {
     handshakesPerWindow: handshakes,
     windows,
     warmUpHandshakes: warmUp,
     perHandshake: Object.fromEntries(Object.entries(perHandshake).map(([k, v]) => [k, spreadOf(v)])),
+    compiledPerHandshake: Object.fromEntries(Object.entries(compiled).map(([k, v]) => [k, spreadOf(v)])),
+    compiledPluginOverFloor: over("plugin", "floor", compiled),
+    compiledJoinProbeOverFloor: over("join-probe", "floor", compiled),
     statefulSession: over("stateful-only", "roundrobin"),
     envoyWasm: over("floor", "stateful-only"),
     noKeyPass: over("wasm-passthrough", "floor"),
@@ -164,7 +173,7 @@ export async function instructionCounts(o: Options, endpoints: Endpoint[]) {
           layout: { wasmPath: WASM_PROBE, pluginConfig: `${c}:${PROBE_CALLS_PER_REQUEST}` },
         })),
       ];
-  const perRequest = await callgrindCounts(
+  const { perUnit: perRequest } = await callgrindCounts(
     systems,
     endpoints,
     { tag: "requests", firstPort: 23600, windows },

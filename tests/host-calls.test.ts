@@ -16,7 +16,8 @@ function rounded(calls: Record<string, number>): Record<string, number> {
 /** The host calls of one handshake of each kind, stock Envoy build. */
 const ENVOY_BUDGET: Record<ProfileScenario, Record<string, number>> = {
   // All request headers in one read (upgrade and :path are in it), the echo; the bucket's stamp (the
-  // bucket itself from this worker's copy, but for the one join in nine whose copy shares a slot); the
+  // bucket itself from this worker's copy, but for the one join in about eighteen whose copy was pushed
+  // out of its set); the
   // hash and pin headers; the clock (the hit is counted in the module and published on the tick). The
   // routed cluster is assumed, read on a sample only (assumed-cluster.ts): with the verification sample
   // of the upstream address, 2 property reads in 64 joins, which round to none.

@@ -102,6 +102,34 @@ describe("bucket copies", () => {
       expect(text(worker.read(OTHER).value)).toBe("two");
     }
   });
+  it("keeps two hot buckets that fall in one set, and replaces the one read least recently", () => {
+    const s = new MemoryStore();
+    const big = new AffinityTable(s, "ra", 64, 1, 100, 10); // 64 buckets: the key scheme
+    const worker = new BucketCopies(s, big, 4); // two sets of two: buckets 0, 2 and 4 share a set
+    for (let b = 0; b <= 4; b += 2) worker.write(b, bytes("b" + b.toString()), 0);
+    worker.read(0);
+    worker.read(4);
+    for (let i = 0; i < 3; i++) {
+      expect(text(worker.read(0).value)).toBe("b0");
+      expect(text(worker.read(4).value)).toBe("b4");
+    }
+    expect(worker.missed).toBe(2);
+    worker.read(0); // bucket 4 is now the one read least recently
+    expect(text(worker.read(2).value)).toBe("b2"); // takes bucket 4's slot
+    const reads0 = s.readsOf(big.bucketKey(0));
+    const reads4 = s.readsOf(big.bucketKey(4));
+    expect(text(worker.read(0).value)).toBe("b0");
+    expect(text(worker.read(4).value)).toBe("b4");
+    expect(s.readsOf(big.bucketKey(0))).toBe(reads0); // still a copy
+    expect(s.readsOf(big.bucketKey(4))).toBe(reads4 + 1); // read again
+  });
+  it("uses exactly the slots it was given, an odd count included", () => {
+    const s = new MemoryStore();
+    const big = new AffinityTable(s, "ra", 64, 1, 100, 10);
+    const worker = new BucketCopies(s, big, 3);
+    for (let b = 0; b < 8; b++) worker.write(b, bytes("b" + b.toString()), 0);
+    for (let round = 0; round < 3; round++) for (let b = 0; b < 8; b++) expect(text(worker.read(b).value)).toBe("b" + b.toString());
+  });
   it("reads no stamp with zero slots, and still stamps its writes", () => {
     const s = new MemoryStore();
     const worker = new BucketCopies(s, KEYS, 0);

@@ -4,6 +4,8 @@
 import { KvStore, StoredValue, WriteStatus } from "./store";
 
 const EMPTY = new Uint8Array(0);
+/** Slots per set. */
+const WAYS: i32 = 2;
 
 /** Where bucket `index` and its stamp live (the table's key scheme); asked only for a key about to be used. */
 export abstract class BucketKeys {
@@ -11,17 +13,28 @@ export abstract class BucketKeys {
   abstract stampKey(index: i32): string;
 }
 
-class Copy {
+/** A bucket's value as read under a stamp: it is itself what a read returns (no object per read). */
+class Copy extends StoredValue {
+  /** When a read last used this copy (the copies' read count then): the older of two is replaced. */
+  lastUsed: u32 = 0;
   constructor(
     public index: i32,
     public stamp: u32,
-    public bucket: StoredValue,
-  ) {}
+    value: Uint8Array | null,
+    cas: u32,
+  ) {
+    super(value, cas);
+  }
 }
 
 export class BucketCopies {
-  /** One copy per slot, by bucket index modulo the slot count: memory stays bounded, lookups cost nothing. */
-  private readonly slots: Array<Copy | null>;
+  /**
+   * Copies in sets of WAYS slots, a bucket's set by its index modulo the set count: memory stays bounded,
+   * a lookup looks at two slots, and two hot buckets of one set do not push each other out.
+   */
+  private readonly slots: StaticArray<Copy | null>;
+  private readonly sets: i32;
+  private reads: u32 = 0;
   /** Reads a copy answered (only the stamp was read). */
   served: u64 = 0;
   /** Reads a copy could not answer (none, another bucket's, or retired): the stamp and the bucket were read. */
@@ -35,7 +48,41 @@ export class BucketCopies {
     private readonly keys: BucketKeys,
     slotCount: i32,
   ) {
-    this.slots = new Array<Copy | null>(slotCount);
+    // An odd slot count leaves its last slot unused; a single slot is a set of one.
+    this.sets = max<i32>(1, slotCount / WAYS);
+    this.slots = new StaticArray<Copy | null>(max<i32>(0, slotCount));
+  }
+
+  /** The first slot of bucket `index`'s set; the set's slots that exist follow it. */
+  private setOf(index: i32): i32 {
+    return (index % this.sets) * WAYS;
+  }
+
+  /** This worker's copy of bucket `index`, whatever its stamp, or null. */
+  private find(index: i32): Copy | null {
+    const first = this.setOf(index);
+    const end = min<i32>(first + WAYS, this.slots.length);
+    for (let i = first; i < end; i++) {
+      const c = unchecked(this.slots[i]);
+      if (c != null && c.index == index) return c;
+    }
+    return null;
+  }
+
+  /** Keeps `copy` in its set: in the slot of an older copy of its bucket, an empty slot, or the least recently used. */
+  private keep(copy: Copy): void {
+    const first = this.setOf(copy.index);
+    const end = min<i32>(first + WAYS, this.slots.length);
+    let victim = first;
+    for (let i = first; i < end; i++) {
+      const c = unchecked(this.slots[i]);
+      if (c == null || c.index == copy.index) {
+        victim = i;
+        break;
+      }
+      if (c.lastUsed < unchecked(this.slots[victim])!.lastUsed) victim = i;
+    }
+    unchecked((this.slots[victim] = copy));
   }
 
   /**
@@ -44,25 +91,40 @@ export class BucketCopies {
    * write them through `write`, which retires the copy either way.
    */
   read(index: i32): StoredValue {
-    const n = this.slots.length;
-    if (n == 0) return this.store.get(this.keys.bucketKey(index));
+    if (this.slots.length == 0) return this.store.get(this.keys.bucketKey(index));
     const version = this.store.version(this.keys.stampKey(index));
-    const slot = index % n;
-    const copy = this.slots[slot];
     // No stamp yet (the bucket was never written by a build that stamps): nothing to hold a copy to.
     if (version < 0) {
       this.missed++;
       return this.store.get(this.keys.bucketKey(index));
     }
     const stamp = <u32>version;
-    if (copy != null && copy.index == index && copy.stamp == stamp) {
+    const copy = this.find(index);
+    if (copy != null && copy.stamp == stamp) {
       this.served++;
-      return copy.bucket;
+      copy.lastUsed = ++this.reads;
+      return copy;
     }
     this.missed++;
     const bucket = this.store.get(this.keys.bucketKey(index));
-    this.slots[slot] = bucket.value == null ? null : new Copy(index, stamp, bucket);
-    return bucket;
+    if (bucket.value == null) {
+      this.retire(index);
+      return bucket;
+    }
+    const fresh = new Copy(index, stamp, bucket.value, bucket.cas);
+    fresh.lastUsed = ++this.reads;
+    this.keep(fresh);
+    return fresh;
+  }
+
+  /** Drops this worker's copy of bucket `index`, if it holds one. */
+  private retire(index: i32): void {
+    const first = this.setOf(index);
+    const end = min<i32>(first + WAYS, this.slots.length);
+    for (let i = first; i < end; i++) {
+      const c = unchecked(this.slots[i]);
+      if (c != null && c.index == index) unchecked((this.slots[i] = null));
+    }
   }
 
   /** on_tick (metrics.ts): reads served and missed since the last call, as [served, missed]. */
@@ -81,12 +143,7 @@ export class BucketCopies {
    * the copies of workers (and configurations) that keep them stay true.
    */
   write(index: i32, value: Uint8Array, cas: u32): WriteStatus {
-    const n = this.slots.length;
-    if (n > 0) {
-      const slot = index % n;
-      const copy = this.slots[slot];
-      if (copy != null && copy.index == index) this.slots[slot] = null;
-    }
+    if (this.slots.length > 0) this.retire(index);
     const status = this.store.set(this.keys.bucketKey(index), value, cas);
     if (status == WriteStatus.Ok) this.store.set(this.keys.stampKey(index), EMPTY, 0);
     return status;

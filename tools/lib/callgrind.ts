@@ -6,9 +6,24 @@ import { spawnSync, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
-/** Whether valgrind (with callgrind_control) is installed. */
+/** Whether valgrind (with callgrind_control and callgrind_annotate) is installed. */
 export function callgrindAvailable(): boolean {
-  return spawnSync("valgrind", ["--version"]).status === 0 && spawnSync("callgrind_control", ["-h"]).status === 0;
+  return (
+    spawnSync("valgrind", ["--version"]).status === 0 &&
+    spawnSync("callgrind_control", ["-h"]).status === 0 &&
+    spawnSync("callgrind_annotate", ["--version"]).status === 0
+  );
+}
+
+/** A counted window: all the process's instructions, and those in code V8 compiled while it ran. */
+export interface WindowCount {
+  total: number;
+  /**
+   * Instructions in code that belongs to no file the process mapped, above the 4 GiB mark: where V8
+   * puts the machine code it compiles at run time (the wasm modules and their call wrappers). Envoy's
+   * own code, its libraries and V8's built-in code are in files, so they are not in this figure.
+   */
+  compiledAtRunTime: number;
 }
 
 /** The command prefix that runs a program under callgrind, writing its counts into `outDir`. */
@@ -30,12 +45,31 @@ export function zeroCount(pid: number): void {
 }
 
 /** Instructions the process executed since zeroCount (all its threads): the end of a counted window. */
-export function readCount(pid: number, outDir: string): number {
+export function readCount(pid: number, outDir: string): WindowCount {
   const before = new Set(fs.readdirSync(outDir));
   execFileSync("callgrind_control", ["-d", String(pid)], { stdio: "ignore" });
   const dumped = fs.readdirSync(outDir).filter((f) => f.startsWith(`cg.${pid}.`) && !before.has(f));
   if (dumped.length !== 1) throw new Error(`callgrind: expected one new dump of ${pid} in ${outDir}, found ${dumped.length}`);
-  const m = fs.readFileSync(path.join(outDir, dumped[0]), "utf8").match(/^(?:summary|totals): (\d+)/m);
+  const file = path.join(outDir, dumped[0]);
+  const m = fs.readFileSync(file, "utf8").match(/^(?:summary|totals): (\d+)/m);
   if (!m) throw new Error(`callgrind: no totals in ${dumped[0]}`);
-  return Number(m[1]);
+  return {
+    total: Number(m[1]),
+    compiledAtRunTime: compiledAtRunTime(
+      execFileSync("callgrind_annotate", ["--inclusive=no", "--threshold=100", file], { encoding: "utf8", maxBuffer: 64 << 20 }),
+    ),
+  };
+}
+
+/**
+ * From callgrind_annotate's self costs (one line per function: "count (share) file:function [object]"),
+ * the instructions of functions with no object at addresses above 4 GiB (see WindowCount).
+ */
+export function compiledAtRunTime(annotated: string): number {
+  let sum = 0;
+  for (const line of annotated.split("\n")) {
+    const m = line.match(/^\s*([\d,]+)\s+\([^)]*\)\s+\?\?\?:0x([0-9a-f]+)\s+\[\?\?\?\]\s*$/);
+    if (m && Number.parseInt(m[2], 16) >= 2 ** 32) sum += Number(m[1].replace(/,/g, ""));
+  }
+  return sum;
 }
