@@ -168,6 +168,7 @@ async function main(): Promise<void> {
     const file = path.join(ROOT, "bench", "results", "bench.json");
     const last = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : { date: result.date, machine: result.machine };
     last.dates = last.dates ?? {};
+    last.machines = last.machines ?? {};
     const sections: Record<string, string[]> = {
       emulator: ["emulator"],
       profile: ["profile"],
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
       for (const key of sections[m]) {
         last[key] = (result as Record<string, unknown>)[key];
         last.dates[key] = result.date;
+        last.machines[key] = result.machine;
       }
     }
     fs.writeFileSync(file, JSON.stringify(last, null, 2) + "\n");

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { ROOT } from "../tools/lib/paths";
+import { compiledAtRunTime } from "../tools/lib/callgrind";
 
 function run(script: string, args: string[], timeoutMs: number) {
   const r = spawnSync(process.execPath, [path.join(ROOT, "dist", "bench", script), ...args], { encoding: "utf8", timeout: timeoutMs });
@@ -59,4 +60,21 @@ test("compare --smoke runs every system through membership changes, draining and
   const replicated = lines.filter((l) => l.startsWith("| plugin+directory |"));
   assert.equal(replicated.length, 1, r.out);
   assert.match(replicated[0], /\| plugin\+directory \| 0 \| 0 \| 0 \|/);
+});
+
+/** callgrind_annotate's self costs as it prints them: Envoy's code, a library, V8's built-ins in the binary, and run-time code. */
+const ANNOTATED = `
+--------------------------------------------------------------------------------
+Ir                    file:function
+--------------------------------------------------------------------------------
+ 17,779,722 (10.65%)  ???:0x000000000628d840 [???]
+  9,781,000 ( 5.86%)  ???:0x000017ee2be3a048 [???]
+  4,258,946 ( 2.55%)  ./string/../sysdeps/x86_64/multiarch/memset-vec-unaligned-erms.S:__memset_avx2_unaligned_erms [/usr/lib/x86_64-linux-gnu/libc.so.6]
+  2,039,000 ( 1.22%)  ???:0x000000000556a180 [/work/main/.venv/lib/python3.11/site-packages/envoy/_bin/envoy]
+    599,000 ( 0.36%)  ???:0x00000b13db009940 [???]
+`;
+
+test("the module's share of a callgrind window is the code in no mapped file above 4 GiB", () => {
+  assert.equal(compiledAtRunTime(ANNOTATED), 9_781_000 + 599_000);
+  assert.equal(compiledAtRunTime(""), 0);
 });
