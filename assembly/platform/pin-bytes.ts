@@ -29,10 +29,8 @@ export class PinBytes {
       slot = (slot + 1) & (SLOTS - 1);
     }
     if (this.held == MOST_HELD) {
-      for (let i = 0; i < SLOTS; i++) {
-        unchecked((this.addresses[i] = null));
-        unchecked((this.encoded[i] = null));
-      }
+      this.addresses.fill(null);
+      this.encoded.fill(null);
       this.held = 0;
       slot = slotOf(ptr);
     }

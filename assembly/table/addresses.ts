@@ -31,10 +31,8 @@ export class AddressNames {
       slot = (slot + 1) & (SLOTS - 1);
     }
     if (this.held == MOST_HELD) {
-      for (let i = 0; i < SLOTS; i++) {
-        unchecked((this.bytes[i] = null));
-        unchecked((this.names[i] = null));
-      }
+      this.bytes.fill(null);
+      this.names.fill(null);
       this.held = 0;
       slot = home;
     }
