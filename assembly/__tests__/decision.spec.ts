@@ -234,6 +234,19 @@ describe("request decision", () => {
     expect(found.address).toBe("");
     expect(found.outcome).toBe(Outcome.NoPlacement);
   });
+  it("leaves a passed or refused request one shared state that checks nothing on its response", () => {
+    const dc = decider('{"onMissingKey":"reject"}');
+    const plain = join(ROOM, false);
+    const passed = dc.streamState(dc.decide(plain), plain);
+    const missing = join("/ws?appId=a1");
+    const refused = dc.streamState(dc.decide(missing), missing);
+    expect(changetype<usize>(refused)).toBe(changetype<usize>(passed));
+    expect(passed.pinned).toBe("");
+    expect(passed.learning).toBe(false);
+    expect(dc.afterResponse(passed, POD_A, "101", AT_NOW).action).toBe(ResponseAction.Strip);
+    const learning = join(ROOM);
+    expect(dc.streamState(dc.decide(learning), learning).learning).toBe(true);
+  });
   it("empties reused facts: nothing of the request before reaches the next", () => {
     const f = join(ROOM);
     expect(f.nowMs).toBe(NOW_MS);

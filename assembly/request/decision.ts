@@ -154,6 +154,9 @@ export class ResponseDecision {
   }
 }
 
+/** The state of every stream that pinned nothing and learns nothing (see streamState): never written. */
+const NOTHING_TO_CHECK = new StreamState();
+
 /** The two outcomes that change nothing, shared (immutable) so the common response allocates nothing. */
 const PIN_HELD = new ResponseDecision(ResponseAction.None, null);
 const STRIP_ONLY = new ResponseDecision(ResponseAction.Strip, null);
@@ -276,8 +279,13 @@ export class RequestDecider {
     return d;
   }
 
-  /** The stream state a request decision leaves for the response phase. */
+  /**
+   * The stream state a request decision leaves for the response phase. A request passed or refused
+   * pinned nothing and learns nothing, so its response needs no state of its own: it gets one shared,
+   * never written (a plain request allocates nothing for it).
+   */
   streamState(d: RequestDecision, facts: RequestFacts): StreamState {
+    if (d.action == RequestAction.PassThrough || d.action == RequestAction.Reject) return NOTHING_TO_CHECK;
     const s = new StreamState();
     s.upgrade = facts.isWebSocket;
     s.fingerprint = d.fingerprint;
