@@ -1,5 +1,12 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-import { encodePairs, decodePairs, findPairValue, locatePairValue, ValueSpan } from "../abi/pairs";
+import { encodePairs, decodePairs, locatePairValue, ValueSpan } from "../abi/pairs";
+
+const FOUND = new ValueSpan();
+
+/** The value locatePairValue finds in all of `b`, as a view into it (not a copy); null if none. */
+function findPairValue(b: Uint8Array, name: ArrayBuffer): Uint8Array | null {
+  return locatePairValue(b, b.length, name, FOUND) ? b.subarray(FOUND.start, FOUND.end) : null;
+}
 
 /** A WebSocket handshake's request headers as Envoy keeps them: pseudo-headers first, names in lower case, a repeated header. */
 const HANDSHAKE: string[][] = [

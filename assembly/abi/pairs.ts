@@ -100,10 +100,3 @@ export function locatePairValue(b: Uint8Array, size: i32, name: ArrayBuffer, at:
   }
   return false;
 }
-
-const FOUND = new ValueSpan();
-
-/** The value of the first pair named `name`, as a view into `b` (not a copy); null if none (see locatePairValue). */
-export function findPairValue(b: Uint8Array, name: ArrayBuffer): Uint8Array | null {
-  return locatePairValue(b, b.length, name, FOUND) ? b.subarray(FOUND.start, FOUND.end) : null;
-}

@@ -12,6 +12,7 @@ import {
   RequestDecision,
   RequestAction,
   StreamState,
+  NOTHING_PINNED,
   ResponseAction,
   ResponseDecision,
   requestLabel,
@@ -35,8 +36,6 @@ const CONFLICTS_BEFORE_ALARM: u32 = 20;
 const REQUEST_FACTS = new RequestFacts();
 const REQUEST_DECISION = new RequestDecision();
 const REQUEST_RESOLUTION = new Resolution();
-/** The state of a stream before its request phase (never written: each request phase sets its own). */
-const NOTHING_PINNED = new StreamState();
 
 function sendReply(r: LocalReply): void {
   sendLocalResponse(r.status, r.details, r.body, r.headers);

@@ -154,8 +154,11 @@ export class ResponseDecision {
   }
 }
 
-/** The state of every stream that pinned nothing and learns nothing (see streamState): never written. */
-const NOTHING_TO_CHECK = new StreamState();
+/**
+ * The state of every stream that pinned nothing and learns nothing (see streamState), and of a stream
+ * before its request phase: shared, never written.
+ */
+export const NOTHING_PINNED = new StreamState();
 
 /** The two outcomes that change nothing, shared (immutable) so the common response allocates nothing. */
 const PIN_HELD = new ResponseDecision(ResponseAction.None, null);
@@ -285,7 +288,7 @@ export class RequestDecider {
    * never written (a plain request allocates nothing for it).
    */
   streamState(d: RequestDecision, facts: RequestFacts): StreamState {
-    if (d.action == RequestAction.PassThrough || d.action == RequestAction.Reject) return NOTHING_TO_CHECK;
+    if (d.action == RequestAction.PassThrough || d.action == RequestAction.Reject) return NOTHING_PINNED;
     const s = new StreamState();
     s.upgrade = facts.isWebSocket;
     s.fingerprint = d.fingerprint;

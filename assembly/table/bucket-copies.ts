@@ -53,36 +53,49 @@ export class BucketCopies {
     this.slots = new StaticArray<Copy | null>(max<i32>(0, slotCount));
   }
 
-  /** The first slot of bucket `index`'s set; the set's slots that exist follow it. */
+  /** The first slot of bucket `index`'s set, and one past its last (a set of one where the slots run out). */
   private setOf(index: i32): i32 {
     return (index % this.sets) * WAYS;
   }
-
-  /** This worker's copy of bucket `index`, whatever its stamp, or null. */
-  private find(index: i32): Copy | null {
-    const first = this.setOf(index);
-    const end = min<i32>(first + WAYS, this.slots.length);
-    for (let i = first; i < end; i++) {
-      const c = unchecked(this.slots[i]);
-      if (c != null && c.index == index) return c;
-    }
-    return null;
+  private setEnd(first: i32): i32 {
+    return min<i32>(first + WAYS, this.slots.length);
   }
 
-  /** Keeps `copy` in its set: in the slot of an older copy of its bucket, an empty slot, or the least recently used. */
-  private keep(copy: Copy): void {
-    const first = this.setOf(copy.index);
-    const end = min<i32>(first + WAYS, this.slots.length);
-    let victim = first;
-    for (let i = first; i < end; i++) {
+  /** The slot holding this worker's copy of bucket `index` (a set holds at most one per bucket), or -1. */
+  private slotOf(index: i32): i32 {
+    const first = this.setOf(index);
+    for (let i = first, end = this.setEnd(first); i < end; i++) {
       const c = unchecked(this.slots[i]);
-      if (c == null || c.index == copy.index) {
-        victim = i;
-        break;
+      if (c != null && c.index == index) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * Keeps `copy` in its set: in `held`, the slot of an older copy of its bucket (-1: none), else in an
+   * empty slot, else over the least recently used.
+   */
+  private keep(copy: Copy, held: i32): void {
+    let victim = held;
+    if (victim < 0) {
+      const first = this.setOf(copy.index);
+      victim = first;
+      for (let i = first, end = this.setEnd(first); i < end; i++) {
+        const c = unchecked(this.slots[i]);
+        if (c == null) {
+          victim = i;
+          break;
+        }
+        if (c.lastUsed < unchecked(this.slots[victim])!.lastUsed) victim = i;
       }
-      if (c.lastUsed < unchecked(this.slots[victim])!.lastUsed) victim = i;
     }
     unchecked((this.slots[victim] = copy));
+  }
+
+  /** Drops this worker's copy of bucket `index`, if it holds one. */
+  private retire(index: i32): void {
+    const slot = this.slotOf(index);
+    if (slot >= 0) unchecked((this.slots[slot] = null));
   }
 
   /**
@@ -99,7 +112,8 @@ export class BucketCopies {
       return this.store.get(this.keys.bucketKey(index));
     }
     const stamp = <u32>version;
-    const copy = this.find(index);
+    const slot = this.slotOf(index);
+    const copy = slot >= 0 ? unchecked(this.slots[slot]) : null;
     if (copy != null && copy.stamp == stamp) {
       this.served++;
       copy.lastUsed = ++this.reads;
@@ -108,23 +122,13 @@ export class BucketCopies {
     this.missed++;
     const bucket = this.store.get(this.keys.bucketKey(index));
     if (bucket.value == null) {
-      this.retire(index);
+      if (slot >= 0) unchecked((this.slots[slot] = null));
       return bucket;
     }
     const fresh = new Copy(index, stamp, bucket.value, bucket.cas);
     fresh.lastUsed = ++this.reads;
-    this.keep(fresh);
+    this.keep(fresh, slot);
     return fresh;
-  }
-
-  /** Drops this worker's copy of bucket `index`, if it holds one. */
-  private retire(index: i32): void {
-    const first = this.setOf(index);
-    const end = min<i32>(first + WAYS, this.slots.length);
-    for (let i = first; i < end; i++) {
-      const c = unchecked(this.slots[i]);
-      if (c != null && c.index == index) unchecked((this.slots[i] = null));
-    }
   }
 
   /** on_tick (metrics.ts): reads served and missed since the last call, as [served, missed]. */
@@ -143,7 +147,7 @@ export class BucketCopies {
    * the copies of workers (and configurations) that keep them stay true.
    */
   write(index: i32, value: Uint8Array, cas: u32): WriteStatus {
-    if (this.slots.length > 0) this.retire(index);
+    this.retire(index);
     const status = this.store.set(this.keys.bucketKey(index), value, cas);
     if (status == WriteStatus.Ok) this.store.set(this.keys.stampKey(index), EMPTY, 0);
     return status;
