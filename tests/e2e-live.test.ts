@@ -5,7 +5,8 @@
 // gateway. Each scenario runs REPS times; a split in any run fails it (a flaky result here is a defect).
 import { test } from "node:test";
 import { EnvoySystem } from "../tools/lib/system";
-import { runLiveScenario, describeLive, LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
+import assert from "node:assert/strict";
+import { runLiveScenario, describeLive, splitRooms, LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
 import { scratchDir } from "../tools/lib/paths";
 import { assertLiveRun } from "./live-checks";
 
@@ -27,6 +28,21 @@ async function repeat(scenario: LiveScenario, index: number, mode: (typeof MODES
     assertLiveRun(r, rep, mode.layout.healthCheck !== false);
   }
 }
+
+test("the split check counts a room whose players were on two pods at once, dead or alive, and only then", () => {
+  const at = (pod: string, open: number, close: number) => ({ pod, open, close, ours: true });
+  const deadAt = new Map([["dead", 100]]);
+  const rooms = new Map([
+    ["two live pods at once", [{ sessions: [at("a", 10, 500)] }, { sessions: [at("b", 20, 600)] }]],
+    ["a live pod beside the dead one before it died", [{ sessions: [at("dead", 0, 1000)] }, { sessions: [at("a", 50, 900)] }]],
+    ["one after the other", [{ sessions: [at("a", 10, 200)] }, { sessions: [at("b", 300, 600)] }]],
+    ["moved off the dead pod", [{ sessions: [at("dead", 0, 1000), at("a", 150, 900)] }, { sessions: [at("a", 160, 900)] }]],
+  ]);
+  assert.deepEqual(
+    splitRooms(rooms, deadAt).map((x) => x.slice(0, x.indexOf(":"))),
+    ["two live pods at once", "a live pod beside the dead one before it died"],
+  );
+});
 
 for (const mode of MODES) {
   LIVE_SCENARIOS.forEach((scenario, i) => {

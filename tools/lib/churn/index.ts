@@ -9,6 +9,7 @@ export {
   runLiveScenario,
   describeLive,
   percentiles,
+  splitRooms,
   LIVE_SCENARIOS,
   LISTED_FAILURE_SCENARIOS,
   LiveScenario,

@@ -49,6 +49,8 @@ export interface LiveResult extends ChurnResult {
   failedJoins: number;
   /** Of those, the ones the plugin refused because the player's room was just recorded on another pod. */
   refusedElsewhere: number;
+  /** Of those refusals, the ones of players of rooms opened during the change (the rest came back to a room). */
+  refusedNewRoom: number;
   /** Of those, the ones Envoy answered "no healthy upstream" (new pods not yet through their first health check). */
   noHealthyUpstream: number;
   /** Sockets the players dropped because they heard nothing on them for 3 s. */
@@ -114,17 +116,16 @@ export function percentiles(xs: number[]): string {
 }
 
 /** Rooms whose players overlapped in time on different pods; a socket's end is capped at its pod's death. */
-function splitRooms(byRoom: Map<string, LivePlayer[]>, deadAt: Map<string, number>): string[] {
+export function splitRooms(byRoom: Map<string, { sessions: Session[] }[]>, deadAt: Map<string, number>): string[] {
   const out: string[] = [];
   for (const [room, players] of byRoom) {
     // A socket opened before its pod died ends at the death; one opened on the pod after it came back is whole.
     const spans = players
       .flatMap((p) => p.sessions)
-      .map((s) => ({
-        pod: s.pod,
-        open: s.open,
-        end: s.open < (deadAt.get(s.pod) ?? Infinity) ? Math.min(s.close, deadAt.get(s.pod)!) : s.close,
-      }))
+      .map((s) => {
+        const died = deadAt.get(s.pod);
+        return { pod: s.pod, open: s.open, end: died !== undefined && s.open < died ? Math.min(s.close, died) : s.close };
+      })
       .filter((s) => s.end > s.open);
     let clash: string | null = null;
     for (let i = 0; i < spans.length && !clash; i++) {
@@ -153,6 +154,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     newRooms: 0,
     failedJoins: 0,
     refusedElsewhere: 0,
+    refusedNewRoom: 0,
     noHealthyUpstream: 0,
     silentDrops: 0,
     joins: 0,
@@ -336,6 +338,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
       for (const p of all) {
         r.failedJoins += p.failed;
         r.refusedElsewhere += p.refusedElsewhere;
+        if (newRoomOpenedAt.has(p.room)) r.refusedNewRoom += p.refusedElsewhere;
         r.noHealthyUpstream += p.noHealthyUpstream;
         r.silentDrops += p.silentDrops;
         for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
@@ -359,7 +362,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
 /** One line per run for logs and reports. */
 export function describeLive(r: LiveResult): string {
   return (
-    `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
+    `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.refusedNewRoom} of them new rooms, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
     `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
     `unconnected ${r.unconnected}` +
     (r.regroupMs.length + r.notRegrouped > 0
