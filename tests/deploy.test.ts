@@ -24,7 +24,7 @@ import {
 import { Redis } from "../tools/lib/redis";
 import { higressReplica, joinThrough, hostsOf } from "../tools/lib/higress-replicas";
 import { RETRY_POLICY } from "../tools/lib/envoy-config";
-import { WasmVm, newProcess } from "../tools/lib/host-emulator";
+import { WasmVm, newProcess, adminClustersJson } from "../tools/lib/host-emulator";
 import { startPodProcess } from "../tools/lib/pods";
 import { join, closeAll } from "../tools/lib/clients";
 import { httpGet } from "../tools/lib/http";
@@ -210,7 +210,7 @@ test("the docker-compose Envoy config serves rooms in the real Envoy (paths, add
   }
 });
 
-test("the deploy files name the headers the plugin writes: stateful_session reads pinHeader, the hash policies hash on hashHeader", async () => {
+test("the deploy files name the headers the plugin writes: stateful_session reads pinHeader, the hash policies hash on hashHeader, the cluster reads fallbackHeader", async () => {
   // What the plugin writes with its defaults (the deploy examples configure none of these fields).
   const proc = newProcess([{ address: "10.0.0.1:8080", health: "Healthy" }], "game_pods");
   const vm = await WasmVm.load(WASM_ENVOY, proc, false);
@@ -225,8 +225,28 @@ test("the deploy files name the headers the plugin writes: stateful_session read
   const files = renderAll();
   const envoyYaml = files.get("deploy/envoy/envoy.yaml")!;
   assert.match(envoyYaml, new RegExp(`HeaderBasedSessionState"\\n\\s+name: "${pinHeader}"`), "stateful_session must read pinHeader");
-  assert.match(envoyYaml, /lb_policy: "MAGLEV"/);
+  assert.match(envoyYaml, /override_host_sources:\n\s+- header: "x-room-affinity-next"/, "the cluster must read fallbackHeader");
+  assert.match(envoyYaml, /fallback_policy:[\s\S]*envoy\.load_balancing_policies\.maglev/, "MAGLEV places rooms without a pin");
   assert.match(files.get("deploy/envoy/rds.yaml")!, new RegExp(`header_name: "${hashHeader}"`), "the route must hash on hashHeader");
+  // The fallbackHeader the deploy config sets is the one the cluster reads, and the plugin writes it with a pin.
+  const ecds = files.get("deploy/envoy/ecds.yaml")!;
+  const config = JSON.parse(JSON.parse(ecds.match(/value: (".*")\n/)![1]));
+  assert.equal(config.fallbackHeader, "x-room-affinity-next");
+  const two = newProcess(
+    [
+      { address: "10.0.0.1:8080", health: "Healthy" },
+      { address: "10.0.0.2:8080", health: "Healthy" },
+    ],
+    "game_pods",
+  );
+  const vm2 = await WasmVm.load(WASM_ENVOY, two, false);
+  assert.equal(vm2.configure(config), true);
+  vm2.tick(); // membership from the admin interface: the pods a room can go to
+  vm2.answerHttpCall(200, adminClustersJson(two));
+  const first = vm2.request({ path: "/ws?appId=a1&roomId=r1" });
+  const pod = first.upstream!;
+  const pinned = vm2.request({ path: "/ws?appId=a1&roomId=r1" });
+  assert.equal(pinned.headers.get(config.fallbackHeader), pod === "10.0.0.1:8080" ? "10.0.0.2:8080" : "10.0.0.1:8080");
   const higress = files.get("deploy/higress/base/envoyfilter.yaml")!;
   assert.match(higress, new RegExp(`header_name: "${hashHeader}"`), "the Higress route patch must hash on hashHeader");
   assert.match(higress, /lb_policy: "MAGLEV"/);

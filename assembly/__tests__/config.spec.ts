@@ -67,6 +67,19 @@ const BAD_CONFIGS: BadConfig[] = [
     false,
     "'hashHeader': expected a header name other than pinHeader",
   ),
+  new BadConfig(
+    "fallbackHeader in upper case",
+    '{"fallbackHeader":"X-Next"}',
+    false,
+    "'fallbackHeader': expected a lower-case HTTP header name, got \"X-Next\"",
+  ),
+  new BadConfig("fallbackHeader with a space", '{"fallbackHeader":"x next"}', false, "'fallbackHeader'"),
+  new BadConfig(
+    "fallbackHeader equal to hashHeader",
+    '{"fallbackHeader":"x-room-affinity-hash"}',
+    false,
+    "'fallbackHeader': expected a header name other than pinHeader and hashHeader",
+  ),
   new BadConfig("entryTtlSeconds zero", '{"entryTtlSeconds":0}', false, "'entryTtlSeconds': expected an integer from 10 to 31536000"),
   new BadConfig("capacity zero", '{"capacity":0}', false, "'capacity'"),
   new BadConfig("bucketSize too large", '{"bucketSize":65}', false, "'bucketSize': expected an integer from 1 to 64"),
@@ -145,6 +158,7 @@ describe("plugin config", () => {
     expect(c.route.maxKeyLength).toBe(Defaults.maxKeyLength);
     expect(c.pinHeader).toBe("x-room-affinity-pin");
     expect(c.hashHeader).toBe("x-room-affinity-hash");
+    expect(c.fallbackHeader).toBe("");
     expect(bucketCountFor(c.capacity, c.bucketSize)).toBe(131072);
     expect(parse("  \n")).toBe("ok");
     expect(parse("{}")).toBe("ok");

@@ -8,6 +8,8 @@ import {
   decodeSnapshot,
   parseAdminClusters,
   membershipFromHostPairs,
+  rankPods,
+  RANKED_PODS,
 } from "../membership/membership";
 
 function bytes(s: string): Uint8Array {
@@ -100,5 +102,56 @@ describe("Higress upstream host pairs", () => {
     expect(m.flagsOf("10.0.0.2:80")).toBe(HOST_DRAINING);
     expect(m.flagsOf("10.0.0.3:80")).toBe(0);
     expect(m.flagsOf("10.0.0.4:80")).toBe(0);
+  });
+
+  it("ranks a room's next pods among the healthy ones other than its pod, the same for equal views", () => {
+    const a = new Membership();
+    const b = new Membership();
+    for (let i = 0; i < 8; i++) a.add("10.0.0." + i.toString() + ":80", i == 2 ? HOST_DRAINING : i == 5 ? 0 : HOST_HEALTHY);
+    // The same pods listed in another order rank the same.
+    for (let i = 7; i >= 0; i--) b.add("10.0.0." + i.toString() + ":80", i == 2 ? HOST_DRAINING : i == 5 ? 0 : HOST_HEALTHY);
+    const ra = new Array<string>(0);
+    const rb = new Array<string>(0);
+    for (let room: u64 = 1; room <= 200; room++) {
+      expect(rankPods(room * 0x9e3779b97f4a7c15, a, "10.0.0.1:80", ra)).not.toBe(0);
+      rankPods(room * 0x9e3779b97f4a7c15, b, "10.0.0.1:80", rb);
+      expect(ra.length).toBe(RANKED_PODS);
+      expect(ra.join(",")).toBe(rb.join(","));
+      expect(ra.includes("10.0.0.1:80")).toBe(false, "the room's own pod");
+      expect(ra.includes("10.0.0.2:80")).toBe(false, "a draining pod");
+      expect(ra.includes("10.0.0.5:80")).toBe(false, "an unhealthy pod");
+      expect(ra[0] != ra[1] && ra[1] != ra[2] && ra[0] != ra[2]).toBe(true);
+    }
+  });
+
+  it("moves only the rooms a removed pod was first for", () => {
+    const all = new Membership();
+    const fewer = new Membership();
+    for (let i = 0; i < 6; i++) {
+      all.add("10.0.1." + i.toString() + ":80", HOST_HEALTHY);
+      if (i != 3) fewer.add("10.0.1." + i.toString() + ":80", HOST_HEALTHY);
+    }
+    const r1 = new Array<string>(0);
+    const r2 = new Array<string>(0);
+    let firsts = 0;
+    for (let room: u64 = 1; room <= 600; room++) {
+      rankPods(room * 0x2545f4914f6cdd1d, all, "", r1);
+      rankPods(room * 0x2545f4914f6cdd1d, fewer, "", r2);
+      if (r1[0] == "10.0.1.3:80") {
+        firsts++;
+        expect(r2[0]).toBe(r1[1]);
+      } else expect(r2[0]).toBe(r1[0]);
+    }
+    // About a sixth of the rooms had the removed pod first.
+    expect(firsts > 60 && firsts < 150).toBe(true);
+  });
+
+  it("ranks nothing when no other pod is healthy", () => {
+    const m = new Membership();
+    m.add("10.0.2.1:80", HOST_HEALTHY);
+    m.add("10.0.2.2:80", HOST_DRAINING);
+    const out = ["stale"];
+    expect(rankPods(42, m, "10.0.2.1:80", out)).toBe(0);
+    expect(out.length).toBe(0);
   });
 });

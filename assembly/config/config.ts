@@ -19,6 +19,8 @@ export namespace Defaults {
   export const maxKeyLength: i32 = 512;
   export const pinHeader = "x-room-affinity-pin";
   export const hashHeader = "x-room-affinity-hash";
+  /** Off: only a gateway whose cluster reads it (Envoy's override_host load-balancing policy) gains from it. */
+  export const fallbackHeader = "";
   export const entryTtlSeconds: i32 = 86400;
   export const capacity: i32 = 1048576;
   export const bucketSize: i32 = 8;
@@ -114,6 +116,8 @@ export class PluginConfig {
   rules: Rule[] = [];
   pinHeader: string = Defaults.pinHeader;
   hashHeader: string = Defaults.hashHeader;
+  /** The header naming, in order, the pods a pinned room goes to if its pod fails the join ("" = not written). */
+  fallbackHeader: string = Defaults.fallbackHeader;
   entryTtlSeconds: i32 = Defaults.entryTtlSeconds;
   capacity: i32 = Defaults.capacity;
   bucketSize: i32 = Defaults.bucketSize;
@@ -147,6 +151,7 @@ export const ROUTE_FIELDS: string[] = ["keyParams", "keyIncludesPath", "onMissin
 export const GLOBAL_FIELDS: string[] = [
   "pinHeader",
   "hashHeader",
+  "fallbackHeader",
   "entryTtlSeconds",
   "capacity",
   "bucketSize",
@@ -471,6 +476,16 @@ export function parseConfig(raw: Uint8Array): ConfigResult {
   if (r.error.length == 0 && hasUpper(c.hashHeader)) r.fail("hashHeader", 'a lower-case HTTP header name, got "' + c.hashHeader + '"');
   if (r.error.length == 0 && c.hashHeader == c.pinHeader)
     r.fail("hashHeader", 'a header name other than pinHeader ("' + c.pinHeader + '")');
+  c.fallbackHeader = r.token(
+    "fallbackHeader",
+    Defaults.fallbackHeader,
+    'a lower-case HTTP header name such as "x-room-affinity-next", or ""',
+    true,
+  );
+  if (r.error.length == 0 && hasUpper(c.fallbackHeader))
+    r.fail("fallbackHeader", 'a lower-case HTTP header name, got "' + c.fallbackHeader + '"');
+  if (r.error.length == 0 && c.fallbackHeader.length > 0 && (c.fallbackHeader == c.pinHeader || c.fallbackHeader == c.hashHeader))
+    r.fail("fallbackHeader", 'a header name other than pinHeader and hashHeader, got "' + c.fallbackHeader + '"');
   c.entryTtlSeconds = r.int("entryTtlSeconds", Defaults.entryTtlSeconds, 10, 31536000);
   c.capacity = r.int("capacity", Defaults.capacity, 1, 16777216);
   c.bucketSize = r.int("bucketSize", Defaults.bucketSize, 1, 64);

@@ -4,6 +4,7 @@
 // compact text snapshot in shared data, and read back on request paths.
 import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "../support/json-check";
+import { hashString, mix64 } from "../support/hash";
 
 export const HOST_HEALTHY: u8 = 1;
 export const HOST_DRAINING: u8 = 2;
@@ -35,12 +36,66 @@ export class Membership {
     return this.index.has(address) ? <i32>this.flags[this.index.get(address)] : -1;
   }
 
+  private hashes: u64[] | null = null;
+
+  /** Each address's hash, computed once per membership (rankPods uses them on every pinned join). */
+  addressHashes(): u64[] {
+    if (this.hashes == null || this.hashes!.length != this.addresses.length) {
+      const h = new Array<u64>(this.addresses.length);
+      for (let i = 0; i < this.addresses.length; i++) h[i] = hashString(this.addresses[i]);
+      this.hashes = h;
+    }
+    return this.hashes!;
+  }
+
   /** Pods that take new rooms: healthy and not draining. */
   eligibleCount(): i32 {
     let n = 0;
     for (let i = 0; i < this.flags.length; i++) if (this.flags[i] == HOST_HEALTHY) n++;
     return n;
   }
+}
+
+/** Pods ranked for a room, at most this many (the pin's pod, then these: the gateway tries four in all). */
+export const RANKED_PODS: i32 = 3;
+// rankPods's running top three, reused: it runs on every pinned join.
+const RANK_BEST = new StaticArray<i32>(RANKED_PODS);
+const RANK_SCORES = new StaticArray<u64>(RANKED_PODS);
+
+/**
+ * Writes into `out` (cleared first) the healthy pods of `members` other than `excluded`, best first by
+ * rendezvous hashing on `fingerprint`, at most RANKED_PODS of them; returns their indices in `members`
+ * packed 16 bits each (for caching), or 0 when none. Every gateway that sees the same healthy pods
+ * ranks them the same way, and a pod leaving moves only the rooms it was first for.
+ */
+export function rankPods(fingerprint: u64, members: Membership, excluded: string, out: string[]): u64 {
+  out.length = 0;
+  const hashes = members.addressHashes();
+  const best = RANK_BEST;
+  const scores = RANK_SCORES;
+  let n = 0;
+  for (let i = 0; i < members.addresses.length; i++) {
+    if (members.flags[i] != HOST_HEALTHY || members.addresses[i] == excluded) continue;
+    const score = mix64(fingerprint ^ unchecked(hashes[i]));
+    // Insertion into the top RANKED_PODS, highest score first (ties: the earlier address).
+    let at = n < RANKED_PODS ? n : RANKED_PODS;
+    while (at > 0 && unchecked(scores[at - 1]) < score) at--;
+    if (at >= RANKED_PODS) continue;
+    const last = n < RANKED_PODS ? n : RANKED_PODS - 1;
+    for (let k = last; k > at; k--) {
+      unchecked((best[k] = best[k - 1]));
+      unchecked((scores[k] = scores[k - 1]));
+    }
+    unchecked((best[at] = i));
+    unchecked((scores[at] = score));
+    if (n < RANKED_PODS) n++;
+  }
+  let packed: u64 = 0;
+  for (let k = 0; k < n; k++) {
+    out.push(members.addresses[best[k]]);
+    packed |= (<u64>(best[k] + 1) & 0xffff) << (<u64>k * 16);
+  }
+  return packed;
 }
 
 // ---- snapshot codec: "v1\n" then one "address flags\n" line per host ----

@@ -7,6 +7,8 @@ import { PluginConfig } from "../config/config";
 import { KvStore } from "../table/store";
 import { AffinityTable } from "../table/table";
 import { SnapshotStore } from "../membership/snapshots";
+import { PodRanking } from "../membership/ranking";
+import { FallbackHeader } from "./fallback-header";
 import { Lease } from "../table/lease";
 import { Sweeper, PresentHosts } from "../table/sweeper";
 import { RequestDecider, routesOf } from "../request/decision";
@@ -59,6 +61,8 @@ export class PluginInstance {
     public readonly sweeper: Sweeper,
     /** The shared room directory of this worker thread, or null. */
     public readonly directory: DirectoryCoordinator | null,
+    /** Writes fallbackHeader with each pin, or null when it is off. */
+    public readonly fallbackHeader: FallbackHeader | null,
   ) {
     this.hashHeaderName = new HostName(config.hashHeader);
     this.headerPlan = new HeaderReadPlan(!decider.passesEveryNonWebSocket);
@@ -144,6 +148,7 @@ export function buildInstance(
   );
   const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
+  const ranking = new PodRanking(snapshots);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
@@ -170,5 +175,6 @@ export function buildInstance(
     lease,
     sweeper,
     directory,
+    c.fallbackHeader.length > 0 ? new FallbackHeader(c.fallbackHeader, ranking) : null,
   );
 }

@@ -93,6 +93,8 @@ export class RoomAffinityStream extends HttpContext {
     const inst = this.inst;
     if (address.length == 0 || inst == null) return;
     inst.pinWriter.pin(address);
+    const fallback = inst.fallbackHeader;
+    if (fallback != null) fallback.write(this.state.fingerprint, address, nowMillis());
     this.state.pinned = address;
     this.state.learning = false;
     if (inst.config.logDecision) logDecision(null, "found");
@@ -108,7 +110,11 @@ export class RoomAffinityStream extends HttpContext {
     }
     // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
-    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(headers);
+    if (d.action != RequestAction.Pin) {
+      inst.pinWriter.sanitizeRequest(headers);
+      const fallback = inst.fallbackHeader;
+      if (fallback != null) fallback.remove();
+    }
     if (d.action == RequestAction.PassThrough) {
       // Only the plugin says which room a request belongs to.
       headers.remove(inst.hashHeaderName);
@@ -133,6 +139,8 @@ export class RoomAffinityStream extends HttpContext {
     }
     if (d.action == RequestAction.Pin) {
       inst.pinWriter.pin(d.address);
+      const fallback = inst.fallbackHeader;
+      if (fallback != null) fallback.write(d.fingerprint, d.address, facts.nowMs);
       if (d.adopted && this.root.debugEnabled) {
         logDebug(
           "room-affinity: carried room " +

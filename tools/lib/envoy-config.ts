@@ -15,6 +15,8 @@ export const DIRECTORY_CLUSTER = "room_affinity_directory";
 export const ROUTE_CONFIG = "game_routes";
 export const FILTER_NAME = "room-affinity";
 export const PIN_HEADER = "x-room-affinity-pin";
+/** The plugin's fallbackHeader in the deployments here, as in deploy/envoy. */
+export const FALLBACK_HEADER = "x-room-affinity-next";
 /** The plugin's room hash header (its `hashHeader`), which the route hashes on. */
 export const HASH_HEADER = "x-room-affinity-hash";
 
@@ -49,6 +51,13 @@ export interface Layout {
   hashQueryParams?: string[];
   /** Default: MAGLEV hashing on the plugin's room hash header when the plugin is in, else ROUND_ROBIN. */
   lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
+  /**
+   * The plugin's fallbackHeader: the game cluster then balances with Envoy's override_host policy reading
+   * it (a retried join goes to the room's next pod), MAGLEV on the room hash underneath. Default
+   * FALLBACK_HEADER where the plugin pins on a MAGLEV cluster, as deploy/envoy does; "" for none
+   * (gateway replicas sharing a directory run without it).
+   */
+  fallbackHeader?: string;
   /** The header stateful_session reads (default PIN_HEADER; another name only to test a mismatch). */
   sessionHeader?: string;
   /** Deliver the listener by LDS (a file) instead of statically; used to show which changes drain. */
@@ -81,7 +90,7 @@ export function wasmFilterConfig(l: Layout): object {
         runtime: "envoy.wasm.runtime.v8",
         code: { local: { filename: l.wasmPath } },
       },
-      configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: l.pluginConfig },
+      configuration: { "@type": "type.googleapis.com/google.protobuf.StringValue", value: withFallbackHeader(l) },
       // A failed VM is reloaded rather than failing every request (FAIL_CLOSED) or dropping affinity
       // for good (FAIL_OPEN); the table lives in shared data, so a reloaded VM keeps every pin.
       failure_policy: "FAIL_RELOAD",
@@ -240,7 +249,7 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
     type: "EDS",
     connect_timeout: "1s",
     eds_cluster_config: { eds_config: srcPath(path.join(l.dir, edsFile)) },
-    lb_policy: lbPolicyOf(l),
+    ...balancing(l),
     common_lb_config: {
       // Never route to unhealthy pods, however many there are: Envoy's default (panic below 50%
       // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
@@ -280,6 +289,59 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
 }
 
 /** MAGLEV when the route hashes (on the plugin's room hash, or on query parameters), else round robin. */
+/** The header the plugin writes and the cluster reads, "" if none (see Layout.fallbackHeader). */
+export function fallbackHeaderOf(l: Layout): string {
+  if (l.fallbackHeader !== undefined) return l.fallbackHeader;
+  return l.plugin !== false && l.statefulSession !== false && !l.hashQueryParams && lbPolicyOf(l) === "MAGLEV" ? FALLBACK_HEADER : "";
+}
+
+/** The plugin configuration with the layout's fallbackHeader, unless it sets one itself (or is not a JSON object). */
+function withFallbackHeader(l: Layout): string {
+  const header = fallbackHeaderOf(l);
+  if (header === "") return l.pluginConfig;
+  try {
+    const c = JSON.parse(l.pluginConfig);
+    if (c === null || typeof c !== "object" || Array.isArray(c) || "fallbackHeader" in c) return l.pluginConfig;
+    return JSON.stringify({ ...c, fallbackHeader: header });
+  } catch {
+    return l.pluginConfig;
+  }
+}
+
+/**
+ * The cluster's load balancer: `lb_policy`, or with a fallbackHeader Envoy's override_host policy over
+ * MAGLEV (the pods it names are tried first on a retry, in order; a request without it is hashed).
+ */
+function balancing(l: Layout): object {
+  const header = fallbackHeaderOf(l);
+  if (header === "" || lbPolicyOf(l) !== "MAGLEV") return { lb_policy: lbPolicyOf(l) };
+  return {
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: "envoy.load_balancing_policies.override_host",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost",
+              override_host_sources: [{ header }],
+              fallback_policy: {
+                policies: [
+                  {
+                    typed_extension_config: {
+                      name: "envoy.load_balancing_policies.maglev",
+                      typed_config: { "@type": "type.googleapis.com/envoy.extensions.load_balancing_policies.maglev.v3.Maglev" },
+                    },
+                  },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
 function lbPolicyOf(l: Layout): string {
   return l.lbPolicy ?? (l.plugin !== false || l.hashQueryParams ? "MAGLEV" : "ROUND_ROBIN");
 }
