@@ -31,16 +31,23 @@ async function repeat(scenario: LiveScenario, index: number, mode: (typeof MODES
 
 test("the split check counts a room whose players were on two pods at once, dead or alive, and only then", () => {
   const at = (pod: string, open: number, close: number) => ({ pod, open, close, ours: true });
-  const deadAt = new Map([["dead", 100]]);
+  const deadAt = new Map([
+    ["dead", 100],
+    ["restarted", 100],
+  ]);
+  const backAt = new Map([["restarted", 300]]);
   const rooms = new Map([
     ["two live pods at once", [{ sessions: [at("a", 10, 500)] }, { sessions: [at("b", 20, 600)] }]],
     ["a live pod beside the dead one before it died", [{ sessions: [at("dead", 0, 1000)] }, { sessions: [at("a", 50, 900)] }]],
     ["one after the other", [{ sessions: [at("a", 10, 200)] }, { sessions: [at("b", 300, 600)] }]],
     ["moved off the dead pod", [{ sessions: [at("dead", 0, 1000), at("a", 150, 900)] }, { sessions: [at("a", 160, 900)] }]],
+    // The client saw the 101 just after the kill, and the close a delayed-close later.
+    ["seen open on the dead pod just after its death", [{ sessions: [at("dead", 105, 205)] }, { sessions: [at("a", 150, 900)] }]],
+    ["on the pod back after a crash, beside another", [{ sessions: [at("restarted", 350, 900)] }, { sessions: [at("a", 400, 900)] }]],
   ]);
   assert.deepEqual(
-    splitRooms(rooms, deadAt).map((x) => x.slice(0, x.indexOf(":"))),
-    ["two live pods at once", "a live pod beside the dead one before it died"],
+    splitRooms(rooms, deadAt, backAt).map((x) => x.slice(0, x.indexOf(":"))),
+    ["two live pods at once", "a live pod beside the dead one before it died", "on the pod back after a crash, beside another"],
   );
 });
 

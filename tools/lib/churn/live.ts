@@ -115,16 +115,25 @@ export function percentiles(xs: number[]): string {
   return `${at(0.5)}/${at(0.99)}/${s[s.length - 1]} ms`;
 }
 
-/** Rooms whose players overlapped in time on different pods; a socket's end is capped at its pod's death. */
-export function splitRooms(byRoom: Map<string, { sessions: Session[] }[]>, deadAt: Map<string, number>): string[] {
+/**
+ * Rooms whose players overlapped in time on different pods. A socket on a pod that died ends at the
+ * death, unless it opened after the pod came back (`backAt`, a crash loop). A socket the client saw open
+ * just after the death was accepted before it: it ends at the death too.
+ */
+export function splitRooms(
+  byRoom: Map<string, { sessions: Session[] }[]>,
+  deadAt: Map<string, number>,
+  backAt: Map<string, number> = new Map(),
+): string[] {
   const out: string[] = [];
   for (const [room, players] of byRoom) {
-    // A socket opened before its pod died ends at the death; one opened on the pod after it came back is whole.
     const spans = players
       .flatMap((p) => p.sessions)
       .map((s) => {
         const died = deadAt.get(s.pod);
-        return { pod: s.pod, open: s.open, end: died !== undefined && s.open < died ? Math.min(s.close, died) : s.close };
+        const back = backAt.get(s.pod);
+        const whole = died === undefined || (back !== undefined && s.open >= back);
+        return { pod: s.pod, open: s.open, end: whole ? s.close : Math.min(s.close, died) };
       })
       .filter((s) => s.end > s.open);
     let clash: string | null = null;
@@ -167,6 +176,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
   const delay = o.reconnectDelayMs ?? 50;
   const pods = new PodFleet(o.podBasePort);
   const deadAt = new Map<string, number>();
+  const backAt = new Map<string, number>();
   const byRoom = new Map<string, LivePlayer[]>();
   const all: LivePlayer[] = [];
   let sourceIndex = 0;
@@ -264,6 +274,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
           pods.setState(victim.id, "killed");
           await sleep(1500);
           await pods.restart(victim.id);
+          backAt.set(victim.id, Date.now());
           break;
         }
         case "scale-in": {
@@ -328,7 +339,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
       await lostNode?.stop();
 
       regroupTimes(byRoom, deadAt, r);
-      const split = splitRooms(byRoom, deadAt);
+      const split = splitRooms(byRoom, deadAt, backAt);
       r.split = split.length;
       r.examples = split.slice(0, 5);
       for (const [room, pod] of before) {
