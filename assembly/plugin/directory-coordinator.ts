@@ -21,12 +21,9 @@ import { ResponseAction, ResponseDecision } from "../request/decision";
 import { Metrics } from "./metrics";
 import { logDecision } from "./access-log";
 
-/**
- * A join paused for a lookup, resumed when the lookup ends: pinned to `address` if one was found;
- * `unroutable` is the pod the directory named when the gateway cannot route there.
- */
+/** A join paused for a lookup, resumed when the lookup ends (pinned to `address` if one was found). */
 export abstract class PausedJoin {
-  abstract resume(address: string, unroutable: string): void;
+  abstract resume(address: string): void;
 }
 
 /** Upgrades of one room whose 101s wait for this worker's claim or move of it. */
@@ -202,16 +199,14 @@ export class DirectoryCoordinator {
       if (e.kind != EventKind.LookupDone) continue;
       if (e.elapsedMs >= 0) m.set(m.dirLookupMs, <u64>e.elapsedMs);
       let address = e.address;
-      let unroutable = "";
       if (e.failure.length == 0) m.inc(address.length > 0 ? m.dirFound : m.dirAbsent);
       if (address.length > 0 && !this.members.routable(address)) {
         m.inc(m.dirRejected);
-        unroutable = address;
         address = "";
       }
       // The room as the directory has it, in the local table too (the first writer here wins as well).
       if (address.length > 0) address = this.table.learn(e.fingerprint, now, address).address;
-      this.resume(e.waiters, address, unroutable);
+      this.resume(e.waiters, address);
     }
   }
 
@@ -243,14 +238,14 @@ export class DirectoryCoordinator {
     setEffectiveContext(this.rootId);
   }
 
-  private resume(waiters: u32[], address: string, unroutable: string): void {
+  private resume(waiters: u32[], address: string): void {
     for (let k = 0; k < waiters.length; k++) {
       const id = waiters[k];
       if (!this.paused.has(id)) continue;
       const join = this.paused.get(id);
       this.paused.delete(id);
       if (!setEffectiveContext(id)) continue; // the player left while waiting
-      join.resume(address, unroutable);
+      join.resume(address);
       continueRequest();
     }
     setEffectiveContext(this.rootId);

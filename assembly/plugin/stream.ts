@@ -46,9 +46,8 @@ class DirectoryWait extends PausedJoin {
   constructor(private readonly stream: RoomAffinityStream) {
     super();
   }
-  resume(address: string, unroutable: string): void {
-    if (address.length > 0) this.stream.pinnedByDirectory(address);
-    else if (unroutable.length > 0) this.stream.awayFrom(unroutable);
+  resume(address: string): void {
+    this.stream.pinnedByDirectory(address);
   }
 }
 
@@ -99,17 +98,6 @@ export class RoomAffinityStream extends HttpContext {
     this.state.pinned = address;
     this.state.learning = false;
     if (inst.config.logDecision) logDecision(null, "found");
-  }
-
-  /**
-   * A join the directory had on a pod this gateway cannot route to (gone, or not known here yet): no pin,
-   * but the room's next pods, so it goes where the gateways that still pin the room retry its players.
-   */
-  awayFrom(unroutable: string): void {
-    const inst = this.inst;
-    if (inst == null) return;
-    const fallback = inst.fallbackHeader;
-    if (fallback != null) fallback.write(this.state.fingerprint, unroutable, nowMillis());
   }
 
   private applyRequest(inst: PluginInstance, d: RequestDecision, facts: RequestFacts, headers: RequestHeaders): FilterHeadersStatus {

@@ -54,7 +54,8 @@ export interface Layout {
   /**
    * The plugin's fallbackHeader: the game cluster then balances with Envoy's override_host policy reading
    * it (a retried join goes to the room's next pod), MAGLEV on the room hash underneath. Default
-   * FALLBACK_HEADER where the plugin pins on a MAGLEV cluster, as deploy/envoy does; "" for none.
+   * FALLBACK_HEADER where the plugin pins on a MAGLEV cluster, as deploy/envoy does; "" for none
+   * (gateway replicas sharing a directory run without it).
    */
   fallbackHeader?: string;
   /** The header stateful_session reads (default PIN_HEADER; another name only to test a mismatch). */

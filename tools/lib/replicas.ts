@@ -88,7 +88,9 @@ export class GatewayReplicas implements ReplicatedSystem, System {
             adminPort: o.basePort + 5 + 2 * i,
             endpoints: members,
             pluginConfig,
-            layout: { directoryPort: this.etcd?.clientPort, ...(o.layout ?? {}) },
+            // No fallbackHeader with a directory: in rolling updates whose directory writes timed out
+            // (failing open), replicas then split rooms (docs/stock-envoy.md).
+            layout: { directoryPort: this.etcd?.clientPort, ...(useDirectory ? { fallbackHeader: "" } : {}), ...(o.layout ?? {}) },
             start: { logLevel: "warning", wasmLogLevel: "info" },
           }),
         );
