@@ -187,6 +187,52 @@ test("stock Envoy build: tick fetches admin /clusters, pins go in the stateful_s
   assert.equal(vm.logs.filter((l) => /membership fetch failed: admin \/clusters answered 503/.test(l.message)).length, 1);
 });
 
+test("stock Envoy build with fallbackHeader: a new room goes to its first ranked pod, a retry to the next; pinned, its pod's successors; clients cannot list pods", async () => {
+  const NEXT = "x-room-affinity-next";
+  const hosts = [
+    ...HOSTS(),
+    { address: "10.0.0.4:8080", health: "Healthy" as const },
+    { address: "10.0.0.5:8080", health: "Unhealthy" as const },
+  ];
+  const proc = newProcess(hosts, "game_pods");
+  proc.overrideHostHeader = NEXT;
+  const vm = await WasmVm.load(WASM_ENVOY, proc, false);
+  assert.equal(vm.configure({ fallbackHeader: NEXT }), true);
+  // Before membership is known there is no ranking: no header, and the gateway's hash places the room.
+  const early = vm.request({ path: path("early"), headers: { [NEXT]: "10.0.0.5:8080" } });
+  assert.equal(early.headers.has(NEXT), false, "a client's list must be removed");
+  vm.tick();
+  vm.answerHttpCall(200, adminClustersJson(proc));
+  const firsts = new Set<string>();
+  for (let r = 0; r < 40; r++) {
+    const join = vm.request({ path: path(`n${r}`), headers: { [NEXT]: "10.0.0.5:8080" } });
+    const ranked = join.headers.get(NEXT)!.split(",");
+    assert.equal(ranked.length, 4, "one pod per attempt, the unhealthy one left out");
+    assert.equal(ranked.includes("10.0.0.5:8080"), false);
+    assert.equal(join.upstream, ranked[0], "the first ranked pod places the room");
+    firsts.add(ranked[0]);
+    // Pinned now: the pods after its own, in the same order.
+    const pinned = vm.request({ path: path(`n${r}`) });
+    assert.equal(pinned.upstream, ranked[0]);
+    assert.equal(pinned.headers.get(NEXT), ranked.slice(1).join(","));
+  }
+  assert.equal(firsts.size, 4, "new rooms spread over every healthy pod");
+  // A new room whose first pod refuses connections (dead, not yet noticed): every player's retry goes to
+  // the second ranked pod, and the room is learned there.
+  const players = [0, 1, 2].map(() => vm.begin({ path: path("d2") }));
+  const order = players[0].out.headers.get(NEXT)!.split(",");
+  for (const p of players) {
+    assert.equal(p.out.headers.get(NEXT), order.join(","), "players of one room carry one ranking");
+    vm.retryJoin(p, new Set([order[0]]));
+    assert.equal(p.out.upstream, order[1]);
+  }
+  for (const p of players) await vm.complete(p);
+  assert.equal(vm.request({ path: path("d2") }).upstream, order[1]);
+  // A request the plugin does not place loses a client's list too.
+  const plain = vm.request({ path: "/api", upgrade: false, headers: { [NEXT]: "10.0.0.1:8080" } });
+  assert.equal(plain.headers.has(NEXT), false);
+});
+
 /** A browser's WebSocket handshake headers, with a 6 kB cookie: nothing but :path and upgrade may key the room. */
 const BROWSER_HEADERS = browserHeaders(120, 48);
 

@@ -9,7 +9,7 @@ import {
   parseAdminClusters,
   membershipFromHostPairs,
   rankPods,
-  RANKED_PODS,
+  ATTEMPTS_PER_JOIN,
 } from "../membership/membership";
 
 function bytes(s: string): Uint8Array {
@@ -115,7 +115,7 @@ describe("Higress upstream host pairs", () => {
     for (let room: u64 = 1; room <= 200; room++) {
       expect(rankPods(room * 0x9e3779b97f4a7c15, a, "10.0.0.1:80", ra)).not.toBe(0);
       rankPods(room * 0x9e3779b97f4a7c15, b, "10.0.0.1:80", rb);
-      expect(ra.length).toBe(RANKED_PODS);
+      expect(ra.length).toBe(ATTEMPTS_PER_JOIN - 1);
       expect(ra.join(",")).toBe(rb.join(","));
       expect(ra.includes("10.0.0.1:80")).toBe(false, "the room's own pod");
       expect(ra.includes("10.0.0.2:80")).toBe(false, "a draining pod");
@@ -144,6 +144,20 @@ describe("Higress upstream host pairs", () => {
     }
     // About a sixth of the rooms had the removed pod first.
     expect(firsts > 60 && firsts < 150).toBe(true);
+  });
+
+  it("ranks a new room's pods for every attempt, then its next pods once it is on the first", () => {
+    const m = new Membership();
+    for (let i = 0; i < 9; i++) m.add("10.0.3." + i.toString() + ":80", i == 4 ? 0 : HOST_HEALTHY);
+    const placing = new Array<string>(0);
+    const pinned = new Array<string>(0);
+    for (let room: u64 = 1; room <= 200; room++) {
+      expect(rankPods(room * 0x9e3779b97f4a7c15, m, "", placing)).not.toBe(0);
+      expect(placing.length).toBe(ATTEMPTS_PER_JOIN);
+      expect(placing.includes("10.0.3.4:80")).toBe(false, "an unhealthy pod");
+      rankPods(room * 0x9e3779b97f4a7c15, m, placing[0], pinned);
+      expect(pinned.join(",")).toBe(placing.slice(1).join(","));
+    }
   });
 
   it("ranks nothing when no other pod is healthy", () => {

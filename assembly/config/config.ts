@@ -116,7 +116,7 @@ export class PluginConfig {
   rules: Rule[] = [];
   pinHeader: string = Defaults.pinHeader;
   hashHeader: string = Defaults.hashHeader;
-  /** The header naming, in order, the pods a pinned room goes to if its pod fails the join ("" = not written). */
+  /** The header naming a room's pods in the order the gateway tries them ("" = not written). */
   fallbackHeader: string = Defaults.fallbackHeader;
   entryTtlSeconds: i32 = Defaults.entryTtlSeconds;
   capacity: i32 = Defaults.capacity;

@@ -38,7 +38,7 @@ export class Membership {
 
   private hashes: u64[] | null = null;
 
-  /** Each address's hash, computed once per membership (rankPods uses them on every pinned join). */
+  /** Each address's hash, computed once per membership (rankPods uses them on every join it ranks). */
   addressHashes(): u64[] {
     if (this.hashes == null || this.hashes!.length != this.addresses.length) {
       const h = new Array<u64>(this.addresses.length);
@@ -56,39 +56,41 @@ export class Membership {
   }
 }
 
-/** Pods ranked for a room, at most this many (the pin's pod, then these: the gateway tries four in all). */
-export const RANKED_PODS: i32 = 3;
-// rankPods's running top three, reused: it runs on every pinned join.
-const RANK_BEST = new StaticArray<i32>(RANKED_PODS);
-const RANK_SCORES = new StaticArray<u64>(RANKED_PODS);
+/** The attempts a join gets (a first one and the route's three retries): a room's pods are ranked for them. */
+export const ATTEMPTS_PER_JOIN: i32 = 4;
+// rankPods's running top four, reused: it runs on every join the plugin ranks pods for.
+const RANK_BEST = new StaticArray<i32>(ATTEMPTS_PER_JOIN);
+const RANK_SCORES = new StaticArray<u64>(ATTEMPTS_PER_JOIN);
 
 /**
  * Writes into `out` (cleared first) the healthy pods of `members` other than `excluded`, best first by
- * rendezvous hashing on `fingerprint`, at most RANKED_PODS of them; returns their indices in `members`
- * packed 16 bits each (for caching), or 0 when none. Every gateway that sees the same healthy pods
- * ranks them the same way, and a pod leaving moves only the rooms it was first for.
+ * rendezvous hashing on `fingerprint`: one per attempt of a join, less the pinned pod's (`excluded`,
+ * tried first) when there is one. Returns their indices in `members` packed 16 bits each (for caching),
+ * or 0 when none. Every gateway that sees the same healthy pods ranks them the same way, and a pod
+ * leaving moves only the rooms it was first for.
  */
 export function rankPods(fingerprint: u64, members: Membership, excluded: string, out: string[]): u64 {
   out.length = 0;
   const hashes = members.addressHashes();
   const best = RANK_BEST;
   const scores = RANK_SCORES;
+  const wanted = excluded.length > 0 ? ATTEMPTS_PER_JOIN - 1 : ATTEMPTS_PER_JOIN;
   let n = 0;
   for (let i = 0; i < members.addresses.length; i++) {
     if (members.flags[i] != HOST_HEALTHY || members.addresses[i] == excluded) continue;
     const score = mix64(fingerprint ^ unchecked(hashes[i]));
-    // Insertion into the top RANKED_PODS, highest score first (ties: the earlier address).
-    let at = n < RANKED_PODS ? n : RANKED_PODS;
+    // Insertion into the top `wanted`, highest score first (ties: the earlier address).
+    let at = min<i32>(n, wanted);
     while (at > 0 && unchecked(scores[at - 1]) < score) at--;
-    if (at >= RANKED_PODS) continue;
-    const last = n < RANKED_PODS ? n : RANKED_PODS - 1;
+    if (at >= wanted) continue;
+    const last = n < wanted ? n : wanted - 1;
     for (let k = last; k > at; k--) {
       unchecked((best[k] = best[k - 1]));
       unchecked((scores[k] = scores[k - 1]));
     }
     unchecked((best[at] = i));
     unchecked((scores[at] = score));
-    if (n < RANKED_PODS) n++;
+    if (n < wanted) n++;
   }
   let packed: u64 = 0;
   for (let k = 0; k < n; k++) {

@@ -1,7 +1,7 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-// Where a pinned room goes if its pod fails: the other healthy pods of its cluster, ranked for the room by
-// rendezvous hashing over the published membership. Every gateway and worker with the same view ranks
-// them alike, so a room's players meet on one pod whichever gateway retried them.
+// A room's pods in order: the healthy pods of its cluster, ranked for the room by rendezvous hashing
+// over the published membership. Every gateway and worker with the same view ranks them alike, so a
+// room's players meet on one pod whichever gateway placed or retried them.
 import { Membership, rankPods } from "./membership";
 import { SnapshotStore } from "./snapshots";
 
@@ -39,15 +39,28 @@ export class PodRanking {
    * their packed indices (0 when none is known). `members` is set to the membership they come from.
    */
   next(fingerprint: u64, pinned: string, nowMs: u64, out: string[]): u64 {
-    const members = this.membersOf(pinned, nowMs);
+    return this.rank(fingerprint, this.membersOf(pinned, nowMs), pinned, out);
+  }
+
+  /**
+   * Writes into `out` the pods a new room of `cluster` goes to, best first: the first places it, the
+   * others take it if that one fails the join. The same order as `next` once the room is on the first.
+   * The membership is read afresh: workers that ranked a new room's players on views a refresh apart
+   * would place them on different pods.
+   */
+  first(fingerprint: u64, cluster: string, out: string[]): u64 {
+    return this.rank(fingerprint, this.snapshots.current(cluster), "", out);
+  }
+
+  private rank(fingerprint: u64, members: Membership | null, excluded: string, out: string[]): u64 {
     this.members = members;
     if (members == null) {
       out.length = 0;
       return 0;
     }
-    return rankPods(fingerprint, members, pinned, out);
+    return rankPods(fingerprint, members, excluded, out);
   }
 
-  /** The membership the last `next` ranked in (the packed indices refer to it). */
+  /** The membership the last `next` or `first` ranked in (the packed indices refer to it). */
   members: Membership | null = null;
 }

@@ -1,7 +1,7 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-// fallbackHeader: with each pin, the pods the room goes to if its pod fails the join, in order
-// ("ip:port,ip:port,..."). Envoy's override_host load-balancing policy reads it on the retries the
-// route makes, so every gateway retries a room's players onto the same pod.
+// fallbackHeader: a room's pods in the order the gateway tries them ("ip:port,ip:port,..."). Envoy's
+// override_host load-balancing policy reads it: a new room goes to the first, a pinned room's retries
+// to the ones after its pod, so every gateway places and retries a room's players onto the same pod.
 import { MapType } from "../abi/imports";
 import { replaceHeaderBytes, removeHeader, HostName } from "../abi/host";
 import { Membership } from "../membership/membership";
@@ -24,8 +24,19 @@ export class FallbackHeader {
   }
 
   /** on_request_headers, a join pinned to `pinned`: the room's next pods, or no header when none is known. */
-  write(fingerprint: u64, pinned: string, nowMs: u64): void {
-    const packed = this.ranking.next(fingerprint, pinned, nowMs, this.ranked);
+  writeForPin(fingerprint: u64, pinned: string, nowMs: u64): void {
+    this.write(this.ranking.next(fingerprint, pinned, nowMs, this.ranked));
+  }
+
+  /**
+   * on_request_headers, a join of a room no pod has yet: its pods in `cluster` (the first places it), or
+   * no header when the membership is not known, and the gateway's hash places it.
+   */
+  writeForNewRoom(fingerprint: u64, cluster: string): void {
+    this.write(this.ranking.first(fingerprint, cluster, this.ranked));
+  }
+
+  private write(packed: u64): void {
     if (packed == 0) {
       this.remove();
       return;
@@ -44,7 +55,7 @@ export class FallbackHeader {
     replaceHeaderBytes(MapType.HttpRequestHeaders, this.name, value);
   }
 
-  /** on_request_headers, a request the plugin does not pin: a client must not choose pods through it. */
+  /** on_request_headers, a request the plugin does not place: a client must not choose pods through it. */
   remove(): void {
     removeHeader(MapType.HttpRequestHeaders, this.name);
   }

@@ -21,6 +21,7 @@ import {
 import { LocalReply, rejectionReply, ROOM_ELSEWHERE } from "../request/local-replies";
 import { Outcome, Resolution } from "../table/table";
 import { PluginInstance } from "./instance";
+import { FallbackHeader } from "./fallback-header";
 import { PausedJoin, RecordStart } from "./directory-coordinator";
 import { HOST_FACTS, ResponseFacts, nowMillis, readRequestFacts, readResponseFacts } from "./host-facts";
 import { logDecision } from "./access-log";
@@ -36,6 +37,20 @@ const CONFLICTS_BEFORE_ALARM: u32 = 20;
 const REQUEST_FACTS = new RequestFacts();
 const REQUEST_DECISION = new RequestDecision();
 const REQUEST_RESOLUTION = new Resolution();
+
+/**
+ * fallbackHeader for a request decided: a pinned room's next pods, a new room's pods (so its players meet
+ * on one pod even when their joins are retried; a directory's answer replaces it with the pin's), or none.
+ */
+function writeFallback(fallback: FallbackHeader, d: RequestDecision, facts: RequestFacts): void {
+  if (d.action == RequestAction.Pin) {
+    fallback.writeForPin(d.fingerprint, d.address, facts.nowMs);
+    return;
+  }
+  const cluster = d.action == RequestAction.Learn ? facts.cluster : null;
+  if (cluster != null) fallback.writeForNewRoom(d.fingerprint, cluster);
+  else fallback.remove();
+}
 
 function sendReply(r: LocalReply): void {
   sendLocalResponse(r.status, r.details, r.body, r.headers);
@@ -94,7 +109,7 @@ export class RoomAffinityStream extends HttpContext {
     if (address.length == 0 || inst == null) return;
     inst.pinWriter.pin(address);
     const fallback = inst.fallbackHeader;
-    if (fallback != null) fallback.write(this.state.fingerprint, address, nowMillis());
+    if (fallback != null) fallback.writeForPin(this.state.fingerprint, address, nowMillis());
     this.state.pinned = address;
     this.state.learning = false;
     if (inst.config.logDecision) logDecision(null, "found");
@@ -110,11 +125,9 @@ export class RoomAffinityStream extends HttpContext {
     }
     // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
-    if (d.action != RequestAction.Pin) {
-      inst.pinWriter.sanitizeRequest(headers);
-      const fallback = inst.fallbackHeader;
-      if (fallback != null) fallback.remove();
-    }
+    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(headers);
+    const fallback = inst.fallbackHeader;
+    if (fallback != null) writeFallback(fallback, d, facts);
     if (d.action == RequestAction.PassThrough) {
       // Only the plugin says which room a request belongs to.
       headers.remove(inst.hashHeaderName);
@@ -139,8 +152,6 @@ export class RoomAffinityStream extends HttpContext {
     }
     if (d.action == RequestAction.Pin) {
       inst.pinWriter.pin(d.address);
-      const fallback = inst.fallbackHeader;
-      if (fallback != null) fallback.write(d.fingerprint, d.address, facts.nowMs);
       if (d.adopted && this.root.debugEnabled) {
         logDebug(
           "room-affinity: carried room " +

@@ -130,6 +130,11 @@ export interface Process {
   rr: number;
   /** The request header the load balancer hashes on, or undefined for round robin. */
   hashHeader?: string;
+  /**
+   * The request header the cluster's override_host policy reads (stock Envoy with fallbackHeader): the
+   * first attempt without an honoured pin goes to its first listed member, each retry to the next.
+   */
+  overrideHostHeader?: string;
   /** Where each Redis cluster the plugin may call really is (Higress: "outbound|6379||redis.static"). */
   redisEndpoints: Map<string, RedisEndpoint>;
 }
@@ -572,7 +577,19 @@ export class WasmVm {
       const h = hosts.find((x) => x.address === requested);
       if (h && (h.health === "Healthy" || h.health === "Draining")) return h.address;
     }
-    return pickHost(this.proc, req);
+    const listed = this.listedHosts(req);
+    return listed.length > 0 ? listed[0] : pickHost(this.proc, req);
+  }
+
+  /** The override_host header's hosts that are members of the cluster, in order (Envoy checks no health). */
+  private listedHosts(req: Map<string, string>): string[] {
+    const header = this.proc.overrideHostHeader;
+    const value = header === undefined ? undefined : req.get(header);
+    if (!value) return [];
+    return value
+      .split(",")
+      .map((a) => a.trim())
+      .filter((a) => this.proc.hosts.some((h) => h.address === a));
   }
 
   /** A whole request: request headers, routing, response headers (101 for upgrades), done. */
@@ -615,17 +632,26 @@ export class WasmVm {
   /**
    * The gateway's join retries (a route retry_policy with previous_hosts) for a routed request whose pod
    * is in `dead` (a crash the gateway has not noticed: it refuses connections): each retry ignores the
-   * override or pin and is placed by the hash with the attempt mixed in, as MAGLEV does, skipping the
-   * hosts tried. Returns the pods tried in vain; the request ends up on a live pod, or on none.
+   * override or pin and goes to the next host the override_host header lists, if any is left, else is
+   * placed by the hash with the attempt mixed in, as MAGLEV does, skipping the hosts tried. Returns the
+   * pods tried in vain; the request ends up on a live pod, or on none.
    */
   retryJoin(p: PendingRequest, dead: Set<string>, retries = 3, picksPerRetry = 16): string[] {
     const out = p.out;
     const tried: string[] = [];
+    // Envoy's override_host consumes its list across attempts: the first attempt took the first entry
+    // unless a pin was honoured.
+    const listed = this.listedHosts(p.stream.req);
+    let next = out.upstream !== undefined && out.upstream === listed[0] ? 1 : 0;
     for (let attempt = 1; out.upstream !== undefined && dead.has(out.upstream); attempt++) {
       tried.push(out.upstream);
       if (attempt > retries) {
         out.upstream = undefined;
         break;
+      }
+      if (next < listed.length) {
+        out.upstream = listed[next++];
+        continue;
       }
       let pick: string | undefined;
       for (let i = 0; i < picksPerRetry && (pick === undefined || tried.includes(pick)); i++)
