@@ -53,7 +53,8 @@ export interface Layout {
   lbPolicy?: "ROUND_ROBIN" | "MAGLEV" | "RING_HASH";
   /**
    * The plugin's fallbackHeader: the game cluster then balances with Envoy's override_host policy reading
-   * it (a retried join goes to the room's next pod), MAGLEV on the room hash underneath. Default
+   * it (a new room goes to its first ranked pod, a retried join to the next), MAGLEV on the room hash
+   * underneath. Default
    * FALLBACK_HEADER where the plugin pins on a MAGLEV cluster, as deploy/envoy does; "" for none
    * (gateway replicas sharing a directory run without it).
    */
@@ -288,7 +289,6 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
   };
 }
 
-/** MAGLEV when the route hashes (on the plugin's room hash, or on query parameters), else round robin. */
 /** The header the plugin writes and the cluster reads, "" if none (see Layout.fallbackHeader). */
 export function fallbackHeaderOf(l: Layout): string {
   if (l.fallbackHeader !== undefined) return l.fallbackHeader;
@@ -310,7 +310,7 @@ function withFallbackHeader(l: Layout): string {
 
 /**
  * The cluster's load balancer: `lb_policy`, or with a fallbackHeader Envoy's override_host policy over
- * MAGLEV (the pods it names are tried first on a retry, in order; a request without it is hashed).
+ * MAGLEV (the pods the header names are tried in order, one per attempt; a request without it is hashed).
  */
 function balancing(l: Layout): object {
   const header = fallbackHeaderOf(l);
@@ -342,6 +342,7 @@ function balancing(l: Layout): object {
   };
 }
 
+/** MAGLEV when the route hashes (on the plugin's room hash, or on query parameters), else round robin. */
 function lbPolicyOf(l: Layout): string {
   return l.lbPolicy ?? (l.plugin !== false || l.hashQueryParams ? "MAGLEV" : "ROUND_ROBIN");
 }

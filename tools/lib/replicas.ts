@@ -88,8 +88,9 @@ export class GatewayReplicas implements ReplicatedSystem, System {
             adminPort: o.basePort + 5 + 2 * i,
             endpoints: members,
             pluginConfig,
-            // No fallbackHeader with a directory: in rolling updates whose directory writes timed out
-            // (failing open), replicas then split rooms (docs/stock-envoy.md).
+            // No fallbackHeader with a directory: each replica ranks on the membership it read last, and in
+            // rolling updates their rankings differed, splitting rooms where directory writes timed out
+            // (docs/stock-envoy.md).
             layout: { directoryPort: this.etcd?.clientPort, ...(useDirectory ? { fallbackHeader: "" } : {}), ...(o.layout ?? {}) },
             start: { logLevel: "warning", wasmLogLevel: "info" },
           }),
