@@ -134,6 +134,31 @@ test("a new room learns from the routed upstream: it writes the table once and c
   assert.ok(p.hostCalls <= 22, `${p.hostCalls} host calls per new room`);
 });
 
+test("stock Envoy with fallbackHeader: a pinned join adds one header write; a new room adds the membership's version read and one header write", async () => {
+  const plain = await profilingVm(WASM_ENVOY, false);
+  const ranked = await profilingVm(WASM_ENVOY, false, true, true, { fallbackHeader: "x-room-affinity-next" });
+  const delta = (scenario: ProfileScenario): Record<string, number> => {
+    profileScenario(plain, scenario, 64);
+    profileScenario(ranked, scenario, 64);
+    const a = profileScenario(plain, scenario, 256).calls;
+    const b = profileScenario(ranked, scenario, 256).calls;
+    const out: Record<string, number> = {};
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const d = Math.round((b[k] ?? 0) - (a[k] ?? 0));
+      if (d !== 0) out[k] = d;
+    }
+    return out;
+  };
+  // A pinned room's next pods come from the views each worker keeps for 250 ms (no read per join).
+  assert.deepEqual(delta("pinned join"), { replace_header_map_value: 1 });
+  // A new room's pods are ranked on the membership read afresh: two workers must not straddle a snapshot.
+  assert.deepEqual(delta("new room"), { get_shared_data: 1, replace_header_map_value: 1 });
+  // A request the plugin does not place loses a client's list: no call when all headers were read and it
+  // is not among them, one removal when only the upgrade header was (a worker serving plain requests).
+  assert.deepEqual(delta("no-key pass"), {});
+  assert.deepEqual(delta("plain request"), { remove_header_map_value: 1 });
+});
+
 test("joins of known rooms make no metric call: they are counted in the module and published on the tick", async () => {
   const vm = await profilingVm(WASM_ENVOY, false);
   vm.tick();

@@ -4,6 +4,7 @@
 // to the ones after its pod, so every gateway places and retries a room's players onto the same pod.
 import { MapType } from "../abi/imports";
 import { replaceHeaderBytes, removeHeader, HostName } from "../abi/host";
+import { RequestHeaders } from "../abi/request-headers";
 import { Membership } from "../membership/membership";
 import { PodRanking } from "../membership/ranking";
 
@@ -23,22 +24,25 @@ export class FallbackHeader {
     this.name = new HostName(header);
   }
 
-  /** on_request_headers, a join pinned to `pinned`: the room's next pods, or no header when none is known. */
-  writeForPin(fingerprint: u64, pinned: string, nowMs: u64): void {
-    this.write(this.ranking.next(fingerprint, pinned, nowMs, this.ranked));
+  /**
+   * on_request_headers, a join pinned to `pinned`: the room's next pods, or no header when none is known.
+   * `headers`: the request's headers as read, or null when they may have changed since.
+   */
+  writeForPin(fingerprint: u64, pinned: string, nowMs: u64, headers: RequestHeaders | null): void {
+    this.write(this.ranking.next(fingerprint, pinned, nowMs, this.ranked), headers);
   }
 
   /**
    * on_request_headers, a join of a room no pod has yet: its pods in `cluster` (the first places it), or
    * no header when the membership is not known, and the gateway's hash places it.
    */
-  writeForNewRoom(fingerprint: u64, cluster: string): void {
-    this.write(this.ranking.first(fingerprint, cluster, this.ranked));
+  writeForNewRoom(fingerprint: u64, cluster: string, headers: RequestHeaders): void {
+    this.write(this.ranking.first(fingerprint, cluster, this.ranked), headers);
   }
 
-  private write(packed: u64): void {
+  private write(packed: u64, headers: RequestHeaders | null): void {
     if (packed == 0) {
-      this.remove();
+      this.remove(headers);
       return;
     }
     const members = this.ranking.members;
@@ -55,8 +59,12 @@ export class FallbackHeader {
     replaceHeaderBytes(MapType.HttpRequestHeaders, this.name, value);
   }
 
-  /** on_request_headers, a request the plugin does not place: a client must not choose pods through it. */
-  remove(): void {
-    removeHeader(MapType.HttpRequestHeaders, this.name);
+  /**
+   * on_request_headers, a request the plugin does not place: a client must not choose pods through it.
+   * Removed only if the client sent it, as far as `headers` (null: not known) shows.
+   */
+  remove(headers: RequestHeaders | null): void {
+    if (headers != null) headers.remove(this.name);
+    else removeHeader(MapType.HttpRequestHeaders, this.name);
   }
 }

@@ -42,14 +42,14 @@ const REQUEST_RESOLUTION = new Resolution();
  * fallbackHeader for a request decided: a pinned room's next pods, a new room's pods (so its players meet
  * on one pod even when their joins are retried; a directory's answer replaces it with the pin's), or none.
  */
-function writeFallback(fallback: FallbackHeader, d: RequestDecision, facts: RequestFacts): void {
+function writeFallback(fallback: FallbackHeader, d: RequestDecision, facts: RequestFacts, headers: RequestHeaders): void {
   if (d.action == RequestAction.Pin) {
-    fallback.writeForPin(d.fingerprint, d.address, facts.nowMs);
+    fallback.writeForPin(d.fingerprint, d.address, facts.nowMs, headers);
     return;
   }
   const cluster = d.action == RequestAction.Learn ? facts.cluster : null;
-  if (cluster != null) fallback.writeForNewRoom(d.fingerprint, cluster);
-  else fallback.remove();
+  if (cluster != null) fallback.writeForNewRoom(d.fingerprint, cluster, headers);
+  else fallback.remove(headers);
 }
 
 function sendReply(r: LocalReply): void {
@@ -109,7 +109,7 @@ export class RoomAffinityStream extends HttpContext {
     if (address.length == 0 || inst == null) return;
     inst.pinWriter.pin(address);
     const fallback = inst.fallbackHeader;
-    if (fallback != null) fallback.writeForPin(this.state.fingerprint, address, nowMillis());
+    if (fallback != null) fallback.writeForPin(this.state.fingerprint, address, nowMillis(), null);
     this.state.pinned = address;
     this.state.learning = false;
     if (inst.config.logDecision) logDecision(null, "found");
@@ -127,7 +127,7 @@ export class RoomAffinityStream extends HttpContext {
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
     if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(headers);
     const fallback = inst.fallbackHeader;
-    if (fallback != null) writeFallback(fallback, d, facts);
+    if (fallback != null) writeFallback(fallback, d, facts, headers);
     if (d.action == RequestAction.PassThrough) {
       // Only the plugin says which room a request belongs to.
       headers.remove(inst.hashHeaderName);

@@ -4,7 +4,7 @@
 // (hooks and allocator calls: each is a VM entry in Envoy), and the module's own time. Host
 // calls are counted exactly (the same on every run), so `npm run bench` prints them beside Envoy's CPU
 // and the host-call budget test (tests/host-calls.test.ts) holds them.
-import { WasmVm, newProcess, UpstreamHost } from "./host-emulator";
+import { WasmVm, newProcess, UpstreamHost, adminClustersJson } from "./host-emulator";
 
 export type ProfileScenario = "pinned join" | "new room" | "no-key pass" | "plain request";
 export const PROFILE_SCENARIOS: ProfileScenario[] = ["pinned join", "new room", "no-key pass", "plain request"];
@@ -32,12 +32,21 @@ const KNOWN_ROOMS = 1000;
 /**
  * A configured VM with KNOWN_ROOMS rooms already pinned, profiling on. By default each room was joined
  * once more since, so the worker holds copies of their buckets, as it does once a room's first players
- * are in; `joinedSince: false` leaves only the pins.
+ * are in; `joinedSince: false` leaves only the pins. `config` is the plugin's (its defaults if empty).
  */
-export async function profilingVm(wasmPath: string, higress: boolean, isPlugin = true, joinedSince = true): Promise<WasmVm> {
-  const vm = await WasmVm.load(wasmPath, newProcess(HOSTS()), higress, { profile: true });
-  if (!vm.configure({}) && isPlugin) throw new Error(`configure failed: ${JSON.stringify(vm.logs)}`);
+export async function profilingVm(
+  wasmPath: string,
+  higress: boolean,
+  isPlugin = true,
+  joinedSince = true,
+  config: object = {},
+): Promise<WasmVm> {
+  const proc = newProcess(HOSTS());
+  const vm = await WasmVm.load(wasmPath, proc, higress, { profile: true });
+  if (!vm.configure(config) && isPlugin) throw new Error(`configure failed: ${JSON.stringify(vm.logs)}`);
   if (isPlugin) vm.tick();
+  // Stock Envoy learns membership from the admin interface on the tick.
+  if (isPlugin && !higress && vm.httpCalls.length > 0) vm.answerHttpCall(200, adminClustersJson(proc));
   for (let pass = 0; pass < (joinedSince ? 2 : 1); pass++) {
     for (let i = 0; i < KNOWN_ROOMS; i++) vm.request({ path: `/ws?appId=p&roomId=${i}` });
   }
