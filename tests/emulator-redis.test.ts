@@ -115,6 +115,59 @@ test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one p
   });
 });
 
+test("Higress + Redis: a pod gone from both replicas and its pins swept: its players rejoin at once through both, none refused, each room moved once", async () => {
+  await withRedis("redis-h", 26387, async (redis) => {
+    const hosts = hostsOf(3);
+    const settings = { logDecision: true, capacity: 1024 };
+    const [r1, r2] = [await replica(redis, hosts, {}, settings), await replica(redis, hosts, {}, settings)];
+    const rooms = Array.from({ length: 90 }, (_, i) => `h${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) {
+      home.set(room, await join(r1, room));
+      await join(r2, room);
+    }
+    const gone = hosts[1].address;
+    hosts.splice(1, 1);
+    for (const vm of [r1, r2]) {
+      vm.proc.nowMs += 1001;
+      await join(vm, "refresh"); // a request refreshes the replica's view and publishes it
+      for (let t = 0; t < 3; t++) {
+        vm.tick(); // the sweeper evicts the pod's rooms' pins
+        vm.proc.nowMs += 1000;
+      }
+    }
+    const orphans = rooms.filter((r) => home.get(r) === gone);
+    assert.ok(orphans.length > 10);
+    for (const vm of [r1, r2]) assert.equal(metric(vm, "evictions.pod_gone_total"), orphans.length, "the pins were swept");
+    // The tables no longer know these rooms; the directory still names the pod that left.
+    const pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
+    for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
+    for (const { vm, p } of pending) vm.finish(p);
+    const pods = new Map<string, Set<string>>();
+    let refused = 0;
+    for (const { vm, room, p } of pending) {
+      const out = await vm.released(p);
+      if (out.localReply || !out.upstream) {
+        refused++;
+        continue;
+      }
+      assert.equal(out.filterState.get("wasm.room_affinity_decision"), "repinned", "the 101 moved the room off the pod that left");
+      pods.set(room, (pods.get(room) ?? new Set()).add(out.upstream));
+    }
+    await r1.redisIdle();
+    await r2.redisIdle();
+    assert.equal(refused, 0, "players refused");
+    for (const room of orphans) {
+      assert.equal(pods.get(room)!.size, 1, `${room} split: ${[...pods.get(room)!]}`);
+      assert.notEqual([...pods.get(room)!][0], gone);
+    }
+    assert.ok(
+      metric(r1, "directory.rejected_values_total") + metric(r2, "directory.rejected_values_total") > 0,
+      "the directory named the pod",
+    );
+  });
+});
+
 test("Higress + Redis: a pod dies; one replica ejected it, the other's gateway retries its joins onto the hash's retry pick: each room on one pod, nobody plays elsewhere", async () => {
   await withRedis("redis-g", 26386, async (redis) => {
     // Each replica its own view of the pods (its own health checks).

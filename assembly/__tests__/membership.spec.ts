@@ -11,6 +11,8 @@ import {
   rankPods,
   ATTEMPTS_PER_JOIN,
 } from "../membership/membership";
+import { SnapshotStore } from "../membership/snapshots";
+import { MemoryStore } from "./memory-store";
 
 function bytes(s: string): Uint8Array {
   return Uint8Array.wrap(String.UTF8.encode(s));
@@ -167,5 +169,36 @@ describe("Higress upstream host pairs", () => {
     const out = ["stale"];
     expect(rankPods(42, m, "10.0.2.1:80", out)).toBe(0);
     expect(out.length).toBe(0);
+  });
+});
+
+function members(addresses: string[]): Membership {
+  const m = new Membership();
+  for (let i = 0; i < addresses.length; i++) m.add(addresses[i], HOST_HEALTHY);
+  return m;
+}
+
+describe("membership snapshots: pods that left", () => {
+  it("remembers a pod that left a published membership, and forgets it when it comes back", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    snapshots.publish("game", members(["10.0.4.1:80", "10.0.4.2:80"]), 1000);
+    expect(snapshots.hasLeft("10.0.4.2:80")).toBe(false, "a member");
+    expect(snapshots.hasLeft("10.0.4.9:80")).toBe(false, "a pod never seen: maybe one not learned of yet");
+    snapshots.publish("game", members(["10.0.4.1:80", "10.0.4.3:80"]), 2000);
+    expect(snapshots.hasLeft("10.0.4.2:80")).toBe(true);
+    expect(snapshots.hasLeft("10.0.4.3:80")).toBe(false, "a pod that joined");
+    snapshots.publish("game", members(["10.0.4.1:80", "10.0.4.2:80", "10.0.4.3:80"]), 3000);
+    expect(snapshots.hasLeft("10.0.4.2:80")).toBe(false, "back in the cluster");
+  });
+
+  it("forgets a pod that left more than an hour ago", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    snapshots.publish("game", members(["10.0.5.1:80", "10.0.5.2:80"]), 1000);
+    snapshots.publish("game", members(["10.0.5.1:80"]), 2000);
+    // Another pod leaves an hour and more later: the list is rewritten without the first.
+    snapshots.publish("game", members(["10.0.5.1:80", "10.0.5.3:80"]), 3000);
+    snapshots.publish("game", members(["10.0.5.1:80"]), 2000 + 3600 * 1000 + 1);
+    expect(snapshots.hasLeft("10.0.5.2:80")).toBe(false);
+    expect(snapshots.hasLeft("10.0.5.3:80")).toBe(true);
   });
 });

@@ -2,6 +2,7 @@
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
+// `<prefix>:mg:<cluster>` lists the pods that left the cluster lately ("<address> <leftAtMs>" lines).
 import { KvStore, WriteStatus } from "../table/store";
 import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
 
@@ -36,6 +37,10 @@ function bytes(s: string): Uint8Array {
   return Uint8Array.wrap(String.UTF8.encode(s));
 }
 
+/** Pods remembered as having left a cluster, at most, and for how long. */
+const LEFT_MAX: i32 = 256;
+const LEFT_FOR_MS: u64 = 3600 * 1000;
+
 export class SnapshotStore {
   private cache: Map<string, Cached> = new Map();
   /** Snapshot texts this thread last published, to skip rewriting unchanged ones. */
@@ -52,6 +57,52 @@ export class SnapshotStore {
   snapshotKey(cluster: string): string {
     return this.prefix + ":m:" + cluster;
   }
+  leftKey(cluster: string): string {
+    return this.prefix + ":mg:" + cluster;
+  }
+
+  /**
+   * Whether `address` left one of the clusters within the last hour (and is no member of it now): a pod
+   * this gateway knew, not one it has yet to learn of. One shared-data read per cluster: for rare paths.
+   */
+  hasLeft(address: string): bool {
+    const list = this.clusters();
+    for (let i = 0; i < list.length; i++) {
+      const v = this.store.get(this.leftKey(list[i])).value;
+      if (v == null) continue;
+      const lines = text(v).split("\n");
+      for (let k = 0; k < lines.length; k++) {
+        const sp = lines[k].lastIndexOf(" ");
+        if (sp > 0 && lines[k].substring(0, sp) == address) return true;
+      }
+    }
+    return false;
+  }
+
+  /** publish: adds the pods of `before` missing from `after` to the cluster's list of pods that left. */
+  private recordLeft(cluster: string, before: Membership, after: Membership, nowMs: u64): void {
+    const key = this.leftKey(cluster);
+    const kept = new Array<string>(0);
+    const raw = this.store.get(key).value;
+    if (raw != null) {
+      const lines = text(raw).split("\n");
+      for (let k = 0; k < lines.length; k++) {
+        const sp = lines[k].lastIndexOf(" ");
+        if (sp <= 0) continue;
+        const at = U64.parseInt(lines[k].substring(sp + 1));
+        // A pod back in the cluster, or gone long ago, is forgotten.
+        if (after.flagsOf(lines[k].substring(0, sp)) >= 0 || nowMs - at > LEFT_FOR_MS) continue;
+        kept.push(lines[k]);
+      }
+    }
+    for (let i = 0; i < before.addresses.length; i++) {
+      const a = before.addresses[i];
+      if (after.flagsOf(a) < 0) kept.push(a + " " + nowMs.toString());
+    }
+    const from = kept.length > LEFT_MAX ? kept.length - LEFT_MAX : 0;
+    this.store.set(key, bytes(kept.slice(from).join("\n")), 0);
+  }
+
   /** The version key is read on every request: build its string once per cluster. */
   private versionKeys: Map<string, string> = new Map();
   versionKey(cluster: string): string {
@@ -132,6 +183,10 @@ export class SnapshotStore {
       } else {
         const raw = this.store.get(this.snapshotKey(cluster)).value;
         changed = raw == null || text(raw) != snap;
+        if (changed && raw != null) {
+          const before = decodeSnapshot(text(raw));
+          if (before != null) this.recordLeft(cluster, before, members, nowMs);
+        }
       }
     }
     if (prev == null) this.listCluster(cluster);

@@ -23,7 +23,11 @@ import { logDecision } from "./access-log";
 
 /** A join paused for a lookup, resumed when the lookup ends (pinned to `address` if one was found). */
 export abstract class PausedJoin {
-  abstract resume(address: string): void;
+  /**
+   * The lookup ended: `address` is the room's pod to pin the join to, or "". `leftPod` is the pod the
+   * directory holds the room on when that pod has left the cluster: the join is a move off it.
+   */
+  abstract resume(address: string, leftPod: string): void;
 }
 
 /** Upgrades of one room whose 101s wait for this worker's claim or move of it. */
@@ -48,6 +52,8 @@ export const enum RecordStart {
 /** Whether a pod address read from the directory is one the gateway could route to now. */
 export abstract class MembershipCheck {
   abstract routable(address: string): bool;
+  /** Whether the pod left the cluster lately (not one this gateway has yet to learn of). */
+  abstract hasLeft(address: string): bool;
 }
 
 export class DirectoryCoordinator {
@@ -199,14 +205,19 @@ export class DirectoryCoordinator {
       if (e.kind != EventKind.LookupDone) continue;
       if (e.elapsedMs >= 0) m.set(m.dirLookupMs, <u64>e.elapsedMs);
       let address = e.address;
+      let leftPod = "";
       if (e.failure.length == 0) m.inc(address.length > 0 ? m.dirFound : m.dirAbsent);
       if (address.length > 0 && !this.members.routable(address)) {
         m.inc(m.dirRejected);
+        // A pod that left: its rooms move, and the 101 records a move off it, which every replica's
+        // players make alike. A pod not known yet may be one another replica already routes to: the
+        // 101 then claims the room, and loses to that replica's record.
+        if (this.members.hasLeft(address)) leftPod = address;
         address = "";
       }
       // The room as the directory has it, in the local table too (the first writer here wins as well).
       if (address.length > 0) address = this.table.learn(e.fingerprint, now, address).address;
-      this.resume(e.waiters, address);
+      this.resume(e.waiters, address, leftPod);
     }
   }
 
@@ -238,14 +249,14 @@ export class DirectoryCoordinator {
     setEffectiveContext(this.rootId);
   }
 
-  private resume(waiters: u32[], address: string): void {
+  private resume(waiters: u32[], address: string, leftPod: string): void {
     for (let k = 0; k < waiters.length; k++) {
       const id = waiters[k];
       if (!this.paused.has(id)) continue;
       const join = this.paused.get(id);
       this.paused.delete(id);
       if (!setEffectiveContext(id)) continue; // the player left while waiting
-      join.resume(address);
+      join.resume(address, leftPod);
       continueRequest();
     }
     setEffectiveContext(this.rootId);

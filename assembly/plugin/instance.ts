@@ -42,6 +42,10 @@ class SnapshotMembership extends MembershipCheck {
     }
     return !known;
   }
+
+  hasLeft(address: string): bool {
+    return this.snapshots.hasLeft(address);
+  }
 }
 
 export class PluginInstance {

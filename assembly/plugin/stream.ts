@@ -61,8 +61,9 @@ class DirectoryWait extends PausedJoin {
   constructor(private readonly stream: RoomAffinityStream) {
     super();
   }
-  resume(address: string): void {
-    this.stream.pinnedByDirectory(address);
+  resume(address: string, leftPod: string): void {
+    if (address.length > 0) this.stream.pinnedByDirectory(address);
+    else if (leftPod.length > 0) this.stream.movingOff(leftPod);
   }
 }
 
@@ -113,6 +114,21 @@ export class RoomAffinityStream extends HttpContext {
     this.state.pinned = address;
     this.state.learning = false;
     if (inst.config.logDecision) logDecision(null, "found");
+  }
+
+  /**
+   * on_http_call_response, on_redis_call_response: the directory holds this new-to-us room on a pod that
+   * has left. The join goes where the gateway sends it, and its 101 records a move off that pod, as a
+   * join pinned to it would (another replica's players make the same move instead of being refused).
+   */
+  movingOff(leftPod: string): void {
+    const inst = this.inst;
+    if (inst == null) return;
+    const fallback = inst.fallbackHeader;
+    if (fallback != null) fallback.writeForPin(this.state.fingerprint, leftPod, nowMillis(), null);
+    this.state.pinned = leftPod;
+    this.state.learning = false;
+    if (inst.config.logDecision) logDecision(null, "departed");
   }
 
   private applyRequest(inst: PluginInstance, d: RequestDecision, facts: RequestFacts, headers: RequestHeaders): FilterHeadersStatus {
