@@ -37,6 +37,47 @@ async function withRedis(name: string, port: number, fn: (redis: Redis) => Promi
 
 const metric = (vm: WasmVm, name: string) => vm.proc.metrics.get(`room_affinity.${name}`);
 
+/** `n` rooms, each joined through r1 and then through r2: each room's pod. */
+async function roomsOnBoth(r1: WasmVm, r2: WasmVm, prefix: string, n: number): Promise<Map<string, string>> {
+  const home = new Map<string, string>();
+  for (let i = 0; i < n; i++) {
+    const room = `${prefix}${i}`;
+    home.set(room, await join(r1, room));
+    await join(r2, room);
+  }
+  return home;
+}
+
+/**
+ * Each room's players come back at once, two through each replica, all decided before any upgrade
+ * completes (upgrades that record a room wait for their claim or move). Returns the pods each room's
+ * admitted players reached, the players refused, and each admitted upgrade's logged decision.
+ */
+async function comeBackAtOnce(
+  rooms: string[],
+  r1: WasmVm,
+  r2: WasmVm,
+): Promise<{ pods: Map<string, Set<string>>; refused: number; decisions: string[] }> {
+  const pending = rooms.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
+  for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
+  for (const { vm, p } of pending) vm.finish(p);
+  const pods = new Map<string, Set<string>>();
+  const decisions: string[] = [];
+  let refused = 0;
+  for (const { vm, room, p } of pending) {
+    const out = await vm.released(p);
+    if (out.localReply || !out.upstream) {
+      refused++;
+      continue;
+    }
+    decisions.push(out.filterState.get("wasm.room_affinity_decision") ?? "");
+    pods.set(room, (pods.get(room) ?? new Set()).add(out.upstream));
+  }
+  await r1.redisIdle();
+  await r2.redisIdle();
+  return { pods, refused, decisions };
+}
+
 test("Higress + Redis: a room's players through both replicas, with a scale-out between: 0 split (and split without Redis)", async () => {
   await withRedis("redis-a", 26380, async (redis) => {
     const hosts = hostsOf(3);
@@ -82,36 +123,19 @@ test("Higress + Redis: a pod gone, both replicas re-pin its rooms at once: one p
   await withRedis("redis-c", 26382, async (redis) => {
     const hosts = hostsOf(3);
     const [r1, r2] = [await replica(redis, hosts), await replica(redis, hosts)];
-    const rooms = Array.from({ length: 90 }, (_, i) => `c${i}`);
-    const home = new Map<string, string>();
-    for (const room of rooms) {
-      home.set(room, await join(r1, room));
-      await join(r2, room);
-    }
+    const home = await roomsOnBoth(r1, r2, "c", 90);
     const gone = hosts[1].address;
     hosts.splice(1, 1);
-    const orphans = rooms.filter((r) => home.get(r) === gone);
-    // Both replicas' players decided before any upgrade completes.
-    const pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
-    for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
-    // Upgrades that record the room wait for their claim or move; the losers' are refused then.
-    for (const { vm, p } of pending) vm.finish(p);
-    const pods = new Map<string, Set<string>>();
-    for (const { vm, room, p } of pending) {
-      const out = await vm.released(p);
-      if (out.localReply) continue; // refused: its retry below
-      if (!pods.has(room)) pods.set(room, new Set());
-      pods.get(room)!.add(out.upstream!);
-    }
-    await r1.redisIdle();
-    await r2.redisIdle();
+    const orphans = [...home.keys()].filter((r) => home.get(r) === gone);
+    const { pods } = await comeBackAtOnce(orphans, r1, r2);
+    // The refused players' retries.
     for (const room of orphans) {
       for (const vm of [r1, r2]) pods.get(room)!.add(await join(vm, room));
       assert.equal(pods.get(room)!.size, 1, `${room} split: ${[...pods.get(room)!]}`);
       assert.notEqual([...pods.get(room)!][0], gone);
     }
     const keys = (await redis.command(["KEYS", "room-affinity/*"])).split("\r\n").filter((l) => l.startsWith("room-affinity/")).length;
-    assert.equal(keys, rooms.length);
+    assert.equal(keys, home.size);
   });
 });
 
@@ -120,12 +144,7 @@ test("Higress + Redis: a pod gone from both replicas and its pins swept: its pla
     const hosts = hostsOf(3);
     const settings = { logDecision: true, capacity: 1024 };
     const [r1, r2] = [await replica(redis, hosts, {}, settings), await replica(redis, hosts, {}, settings)];
-    const rooms = Array.from({ length: 90 }, (_, i) => `h${i}`);
-    const home = new Map<string, string>();
-    for (const room of rooms) {
-      home.set(room, await join(r1, room));
-      await join(r2, room);
-    }
+    const home = await roomsOnBoth(r1, r2, "h", 90);
     const gone = hosts[1].address;
     hosts.splice(1, 1);
     for (const vm of [r1, r2]) {
@@ -136,27 +155,13 @@ test("Higress + Redis: a pod gone from both replicas and its pins swept: its pla
         vm.proc.nowMs += 1000;
       }
     }
-    const orphans = rooms.filter((r) => home.get(r) === gone);
+    const orphans = [...home.keys()].filter((r) => home.get(r) === gone);
     assert.ok(orphans.length > 10);
     for (const vm of [r1, r2]) assert.equal(metric(vm, "evictions.pod_gone_total"), orphans.length, "the pins were swept");
     // The tables no longer know these rooms; the directory still names the pod that left.
-    const pending = orphans.flatMap((room) => [r1, r2, r1, r2].map((vm) => ({ vm, room, p: vm.begin({ path: path(room) }) })));
-    for (const x of pending) if (x.p.out.action === 1) await x.vm.redisIdle();
-    for (const { vm, p } of pending) vm.finish(p);
-    const pods = new Map<string, Set<string>>();
-    let refused = 0;
-    for (const { vm, room, p } of pending) {
-      const out = await vm.released(p);
-      if (out.localReply || !out.upstream) {
-        refused++;
-        continue;
-      }
-      assert.equal(out.filterState.get("wasm.room_affinity_decision"), "repinned", "the 101 moved the room off the pod that left");
-      pods.set(room, (pods.get(room) ?? new Set()).add(out.upstream));
-    }
-    await r1.redisIdle();
-    await r2.redisIdle();
+    const { pods, refused, decisions } = await comeBackAtOnce(orphans, r1, r2);
     assert.equal(refused, 0, "players refused");
+    assert.deepEqual(new Set(decisions), new Set(["repinned"]), "each 101 moved its room off the pod that left");
     for (const room of orphans) {
       assert.equal(pods.get(room)!.size, 1, `${room} split: ${[...pods.get(room)!]}`);
       assert.notEqual([...pods.get(room)!][0], gone);
