@@ -41,6 +41,25 @@ function bytes(s: string): Uint8Array {
 const LEFT_MAX: i32 = 256;
 const LEFT_FOR_MS: u64 = 3600 * 1000;
 
+class LeftPod {
+  constructor(
+    public address: string,
+    public leftAtMs: u64,
+  ) {}
+}
+
+/** The list of pods that left a cluster, "<address> <leftAtMs>" lines; malformed lines are skipped. */
+function leftPods(raw: Uint8Array | null): LeftPod[] {
+  const out = new Array<LeftPod>(0);
+  if (raw == null) return out;
+  const lines = text(raw).split("\n");
+  for (let k = 0; k < lines.length; k++) {
+    const sp = lines[k].lastIndexOf(" ");
+    if (sp > 0) out.push(new LeftPod(lines[k].substring(0, sp), U64.parseInt(lines[k].substring(sp + 1))));
+  }
+  return out;
+}
+
 export class SnapshotStore {
   private cache: Map<string, Cached> = new Map();
   /** Snapshot texts this thread last published, to skip rewriting unchanged ones. */
@@ -68,13 +87,8 @@ export class SnapshotStore {
   hasLeft(address: string): bool {
     const list = this.clusters();
     for (let i = 0; i < list.length; i++) {
-      const v = this.store.get(this.leftKey(list[i])).value;
-      if (v == null) continue;
-      const lines = text(v).split("\n");
-      for (let k = 0; k < lines.length; k++) {
-        const sp = lines[k].lastIndexOf(" ");
-        if (sp > 0 && lines[k].substring(0, sp) == address) return true;
-      }
+      const left = leftPods(this.store.get(this.leftKey(list[i])).value);
+      for (let k = 0; k < left.length; k++) if (left[k].address == address) return true;
     }
     return false;
   }
@@ -83,17 +97,12 @@ export class SnapshotStore {
   private recordLeft(cluster: string, before: Membership, after: Membership, nowMs: u64): void {
     const key = this.leftKey(cluster);
     const kept = new Array<string>(0);
-    const raw = this.store.get(key).value;
-    if (raw != null) {
-      const lines = text(raw).split("\n");
-      for (let k = 0; k < lines.length; k++) {
-        const sp = lines[k].lastIndexOf(" ");
-        if (sp <= 0) continue;
-        const at = U64.parseInt(lines[k].substring(sp + 1));
-        // A pod back in the cluster, or gone long ago, is forgotten.
-        if (after.flagsOf(lines[k].substring(0, sp)) >= 0 || nowMs - at > LEFT_FOR_MS) continue;
-        kept.push(lines[k]);
-      }
+    const left = leftPods(this.store.get(key).value);
+    for (let k = 0; k < left.length; k++) {
+      // A pod back in the cluster, or gone long ago, is forgotten.
+      const p = left[k];
+      if (after.flagsOf(p.address) >= 0 || nowMs - p.leftAtMs > LEFT_FOR_MS) continue;
+      kept.push(p.address + " " + p.leftAtMs.toString());
     }
     for (let i = 0; i < before.addresses.length; i++) {
       const a = before.addresses[i];

@@ -109,11 +109,7 @@ export class RoomAffinityStream extends HttpContext {
     const inst = this.inst;
     if (address.length == 0 || inst == null) return;
     inst.pinWriter.pin(address);
-    const fallback = inst.fallbackHeader;
-    if (fallback != null) fallback.writeForPin(this.state.fingerprint, address, nowMillis(), null);
-    this.state.pinned = address;
-    this.state.learning = false;
-    if (inst.config.logDecision) logDecision(null, "found");
+    this.followDirectory(inst, address, "found");
   }
 
   /**
@@ -123,12 +119,16 @@ export class RoomAffinityStream extends HttpContext {
    */
   movingOff(leftPod: string): void {
     const inst = this.inst;
-    if (inst == null) return;
+    if (inst != null) this.followDirectory(inst, leftPod, "departed");
+  }
+
+  /** The paused join takes the directory's pod as its pin: the room's next pods, and what its 101 checks. */
+  private followDirectory(inst: PluginInstance, pod: string, label: string): void {
     const fallback = inst.fallbackHeader;
-    if (fallback != null) fallback.writeForPin(this.state.fingerprint, leftPod, nowMillis(), null);
-    this.state.pinned = leftPod;
+    if (fallback != null) fallback.writeForPin(this.state.fingerprint, pod, nowMillis(), null);
+    this.state.pinned = pod;
     this.state.learning = false;
-    if (inst.config.logDecision) logDecision(null, "departed");
+    if (inst.config.logDecision) logDecision(null, label);
   }
 
   private applyRequest(inst: PluginInstance, d: RequestDecision, facts: RequestFacts, headers: RequestHeaders): FilterHeadersStatus {
