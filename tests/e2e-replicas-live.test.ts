@@ -16,7 +16,7 @@ const MODES = [
   { name: "without health checks", layout: { healthCheck: false } },
 ];
 
-const SCENARIOS: LiveScenario[] = ["pod-killed", "pod-killed-listed", "pod-hung", "node-lost", "scale-in", "rolling-update"];
+const SCENARIOS: LiveScenario[] = ["pod-killed", "pod-killed-listed", "pod-hung", "node-lost", "crash-loop", "scale-in", "rolling-update"];
 /** Runs per scenario and mode (more for a measurement: REPLICA_LIVE_REPS=5). */
 const REPS = Number(process.env.REPLICA_LIVE_REPS ?? 2);
 

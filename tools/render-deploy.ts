@@ -107,7 +107,9 @@ function higressEnvoyFilter(): object {
               lb_policy: "MAGLEV",
               common_lb_config: {
                 // Pinned rooms may keep reaching draining (terminating) pods; new rooms never go there.
-                override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+                // Pins also reach pods a replica's own health verdict ejected (outlier detection, health
+                // checks): the join's connection decides, as it does on every replica.
+                override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING", "UNHEALTHY"] },
                 // Never route rooms to unhealthy pods, however many are down.
                 healthy_panic_threshold: { value: 0 },
                 // Apply host changes at once (Envoy merges health changes within 1 s by default).

@@ -68,6 +68,11 @@ export interface Layout {
   /** The route retries a join whose connection failed, on another pod (default on): see routes(). Off for
    *  several replicas: two replicas can send a room's retried and unretried players to two pods. */
   retries?: boolean;
+  /**
+   * Pins are honoured to pods the health check marks failed (override_host_status adds UNHEALTHY): a
+   * pinned join then learns from its own connection whether the pod is down, as every replica's does.
+   */
+  pinsIgnoreHealth?: boolean;
 
   /** The room directory's store (etcd's client port on loopback): adds the DIRECTORY_CLUSTER. */
   directoryPort?: number;
@@ -256,7 +261,7 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
       // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
       healthy_panic_threshold: { value: 0 },
       // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
-      override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING"] },
+      override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING", ...(l.pinsIgnoreHealth ? ["UNHEALTHY"] : [])] },
       // Apply host changes at once. By default Envoy merges health-check results within 1 s, so a
       // pod added while the others drain stays unusable until the window ends (no_healthy_upstream).
       update_merge_window: "0s",

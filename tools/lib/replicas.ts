@@ -89,9 +89,14 @@ export class GatewayReplicas implements ReplicatedSystem, System {
             endpoints: members,
             pluginConfig,
             // No fallbackHeader with a directory: each replica ranks on the membership it read last, and in
-            // rolling updates their rankings differed, splitting rooms where directory writes timed out
-            // (docs/stock-envoy.md).
-            layout: { directoryPort: this.etcd?.clientPort, ...(useDirectory ? { fallbackHeader: "" } : {}), ...(o.layout ?? {}) },
+            // rolling updates their rankings differed, splitting rooms where directory writes timed out.
+            // Pins reach pods a replica's own health check failed: a pin judged by that verdict moved
+            // rooms off a restarted pod that the other replica already used again (docs/stock-envoy.md).
+            layout: {
+              directoryPort: this.etcd?.clientPort,
+              ...(useDirectory ? { fallbackHeader: "", pinsIgnoreHealth: true } : {}),
+              ...(o.layout ?? {}),
+            },
             start: { logLevel: "warning", wasmLogLevel: "info" },
           }),
         );
