@@ -70,7 +70,9 @@ export interface Layout {
   retries?: boolean;
   /**
    * Pins are honoured to pods the health check marks failed (override_host_status adds UNHEALTHY): a
-   * pinned join then learns from its own connection whether the pod is down, as every replica's does.
+   * pinned join then learns from its own connection whether the pod is down. Default: on with a
+   * fallbackHeader, whose new rooms follow the plugin's membership read rather than Envoy's health
+   * check, and replicas sharing a directory set it, since each replica's check is its own.
    */
   pinsIgnoreHealth?: boolean;
 
@@ -261,7 +263,7 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
       // healthy) would send rooms to crashed pods and scatter them once half the pods are down.
       healthy_panic_threshold: { value: 0 },
       // Pinned rooms may keep reaching a DRAINING pod (old rooms finish there); new rooms never go there.
-      override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING", ...(l.pinsIgnoreHealth ? ["UNHEALTHY"] : [])] },
+      override_host_status: { statuses: ["UNKNOWN", "HEALTHY", "DRAINING", ...(pinsIgnoreHealth(l) ? ["UNHEALTHY"] : [])] },
       // Apply host changes at once. By default Envoy merges health-check results within 1 s, so a
       // pod added while the others drain stays unusable until the window ends (no_healthy_upstream).
       update_merge_window: "0s",
@@ -292,6 +294,11 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
           ],
         }),
   };
+}
+
+/** Whether pins reach pods the health check failed (see Layout.pinsIgnoreHealth). */
+function pinsIgnoreHealth(l: Layout): boolean {
+  return l.pinsIgnoreHealth ?? fallbackHeaderOf(l) !== "";
 }
 
 /** The header the plugin writes and the cluster reads, "" if none (see Layout.fallbackHeader). */
