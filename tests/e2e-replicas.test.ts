@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startReplicas, ReplicaSet } from "../tools/lib/replicas";
 import { join, closeAll, mapLimit, Joined } from "../tools/lib/clients";
-import { assignment, moved, rooms } from "../tools/lib/players";
+import { assignment, moved, rooms, roomIdOf } from "../tools/lib/players";
 import { waitFor } from "../tools/lib/wait";
 import { WasmVm, newProcess } from "../tools/lib/host-emulator";
 import { WASM_ENVOY } from "../tools/lib/paths";
@@ -270,4 +270,63 @@ test("(g) a bad directory config is rejected naming the field, and the last good
   assert.equal(pending.out.action, 1, "a new room waits for the directory lookup");
   assert.equal(vm.httpCalls.at(-1)!.cluster, "room_affinity_directory");
   assert.match(vm.httpCalls.at(-1)!.body, /^\{"key":"/);
+});
+
+/** A player through one replica directly (gateways[g]), retrying every 50 ms as clients do. */
+async function joinThrough(set: ReplicaSet, g: number, room: string): Promise<Joined> {
+  const url = `ws://127.0.0.1:${set.gateways[g].port}/ws?appId=a1&roomId=${encodeURIComponent(room)}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await join(url);
+    } catch (e) {
+      if (attempt > 100) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+test("(h) a pod restarts on its address while listed: late players of its moved rooms reach the rooms' pods through either replica", async () => {
+  const set = await startReplicas({ name: "rep-h", basePort: 25350 });
+  try {
+    // Every room's first player through replica 2, so replica 2 pins every room.
+    const all = rooms("h", 60);
+    const first = await mapLimit(all, 10, (room) => joinThrough(set, 1, room));
+    const victim = set.fleet.pods[1];
+    const orphans = assignment(first).pods;
+    const onVictim = all.filter((r) => orphans.get(r) === victim.id);
+    assert.ok(onVictim.length >= 4, `rooms on ${victim.id}: ${onVictim.length}`);
+    await victim.kill("SIGKILL");
+    // Half of its rooms come back through replica 1 only (replica 2 never hears of their move), half
+    // through replica 2 only (so replica 2 sees joins fail over from the pod).
+    const viaOne = onVictim.filter((_, i) => i % 2 === 0);
+    const viaTwo = onVictim.filter((_, i) => i % 2 === 1);
+    const back = [
+      ...(await mapLimit(viaOne, 20, (room) => joinThrough(set, 0, room))),
+      ...(await mapLimit(viaTwo, 20, (room) => joinThrough(set, 1, room))),
+    ];
+    const movedTo = assignment(back).pods;
+    for (const r of onVictim) assert.notEqual(movedTo.get(r), victim.id);
+    // The pod comes back empty on its address, still listed; replica 2 drops its stale pins.
+    await set.fleet.restart(victim.id);
+    await waitFor(
+      "replica 2 dropped its pins to the pod whose joins failed over",
+      async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= viaOne.length,
+      15000,
+      100,
+    );
+    const late = [
+      ...(await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room))),
+      ...(await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room))),
+    ];
+    const wrong = late
+      .filter((j) => j.pod !== movedTo.get(roomIdOf(j)))
+      .map((j) => `${roomIdOf(j)} on ${j.pod}, room on ${movedTo.get(roomIdOf(j))}`);
+    console.log(
+      `(h) ${onVictim.length} rooms moved off ${victim.id}, ${viaOne.length} through replica 1 only; replica 2 dropped ${await set.gateways[1].stat("evictions.pod_failed_total")} pins; late players elsewhere: ${wrong.length}`,
+    );
+    assert.deepEqual(wrong, []);
+    await closeAll([...first, ...back, ...late]);
+  } finally {
+    await set.close();
+  }
 });

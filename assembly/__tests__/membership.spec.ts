@@ -202,3 +202,37 @@ describe("membership snapshots: pods that left", () => {
     expect(snapshots.hasLeft("10.0.5.3:80")).toBe(true);
   });
 });
+
+describe("membership snapshots: pods whose joins failed over", () => {
+  it("keeps the latest failure of each pod", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    expect(snapshots.failures().length).toBe(0);
+    snapshots.recordFailure("10.0.6.1:80", 1000);
+    snapshots.recordFailure("10.0.6.2:80", 1500);
+    snapshots.recordFailure("10.0.6.1:80", 4000);
+    const f = snapshots.failures();
+    expect(f.length).toBe(2);
+    expect(f[0].address).toBe("10.0.6.2:80");
+    expect(f[0].atMs).toBe(1500);
+    expect(f[1].address).toBe("10.0.6.1:80");
+    expect(f[1].atMs).toBe(4000);
+  });
+
+  it("forgets a failure older than ten minutes when it writes the list", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    snapshots.recordFailure("10.0.7.1:80", 1000);
+    snapshots.recordFailure("10.0.7.2:80", 1000 + 600 * 1000 + 1);
+    const f = snapshots.failures();
+    expect(f.length).toBe(1);
+    expect(f[0].address).toBe("10.0.7.2:80");
+  });
+
+  it("skips malformed lines of the stored list", () => {
+    const store = new MemoryStore();
+    const snapshots = new SnapshotStore(store, "ra");
+    store.set(snapshots.failedKey(), bytes("garbage\n10.0.8.1:80 2000\n"), 0);
+    const f = snapshots.failures();
+    expect(f.length).toBe(1);
+    expect(f[0].atMs).toBe(2000);
+  });
+});

@@ -1,5 +1,5 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-import { Sweeper, PresentHosts } from "../table/sweeper";
+import { Sweeper, PresentHosts, FailedPods } from "../table/sweeper";
 import { AffinityTable } from "../table/table";
 import { decodeBucket } from "../table/bucket";
 import { MemoryStore } from "./memory-store";
@@ -60,6 +60,35 @@ describe("sweeper", () => {
     expect(count(s, t, "B:1")).toBe(0);
     expect(count(s, t, "A:1")).toBe(20);
     expect(r2.cycleEntries).toBe(20);
+  });
+  it("drops pins to a pod that failed a join, seen no later than the failure, within two urgent passes", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 256, 4, 1000, 10); // 64 buckets
+    fill(t, 100, 100);
+    const both = new PresentHosts();
+    both.add("A:1");
+    both.add("B:1");
+    const failedB = new FailedPods();
+    failedB.add("B:1", 100);
+    const sw = new Sweeper(t, 4);
+    const r1 = sw.pass(101, both, failedB);
+    const r2 = sw.pass(102, both, failedB);
+    expect(r1.bucketsVisited).toBe(32);
+    expect(r1.evictedStale + r2.evictedStale).toBe(50);
+    expect(r1.evictedGone + r2.evictedGone).toBe(0);
+    expect(count(s, t, "B:1")).toBe(0);
+    expect(count(s, t, "A:1")).toBe(50);
+    expect(sw.pass(103, both, failedB).bucketsVisited).toBe(4); // the same failure starts no new cycle
+  });
+  it("keeps pins to a failed pod written after the failure (the pod is back)", () => {
+    const s = new MemoryStore();
+    const t = new AffinityTable(s, "ra", 256, 4, 1000, 10);
+    fill(t, 100, 105); // every pin seen at 105
+    const failedB = new FailedPods();
+    failedB.add("B:1", 104);
+    const sw = new Sweeper(t, 64);
+    expect(sw.pass(106, null, failedB).evictedStale).toBe(0);
+    expect(count(s, t, "B:1")).toBe(50);
   });
   it("evicts expired entries even when membership is unknown, and nothing else", () => {
     const s = new MemoryStore();

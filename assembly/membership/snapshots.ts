@@ -2,9 +2,11 @@
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
-// `<prefix>:mg:<cluster>` lists the pods that left the cluster lately ("<address> <leftAtMs>" lines).
+// `<prefix>:mg:<cluster>` lists the pods that left the cluster lately, `<prefix>:mf` the pods a join
+// pinned to them failed over from lately (both pod-times.ts lists).
 import { KvStore, WriteStatus } from "../table/store";
 import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
+import { PodTime, parsePodTimes, encodePodTimes } from "./pod-times";
 
 class Cached {
   /** "<version> " as bytes, to recognise an unchanged version key without parsing it. */
@@ -40,25 +42,9 @@ function bytes(s: string): Uint8Array {
 /** Pods remembered as having left a cluster, at most, and for how long. */
 const LEFT_MAX: i32 = 256;
 const LEFT_FOR_MS: u64 = 3600 * 1000;
-
-class LeftPod {
-  constructor(
-    public address: string,
-    public leftAtMs: u64,
-  ) {}
-}
-
-/** The list of pods that left a cluster, "<address> <leftAtMs>" lines; malformed lines are skipped. */
-function leftPods(raw: Uint8Array | null): LeftPod[] {
-  const out = new Array<LeftPod>(0);
-  if (raw == null) return out;
-  const lines = text(raw).split("\n");
-  for (let k = 0; k < lines.length; k++) {
-    const sp = lines[k].lastIndexOf(" ");
-    if (sp > 0) out.push(new LeftPod(lines[k].substring(0, sp), U64.parseInt(lines[k].substring(sp + 1))));
-  }
-  return out;
-}
+/** Pods remembered as having failed a join, at most, and for how long. */
+const FAILED_MAX: i32 = 256;
+const FAILED_FOR_MS: u64 = 600 * 1000;
 
 export class SnapshotStore {
   private cache: Map<string, Cached> = new Map();
@@ -79,6 +65,30 @@ export class SnapshotStore {
   leftKey(cluster: string): string {
     return this.prefix + ":mg:" + cluster;
   }
+  failedKey(): string {
+    return this.prefix + ":mf";
+  }
+
+  /**
+   * A join pinned to `address` failed over to another pod at `nowMs` (a move off it): pins to it written
+   * before then may be stale, since another replica may have moved their rooms meanwhile.
+   */
+  recordFailure(address: string, nowMs: u64): void {
+    const key = this.failedKey();
+    const kept = new Array<PodTime>(0);
+    const list = parsePodTimes(this.store.get(key).value);
+    for (let k = 0; k < list.length; k++) {
+      const p = list[k];
+      if (p.address != address && nowMs - p.atMs <= FAILED_FOR_MS) kept.push(p);
+    }
+    kept.push(new PodTime(address, nowMs));
+    this.store.set(key, encodePodTimes(kept, FAILED_MAX), 0);
+  }
+
+  /** The pods whose joins failed over lately, with the last time each did. */
+  failures(): PodTime[] {
+    return parsePodTimes(this.store.get(this.failedKey()).value);
+  }
 
   /**
    * Whether `address` left one of the clusters within the last hour (and is no member of it now): a pod
@@ -87,7 +97,7 @@ export class SnapshotStore {
   hasLeft(address: string): bool {
     const list = this.clusters();
     for (let i = 0; i < list.length; i++) {
-      const left = leftPods(this.store.get(this.leftKey(list[i])).value);
+      const left = parsePodTimes(this.store.get(this.leftKey(list[i])).value);
       for (let k = 0; k < left.length; k++) if (left[k].address == address) return true;
     }
     return false;
@@ -96,20 +106,19 @@ export class SnapshotStore {
   /** publish: adds the pods of `before` missing from `after` to the cluster's list of pods that left. */
   private recordLeft(cluster: string, before: Membership, after: Membership, nowMs: u64): void {
     const key = this.leftKey(cluster);
-    const kept = new Array<string>(0);
-    const left = leftPods(this.store.get(key).value);
+    const kept = new Array<PodTime>(0);
+    const left = parsePodTimes(this.store.get(key).value);
     for (let k = 0; k < left.length; k++) {
       // A pod back in the cluster, or gone long ago, is forgotten.
       const p = left[k];
-      if (after.flagsOf(p.address) >= 0 || nowMs - p.leftAtMs > LEFT_FOR_MS) continue;
-      kept.push(p.address + " " + p.leftAtMs.toString());
+      if (after.flagsOf(p.address) >= 0 || nowMs - p.atMs > LEFT_FOR_MS) continue;
+      kept.push(p);
     }
     for (let i = 0; i < before.addresses.length; i++) {
       const a = before.addresses[i];
-      if (after.flagsOf(a) < 0) kept.push(a + " " + nowMs.toString());
+      if (after.flagsOf(a) < 0) kept.push(new PodTime(a, nowMs));
     }
-    const from = kept.length > LEFT_MAX ? kept.length - LEFT_MAX : 0;
-    this.store.set(key, bytes(kept.slice(from).join("\n")), 0);
+    this.store.set(key, encodePodTimes(kept, LEFT_MAX), 0);
   }
 
   /** The version key is read on every request: build its string once per cluster. */

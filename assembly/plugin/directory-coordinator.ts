@@ -54,6 +54,8 @@ export abstract class MembershipCheck {
   abstract routable(address: string): bool;
   /** Whether the pod left the cluster lately (not one this gateway has yet to learn of). */
   abstract hasLeft(address: string): bool;
+  /** A join pinned to the pod went to another pod instead (see FailedPods in sweeper.ts). */
+  abstract failedOver(address: string, nowMs: u64): void;
 }
 
 export class DirectoryCoordinator {
@@ -120,6 +122,7 @@ export class DirectoryCoordinator {
       return RecordStart.Waiting;
     }
     this.transport.currentStream = streamId;
+    if (from.length > 0) this.members.failedOver(from, nowMs);
     const sent = from.length == 0 ? this.directory.claim(fingerprint, to, nowMs) : this.directory.move(fingerprint, from, to, nowMs);
     if (!sent) return RecordStart.NotHeld;
     m.inc(m.dirWrites);

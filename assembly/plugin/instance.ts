@@ -10,7 +10,7 @@ import { SnapshotStore } from "../membership/snapshots";
 import { PodRanking } from "../membership/ranking";
 import { FallbackHeader } from "./fallback-header";
 import { Lease } from "../table/lease";
-import { Sweeper, PresentHosts } from "../table/sweeper";
+import { Sweeper, PresentHosts, FailedPods } from "../table/sweeper";
 import { RequestDecider, routesOf } from "../request/decision";
 import { recordGeometry } from "../table/history";
 import { RoomDirectory } from "../directory/directory";
@@ -41,6 +41,10 @@ class SnapshotMembership extends MembershipCheck {
       if (members.flagsOf(address) >= 0) return true;
     }
     return !known;
+  }
+
+  failedOver(address: string, nowMs: u64): void {
+    this.snapshots.recordFailure(address, nowMs);
   }
 
   hasLeft(address: string): bool {
@@ -116,6 +120,21 @@ export class PluginInstance {
       for (let j = 0; j < members.addresses.length; j++) present.add(members.addresses[j]);
     }
     return present.size > 0 ? present : null;
+  }
+
+  /**
+   * on_tick (sweep), with a directory: the pods whose pinned joins failed over lately. Pins to them seen
+   * before are dropped, and the rooms' next joins ask the directory, where another replica may have
+   * moved them (a pod restarted on its address would otherwise take their late players). Null without
+   * a directory: one gateway's own table already holds every move.
+   */
+  failedPods(): FailedPods | null {
+    if (this.directory == null) return null;
+    const list = this.snapshots.failures();
+    if (list.length == 0) return null;
+    const failed = new FailedPods();
+    for (let i = 0; i < list.length; i++) failed.add(list[i].address, <u32>(list[i].atMs / 1000));
+    return failed;
   }
 }
 

@@ -28,6 +28,7 @@ export class Metrics {
   evictedCapacity: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.capacity_total");
   evictedExpired: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.expired_total");
   evictedGone: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.pod_gone_total");
+  evictedStale: u32 = defineMetric(MetricType.Counter, "room_affinity.evictions.pod_failed_total");
   tableEntries: u32 = defineMetric(MetricType.Gauge, "room_affinity.table.entries");
   sweptBuckets: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.buckets_visited_total");
   sweepCycles: u32 = defineMetric(MetricType.Counter, "room_affinity.sweep.cycles_total");

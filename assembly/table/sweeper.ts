@@ -1,9 +1,10 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The sweeper: run by the lease holder, it walks the table a window of buckets per pass and removes
-// entries whose pod left the cluster or that expired. Work per pass follows change: in steady state
-// a small window (expiry is measured in hours, so a slow cycle is enough), but when a pod leaves the
-// cluster an urgent cycle covers the whole table in two passes, so its rooms are gone within two
-// ticks. It also counts live entries, reported as the table size after each full cycle.
+// entries whose pod left the cluster, that expired, or (with a directory) whose pod failed a join since
+// they were seen. Work per pass follows change: in steady state a small window (expiry is measured in
+// hours, so a slow cycle is enough), but when a pod leaves the cluster or fails a join an urgent cycle
+// covers the whole table in two passes, so its rooms are gone within two ticks. It also counts live
+// entries, reported as the table size after each full cycle.
 import { AffinityTable } from "./table";
 import { Entry, BucketCursor, decodeBucket, encodeBucket, isExpired } from "./bucket";
 import { WriteStatus } from "./store";
@@ -13,6 +14,8 @@ export class SweepResult {
   bucketsVisited: i32 = 0;
   evictedGone: i32 = 0;
   evictedExpired: i32 = 0;
+  /** Pins to a pod that failed a join since (FailedPods). */
+  evictedStale: i32 = 0;
   /** Set when this pass completed a full cycle: live entries counted over that cycle, else -1. */
   cycleEntries: i64 = -1;
 }
@@ -44,13 +47,42 @@ export class PresentHosts {
   }
 }
 
+/**
+ * Pods whose pinned joins failed over to another pod, each with the second it last did. With a room
+ * directory, a pin to such a pod seen no later than that may be stale: another replica may have moved
+ * the room meanwhile, and the pod may be back, empty, on its address. Such pins go, and the room's next
+ * join asks the directory.
+ */
+export class FailedPods {
+  private at: Map<u64, u32> = new Map();
+  /** The latest failure, in seconds. */
+  newest: u32 = 0;
+  add(address: string, atSec: u32): void {
+    this.at.set(hashString(address), atSec);
+    if (atSec > this.newest) this.newest = atSec;
+  }
+  get size(): i32 {
+    return this.at.size;
+  }
+  /** Whether a pin to `address` last seen at `lastSeen` predates the pod's failure. */
+  stale(address: string, lastSeen: u32): bool {
+    const h = hashString(address);
+    return this.at.has(h) && lastSeen <= this.at.get(h);
+  }
+  staleRaw(ptr: usize, len: usize, lastSeen: u32): bool {
+    const h = hashBytesRaw(ptr, len);
+    return this.at.has(h) && lastSeen <= this.at.get(h);
+  }
+}
+
 /** Scans raw bucket bytes: returns the number of live entries, or -1 if any entry must go (or the bytes are odd). */
-function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: PresentHosts | null): i32 {
+function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: PresentHosts | null, failed: FailedPods | null): i32 {
   const c = new BucketCursor(b);
   let live = 0;
   while (c.next()) {
     if (isExpired(c.lastSeen, now, ttl)) return -1;
     if (present != null && !present.hasRaw(c.addressPtr, <usize>c.addressLength)) return -1;
+    if (failed != null && failed.staleRaw(c.addressPtr, <usize>c.addressLength, c.lastSeen)) return -1;
     live++;
   }
   return c.valid ? live : -1;
@@ -65,9 +97,12 @@ export class Sweeper {
   cursor: i32 = 0;
   private cycleEntries: i64 = 0;
   private present: PresentHosts | null = null;
+  private failed: FailedPods | null = null;
+  /** The latest pod failure an urgent cycle was started for, in seconds. */
+  private lastFailureSec: u32 = 0;
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: keeps the result reachable while collect() runs mid-pass
   private result: SweepResult = new SweepResult();
-  /** Passes left in an urgent cycle (a pod left): each visits half the table. */
+  /** Passes left in an urgent cycle (a pod left or failed a join): each visits half the table. */
   urgentPasses: i32 = 0;
   private lastPresent: PresentHosts | null = null;
 
@@ -89,16 +124,22 @@ export class Sweeper {
   /**
    * on_tick or on_http_call_response (lease holder, after a membership refresh): visits the next `window`
    * buckets. `present` is the union of current cluster members, or null when membership is unknown
-   * or stale: pod-gone eviction then waits, so a failed fetch never empties the table.
+   * or stale: pod-gone eviction then waits, so a failed fetch never empties the table. `failed`: the
+   * pods whose pins go when they predate a failure (with a directory only), or null.
    */
-  pass(now: u32, present: PresentHosts | null): SweepResult {
+  pass(now: u32, present: PresentHosts | null, failed: FailedPods | null = null): SweepResult {
     const res = new SweepResult();
     this.result = res;
     this.present = present;
+    this.failed = failed;
     const t = this.table;
     if (present != null) {
       if (this.lastPresent != null && present.lostSince(this.lastPresent!)) this.urgentPasses = 2;
       this.lastPresent = present;
+    }
+    if (failed != null && failed.newest > this.lastFailureSec) {
+      this.urgentPasses = 2;
+      this.lastFailureSec = failed.newest;
     }
     const n = min<i32>(this.currentWindow, t.bucketCount);
     if (this.urgentPasses > 0) this.urgentPasses--;
@@ -107,7 +148,7 @@ export class Sweeper {
       if (this.cursor >= t.bucketCount) this.cursor = 0;
       const index = this.cursor++;
       res.bucketsVisited++;
-      this.sweepBucket(index, now, this.present, res);
+      this.sweepBucket(index, now, this.present, this.failed, res);
       if (this.cursor >= t.bucketCount) {
         res.cycleEntries = this.cycleEntries;
         this.cycleEntries = 0;
@@ -116,7 +157,7 @@ export class Sweeper {
     return res;
   }
 
-  private sweepBucket(index: i32, now: u32, present: PresentHosts | null, res: SweepResult): void {
+  private sweepBucket(index: i32, now: u32, present: PresentHosts | null, failed: FailedPods | null, res: SweepResult): void {
     const t = this.table;
     const key = t.bucketKey(index);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
@@ -125,7 +166,7 @@ export class Sweeper {
       const sv = t.store.get(key);
       if (sv.value == null || sv.value!.length == 0) return;
       // Fast path: most buckets lose nothing; count them from the raw bytes.
-      const live = liveIfNothingToEvict(sv.value!, now, t.ttlSeconds, present);
+      const live = liveIfNothingToEvict(sv.value!, now, t.ttlSeconds, present, failed);
       if (live >= 0) {
         this.cycleEntries += live;
         return;
@@ -135,15 +176,18 @@ export class Sweeper {
       const kept = new Array<Entry>(0);
       let gone = 0;
       let expired = 0;
+      let stale = 0;
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i];
         if (t.expired(e.lastSeen, now)) expired++;
         else if (present != null && !present.has(e.address)) gone++;
+        else if (failed != null && failed.stale(e.address, e.lastSeen)) stale++;
         else kept.push(e);
       }
-      if (gone + expired > 0 && t.writeBucket(index, encodeBucket(kept), sv.cas) != WriteStatus.Ok) continue; // raced: re-read
+      if (gone + expired + stale > 0 && t.writeBucket(index, encodeBucket(kept), sv.cas) != WriteStatus.Ok) continue; // raced: re-read
       res.evictedGone += gone;
       res.evictedExpired += expired;
+      res.evictedStale += stale;
       this.cycleEntries += kept.length;
       return;
     }
