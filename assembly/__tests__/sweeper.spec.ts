@@ -13,6 +13,19 @@ function fill(t: AffinityTable, n: i32, now: u32): void {
   for (let i = 0; i < n; i++) t.resolve(fp(i), now, new PinEveryRoomTo(i % 2 == 0 ? "A:1" : "B:1"));
 }
 
+function hosts(addresses: string[]): PresentHosts {
+  const present = new PresentHosts();
+  for (let i = 0; i < addresses.length; i++) present.add(addresses[i]);
+  return present;
+}
+
+/** 100 rooms seen at second 100, half on A:1 and half on B:1, in a table of 64 buckets. */
+function hundredRooms(s: MemoryStore): AffinityTable {
+  const t = new AffinityTable(s, "ra", 256, 4, 1000, 10);
+  fill(t, 100, 100);
+  return t;
+}
+
 function count(s: MemoryStore, t: AffinityTable, addr: string): i32 {
   let n = 0;
   for (let b = 0; b < t.bucketCount; b++) {
@@ -26,13 +39,9 @@ function count(s: MemoryStore, t: AffinityTable, addr: string): i32 {
 describe("sweeper", () => {
   it("sweeps a small window in steady state, and the whole table within two passes after a pod leaves", () => {
     const s = new MemoryStore();
-    const t = new AffinityTable(s, "ra", 256, 4, 1000, 10); // 64 buckets
-    fill(t, 100, 100);
-    const both = new PresentHosts();
-    both.add("A:1");
-    both.add("B:1");
-    const onlyA = new PresentHosts();
-    onlyA.add("A:1");
+    const t = hundredRooms(s);
+    const both = hosts(["A:1", "B:1"]);
+    const onlyA = hosts(["A:1"]);
     const sw = new Sweeper(t, 4);
     expect(sw.pass(101, both).bucketsVisited).toBe(4);
     expect(sw.pass(102, both).bucketsVisited).toBe(4);
@@ -63,11 +72,8 @@ describe("sweeper", () => {
   });
   it("drops pins to a pod that failed a join, seen no later than the failure, within two urgent passes", () => {
     const s = new MemoryStore();
-    const t = new AffinityTable(s, "ra", 256, 4, 1000, 10); // 64 buckets
-    fill(t, 100, 100);
-    const both = new PresentHosts();
-    both.add("A:1");
-    both.add("B:1");
+    const t = hundredRooms(s);
+    const both = hosts(["A:1", "B:1"]);
     const failedB = new FailedPods();
     failedB.add("B:1", 100);
     const sw = new Sweeper(t, 4);
