@@ -285,16 +285,28 @@ async function joinThrough(set: ReplicaSet, g: number, room: string): Promise<Jo
   }
 }
 
+/** Late players not on the pod their room moved to, described. */
+function elsewhere(late: Joined[], movedTo: Map<string, string>): string[] {
+  return late
+    .filter((j) => j.pod !== movedTo.get(roomIdOf(j)))
+    .map((j) => `${roomIdOf(j)} on ${j.pod}, room on ${movedTo.get(roomIdOf(j))}`);
+}
+
+/** 60 rooms whose first player came through replica 2 (so replica 2 pins every one), and the pod-2 ones. */
+async function pinnedThroughReplica2(set: ReplicaSet, prefix: string): Promise<{ first: Joined[]; onVictim: string[] }> {
+  const all = rooms(prefix, 60);
+  const first = await mapLimit(all, 10, (room) => joinThrough(set, 1, room));
+  const pods = assignment(first).pods;
+  const onVictim = all.filter((r) => pods.get(r) === set.fleet.pods[1].id);
+  assert.ok(onVictim.length >= 4, `rooms on ${set.fleet.pods[1].id}: ${onVictim.length}`);
+  return { first, onVictim };
+}
+
 test("(h) a pod restarts on its address while listed: late players of its moved rooms reach the rooms' pods through either replica", async () => {
   const set = await startReplicas({ name: "rep-h", basePort: 25350 });
   try {
-    // Every room's first player through replica 2, so replica 2 pins every room.
-    const all = rooms("h", 60);
-    const first = await mapLimit(all, 10, (room) => joinThrough(set, 1, room));
+    const { first, onVictim } = await pinnedThroughReplica2(set, "h");
     const victim = set.fleet.pods[1];
-    const orphans = assignment(first).pods;
-    const onVictim = all.filter((r) => orphans.get(r) === victim.id);
-    assert.ok(onVictim.length >= 4, `rooms on ${victim.id}: ${onVictim.length}`);
     await victim.kill("SIGKILL");
     // Half of its rooms come back through replica 1 only (replica 2 never hears of their move), half
     // through replica 2 only (so replica 2 sees joins fail over from the pod).
@@ -318,11 +330,37 @@ test("(h) a pod restarts on its address while listed: late players of its moved 
       ...(await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room))),
       ...(await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room))),
     ];
-    const wrong = late
-      .filter((j) => j.pod !== movedTo.get(roomIdOf(j)))
-      .map((j) => `${roomIdOf(j)} on ${j.pod}, room on ${movedTo.get(roomIdOf(j))}`);
+    const wrong = elsewhere(late, movedTo);
     console.log(
       `(h) ${onVictim.length} rooms moved off ${victim.id}, ${viaOne.length} through replica 1 only; replica 2 dropped ${await set.gateways[1].stat("evictions.pod_failed_total")} pins; late players elsewhere: ${wrong.length}`,
+    );
+    assert.deepEqual(wrong, []);
+    await closeAll([...first, ...back, ...late]);
+  } finally {
+    await set.close();
+  }
+});
+
+test("(i) the same with every moved room's players through replica 1: replica 2's own health check drops its pins to the failed pod", async () => {
+  const set = await startReplicas({ name: "rep-i", basePort: 25400 });
+  try {
+    const { first, onVictim } = await pinnedThroughReplica2(set, "i");
+    const victim = set.fleet.pods[1];
+    await victim.kill("SIGKILL");
+    const back = await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room));
+    const movedTo = assignment(back).pods;
+    // Replica 2 saw no join fail over; its health check fails the pod, and it drops its pins to it.
+    await waitFor(
+      "replica 2 dropped its pins to the pod its health check failed",
+      async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= onVictim.length,
+      15000,
+      100,
+    );
+    await set.fleet.restart(victim.id);
+    const late = await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room));
+    const wrong = elsewhere(late, movedTo);
+    console.log(
+      `(i) ${onVictim.length} rooms moved off ${victim.id} through replica 1; late players through replica 2 elsewhere: ${wrong.length}`,
     );
     assert.deepEqual(wrong, []);
     await closeAll([...first, ...back, ...late]);

@@ -236,3 +236,19 @@ describe("membership snapshots: pods whose joins failed over", () => {
     expect(f[0].atMs).toBe(2000);
   });
 });
+
+describe("membership snapshots: pods the health check began failing", () => {
+  it("counts a healthy pod turned unhealthy as a failure, not one turned draining or one that left", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    snapshots.publish("game", members(["10.0.9.1:80", "10.0.9.2:80", "10.0.9.3:80", "10.0.9.4:80"]), 1000);
+    const after = new Membership();
+    after.add("10.0.9.1:80", HOST_HEALTHY);
+    after.add("10.0.9.2:80", 0);
+    after.add("10.0.9.3:80", HOST_DRAINING);
+    snapshots.publish("game", after, 2000);
+    const f = snapshots.failures();
+    expect(f.length).toBe(1);
+    expect(f[0].address).toBe("10.0.9.2:80");
+    expect(f[0].atMs).toBe(2000);
+  });
+});

@@ -2,10 +2,10 @@
 // Membership snapshots in the KvStore, one per cluster: `<prefix>:m:<cluster>` holds the snapshot text
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
-// `<prefix>:mg:<cluster>` lists the pods that left the cluster lately, `<prefix>:mf` the pods a join
-// pinned to them failed over from lately (both pod-times.ts lists).
+// `<prefix>:mg:<cluster>` lists the pods that left the cluster lately, `<prefix>:mf` the pods that failed
+// lately: a join pinned to them failed over, or the health check began failing them (pod-times.ts lists).
 import { KvStore, WriteStatus } from "../table/store";
-import { Membership, encodeSnapshot, decodeSnapshot } from "./membership";
+import { Membership, encodeSnapshot, decodeSnapshot, HOST_HEALTHY, HOST_DRAINING } from "./membership";
 import { PodTime, parsePodTimes, encodePodTimes } from "./pod-times";
 
 class Cached {
@@ -83,6 +83,19 @@ export class SnapshotStore {
     }
     kept.push(new PodTime(address, nowMs));
     this.store.set(key, encodePodTimes(kept, FAILED_MAX), 0);
+  }
+
+  /**
+   * publish: a pod that was healthy and is now a member the health check fails counts as a failure too,
+   * so this gateway's pins to it are dropped even where none of its own joins failed over from it.
+   */
+  private recordFailedChecks(before: Membership, after: Membership, nowMs: u64): void {
+    for (let i = 0; i < before.addresses.length; i++) {
+      if (before.flags[i] != HOST_HEALTHY) continue;
+      const a = before.addresses[i];
+      const now = after.flagsOf(a);
+      if (now >= 0 && now != HOST_HEALTHY && now != HOST_DRAINING) this.recordFailure(a, nowMs);
+    }
   }
 
   /** The pods whose joins failed over lately, with the last time each did. */
@@ -203,7 +216,10 @@ export class SnapshotStore {
         changed = raw == null || text(raw) != snap;
         if (changed && raw != null) {
           const before = decodeSnapshot(text(raw));
-          if (before != null) this.recordLeft(cluster, before, members, nowMs);
+          if (before != null) {
+            this.recordLeft(cluster, before, members, nowMs);
+            this.recordFailedChecks(before, members, nowMs);
+          }
         }
       }
     }

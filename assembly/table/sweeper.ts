@@ -48,7 +48,8 @@ export class PresentHosts {
 }
 
 /**
- * Pods whose pinned joins failed over to another pod, each with the second it last did. With a room
+ * Pods that failed (a pinned join failed over to another pod, or the health check began failing the
+ * pod), each with the second it last did. With a room
  * directory, a pin to such a pod seen no later than that may be stale: another replica may have moved
  * the room meanwhile, and the pod may be back, empty, on its address. Such pins go, and the room's next
  * join asks the directory.
