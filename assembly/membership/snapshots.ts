@@ -42,7 +42,7 @@ function bytes(s: string): Uint8Array {
 /** Pods remembered as having left a cluster, at most, and for how long. */
 const LEFT_MAX: i32 = 256;
 const LEFT_FOR_MS: u64 = 3600 * 1000;
-/** Pods remembered as having failed a join, at most, and for how long. */
+/** Pods remembered as having failed (a join failed over, a health check began failing), at most, and for how long. */
 const FAILED_MAX: i32 = 256;
 const FAILED_FOR_MS: u64 = 600 * 1000;
 
@@ -70,8 +70,8 @@ export class SnapshotStore {
   }
 
   /**
-   * A join pinned to `address` failed over to another pod at `nowMs` (a move off it): pins to it written
-   * before then may be stale, since another replica may have moved their rooms meanwhile.
+   * `address` failed at `nowMs` (a join pinned to it failed over, or the health check began failing it):
+   * pins to it written before then may be stale, since another replica may have moved their rooms.
    */
   recordFailure(address: string, nowMs: u64): void {
     const key = this.failedKey();
@@ -93,12 +93,12 @@ export class SnapshotStore {
     for (let i = 0; i < before.addresses.length; i++) {
       if (before.flags[i] != HOST_HEALTHY) continue;
       const a = before.addresses[i];
-      const now = after.flagsOf(a);
-      if (now >= 0 && now != HOST_HEALTHY && now != HOST_DRAINING) this.recordFailure(a, nowMs);
+      const flags = after.flagsOf(a);
+      if (flags >= 0 && flags != HOST_HEALTHY && flags != HOST_DRAINING) this.recordFailure(a, nowMs);
     }
   }
 
-  /** The pods whose joins failed over lately, with the last time each did. */
+  /** The pods that failed lately, with the last time each did. */
   failures(): PodTime[] {
     return parsePodTimes(this.store.get(this.failedKey()).value);
   }
