@@ -368,3 +368,32 @@ test("(i) the same with every moved room's players through replica 1: replica 2'
     await set.close();
   }
 });
+
+test("(j) the same without health checks: replica 2 learns the pod's failure from replica 1 through the directory", async () => {
+  const set = await startReplicas({ name: "rep-j", basePort: 25450, layout: { healthCheck: false } });
+  try {
+    const { first, onVictim } = await pinnedThroughReplica2(set, "j");
+    const victim = set.fleet.pods[1];
+    await victim.kill("SIGKILL");
+    const back = await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room));
+    const movedTo = assignment(back).pods;
+    // Replica 2 saw no join fail over and runs no health check: only the directory can tell it.
+    await waitFor(
+      "replica 2 dropped its pins to the pod whose joins failed over through replica 1",
+      async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= onVictim.length,
+      15000,
+      100,
+    );
+    assert.ok((await set.gateways[1].stat("directory.pod_failures_learned_total")) >= 1);
+    await set.fleet.restart(victim.id);
+    const late = await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room));
+    const wrong = elsewhere(late, movedTo);
+    console.log(
+      `(j) ${onVictim.length} rooms moved off ${victim.id} through replica 1; replica 2 dropped ${await set.gateways[1].stat("evictions.pod_failed_total")} pins; late players through replica 2 elsewhere: ${wrong.length}`,
+    );
+    assert.deepEqual(wrong, []);
+    await closeAll([...first, ...back, ...late]);
+  } finally {
+    await set.close();
+  }
+});

@@ -226,6 +226,51 @@ test("Higress + Redis: a pod dies; one replica ejected it, the other's gateway r
   });
 });
 
+test("Higress + Redis: a pod restarts on its address after its rooms moved through one replica: the other learns the failure through Redis and sends late players to the rooms' pods", async () => {
+  await withRedis("redis-j", 26388, async (redis) => {
+    const [r1, r2] = [await replica(redis, hostsOf(4)), await replica(redis, hostsOf(4))];
+    // Every room placed through r2 first, so r2 pins every one.
+    const rooms = Array.from({ length: 60 }, (_, i) => `j${i}`);
+    const home = new Map<string, string>();
+    for (const room of rooms) home.set(room, await join(r2, room));
+    const dead = hostsOf(4)[1].address;
+    const orphans = rooms.filter((r) => home.get(r) === dead);
+    assert.ok(orphans.length >= 4, `rooms on ${dead}: ${orphans.length}`);
+    // Their players come back through r1 only: its gateway retries each pinned join off the dead pod.
+    const movedTo = new Map<string, string>();
+    for (const room of orphans) {
+      const p = r1.begin({ path: path(room) });
+      if (p.out.action === 1) await r1.redisIdle();
+      assert.equal(r1.retryJoin(p, new Set([dead])).length > 0, true, `${room}: r1's join was not retried`);
+      r1.finish(p);
+      const out = await r1.released(p);
+      assert.ok(out.upstream && !out.localReply, `${room}: ${JSON.stringify(out.localReply)}`);
+      movedTo.set(room, out.upstream!);
+    }
+    await r1.redisIdle();
+    // r1 shares the failure on its ticks; r2 reads it on its own and sweeps (the pod is back on its address).
+    for (let t = 0; t < 4; t++) {
+      for (const vm of [r1, r2]) {
+        vm.proc.nowMs += 1000;
+        vm.tick();
+        await vm.redisIdle();
+      }
+    }
+    assert.equal(metric(r1, "directory.pod_failures_learned_total"), 0);
+    assert.ok(metric(r2, "directory.pod_failures_learned_total") >= 1);
+    assert.equal(metric(r2, "evictions.pod_failed_total"), orphans.length);
+    const wrong: string[] = [];
+    for (const room of orphans) {
+      const pod = await join(r2, room);
+      if (pod !== movedTo.get(room)) wrong.push(`${room} on ${pod}, room on ${movedTo.get(room)}`);
+    }
+    console.log(
+      `${orphans.length} rooms moved off ${dead} through r1; r2 dropped ${metric(r2, "evictions.pod_failed_total")} pins; late players through r2 elsewhere: ${wrong.length}`,
+    );
+    assert.deepEqual(wrong, []);
+  });
+});
+
 test("Higress + Redis: Redis stopped: joins fail open (counted, logged once), known rooms stay; back: rooms shared again", async () => {
   await withRedis("redis-e", 26383, async (redis) => {
     const hosts = hostsOf(3);

@@ -3,7 +3,7 @@
 // backstop for replies that never come, leases, and what replies become. Transport is a fake that
 // records requests; replies are fed by hand (etcd's JSON shapes, base64 values).
 import { parseConfig, DirectoryConfig } from "../config/config";
-import { RoomDirectory, DirectoryTransport, LookupStart, EventKind, isPodAddress } from "../directory/directory";
+import { RoomDirectory, DirectoryTransport, LookupStart, EventKind, CallKind, isPodAddress, FAILED_PODS_KEY } from "../directory/directory";
 import { DirectoryRequest, ReplyKind } from "../directory/protocol";
 import { EtcdProtocol, parseRange, parseTxn, parseLeaseGrant } from "../directory/etcd";
 import { base64Decode, base64Encode } from "../support/base64";
@@ -143,5 +143,55 @@ describe("etcd replies", () => {
     expect(base64Decode("a=bc")).toBeNull();
     expect(base64Decode("****")).toBeNull();
     expect(base64Decode("")!).toBe("");
+  });
+});
+
+const LIST = "10.0.0.7:8080 1000\n10.0.0.8:8080 2000";
+
+/** A directory holding a lease, its lease request cleared from the transport's record (tokens start at 1 again). */
+function leased(t: RecordingTransport): RoomDirectory {
+  const d = directory(t);
+  d.onTick(0);
+  d.onReply(1, "", false, bytes(LEASE_BODY), 1);
+  t.sent = [];
+  return d;
+}
+
+describe("room directory: the failed-pod list the replicas share", () => {
+  it("reads the list under its own key, one call at a time, and hands it back as read", () => {
+    const t = new RecordingTransport();
+    const d = leased(t);
+    expect(d.readFailures(10)).toBe(true);
+    expect(d.readFailures(10)).toBe(false);
+    expect(t.sent.length).toBe(1);
+    expect(t.sent[0].body.includes(base64Encode("room-affinity/" + FAILED_PODS_KEY))).toBe(true);
+    const e = d.onReply(1, "", false, bytes('{"header":{},"kvs":[{"key":"eA==","value":"' + base64Encode(LIST) + '"}]}'), 12)!;
+    expect(e.kind).toBe(EventKind.FailuresDone);
+    expect(e.callKind).toBe(CallKind.FailuresRead);
+    expect(e.address).toBe(LIST); // not a pod address, and not refused as one
+    expect(d.readFailures(13)).toBe(true);
+  });
+  it("writes a list where none was only if still none, and over one read only if unchanged", () => {
+    const t = new RecordingTransport();
+    const d = leased(t);
+    expect(d.writeFailures("", LIST, 10)).toBe(true);
+    expect(t.sent[0].body.includes('"target":"CREATE"')).toBe(true);
+    d.onReply(1, "", false, bytes('{"header":{},"succeeded":true}'), 11);
+    expect(d.writeFailures(LIST, LIST + "\n10.0.0.9:8080 3000", 12)).toBe(true);
+    expect(t.sent[1].body.includes('"target":"VALUE"')).toBe(true);
+    expect(t.sent[1].body.includes(base64Encode(LIST))).toBe(true);
+  });
+  it("frees the list's one call when its reply never comes or fails, without touching room lookups", () => {
+    const t = new RecordingTransport();
+    const d = leased(t);
+    d.readFailures(10);
+    const stuck = d.onTick(1000).filter((e) => e.kind == EventKind.FailuresDone);
+    expect(stuck.length).toBe(1);
+    expect(stuck[0].failure.length).toBeGreaterThan(0);
+    expect(d.readFailures(1001)).toBe(true);
+    const failed = d.onReply(<i64>t.sent.length, "", false, bytes("not json"), 1002)!;
+    expect(failed.kind).toBe(EventKind.FailuresDone);
+    expect(failed.address).toBe("");
+    expect(d.readFailures(1003)).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import {
   rankPods,
   ATTEMPTS_PER_JOIN,
 } from "../membership/membership";
+import { PodTime } from "../membership/pod-times";
 import { SnapshotStore } from "../membership/snapshots";
 import { MemoryStore } from "./memory-store";
 
@@ -234,6 +235,39 @@ describe("membership snapshots: pods whose joins failed over", () => {
     const f = snapshots.failures();
     expect(f.length).toBe(1);
     expect(f[0].atMs).toBe(2000);
+  });
+});
+
+describe("membership snapshots: failures other replicas shared", () => {
+  it("merges each pod's later failure, and counts only what was new here", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    snapshots.recordFailure("10.0.6.1:80", 5000);
+    const shared = [new PodTime("10.0.6.1:80", 4000), new PodTime("10.0.6.2:80", 3000), new PodTime("10.0.6.3:80", 6000)];
+    expect(snapshots.mergeFailures(shared, 7000)).toBe(2);
+    const f = snapshots.failures();
+    expect(f.length).toBe(3);
+    expect(f[0].address).toBe("10.0.6.2:80");
+    expect(f[0].atMs).toBe(3000);
+    expect(f[1].address).toBe("10.0.6.1:80");
+    expect(f[1].atMs).toBe(5000); // the later failure, here, stands
+    expect(f[2].address).toBe("10.0.6.3:80");
+    expect(snapshots.mergeFailures(shared, 7000)).toBe(0);
+  });
+  it("dates a failure from a clock ahead of this one no later than now, and skips one older than ten minutes", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    const shared = [new PodTime("10.0.7.1:80", 900_000), new PodTime("10.0.7.2:80", 1000)];
+    expect(snapshots.mergeFailures(shared, 800_000)).toBe(1);
+    const f = snapshots.failures();
+    expect(f.length).toBe(1);
+    expect(f[0].address).toBe("10.0.7.1:80");
+    expect(f[0].atMs).toBe(800_000);
+  });
+  it("shares its list as the lines it keeps", () => {
+    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+    expect(snapshots.failuresText()).toBe("");
+    snapshots.recordFailure("10.0.8.1:80", 1000);
+    snapshots.recordFailure("10.0.8.2:80", 2000);
+    expect(snapshots.failuresText()).toBe("10.0.8.1:80 1000\n10.0.8.2:80 2000");
   });
 });
 

@@ -86,6 +86,22 @@ describe("sweeper", () => {
     expect(count(s, t, "A:1")).toBe(50);
     expect(sw.pass(103, both, failedB).bucketsVisited).toBe(4); // the same failure starts no new cycle
   });
+  it("starts a new urgent cycle for a failure another replica shared, dated before the latest one seen", () => {
+    const s = new MemoryStore();
+    const t = hundredRooms(s); // every pin seen at 100
+    const both = hosts(["A:1", "B:1"]);
+    const failedB = new FailedPods();
+    failedB.add("B:1", 102);
+    const sw = new Sweeper(t, 4);
+    sw.pass(103, both, failedB);
+    sw.pass(104, both, failedB);
+    const bothFailed = new FailedPods();
+    bothFailed.add("B:1", 102);
+    bothFailed.add("A:1", 101); // learned later, from the directory, with the time it failed there
+    expect(sw.pass(105, both, bothFailed).bucketsVisited).toBe(32);
+    sw.pass(106, both, bothFailed);
+    expect(count(s, t, "A:1")).toBe(0);
+  });
   it("keeps pins to a failed pod written after the failure (the pod is back)", () => {
     const s = new MemoryStore();
     const t = new AffinityTable(s, "ra", 256, 4, 1000, 10);

@@ -27,6 +27,15 @@ export const enum CallKind {
   Move = 2,
   Refresh = 3,
   Lease = 4,
+  /** The pods that failed lately, as the replicas shared them (FAILED_PODS_KEY). */
+  FailuresRead = 5,
+  /** The list written where none was (put-if-absent), or in place of the one read (compare-and-replace). */
+  FailuresClaim = 6,
+  FailuresReplace = 7,
+}
+
+function isFailuresCall(kind: CallKind): bool {
+  return kind >= CallKind.FailuresRead;
 }
 
 class Call {
@@ -53,13 +62,18 @@ export const enum EventKind {
   /** A write (claim, move, refresh) came back; `address` is the directory's pod when ours lost. */
   WriteDone = 1,
   LeaseDone = 2,
+  /** The shared list of failed pods was read (`address` holds it, "" if absent) or written. */
+  FailuresDone = 3,
 }
 
 export class DirectoryEvent {
   kind: EventKind = EventKind.LookupDone;
   callKind: CallKind = CallKind.Lookup;
   fingerprint: u64 = 0;
-  /** LookupDone: the room's pod in the directory, "" if absent or failed. WriteDone: the winner, "" if ours stands. */
+  /**
+   * LookupDone: the room's pod in the directory, "" if absent or failed. WriteDone: the winner, "" if ours
+   * stands. FailuresDone after a read: the shared failed-pod list, "" if absent or failed.
+   */
   address: string = "";
   /** What this replica wrote or holds (WriteDone). */
   ours: string = "";
@@ -92,6 +106,9 @@ export function isPodAddress(s: string): bool {
   return true;
 }
 
+/** The key of the pods that failed lately, after keyPrefix: no room's key (16 hex digits) can be it. */
+export const FAILED_PODS_KEY = "failed-pods";
+
 export class RoomDirectory {
   private calls: Map<i64, Call> = new Map();
   /** Rooms with a lookup in flight -> the paused streams waiting for it. */
@@ -100,6 +117,8 @@ export class RoomDirectory {
   lease: string = "";
   private leaseAtMs: u64 = 0;
   private leaseRequested: bool = false;
+  /** A read or write of the failed-pod list is in flight: one at a time. */
+  private failuresCall: bool = false;
 
   /** Entries expire this long after their last write (stores that expire keys themselves). */
   private ttlMs: i64;
@@ -117,6 +136,40 @@ export class RoomDirectory {
 
   keyOf(fingerprint: u64): string {
     return this.config.keyPrefix + hex64(fingerprint);
+  }
+
+  private get failuresKey(): string {
+    return this.config.keyPrefix + FAILED_PODS_KEY;
+  }
+  /**
+   * on_tick (lease holder): reads the failed-pod list the replicas share, unless a read or write of it
+   * is still in flight. False when nothing went out.
+   */
+  readFailures(nowMs: u64): bool {
+    if (this.failuresCall) return false;
+    const token = this.transport.send(this.protocol.lookup(this.failuresKey));
+    if (token < 0) return false;
+    this.calls.set(token, new Call(CallKind.FailuresRead, 0, "", nowMs));
+    this.failuresCall = true;
+    return true;
+  }
+
+  /**
+   * After a read of the list: writes `list` in place of `read` (what the read found; "" when absent, then
+   * only if still absent). A replica that wrote in between wins; the next read merges again.
+   */
+  writeFailures(read: string, list: string, nowMs: u64): bool {
+    if (this.failuresCall || this.lease.length == 0) return false;
+    const key = this.failuresKey;
+    const request =
+      read.length == 0
+        ? this.protocol.claim(key, list, this.lease, this.ttlMs)
+        : this.protocol.replace(key, read, list, this.lease, this.ttlMs);
+    const token = this.transport.send(request);
+    if (token < 0) return false;
+    this.calls.set(token, new Call(read.length == 0 ? CallKind.FailuresClaim : CallKind.FailuresReplace, 0, list, nowMs));
+    this.failuresCall = true;
+    return true;
   }
 
   /** on_http_call_response, on_redis_call_response: whether `token` is a call of this directory's still waiting for its reply. */
@@ -208,6 +261,7 @@ export class RoomDirectory {
       if (nowMs - c.sentMs < limit) continue;
       this.calls.delete(tokens[i]);
       if (c.kind == CallKind.Lease) this.leaseRequested = false;
+      if (isFailuresCall(c.kind)) this.failuresCall = false;
       const e = this.failed(c, "no reply within " + limit.toString() + " ms", nowMs);
       e.timedOut = true;
       out.push(e);
@@ -225,21 +279,32 @@ export class RoomDirectory {
     const c = this.calls.get(token);
     this.calls.delete(token);
     if (c.kind == CallKind.Lease) this.leaseRequested = false;
+    if (isFailuresCall(c.kind)) this.failuresCall = false;
     if (failure.length > 0) {
       const e = this.failed(c, failure, nowMs);
       e.timedOut = timedOut;
       return e;
     }
     const op =
-      c.kind == CallKind.Lookup
+      c.kind == CallKind.Lookup || c.kind == CallKind.FailuresRead
         ? Operation.Lookup
         : c.kind == CallKind.Lease
           ? Operation.Lease
-          : c.kind == CallKind.Claim
+          : c.kind == CallKind.Claim || c.kind == CallKind.FailuresClaim
             ? Operation.Claim
             : Operation.Replace;
     const reply: StoreReply = this.protocol.parse(op, body);
     if (reply.kind == ReplyKind.Invalid) return this.failed(c, reply.error, nowMs);
+    if (isFailuresCall(c.kind)) {
+      // The list is checked where it is used (membership/pod-times.ts parses it line by line).
+      const f = new DirectoryEvent();
+      f.kind = EventKind.FailuresDone;
+      f.callKind = c.kind;
+      f.elapsedMs = <i64>(nowMs - c.sentMs);
+      f.ours = c.value;
+      if (c.kind == CallKind.FailuresRead && reply.kind == ReplyKind.Found) f.address = reply.value;
+      return f;
+    }
     if (reply.kind == ReplyKind.Found && !isPodAddress(reply.value))
       return this.failed(c, "holds a value that is not a pod address", nowMs);
 
@@ -294,7 +359,14 @@ export class RoomDirectory {
   private failed(c: Call, why: string, nowMs: u64): DirectoryEvent {
     const e = new DirectoryEvent();
     e.elapsedMs = <i64>(nowMs - c.sentMs);
-    e.kind = c.kind == CallKind.Lookup ? EventKind.LookupDone : c.kind == CallKind.Lease ? EventKind.LeaseDone : EventKind.WriteDone;
+    e.kind =
+      c.kind == CallKind.Lookup
+        ? EventKind.LookupDone
+        : c.kind == CallKind.Lease
+          ? EventKind.LeaseDone
+          : isFailuresCall(c.kind)
+            ? EventKind.FailuresDone
+            : EventKind.WriteDone;
     e.callKind = c.kind;
     e.fingerprint = c.fingerprint;
     e.ours = c.value;

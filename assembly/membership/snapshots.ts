@@ -3,10 +3,11 @@
 // and `<prefix>:mv:<cluster>` holds "<version> <publishedAtMs>". Request paths read the small version
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
 // `<prefix>:mg:<cluster>` lists the pods that left the cluster lately, `<prefix>:mf` the pods that failed
-// lately: a join pinned to them failed over, or the health check began failing them (pod-times.ts lists).
+// lately: a join pinned to them failed over, or the health check began failing them, here or on another
+// replica (which tells this one through the room directory). Both are pod-times.ts lists.
 import { KvStore, WriteStatus } from "../table/store";
 import { Membership, encodeSnapshot, decodeSnapshot, HOST_HEALTHY, HOST_DRAINING } from "./membership";
-import { PodTime, parsePodTimes, encodePodTimes } from "./pod-times";
+import { PodTime, parsePodTimes, encodePodTimes, podTimesText } from "./pod-times";
 
 class Cached {
   /** "<version> " as bytes, to recognise an unchanged version key without parsing it. */
@@ -101,6 +102,37 @@ export class SnapshotStore {
   /** The pods that failed lately, with the last time each did. */
   failures(): PodTime[] {
     return parsePodTimes(this.store.get(this.failedKey()).value);
+  }
+
+  /**
+   * Failures other replicas saw (through the room directory), merged into this gateway's list: each pod
+   * keeps its latest failure, none later than `nowMs` (another clock may run ahead), none older than
+   * FAILED_FOR_MS. Returns how many pods failed later there than here (or only there).
+   */
+  mergeFailures(shared: PodTime[], nowMs: u64): i32 {
+    const list = this.failures();
+    let learned = 0;
+    for (let i = 0; i < shared.length; i++) {
+      const at = min<u64>(shared[i].atMs, nowMs);
+      if (nowMs - at > FAILED_FOR_MS) continue;
+      let k = 0;
+      while (k < list.length && list[k].address != shared[i].address) k++;
+      if (k < list.length && list[k].atMs >= at) continue;
+      if (k < list.length) list[k].atMs = at;
+      else list.push(new PodTime(shared[i].address, at));
+      learned++;
+    }
+    if (learned == 0) return 0;
+    const kept = new Array<PodTime>(0);
+    for (let k = 0; k < list.length; k++) if (list[k].atMs + FAILED_FOR_MS >= nowMs) kept.push(list[k]);
+    kept.sort((a: PodTime, b: PodTime): i32 => (a.atMs < b.atMs ? -1 : a.atMs > b.atMs ? 1 : 0));
+    this.store.set(this.failedKey(), encodePodTimes(kept, FAILED_MAX), 0);
+    return learned;
+  }
+
+  /** This gateway's list of failed pods as the directory shares it (the same lines). */
+  failuresText(): string {
+    return podTimesText(this.failures(), FAILED_MAX);
   }
 
   /**

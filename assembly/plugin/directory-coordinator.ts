@@ -14,7 +14,8 @@ import {
   STATUS_HEADER,
 } from "../abi/host";
 import { LogOnce } from "../abi/log-once";
-import { RoomDirectory, DirectoryTransport, DirectoryEvent, EventKind, LookupStart, CallKind } from "../directory/directory";
+import { RoomDirectory, DirectoryTransport, DirectoryEvent, EventKind, LookupStart, CallKind, isPodAddress } from "../directory/directory";
+import { PodTime, parsePodTimesText } from "../membership/pod-times";
 import { ROOM_ELSEWHERE } from "../request/local-replies";
 import { AffinityTable } from "../table/table";
 import { ResponseAction, ResponseDecision } from "../request/decision";
@@ -56,6 +57,10 @@ export abstract class MembershipCheck {
   abstract hasLeft(address: string): bool;
   /** A join pinned to the pod went to another pod instead (see FailedPods in sweeper.ts). */
   abstract failedOver(address: string, nowMs: u64): void;
+  /** The pods that failed lately here, as the directory shares them (pod-times.ts lines). */
+  abstract failuresText(): string;
+  /** Failures other replicas saw, merged into this gateway's list; how many were new or later here. */
+  abstract mergeFailures(shared: PodTime[], nowMs: u64): i32;
 }
 
 export class DirectoryCoordinator {
@@ -164,6 +169,30 @@ export class DirectoryCoordinator {
     this.onReply(token, failure, status != 0, body, nowMs);
   }
 
+  /**
+   * on_tick (lease holder): pod failures go round the replicas through the directory. Its list is read;
+   * failures seen only there join this gateway's list (the sweeper then drops the pins they make stale),
+   * and failures seen only here, or later here, are written back (see mergeFailures).
+   */
+  shareFailures(nowMs: u64): void {
+    this.transport.currentStream = 0;
+    this.directory.readFailures(nowMs);
+  }
+
+  /** The directory's list of failed pods was read (`shared`, "" if absent): merge it both ways. */
+  private mergeFailures(shared: string, nowMs: u64): void {
+    const there = new Array<PodTime>(0);
+    const parsed = parsePodTimesText(shared);
+    for (let i = 0; i < parsed.length; i++) if (isPodAddress(parsed[i].address) && parsed[i].atMs > 0) there.push(parsed[i]);
+    const learned = this.members.mergeFailures(there, nowMs);
+    if (learned > 0) this.metrics.add(this.metrics.dirFailuresLearned, learned);
+    const here = this.members.failuresText();
+    if (here.length > 0 && here != shared && laterHere(parsePodTimesText(here), there)) {
+      this.transport.currentStream = 0;
+      if (this.directory.writeFailures(shared, here, nowMs)) this.metrics.inc(this.metrics.dirWrites);
+    }
+  }
+
   /** on_configure, for the instance being replaced: every paused join resumes now, unpinned; every held upgrade goes on. */
   abandon(nowMs: u64): void {
     this.apply(this.directory.abandon(), nowMs);
@@ -192,6 +221,10 @@ export class DirectoryCoordinator {
       if (e.failure.length > 0) {
         m.inc(m.dirFailures);
         this.problems.warn(e.timedOut ? "timeout" : e.failure, "room directory call failed (joins go on without it): " + e.failure);
+      }
+      if (e.kind == EventKind.FailuresDone) {
+        if (e.failure.length == 0 && e.callKind == CallKind.FailuresRead) this.mergeFailures(e.address, nowMs);
+        continue;
       }
       if (e.kind == EventKind.WriteDone) {
         const isHeld = (e.callKind == CallKind.Claim || e.callKind == CallKind.Move) && this.held.has(e.fingerprint);
@@ -264,4 +297,14 @@ export class DirectoryCoordinator {
     }
     setEffectiveContext(this.rootId);
   }
+}
+
+/** Whether `here` has a pod failure that `there` lacks, or a later one. */
+function laterHere(here: PodTime[], there: PodTime[]): bool {
+  for (let i = 0; i < here.length; i++) {
+    let k = 0;
+    while (k < there.length && there[k].address != here[i].address) k++;
+    if (k == there.length || there[k].atMs < here[i].atMs) return true;
+  }
+  return false;
 }

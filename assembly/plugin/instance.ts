@@ -7,6 +7,7 @@ import { PluginConfig } from "../config/config";
 import { KvStore } from "../table/store";
 import { AffinityTable } from "../table/table";
 import { SnapshotStore } from "../membership/snapshots";
+import { PodTime } from "../membership/pod-times";
 import { PodRanking } from "../membership/ranking";
 import { FallbackHeader } from "./fallback-header";
 import { Lease } from "../table/lease";
@@ -45,6 +46,14 @@ class SnapshotMembership extends MembershipCheck {
 
   failedOver(address: string, nowMs: u64): void {
     this.snapshots.recordFailure(address, nowMs);
+  }
+
+  failuresText(): string {
+    return this.snapshots.failuresText();
+  }
+
+  mergeFailures(shared: PodTime[], nowMs: u64): i32 {
+    return this.snapshots.mergeFailures(shared, nowMs);
   }
 
   hasLeft(address: string): bool {

@@ -66,6 +66,8 @@ export class Metrics {
   dirLookupMs: u32 = defineMetric(MetricType.Histogram, "room_affinity.directory.lookup_milliseconds");
   /** Directory values ignored because they are not a member of the routed cluster. */
   dirRejected: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.rejected_values_total");
+  /** Pod failures this gateway learned from other replicas through the directory (its sweeper then acts on them). */
+  dirFailuresLearned: u32 = defineMetric(MetricType.Counter, "room_affinity.directory.pod_failures_learned_total");
 
   /**
    * Joins of known rooms since the last tick. The commonest request of all is counted here and published

@@ -109,6 +109,8 @@ export class RoomAffinityRoot extends RootContext {
     }
     if (inst.directory != null) inst.directory!.onTick(nowMs);
     if (!inst.lease.tryHold(nowMs)) return;
+    // Pod failures other replicas saw reach this gateway's sweeper, and the ones it saw reach theirs.
+    if (inst.directory != null) inst.directory!.shareFailures(nowMs);
     // With an asynchronous refresh in flight, sweep when it completes (fresh membership), else now.
     if (!inst.membership.refresh(nowMs)) this.sweep(inst, nowMs);
   }

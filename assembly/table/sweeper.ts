@@ -49,18 +49,26 @@ export class PresentHosts {
 
 /**
  * Pods that failed (a pinned join failed over to another pod, or the health check began failing the
- * pod), each with the second it last did. With a room
+ * pod, on this gateway or on another replica), each with the second it last did. With a room
  * directory, a pin to such a pod seen no later than that may be stale: another replica may have moved
  * the room meanwhile, and the pod may be back, empty, on its address. Such pins go, and the room's next
  * join asks the directory.
  */
 export class FailedPods {
   private at: Map<u64, u32> = new Map();
-  /** The latest failure, in seconds. */
-  newest: u32 = 0;
   add(address: string, atSec: u32): void {
     this.at.set(hashString(address), atSec);
-    if (atSec > this.newest) this.newest = atSec;
+  }
+  /**
+   * Whether a pod failed later here than in `before` (or only here): a failure another replica shared
+   * can date from before the latest one this gateway saw, and still be new to it.
+   */
+  newerThan(before: FailedPods | null): bool {
+    const pods = this.at.keys();
+    for (let i = 0; i < pods.length; i++) {
+      if (before == null || !before.at.has(pods[i]) || before.at.get(pods[i]) < this.at.get(pods[i])) return true;
+    }
+    return false;
   }
   get size(): i32 {
     return this.at.size;
@@ -99,8 +107,8 @@ export class Sweeper {
   private cycleEntries: i64 = 0;
   private present: PresentHosts | null = null;
   private failed: FailedPods | null = null;
-  /** The latest pod failure an urgent cycle was started for, in seconds. */
-  private lastFailureSec: u32 = 0;
+  /** The pod failures the last urgent cycle was started for. */
+  private lastFailed: FailedPods | null = null;
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: keeps the result reachable while collect() runs mid-pass
   private result: SweepResult = new SweepResult();
   /** Passes left in an urgent cycle (a pod left or failed a join): each visits half the table. */
@@ -138,9 +146,9 @@ export class Sweeper {
       if (this.lastPresent != null && present.lostSince(this.lastPresent!)) this.urgentPasses = 2;
       this.lastPresent = present;
     }
-    if (failed != null && failed.newest > this.lastFailureSec) {
+    if (failed != null && failed.newerThan(this.lastFailed)) {
       this.urgentPasses = 2;
-      this.lastFailureSec = failed.newest;
+      this.lastFailed = failed;
     }
     const n = min<i32>(this.currentWindow, t.bucketCount);
     if (this.urgentPasses > 0) this.urgentPasses--;
