@@ -218,19 +218,27 @@ async function main(): Promise<void> {
   console.log("\n" + table(results) + "\n\n" + liveTable(live) + "\n\n" + replicaTable(replicated));
   const errors = [...results, ...live, ...replicated].filter((r) => r.error);
   if (o.write) {
-    // A section not run this time (`--scenarios none`, `--live none`, `--replicated none`) keeps its last results.
+    // A section not run this time (`--scenarios none`, `--live none`, `--replicated none`) keeps its last results;
+    // the no-settle results go to the table of the health-check setting they ran with.
     const file = path.join(ROOT, "bench", "results", "compare.json");
     const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
     const now = new Date().toISOString();
+    const liveSlot = o.envoy.healthCheck === false ? "liveWithoutHealthChecks" : "live";
     const out = {
       date: results.length ? now : (prev.date ?? now),
       rooms: results.length ? o.rooms : (prev.rooms ?? o.rooms),
       players: results.length ? o.players : (prev.players ?? o.players),
       systems: results.length || live.length ? systems : (prev.systems ?? systems),
       results: results.length ? results : (prev.results ?? []),
-      live: live.length
-        ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, healthChecks: o.envoy.healthCheck !== false, results: live }
-        : prev.live,
+      // Two no-settle tables: with Envoy's active health checks, and without them (as Higress usually runs).
+      ...Object.fromEntries(
+        (["live", "liveWithoutHealthChecks"] as const).map((slot) => [
+          slot,
+          live.length && slot === liveSlot
+            ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, healthChecks: o.envoy.healthCheck !== false, results: live }
+            : prev[slot],
+        ]),
+      ),
       replicated: replicated.length ? { date: now, rooms: o.rooms, systems: replicatedSystems, results: replicated } : prev.replicated,
     };
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });

@@ -592,8 +592,21 @@ export function render(): string {
       out.push("");
     }
     out.push("![rooms moved](bench/charts/rooms-moved.svg)", "", "![websockets dropped](bench/charts/websockets-dropped.svg)", "");
-    if (c.live && c.live.results.length) {
-      const l = c.live;
+    const liveRuns = [c.live, c.liveWithoutHealthChecks].filter((l) => l && l.results.length);
+    for (const [i, l] of liveRuns.entries()) {
+      const hc =
+        l.healthChecks === false
+          ? "Envoy without active health checks, as Higress usually runs"
+          : "Envoy with active health checks every second";
+      if (i > 0) {
+        out.push(`### The same, ${hc}`, "");
+        out.push(
+          `Each scenario ran ${l.reps} times per system on ${String(l.date).slice(0, 10)}, the systems interleaved in each round.`,
+          "",
+        );
+        out.push(liveTable(l.results), "");
+        continue;
+      }
       out.push("## Churn without settling (`npm run compare`, no-settle scenarios)", "");
       out.push(
         `The realistic case: ${l.rooms} rooms x ${l.players} players open before the change; every player reconnects about 50 ms`,
@@ -605,10 +618,11 @@ export function render(): string {
         "3 new pods, the 3 old drain, then stop together 1.5 s later. Endpoint listed to the end: **pod-killed-listed** SIGKILL;",
         "**pod-hung** SIGSTOP (connections accepted, never answered); **node-lost** every packet to and from the pod dropped;",
         "**crash-loop** SIGKILL, back empty on its address 1.5 s later. Players ping every second and drop a socket silent for 3 s.",
-        `Each scenario ran ${l.reps} times per system on ${String(l.date).slice(0, 10)}, the systems interleaved in each round${l.healthChecks === false ? ", Envoy without active health checks" : ", Envoy with active health checks every second"}; plugin-x2 is two replicas with an etcd directory. Failed joins are attempts that`,
+        `Each scenario ran ${l.reps} times per system on ${String(l.date).slice(0, 10)}, the systems interleaved in each round, ${hc}; plugin-x2 is two replicas with an etcd directory. Failed joins are attempts that`,
         "failed and were retried 50 ms later. The regroup columns cover the rooms of a pod that died: how long until all their",
         "players were on one live pod again after the death, and the longest a player of such a room took from its socket's",
-        "close to its rejoin (what the gateway adds to a client's reconnect).",
+        "close to its rejoin (what the gateway adds to a client's reconnect). `npm run compare -- --no-health-checks --scenarios none",
+        "--replicated none` fills the table without health checks; `npm run compare` the one with them.",
         "",
       );
       out.push(liveTable(l.results), "");

@@ -341,29 +341,37 @@ test("(h) a pod restarts on its address while listed: late players of its moved 
   }
 });
 
-test("(i) the same with every moved room's players through replica 1: replica 2's own health check drops its pins to the failed pod", async () => {
+/**
+ * (i), (j): pod-2's rooms, all pinned through replica 2, move off it through replica 1 only (its joins
+ * fail over), so replica 2 must learn of the failure some other way (`how`) before its late players
+ * come; then the pod restarts on its address and every room gets one late player through replica 2.
+ */
+async function lateThroughReplica2(test: string, set: ReplicaSet, how: string): Promise<void> {
+  const { first, onVictim } = await pinnedThroughReplica2(set, test);
+  const victim = set.fleet.pods[1];
+  await victim.kill("SIGKILL");
+  const back = await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room));
+  const movedTo = assignment(back).pods;
+  await waitFor(
+    `replica 2 dropped its pins to the failed pod (${how})`,
+    async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= onVictim.length,
+    15000,
+    100,
+  );
+  await set.fleet.restart(victim.id);
+  const late = await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room));
+  const wrong = elsewhere(late, movedTo);
+  console.log(
+    `(${test}) ${onVictim.length} rooms moved off ${victim.id} through replica 1; replica 2 dropped ${await set.gateways[1].stat("evictions.pod_failed_total")} pins; late players through replica 2 elsewhere: ${wrong.length}`,
+  );
+  assert.deepEqual(wrong, []);
+  await closeAll([...first, ...back, ...late]);
+}
+
+test("(i) the same with every moved room's players through replica 1, health checks on: replica 2 drops its pins to the failed pod", async () => {
   const set = await startReplicas({ name: "rep-i", basePort: 25400 });
   try {
-    const { first, onVictim } = await pinnedThroughReplica2(set, "i");
-    const victim = set.fleet.pods[1];
-    await victim.kill("SIGKILL");
-    const back = await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room));
-    const movedTo = assignment(back).pods;
-    // Replica 2 saw no join fail over; its health check fails the pod, and it drops its pins to it.
-    await waitFor(
-      "replica 2 dropped its pins to the pod its health check failed",
-      async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= onVictim.length,
-      15000,
-      100,
-    );
-    await set.fleet.restart(victim.id);
-    const late = await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room));
-    const wrong = elsewhere(late, movedTo);
-    console.log(
-      `(i) ${onVictim.length} rooms moved off ${victim.id} through replica 1; late players through replica 2 elsewhere: ${wrong.length}`,
-    );
-    assert.deepEqual(wrong, []);
-    await closeAll([...first, ...back, ...late]);
+    await lateThroughReplica2("i", set, "its own health check failed it");
   } finally {
     await set.close();
   }
@@ -372,27 +380,8 @@ test("(i) the same with every moved room's players through replica 1: replica 2'
 test("(j) the same without health checks: replica 2 learns the pod's failure from replica 1 through the directory", async () => {
   const set = await startReplicas({ name: "rep-j", basePort: 25450, layout: { healthCheck: false } });
   try {
-    const { first, onVictim } = await pinnedThroughReplica2(set, "j");
-    const victim = set.fleet.pods[1];
-    await victim.kill("SIGKILL");
-    const back = await mapLimit(onVictim, 20, (room) => joinThrough(set, 0, room));
-    const movedTo = assignment(back).pods;
-    // Replica 2 saw no join fail over and runs no health check: only the directory can tell it.
-    await waitFor(
-      "replica 2 dropped its pins to the pod whose joins failed over through replica 1",
-      async () => (await set.gateways[1].stat("evictions.pod_failed_total")) >= onVictim.length,
-      15000,
-      100,
-    );
+    await lateThroughReplica2("j", set, "replica 1 told it through the directory");
     assert.ok((await set.gateways[1].stat("directory.pod_failures_learned_total")) >= 1);
-    await set.fleet.restart(victim.id);
-    const late = await mapLimit(onVictim, 20, (room) => joinThrough(set, 1, room));
-    const wrong = elsewhere(late, movedTo);
-    console.log(
-      `(j) ${onVictim.length} rooms moved off ${victim.id} through replica 1; replica 2 dropped ${await set.gateways[1].stat("evictions.pod_failed_total")} pins; late players through replica 2 elsewhere: ${wrong.length}`,
-    );
-    assert.deepEqual(wrong, []);
-    await closeAll([...first, ...back, ...late]);
   } finally {
     await set.close();
   }
