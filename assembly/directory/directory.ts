@@ -1,8 +1,8 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
 // The shared room directory, host-free: which room lookups are in flight and which paused joins wait
 // for each (concurrent joins of one room share one lookup), the cap on lookups in flight, the writes
-// that make the first writer win across gateway replicas, and the write lease that makes entries
-// expire. plugin/directory-coordinator.ts sends through a DirectoryTransport and applies the events
+// that make the first writer win across gateway replicas, the write lease that makes entries expire,
+// and the list of failed pods the replicas share. plugin/directory-coordinator.ts sends through a DirectoryTransport and applies the events
 // this returns.
 //
 // Bounded by design: a join waits at most the configured timeout (the host's call timeout, and a
