@@ -223,7 +223,10 @@ async function main(): Promise<void> {
     const file = path.join(ROOT, "bench", "results", "compare.json");
     const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
     const now = new Date().toISOString();
-    const liveSlot = o.envoy.healthCheck === false ? "liveWithoutHealthChecks" : "live";
+    const withHealthChecks = o.envoy.healthCheck !== false;
+    const liveRun = live.length
+      ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, healthChecks: withHealthChecks, results: live }
+      : null;
     const out = {
       date: results.length ? now : (prev.date ?? now),
       rooms: results.length ? o.rooms : (prev.rooms ?? o.rooms),
@@ -231,14 +234,8 @@ async function main(): Promise<void> {
       systems: results.length || live.length ? systems : (prev.systems ?? systems),
       results: results.length ? results : (prev.results ?? []),
       // Two no-settle tables: with Envoy's active health checks, and without them (as Higress usually runs).
-      ...Object.fromEntries(
-        (["live", "liveWithoutHealthChecks"] as const).map((slot) => [
-          slot,
-          live.length && slot === liveSlot
-            ? { date: now, rooms: o.liveRooms, players: 4, reps: o.liveReps, healthChecks: o.envoy.healthCheck !== false, results: live }
-            : prev[slot],
-        ]),
-      ),
+      live: liveRun && withHealthChecks ? liveRun : prev.live,
+      liveWithoutHealthChecks: liveRun && !withHealthChecks ? liveRun : prev.liveWithoutHealthChecks,
       replicated: replicated.length ? { date: now, rooms: o.rooms, systems: replicatedSystems, results: replicated } : prev.replicated,
     };
     fs.mkdirSync(path.join(ROOT, "bench", "results"), { recursive: true });

@@ -75,15 +75,7 @@ export class SnapshotStore {
    * pins to it written before then may be stale, since another replica may have moved their rooms.
    */
   recordFailure(address: string, nowMs: u64): void {
-    const key = this.failedKey();
-    const kept = new Array<PodTime>(0);
-    const list = parsePodTimes(this.store.get(key).value);
-    for (let k = 0; k < list.length; k++) {
-      const p = list[k];
-      if (p.address != address && nowMs - p.atMs <= FAILED_FOR_MS) kept.push(p);
-    }
-    kept.push(new PodTime(address, nowMs));
-    this.store.set(key, encodePodTimes(kept, FAILED_MAX), 0);
+    this.mergeFailures([new PodTime(address, nowMs)], nowMs);
   }
 
   /**

@@ -187,7 +187,7 @@ export class DirectoryCoordinator {
     const learned = this.members.mergeFailures(there, nowMs);
     if (learned > 0) this.metrics.add(this.metrics.dirFailuresLearned, learned);
     const here = this.members.failuresText();
-    if (here.length > 0 && here != shared && laterHere(parsePodTimesText(here), there)) {
+    if (laterHere(parsePodTimesText(here), there)) {
       this.transport.currentStream = 0;
       if (this.directory.writeFailures(shared, here, nowMs)) this.metrics.inc(this.metrics.dirWrites);
     }
