@@ -5,6 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startBed, Gateway } from "../tools/lib/gateway";
+import { stats } from "../tools/lib/envoy";
+import { CLUSTER } from "../tools/lib/envoy-config";
+import { PodFleet } from "../tools/lib/pods";
 import { TrialControl, ControlServer, ControlClient } from "../tools/lib/control";
 import { closeAll, join, mapLimit, Joined, HttpRejection } from "../tools/lib/clients";
 import { joinRooms, assignment, moved, rooms } from "../tools/lib/players";
@@ -15,6 +18,7 @@ import { runScenario, Scenario, SettledResult } from "../tools/lib/churn";
 
 interface ChurnBed {
   gw: Gateway;
+  fleet: PodFleet;
   ctl: ControlClient;
   port: number;
   close(): Promise<void>;
@@ -28,6 +32,7 @@ async function bed(name: string, base: number, pods: number, pluginConfig: objec
   await b.gw.waitMembership(pods);
   return {
     gw: b.gw,
+    fleet: b.fleet,
     ctl: new ControlClient(base + 2),
     port: base,
     close: async () => {
@@ -123,6 +128,43 @@ test("a pod is killed: its rooms re-pin on reconnect, one pod per room; other ro
   }
   done();
 });
+
+test("a hung pod (SIGSTOP, still listed) failed by the health check: its rooms' players go straight to each room's next pod, none waits on it", async () => {
+  const b = await bed("hung-skip", 21700, 3);
+  const hung = b.fleet.pods[1];
+  try {
+    const all = rooms("h", 120);
+    const open = await joinRooms(b.port, all, { perRoom: 1 });
+    const before = assignment(open);
+    const orphaned = all.filter((r) => before.pods.get(r) === hung.id);
+    assert.ok(orphaned.length > 0, "no room on the pod to hang");
+    await sleep(1100); // the rooms were last joined in an earlier second than the pod's failure
+    hung.proc.kill("SIGSTOP");
+    b.fleet.setState(hung.id, "killed"); // listed, failing its checks
+    await b.gw.settle(b.fleet.expectedView());
+    const retriesBefore = await retries(b.gw);
+    // Every orphaned room's players come back at once, two each, in lockstep.
+    const back = await joinRooms(b.port, orphaned, { perRoom: 2 });
+    const after = assignment(back);
+    assert.deepEqual(after.split, []);
+    for (const r of orphaned) assert.notEqual(after.pods.get(r), hung.id, `room ${r} joined the hung pod`);
+    assert.equal((await retries(b.gw)) - retriesBefore, 0, "joins were sent to the hung pod and retried");
+    assert.ok((await b.gw.stat("pins_withheld.pod_down_total")) >= orphaned.length);
+    assert.equal(await b.gw.stat("repins_total"), orphaned.length);
+    await closeAll(back);
+    for (const j of open) j.ws.terminate();
+  } finally {
+    hung.proc.kill("SIGCONT");
+    await b.close();
+  }
+});
+
+/** Joins the game cluster retried on another pod (the first attempt failed, reset or timed out). */
+async function retries(gw: Gateway): Promise<number> {
+  let n = 0;
+  for (const [k, v] of await stats(gw.adminPort, "upstream_rq_retry$")) if (k.startsWith(`cluster.${CLUSTER}.`)) n += v;
+  return n;
+}
 
 test("control API: a killed pod restarts on its address, empty, and serves; a drained pod undrained takes new rooms", async () => {
   const b = await bed("restart-undrain", 21650, 2);

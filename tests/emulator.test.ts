@@ -128,6 +128,29 @@ test("Higress: a thread that read a room's bucket before another thread moved th
   for (const [room, pod] of movedTo) assert.equal(vms[1].request({ path: path(room) }).requested, pod, `${room} split`);
 });
 
+test("Higress: once a pod fails its health checks, joins of rooms last joined before ask for no override and go where the hash sends them", async () => {
+  const { proc, vms } = await higress();
+  const failing = "10.0.0.2:8080";
+  const home = new Map<string, string>();
+  for (let r = 0; r < 60; r++) home.set(`r${r}`, vms[0].request({ path: path(`r${r}`) }).upstream!);
+  proc.nowMs += 2000; // the rooms were last joined seconds before the failure
+  proc.hosts[1].health = "Unhealthy";
+  proc.nowMs += 1001; // past the per-thread host cache
+  vms[0].request({ path: path("observer") }); // a keyed request reads the hosts: the failure is recorded
+  proc.nowMs += 300; // past each worker's view of the pods that are down
+  let orphaned = 0;
+  for (const [room, pod] of home) {
+    if (pod !== failing) continue;
+    orphaned++;
+    const out = vms[1].request({ path: path(room) });
+    assert.equal(out.requested, undefined, `${room}: an override to the failing pod was asked for`);
+    assert.notEqual(out.upstream, failing);
+    assert.equal(vms[0].request({ path: path(room) }).requested, out.upstream, `${room} was not moved where its join went`);
+  }
+  assert.ok(orphaned > 0);
+  assert.equal(proc.metrics.get("room_affinity.pins_withheld.pod_down_total"), orphaned);
+});
+
 test("Higress: the sweeper evicts rooms of pods that left, from the tick", async () => {
   const { proc, vms } = await higress({ capacity: 1024, bucketSize: 8 });
   const home = new Map<string, string>();

@@ -1,5 +1,6 @@
 // Copyright 2026 The room-affinity authors. SPDX-License-Identifier: Apache-2.0
-import { Sweeper, PresentHosts, FailedPods } from "../table/sweeper";
+import { Sweeper, PresentHosts } from "../table/sweeper";
+import { FailedPods } from "../table/failed-pods";
 import { AffinityTable } from "../table/table";
 import { decodeBucket } from "../table/bucket";
 import { MemoryStore } from "./memory-store";
@@ -101,6 +102,20 @@ describe("sweeper", () => {
     expect(sw.pass(105, both, bothFailed).bucketsVisited).toBe(32);
     sw.pass(106, both, bothFailed);
     expect(count(s, t, "A:1")).toBe(0);
+  });
+  it("starts an urgent cycle when a pod comes back to the list with the failure it left with (the check passes it again)", () => {
+    const s = new MemoryStore();
+    const t = hundredRooms(s); // every pin seen at 100
+    const both = hosts(["A:1", "B:1"]);
+    const failedB = new FailedPods();
+    failedB.add("B:1", 101);
+    const sw = new Sweeper(t, 4);
+    sw.pass(102, both, null); // B fails its checks: left out of the list, its pins stay for joins to skip
+    sw.pass(103, both, null);
+    expect(count(s, t, "B:1")).toBe(50);
+    expect(sw.pass(104, both, failedB).bucketsVisited).toBe(32);
+    sw.pass(105, both, failedB);
+    expect(count(s, t, "B:1")).toBe(0);
   });
   it("keeps pins to a failed pod written after the failure (the pod is back)", () => {
     const s = new MemoryStore();

@@ -6,6 +6,8 @@ import { JSON } from "assemblyscript-json/assembly";
 import { checkJson } from "../support/json-check";
 import { hashString, mix64 } from "../support/hash";
 
+/** A member the gateway's health verdict fails (active check, outlier detection, EDS health). */
+export const HOST_FAILING: u8 = 0;
 export const HOST_HEALTHY: u8 = 1;
 export const HOST_DRAINING: u8 = 2;
 
@@ -153,7 +155,7 @@ function adminHostFlags(hs: JSON.Obj): u8 {
   if (eds == "DRAINING") return HOST_DRAINING;
   const failed =
     boolField(health, "failed_active_health_check") || boolField(health, "failed_outlier_check") || boolField(health, "failed_eds_health");
-  if (failed || eds == "UNHEALTHY" || eds == "TIMEOUT") return 0;
+  if (failed || eds == "UNHEALTHY" || eds == "TIMEOUT") return HOST_FAILING;
   return HOST_HEALTHY;
 }
 
@@ -224,7 +226,7 @@ export function membershipFromHostPairs(pairs: string[][]): Membership {
   for (let i = 0; i < pairs.length; i++) {
     const addr = pairs[i][0];
     const info = pairs[i][1];
-    let flags: u8 = 0;
+    let flags: u8 = HOST_FAILING;
     const b = Uint8Array.wrap(String.UTF8.encode(info));
     if (checkJson(b).length == 0) {
       const v = JSON.parse(b);

@@ -11,7 +11,9 @@ import { PodTime } from "../membership/pod-times";
 import { PodRanking } from "../membership/ranking";
 import { FallbackHeader } from "./fallback-header";
 import { Lease } from "../table/lease";
-import { Sweeper, PresentHosts, FailedPods } from "../table/sweeper";
+import { Sweeper, PresentHosts } from "../table/sweeper";
+import { FailedPods } from "../table/failed-pods";
+import { HealthCheckDownPods } from "../membership/down-pods";
 import { RequestDecider, routesOf } from "../request/decision";
 import { recordGeometry } from "../table/history";
 import { RoomDirectory } from "../directory/directory";
@@ -80,6 +82,8 @@ export class PluginInstance {
     public readonly directory: DirectoryCoordinator | null,
     /** Writes fallbackHeader with each pin, or null when it is off. */
     public readonly fallbackHeader: FallbackHeader | null,
+    /** The pods the health check fails now, as the decider reads them. */
+    public readonly downPods: HealthCheckDownPods,
   ) {
     this.hashHeaderName = new HostName(config.hashHeader);
     this.headerPlan = new HeaderReadPlan(!decider.passesEveryNonWebSocket);
@@ -132,18 +136,24 @@ export class PluginInstance {
   }
 
   /**
-   * on_tick (sweep), with a directory: the pods whose pinned joins failed over lately. Pins to them seen
-   * before are dropped, and the rooms' next joins ask the directory, where another replica may have
-   * moved them (a pod restarted on its address would otherwise take their late players). Null without
-   * a directory: one gateway's own table already holds every move.
+   * on_tick (sweep), with a directory: the pods whose pinned joins failed over lately, other than those
+   * the health check fails now. Pins to them seen before are dropped, and the rooms' next joins ask the
+   * directory, where another replica may have moved them (a pod restarted on its address would
+   * otherwise take their late players). Null without a directory: one gateway's own table already
+   * holds every move.
    */
-  failedPods(): FailedPods | null {
+  failedPods(nowMs: u64): FailedPods | null {
     if (this.directory == null) return null;
     const list = this.snapshots.failures();
     if (list.length == 0) return null;
+    // Pins to a pod the health check fails now stay: a join skips them (downPods), and its 101 moves the
+    // room off the pod, which the directory confirms. They go once the pod passes again, maybe empty.
+    const down = this.downPods.refresh(nowMs);
     const failed = new FailedPods();
-    for (let i = 0; i < list.length; i++) failed.add(list[i].address, <u32>(list[i].atMs / 1000));
-    return failed;
+    for (let i = 0; i < list.length; i++) {
+      if (down == null || !down.has(list[i].address)) failed.add(list[i].address, <u32>(list[i].atMs / 1000));
+    }
+    return failed.size > 0 ? failed : null;
   }
 }
 
@@ -181,6 +191,7 @@ export function buildInstance(
   const history = recordGeometry(store, "room-affinity:tables:" + pluginName, table, <u32>(nowMs / 1000));
   const snapshots = new SnapshotStore(store, c.sharedDataPrefix);
   const ranking = new PodRanking(snapshots);
+  const downPods = new HealthCheckDownPods(snapshots);
   // The lease outlives a holder that stops ticking (VM replaced on reload) by three tick periods.
   const lease = new Lease(store, c.sharedDataPrefix + ":lease:sweeper", owner, <u64>c.tickPeriodMs * 3);
   const sweeper = new Sweeper(table, min<i32>(c.sweepBucketsPerTick, table.bucketCount), collect);
@@ -200,7 +211,7 @@ export function buildInstance(
   const membership = platform.membershipSource(c, snapshots, metrics);
   return new PluginInstance(
     c,
-    new RequestDecider(routesOf(c), table, history, membership.observesEveryMs(), c.directory != null),
+    new RequestDecider(routesOf(c), table, history, membership.observesEveryMs(), c.directory != null, downPods),
     platform.pinWriter(c),
     membership,
     snapshots,
@@ -208,5 +219,6 @@ export function buildInstance(
     sweeper,
     directory,
     c.fallbackHeader.length > 0 ? new FallbackHeader(c.fallbackHeader, ranking) : null,
+    downPods,
   );
 }

@@ -141,7 +141,8 @@ export class RoomAffinityStream extends HttpContext {
     }
     // A client-sent pin must never reach the pin mechanism; a pin the plugin writes overwrites it, so
     // only requests the plugin does not pin (now) need it removed: one host call less per hit.
-    if (d.action != RequestAction.Pin) inst.pinWriter.sanitizeRequest(headers);
+    const pins = d.action == RequestAction.Pin && !d.podDown;
+    if (!pins) inst.pinWriter.sanitizeRequest(headers);
     const fallback = inst.fallbackHeader;
     if (fallback != null) writeFallback(fallback, d, facts, headers);
     if (d.action == RequestAction.PassThrough) {
@@ -166,7 +167,9 @@ export class RoomAffinityStream extends HttpContext {
       }
       if (d.action == RequestAction.Pin && d.resolution!.refreshed) dir.refresh(this.id, d.fingerprint, d.address, facts.nowMs);
     }
-    if (d.action == RequestAction.Pin) {
+    // A pin to a pod that went down since the room was last joined is not written: the join goes where
+    // the room's retried joins go (fallbackHeader's next pod, or the hash among the pods left), at once.
+    if (pins) {
       inst.pinWriter.pin(d.address);
       if (d.adopted && this.root.debugEnabled) {
         logDebug(

@@ -9,6 +9,7 @@ import { KeySpec, KeyStatus, buildRoomKey } from "./key";
 import { hashBytesRaw, hex64 } from "../support/hash";
 import { AffinityTable, Outcome, Resolution } from "../table/table";
 import { TableHistory } from "../table/history";
+import { DownPods, FailedPods } from "../table/failed-pods";
 import { AssumedCluster } from "./assumed-cluster";
 
 export { RequestFacts, DeferredFacts, StreamState } from "./facts";
@@ -103,6 +104,14 @@ export class RequestDecision {
     return this.resolution == null ? "" : this.resolution!.address;
   }
 
+  /**
+   * Pin: the room's pod is down since the room was last joined, so the join is not pinned. It goes
+   * where the room's retried joins go, and its 101 moves the room there.
+   */
+  get podDown(): bool {
+    return this.resolution != null && this.resolution!.podDown;
+  }
+
   /** Empties the decision for another request (the request hook reuses one; see decide). */
   reset(): RequestDecision {
     this.action = RequestAction.PassThrough;
@@ -183,6 +192,8 @@ export class RequestDecider {
     public readonly history: TableHistory | null = null,
     clusterRefreshMs: u64 = 0,
     public readonly directorySettles: bool = false,
+    /** The pods the gateway's health check fails now: a join is not pinned to them (see find). */
+    private readonly downPods: DownPods | null = null,
   ) {
     let all = true;
     let byService = false;
@@ -254,14 +265,16 @@ export class RequestDecider {
     const clusters = this.routedCluster;
     let fp = clusters.fingerprint(keyHash, facts);
     let assumed = clusters.lastAssumed;
-    let res = this.table.find(fp, now, resolved);
+    const pods = this.downPods;
+    const down: FailedPods | null = pods == null ? null : pods.current(facts.nowMs);
+    let res = this.table.find(fp, now, resolved, down);
     if (assumed && res.address.length == 0) {
       // A room this table lacks is pinned under the cluster it was really routed to.
       assumed = false;
       const real = clusters.fingerprintRead(keyHash, facts);
       if (real != fp) {
         fp = real;
-        res = this.table.find(fp, now, resolved);
+        res = this.table.find(fp, now, resolved, down);
       }
     }
     d.fingerprint = fp;
@@ -369,7 +382,7 @@ export function requestLabel(d: RequestDecision): string {
     case RequestAction.PassThrough:
       return "passed";
     case RequestAction.Pin:
-      return d.adopted ? "adopted" : "hit";
+      return d.podDown ? "pod_down" : d.adopted ? "adopted" : "hit";
     default:
       return "new";
   }

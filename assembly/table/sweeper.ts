@@ -9,6 +9,7 @@ import { AffinityTable } from "./table";
 import { Entry, BucketCursor, decodeBucket, encodeBucket, isExpired } from "./bucket";
 import { WriteStatus } from "./store";
 import { hashBytesRaw, hashString } from "../support/hash";
+import { FailedPods } from "./failed-pods";
 
 export class SweepResult {
   bucketsVisited: i32 = 0;
@@ -47,43 +48,6 @@ export class PresentHosts {
   }
 }
 
-/**
- * Pods that failed (a pinned join failed over to another pod, or the health check began failing the
- * pod, on this gateway or on another replica), each with the second it last did. With a room
- * directory, a pin to such a pod seen no later than that may be stale: another replica may have moved
- * the room meanwhile, and the pod may be back, empty, on its address. Such pins go, and the room's next
- * join asks the directory.
- */
-export class FailedPods {
-  private at: Map<u64, u32> = new Map();
-  add(address: string, atSec: u32): void {
-    this.at.set(hashString(address), atSec);
-  }
-  /**
-   * Whether a pod failed later here than in `before` (or only here): a failure another replica shared
-   * can date from before the latest one this gateway saw, and still be new to it.
-   */
-  newerThan(before: FailedPods | null): bool {
-    const pods = this.at.keys();
-    for (let i = 0; i < pods.length; i++) {
-      if (before == null || !before.at.has(pods[i]) || before.at.get(pods[i]) < this.at.get(pods[i])) return true;
-    }
-    return false;
-  }
-  get size(): i32 {
-    return this.at.size;
-  }
-  /** Whether a pin to `address` last seen at `lastSeen` predates the pod's failure. */
-  stale(address: string, lastSeen: u32): bool {
-    const h = hashString(address);
-    return this.at.has(h) && lastSeen <= this.at.get(h);
-  }
-  staleRaw(ptr: usize, len: usize, lastSeen: u32): bool {
-    const h = hashBytesRaw(ptr, len);
-    return this.at.has(h) && lastSeen <= this.at.get(h);
-  }
-}
-
 /** Scans raw bucket bytes: returns the number of live entries, or -1 if any entry must go (or the bytes are odd). */
 function liveIfNothingToEvict(b: Uint8Array, now: u32, ttl: u32, present: PresentHosts | null, failed: FailedPods | null): i32 {
   const c = new BucketCursor(b);
@@ -107,7 +71,7 @@ export class Sweeper {
   private cycleEntries: i64 = 0;
   private present: PresentHosts | null = null;
   private failed: FailedPods | null = null;
-  /** The pod failures the last urgent cycle was started for. */
+  /** The pod failures the last pass was given. */
   private lastFailed: FailedPods | null = null;
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: keeps the result reachable while collect() runs mid-pass
   private result: SweepResult = new SweepResult();
@@ -146,10 +110,10 @@ export class Sweeper {
       if (this.lastPresent != null && present.lostSince(this.lastPresent!)) this.urgentPasses = 2;
       this.lastPresent = present;
     }
-    if (failed != null && failed.newerThan(this.lastFailed)) {
-      this.urgentPasses = 2;
-      this.lastFailed = failed;
-    }
+    // Compared with the last pass's list, not the last one acted on: a pod can leave the list (the
+    // health check fails it now) and come back with the same failure, which is new to the sweep then.
+    if (failed != null && failed.newerThan(this.lastFailed)) this.urgentPasses = 2;
+    this.lastFailed = failed;
     const n = min<i32>(this.currentWindow, t.bucketCount);
     if (this.urgentPasses > 0) this.urgentPasses--;
     for (let i = 0; i < n; i++) {

@@ -9,6 +9,7 @@ import { BucketCopies, BucketKeys } from "./bucket-copies";
 import { BucketCursor, Entry, encodeBucket, decodeBucket, findEntry, isExpired, bucketCountFor } from "./bucket";
 import { PinPolicy, FixedPlacement, KeepPinsOnly, SettledPlacement } from "./placement";
 import { AddressNames } from "./addresses";
+import { FailedPods } from "./failed-pods";
 
 const KEEP_PINS_ONLY = new KeepPinsOnly();
 
@@ -38,6 +39,11 @@ export class Resolution {
   casRetries: i32 = 0;
   /** A hit whose lastSeen was due for a refresh (at most once per refresh interval per room). */
   refreshed: bool = false;
+  /**
+   * A hit on a pod that is down since the room was last joined (see find): the join must not be pinned,
+   * and lastSeen stays as it was, so the room's other players are not pinned there either.
+   */
+  podDown: bool = false;
 
   reset(): Resolution {
     this.outcome = Outcome.NoPlacement;
@@ -46,6 +52,7 @@ export class Resolution {
     this.evictedExpired = 0;
     this.casRetries = 0;
     this.refreshed = false;
+    this.podDown = false;
     return this;
   }
 }
@@ -137,7 +144,7 @@ export class AffinityTable extends BucketKeys {
    * on_request_headers: returns the pod for the room, pinning it if needed. CAS-safe: on a lost
    * race it re-reads the bucket and follows whichever pin won.
    */
-  resolve(fingerprint: u64, now: u32, policy: PinPolicy, into: Resolution = new Resolution()): Resolution {
+  resolve(fingerprint: u64, now: u32, policy: PinPolicy, into: Resolution = new Resolution(), down: FailedPods | null = null): Resolution {
     const res = into.reset();
     const bucket = this.bucketOf(fingerprint);
     const limit = this.limitOf(bucket);
@@ -164,6 +171,10 @@ export class AffinityTable extends BucketKeys {
           res.outcome = Outcome.Hit;
           res.address = address;
           const seen = found.lastSeen;
+          if (down != null && down.failedSinceRaw(found.addressPtr, <usize>found.addressLength, seen)) {
+            res.podDown = true;
+            return res;
+          }
           if (now > seen && now - seen >= this.refreshSeconds) {
             res.refreshed = true;
             found.setLastSeen(now);
@@ -219,10 +230,11 @@ export class AffinityTable extends BucketKeys {
   /**
    * on_request_headers: the room's pod if it is pinned (Hit, lastSeen refreshed at most once per
    * refresh interval), else NoPlacement with no address. Writes nothing else. The answer is written
-   * into `into` (the request hook reuses one, so a join allocates none).
+   * into `into` (the request hook reuses one, so a join allocates none). `down`: pods that must not be
+   * pinned to; a pin to one last seen before it went down is a Hit with `podDown`, lastSeen untouched.
    */
-  find(fingerprint: u64, now: u32, into: Resolution = new Resolution()): Resolution {
-    return this.resolve(fingerprint, now, KEEP_PINS_ONLY, into);
+  find(fingerprint: u64, now: u32, into: Resolution = new Resolution(), down: FailedPods | null = null): Resolution {
+    return this.resolve(fingerprint, now, KEEP_PINS_ONLY, into, down);
   }
 
   /**
