@@ -111,10 +111,11 @@ function parse(argv: string[]): Options {
       const v = argv[++i];
       o.replicated = v === "none" ? [] : v.split(",");
     } else if (a === "--no-write") o.write = false;
-    else if (a === "--no-health-checks") o.envoy = { healthCheck: false };
+    else if (a === "--no-health-checks") o.envoy = { ...o.envoy, healthCheck: false };
+    else if (a === "--outlier-detection") o.envoy = { ...o.envoy, outlierDetection: true };
     else
       throw new Error(
-        `unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-health-checks --no-write)`,
+        `unknown option ${a} (options: --smoke --rooms N --players N --systems a,b --scenarios x,y|none --live x,y|none --live-reps N --live-rooms N --replicated x,y|none --no-health-checks --outlier-detection --no-write)`,
       );
   }
   if ((o.scenarios as string[]).includes("none")) o.scenarios = [];

@@ -65,6 +65,8 @@ export interface Layout {
   lds?: boolean;
   /** Active HTTP health checks on the game cluster (default on): a crashed pod is noticed in ~1 s. */
   healthCheck?: boolean;
+  /** Outlier detection on the game cluster (OUTLIER_DETECTION; default off, as in the deploy files). */
+  outlierDetection?: boolean;
   /** The route retries a join whose connection failed, on another pod (default on): see routes(). Off for
    *  several replicas: two replicas can send a room's retried and unretried players to two pods. */
   retries?: boolean;
@@ -278,6 +280,7 @@ function gameCluster(l: Layout, name: string, edsFile: string): object {
     },
     // An endpoint removed by the control plane is gone now, even while it still passes health checks.
     ignore_health_on_host_removal: true,
+    ...(l.outlierDetection ? { outlier_detection: OUTLIER_DETECTION } : {}),
     ...(l.healthCheck === false
       ? {}
       : {
@@ -365,6 +368,27 @@ function lbPolicyOf(l: Layout): string {
  * a final reply before the close.
  */
 export const DELAYED_CLOSE_TIMEOUT = "0.1s";
+
+/**
+ * Outlier detection on local-origin errors (two in a row: refused, reset, connect or per-try timeout),
+ * for `npm run compare -- --outlier-detection` only. The deploy files leave it out: Envoy counts every
+ * WebSocket a pod closes as an upstream reset, so players leaving together eject healthy pods
+ * (docs/stock-envoy.md).
+ */
+export const OUTLIER_DETECTION = {
+  split_external_local_origin_errors: true,
+  consecutive_local_origin_failure: 2,
+  enforcing_consecutive_local_origin_failure: 100,
+  interval: "1s",
+  base_ejection_time: "5s",
+  max_ejection_percent: 50,
+  enforcing_consecutive_5xx: 0,
+  enforcing_consecutive_gateway_failure: 0,
+  enforcing_success_rate: 0,
+  enforcing_local_origin_success_rate: 0,
+  enforcing_failure_percentage: 0,
+  enforcing_failure_percentage_local_origin: 0,
+};
 
 /** The longest a join waits for its upgrade, over all attempts (Envoy answers 504 then). */
 export const UPGRADE_TIMEOUT = "5s";
