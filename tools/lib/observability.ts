@@ -109,6 +109,7 @@ const PANELS: PanelSpec[] = [
       ["sum(rate(room_affinity_misses_total[1m]))", "new room: placed by the hash"],
       ["sum(rate(room_affinity_learned_total[1m]))", "learned on 101"],
       ["sum(rate(room_affinity_repins_total[1m]))", "re-pinned (pod gone)"],
+      ["sum(rate(room_affinity_pins_withheld_pod_down_total[1m]))", "not pinned: pod failing its health check"],
       ["sum(rate(room_affinity_adopted_total[1m]))", "adopted from an older table"],
     ],
   },
