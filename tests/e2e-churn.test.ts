@@ -159,6 +159,46 @@ test("a hung pod (SIGSTOP, still listed) failed by the health check: its rooms' 
   }
 });
 
+test("a pod that stalls for 0.7 s at a time (a garbage-collection pause) keeps its rooms while their players keep joining", async () => {
+  const b = await bed("stall", 21750, 3);
+  const stalling = b.fleet.pods[1];
+  const joined: Joined[] = [];
+  try {
+    const all = rooms("s", 90);
+    joined.push(...(await joinRooms(b.port, all, { perRoom: 1 })));
+    const home = assignment(joined).pods;
+    const its = all.filter((r) => home.get(r) === stalling.id);
+    assert.ok(its.length > 0, "no room on the pod to stall");
+    let elsewhere = 0;
+    let joins = 0;
+    for (let cycle = 0; cycle < 4; cycle++) {
+      await sleep(1500);
+      stalling.proc.kill("SIGSTOP");
+      setTimeout(() => stalling.proc.kill("SIGCONT"), 700);
+      // Its rooms' players keep joining through the stall and the health check's verdict on it.
+      const pending: Promise<void>[] = [];
+      for (let i = 0; i < 100; i++) {
+        const room = its[i % its.length];
+        pending.push(
+          joinRooms(b.port, [room], { perRoom: 1 }).then((j) => {
+            joins++;
+            joined.push(...j);
+            if (j[0].pod !== stalling.id) elsewhere++;
+          }),
+        );
+        await sleep(30);
+      }
+      await Promise.all(pending);
+    }
+    console.log(`stall: ${its.length} rooms on the stalling pod, ${joins} joins, ${elsewhere} elsewhere`);
+    assert.equal(elsewhere, 0, "joins of a stalling pod's rooms sent elsewhere: its rooms split");
+  } finally {
+    stalling.proc.kill("SIGCONT");
+    for (const j of joined) j.ws.terminate();
+    await b.close();
+  }
+});
+
 /** Joins the game cluster retried on another pod (the first attempt failed, reset or timed out). */
 async function retries(gw: Gateway): Promise<number> {
   let n = 0;

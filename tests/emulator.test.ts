@@ -137,6 +137,8 @@ test("Higress: once a pod fails its health checks, joins of rooms last joined be
   proc.hosts[1].health = "Unhealthy";
   proc.nowMs += 1001; // past the per-thread host cache
   vms[0].request({ path: path("observer") }); // a keyed request reads the hosts: the failure is recorded
+  proc.nowMs += 1001;
+  vms[0].request({ path: path("observer2") }); // a read a second later still shows it: a verdict that holds
   proc.nowMs += 300; // past each worker's view of the pods that are down
   let orphaned = 0;
   for (const [room, pod] of home) {

@@ -6,7 +6,7 @@ import { FailedPods, DownPods } from "../table/failed-pods";
 import { RequestDecider, RequestFacts, RequestAction, requestLabel, routesOf } from "../request/decision";
 import { Membership, HOST_HEALTHY, HOST_FAILING } from "../membership/membership";
 import { SnapshotStore } from "../membership/snapshots";
-import { HealthCheckDownPods } from "../membership/down-pods";
+import { HealthCheckDownPods, CONFIRMED_AFTER_MS } from "../membership/down-pods";
 import { MemoryStore, lookup } from "./memory-store";
 import { FixedFacts } from "./helpers";
 
@@ -15,6 +15,8 @@ const POD_B = "10.0.9.2:80";
 const ROOM_FP: u64 = 0x77;
 /** The second the rooms of these tests were last joined. */
 const JOINED_AT: u32 = 1000;
+/** When the snapshots of the last tests first showed POD_A failing. */
+const FAILED_AT_MS: u64 = 1_400_000;
 
 function table(store: MemoryStore): AffinityTable {
   return new AffinityTable(store, "ra", 64, 8, 3600, 10);
@@ -99,44 +101,77 @@ describe("decider: a join whose pod went down", () => {
   });
 });
 
+/** Published healthy, then with POD_A failing from the read at FAILED_AT_MS on. */
+function failingSince(): SnapshotStore {
+  const snapshots = new SnapshotStore(new MemoryStore(), "ra");
+  snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
+  snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), FAILED_AT_MS);
+  return snapshots;
+}
+
+/** The membership read again at `atMs`, POD_A still failing. */
+function readAgain(snapshots: SnapshotStore, atMs: u64): void {
+  snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), atMs);
+}
+
 describe("down pods: what a worker reads", () => {
-  it("lists a pod the health check fails now, dated by its failure", () => {
-    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
-    snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
-    snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), 1_400_000);
-    const down = new HealthCheckDownPods(snapshots).current(1_400_100);
+  it("lists a pod the check still fails a read later, dated by its failure", () => {
+    const snapshots = failingSince();
+    expect(new HealthCheckDownPods(snapshots).current(FAILED_AT_MS)).toBeNull("a pod that stalls for a moment keeps its rooms");
+    readAgain(snapshots, FAILED_AT_MS + 1000);
+    const down = new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 1000);
     expect(down).not.toBeNull();
     expect(down!.size).toBe(1);
     expect(down!.stale(POD_A, 1_399)).toBe(true);
     expect(down!.stale(POD_A, 1_401)).toBe(false);
   });
-  it("drops it once the check passes it again", () => {
-    const snapshots = new SnapshotStore(new MemoryStore(), "ra");
-    snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
-    snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), 1_400_000);
-    snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_402_000);
-    expect(new HealthCheckDownPods(snapshots).current(1_402_100)).toBeNull();
+  it("waits for a read CONFIRMED_AFTER_MS after the first that showed the failure", () => {
+    const snapshots = failingSince();
+    readAgain(snapshots, FAILED_AT_MS + CONFIRMED_AFTER_MS - 1);
+    expect(new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 5000)).toBeNull();
+  });
+  it("counts from the reads, not from the failure list, whose time moves with every join that fails over", () => {
+    const snapshots = failingSince();
+    snapshots.recordFailure(POD_A, FAILED_AT_MS + 900);
+    readAgain(snapshots, FAILED_AT_MS + 1000);
+    const down = new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 1000);
+    expect(down).not.toBeNull();
+    expect(down!.stale(POD_A, 1_400)).toBe(true, "dated by the latest failure");
+  });
+  it("starts over once the check passes the pod again", () => {
+    const snapshots = failingSince();
+    snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), FAILED_AT_MS + 1000);
+    readAgain(snapshots, FAILED_AT_MS + 2000);
+    const worker = new HealthCheckDownPods(snapshots);
+    expect(worker.current(FAILED_AT_MS + 2000)).toBeNull("failing again: a new first read");
+    readAgain(snapshots, FAILED_AT_MS + 3000);
+    expect(worker.current(FAILED_AT_MS + 3000)).not.toBeNull();
   });
   it("does not list the pods of a cluster the check fails entirely (the joins would have nowhere to go)", () => {
     const snapshots = new SnapshotStore(new MemoryStore(), "ra");
     snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
-    snapshots.publish("game", membersWith(HOST_FAILING, HOST_FAILING), 1_400_000);
+    snapshots.publish("game", membersWith(HOST_FAILING, HOST_FAILING), FAILED_AT_MS);
+    snapshots.publish("game", membersWith(HOST_FAILING, HOST_FAILING), FAILED_AT_MS + 1000);
     expect(snapshots.failures().length).toBe(2);
-    expect(new HealthCheckDownPods(snapshots).current(1_400_100)).toBeNull();
+    expect(new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 1000)).toBeNull();
   });
-  it("reads the snapshots afresh for the sweep, while joins reuse a view for a quarter second", () => {
+  it("gives the sweep every pod the check fails now, from the first read, while joins reuse a view for a quarter second", () => {
     const snapshots = new SnapshotStore(new MemoryStore(), "ra");
     snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
-    const down = new HealthCheckDownPods(snapshots);
-    expect(down.current(1_400_000)).toBeNull();
-    snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), 1_400_100);
-    expect(down.current(1_400_200)).toBeNull("a join's view is reused for 250 ms");
-    expect(down.refresh(1_400_200)).not.toBeNull("the sweep would drop the pins joins are to skip");
+    const worker = new HealthCheckDownPods(snapshots);
+    expect(worker.current(FAILED_AT_MS - 100)).toBeNull();
+    snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), FAILED_AT_MS);
+    expect(worker.failingNow()).not.toBeNull("the sweep would drop the pins joins are to skip");
+    readAgain(snapshots, FAILED_AT_MS + 1000);
+    expect(worker.current(FAILED_AT_MS + 100)).toBeNull("a join's view is reused for 250 ms");
+    expect(worker.current(FAILED_AT_MS + 1000)).not.toBeNull();
   });
   it("does not list a pod that failed a join over while the check passes it", () => {
     const snapshots = new SnapshotStore(new MemoryStore(), "ra");
     snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), 1_000_000);
-    snapshots.recordFailure(POD_A, 1_400_000);
-    expect(new HealthCheckDownPods(snapshots).current(1_400_100)).toBeNull();
+    snapshots.recordFailure(POD_A, FAILED_AT_MS);
+    snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), FAILED_AT_MS + 1000);
+    expect(new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 1000)).toBeNull();
+    expect(new HealthCheckDownPods(snapshots).failingNow()).toBeNull();
   });
 });

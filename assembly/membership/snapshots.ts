@@ -4,9 +4,10 @@
 // key and only re-read and re-parse the snapshot when the version moved (per-thread cache).
 // `<prefix>:mg:<cluster>` lists the pods that left the cluster lately, `<prefix>:mf` the pods that failed
 // lately: a join pinned to them failed over, or the health check began failing them, here or on another
-// replica (which tells this one through the room directory). Both are pod-times.ts lists.
+// replica (which tells this one through the room directory), and `<prefix>:mh:<cluster>` the members
+// failing their checks now, with the read that first showed it. All three are pod-times.ts lists.
 import { KvStore, WriteStatus } from "../table/store";
-import { Membership, encodeSnapshot, decodeSnapshot, HOST_HEALTHY, HOST_DRAINING } from "./membership";
+import { Membership, encodeSnapshot, decodeSnapshot, HOST_HEALTHY, HOST_DRAINING, HOST_FAILING } from "./membership";
 import { PodTime, parsePodTimes, encodePodTimes, podTimesText } from "./pod-times";
 
 class Cached {
@@ -68,6 +69,38 @@ export class SnapshotStore {
   }
   failedKey(): string {
     return this.prefix + ":mf";
+  }
+  failingKey(cluster: string): string {
+    return this.prefix + ":mh:" + cluster;
+  }
+
+  /**
+   * When the membership reads began showing `address` failing its checks in `cluster`, without a break
+   * since; 0 if they do not (or began before this list was kept).
+   */
+  failingSince(cluster: string, address: string): u64 {
+    const list = parsePodTimes(this.store.get(this.failingKey(cluster)).value);
+    for (let i = 0; i < list.length; i++) if (list[i].address == address) return list[i].atMs;
+    return 0;
+  }
+
+  /**
+   * publish, on a change: the members that fail their checks, each with the read that first showed it.
+   * A pod the checks pass again, or that left, starts over.
+   */
+  private recordFailing(cluster: string, after: Membership, nowMs: u64): void {
+    const key = this.failingKey(cluster);
+    const was = parsePodTimes(this.store.get(key).value);
+    const now = new Array<PodTime>(0);
+    for (let i = 0; i < after.addresses.length; i++) {
+      if (after.flags[i] != HOST_FAILING) continue;
+      const a = after.addresses[i];
+      let since = nowMs;
+      for (let k = 0; k < was.length; k++) if (was[k].address == a) since = was[k].atMs;
+      now.push(new PodTime(a, since));
+    }
+    if (now.length == 0 && was.length == 0) return;
+    this.store.set(key, encodePodTimes(now, FAILED_MAX), 0);
   }
 
   /**
@@ -251,6 +284,7 @@ export class SnapshotStore {
     if (changed) {
       if (prev != null) version = prev.version + 1;
       this.store.set(this.snapshotKey(cluster), bytes(snap), 0);
+      this.recordFailing(cluster, members, nowMs);
     }
     this.published.set(cluster, snap);
     this.store.set(this.versionKey(cluster), bytes(version.toString() + " " + nowMs.toString()), 0);

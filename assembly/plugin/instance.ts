@@ -146,9 +146,10 @@ export class PluginInstance {
     if (this.directory == null) return null;
     const list = this.snapshots.failures();
     if (list.length == 0) return null;
-    // Pins to a pod the health check fails now stay: a join skips them (downPods), and its 101 moves the
-    // room off the pod, which the directory confirms. They go once the pod passes again, maybe empty.
-    const down = this.downPods.refresh(nowMs);
+    // Pins to a pod the health check fails now stay: once the verdict has held, a join skips them
+    // (downPods) and its 101 moves the room off the pod, which the directory confirms. They go once the
+    // pod passes again, maybe empty.
+    const down = this.downPods.failingNow();
     const failed = new FailedPods();
     for (let i = 0; i < list.length; i++) {
       if (down == null || !down.has(list[i].address)) failed.add(list[i].address, <u32>(list[i].atMs / 1000));

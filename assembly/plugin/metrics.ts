@@ -17,7 +17,7 @@ export class Metrics {
   learned: u32 = defineMetric(MetricType.Counter, "room_affinity.learned_total");
   /** Rooms moved to where the gateway sent them because their pinned pod was not usable. */
   repins: u32 = defineMetric(MetricType.Counter, "room_affinity.repins_total");
-  /** Joins of known rooms not pinned, because the gateway's health check began failing their pod since the room was last joined. */
+  /** Joins of known rooms not pinned: the health check has failed their pod for a tick, since the room was last joined. */
   pinsPodDown: u32 = defineMetric(MetricType.Counter, "room_affinity.pins_withheld.pod_down_total");
   /** Upgrades refused (503) because the player reached another pod than its room's; the retry joins the room. */
   rejectElsewhere: u32 = defineMetric(MetricType.Counter, "room_affinity.rejects.room_elsewhere_total");
