@@ -142,7 +142,7 @@ export class PluginInstance {
    * otherwise take their late players). Null without a directory: one gateway's own table already
    * holds every move.
    */
-  failedPods(nowMs: u64): FailedPods | null {
+  failedPods(): FailedPods | null {
     if (this.directory == null) return null;
     const list = this.snapshots.failures();
     if (list.length == 0) return null;

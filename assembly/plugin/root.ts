@@ -133,7 +133,7 @@ export class RoomAffinityRoot extends RootContext {
 
   /** on_tick (lease holder): one window of buckets against the current membership. */
   private sweep(inst: PluginInstance, nowMs: u64): void {
-    const res = inst.sweeper.pass(<u32>(nowMs / 1000), inst.presentHosts(), inst.failedPods(nowMs));
+    const res = inst.sweeper.pass(<u32>(nowMs / 1000), inst.presentHosts(), inst.failedPods());
     const m = this.metrics;
     m.add(m.sweptBuckets, res.bucketsVisited);
     m.add(m.evictedGone, res.evictedGone);
