@@ -4,13 +4,14 @@
 // upgrades completes, in a random order, with the membership change landing in the middle of a wave.
 // A request routed to a pod that died before its upgrade completed is retried by the gateway (the route
 // retry policy deploy/higress sets: the override ignored, the hash's retry pick, as MAGLEV makes it);
-// a refused one is retried in the next wave, as a client would. The same five scenarios as the
-// real-Envoy no-settle tests, 5 seeds each.
+// a refused one is retried in the next wave, as a client would. The same scenarios as the real-Envoy
+// no-settle tests, 5 seeds each, and the failures whose endpoint stays listed, with and without
+// health checks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WasmVm, newProcess, Process, PendingRequest, HostHealth } from "../tools/lib/host-emulator";
 import { WASM_HIGRESS } from "../tools/lib/paths";
-import { LIVE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
+import { LIVE_SCENARIOS, LISTED_FAILURE_SCENARIOS, LiveScenario } from "../tools/lib/churn";
 
 const REPS = 5;
 const ROOMS = 120;
@@ -35,6 +36,8 @@ class Sim {
   /** Joins the gateway retried onto a live pod, and joins that found none (failed because of a dead pod). */
   retried = 0;
   failedByDeadPod = 0;
+  /** Listed pods whose connections fail (crashed, hung or cut off), whatever their health says. */
+  down = new Set<string>();
   private retry: string[] = [];
 
   constructor(
@@ -45,6 +48,8 @@ class Sim {
   static async start(hosts: number, rand: () => number): Promise<Sim> {
     const proc = newProcess(Array.from({ length: hosts }, (_, i) => host(i)));
     const sim = new Sim(proc, rand);
+    // Pins and overrides reach pods a health check failed, as deploy/higress sets override_host_status.
+    proc.overrideHealth = ["Healthy", "Draining", "Unhealthy"];
     for (let t = 0; t < 2; t++) {
       const vm = await WasmVm.load(WASM_HIGRESS, proc, true);
       assert.equal(vm.configure({}), true);
@@ -82,8 +87,8 @@ class Sim {
       const h = this.proc.hosts.find((x) => x.address === up);
       // The pod died (or left) before this upgrade completed: the connection fails and the gateway
       // retries the join on another pod; only if none is left does the client see the failure.
-      if (up !== undefined && (!h || h.health === "Unhealthy")) {
-        const dead = new Set([up, ...this.proc.hosts.filter((x) => x.health === "Unhealthy").map((x) => x.address)]);
+      if (up !== undefined && (!h || h.health === "Unhealthy" || this.down.has(up))) {
+        const dead = new Set([up, ...this.down, ...this.proc.hosts.filter((x) => x.health === "Unhealthy").map((x) => x.address)]);
         vm.retryJoin(p, dead);
         if (p.out.upstream === undefined) {
           p.input.upstreamStatus = 503;
@@ -229,6 +234,80 @@ async function run(
   const moved = old.filter((r) => !gone.has(home.get(r)!) && sim.joins.get(r)!.some((p) => p !== home.get(r)));
   const newOnDraining = newAfterChange.filter((r) => draining.has(sim.podOf(r))).length;
   return { split, moved, newOnDraining, failed: sim.failed, retried: sim.retried, failedByDeadPod: sim.failedByDeadPod };
+}
+
+type ListedFailure = (typeof LISTED_FAILURE_SCENARIOS)[number];
+
+/**
+ * A pod fails and its endpoint stays listed to the end. The emulated gateway has no clock for a
+ * connect or per-try timeout, so a refused, a hung and a cut-off pod differ only in that wait: each
+ * try on the pod fails and the gateway retries the join. In a crash loop the pod comes back empty on
+ * its address two seconds later. With health checks its health turns Unhealthy mid-wave (back to
+ * Healthy when it is back).
+ */
+async function runListed(
+  scenario: ListedFailure,
+  healthChecks: boolean,
+  seed: number,
+): Promise<{ split: string[]; moved: string[]; apart: string[]; failed: number; retried: number; failedByDeadPod: number }> {
+  const sim = await Sim.start(3, random(seed));
+  const proc = sim.proc;
+  const old = roomsOf("r", ROOMS);
+  sim.wave(players(old, PLAYERS));
+  const split = sim.splitBetween(new Map());
+  const home = new Map(old.map((r) => [r, sim.podOf(r)]));
+  const mark = sim.marks();
+  const victim = proc.hosts[1];
+  const orphans = old.filter((r) => home.get(r) === victim.address);
+  let fresh = 0;
+  const newRooms = (n: number) => roomsOf(`n${fresh++}-`, n);
+  sim.down.add(victim.address);
+  // Its players come back at once while new rooms open; a health check fails the pod meanwhile.
+  sim.wave([...players(orphans, PLAYERS), ...players(newRooms(40), 3)], () => {
+    if (healthChecks) victim.health = "Unhealthy";
+  });
+  // Later players of its rooms, and new rooms, a second apart: each worker's verdict on the pod forms.
+  for (let second = 1; second <= 3; second++) {
+    proc.nowMs += 1000;
+    if (scenario === "crash-loop" && second === 2) {
+      sim.down.delete(victim.address);
+      victim.health = "Healthy";
+    }
+    sim.wave([...players(orphans, 1), ...players(newRooms(40), 3)]);
+  }
+  proc.nowMs += 1000;
+  sim.wave(players(old, 1));
+  split.push(...sim.splitBetween(mark));
+  const moved = old.filter((r) => home.get(r) !== victim.address && sim.joins.get(r)!.some((p) => p !== home.get(r)));
+  // The failed pod's rooms: together on one live pod (a crash loop's pod comes back empty).
+  const apart = orphans.filter((r) => {
+    const after = new Set(sim.joins.get(r)!.slice(mark.get(r)));
+    return after.size !== 1 || after.has(victim.address);
+  });
+  return { split, moved, apart, failed: sim.failed, retried: sim.retried, failedByDeadPod: sim.failedByDeadPod };
+}
+
+// pod-hung and node-lost fail each try as pod-killed-listed does here (the emulator has no timeouts).
+const EMULATED_LISTED: ListedFailure[] = ["pod-killed-listed", "crash-loop"];
+
+for (const scenario of EMULATED_LISTED) {
+  for (const healthChecks of [false, true]) {
+    const how = healthChecks ? "with health checks" : "without health checks";
+    test(`Higress build, ${scenario}, endpoint listed, ${how}, ${REPS} seeds: the pod's rooms together on a live pod, 0 split, 0 moved${healthChecks ? "" : ", 0 failed joins"}`, async () => {
+      for (let seed = 1; seed <= REPS; seed++) {
+        const r = await runListed(scenario, healthChecks, seed * 7919);
+        console.log(
+          `${scenario} ${how} seed ${seed}: split ${r.split.length}, moved ${r.moved.length}, apart ${r.apart.length}, failed joins ${r.failed} (${r.failedByDeadPod} by a dead pod), joins the gateway retried ${r.retried}`,
+        );
+        assert.equal(r.failedByDeadPod, 0, `seed ${seed}: a join failed because of a dead pod`);
+        assert.deepEqual(r.split, [], `seed ${seed}`);
+        assert.deepEqual(r.moved, [], `seed ${seed}`);
+        assert.deepEqual(r.apart, [], `seed ${seed}`);
+        assert.ok(r.retried > 0, `seed ${seed}: no join met the failed pod`);
+        if (!healthChecks) assert.equal(r.failed, 0, `seed ${seed}: players were refused`);
+      }
+    });
+  }
 }
 
 for (const scenario of LIVE_SCENARIOS) {

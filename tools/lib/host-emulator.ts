@@ -135,6 +135,11 @@ export interface Process {
    * first attempt without an honoured pin goes to its first listed member, each retry to the next.
    */
   overrideHostHeader?: string;
+  /**
+   * The host health an override or pin is honoured in (the cluster's override_host_status). Envoy's
+   * default is Healthy and Draining here; deploy/higress adds Unhealthy.
+   */
+  overrideHealth: HostHealth[];
   /** Where each Redis cluster the plugin may call really is (Higress: "outbound|6379||redis.static"). */
   redisEndpoints: Map<string, RedisEndpoint>;
 }
@@ -149,6 +154,7 @@ export function newProcess(hosts: UpstreamHost[] = [], cluster = "outbound|80||g
     hosts,
     rr: 0,
     hashHeader: "x-room-affinity-hash",
+    overrideHealth: ["Healthy", "Draining"],
     redisEndpoints: new Map(),
   };
 }
@@ -575,7 +581,7 @@ export class WasmVm {
     const hosts = this.proc.hosts;
     if (requested) {
       const h = hosts.find((x) => x.address === requested);
-      if (h && (h.health === "Healthy" || h.health === "Draining")) return h.address;
+      if (h && this.proc.overrideHealth.includes(h.health)) return h.address;
     }
     const listed = this.listedHosts(req);
     return listed.length > 0 ? listed[0] : pickHost(this.proc, req);
