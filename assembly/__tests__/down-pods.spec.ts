@@ -161,7 +161,7 @@ describe("down pods: what a worker reads", () => {
     const worker = new HealthCheckDownPods(snapshots);
     expect(worker.current(FAILED_AT_MS - 100)).toBeNull();
     snapshots.publish("game", membersWith(HOST_FAILING, HOST_HEALTHY), FAILED_AT_MS);
-    expect(worker.failingNow()).not.toBeNull("the sweep would drop the pins joins are to skip");
+    expect(worker.failingNow(snapshots.failures())).not.toBeNull("the sweep would drop the pins joins are to skip");
     readAgain(snapshots, FAILED_AT_MS + 1000);
     expect(worker.current(FAILED_AT_MS + 100)).toBeNull("a join's view is reused for 250 ms");
     expect(worker.current(FAILED_AT_MS + 1000)).not.toBeNull();
@@ -172,6 +172,6 @@ describe("down pods: what a worker reads", () => {
     snapshots.recordFailure(POD_A, FAILED_AT_MS);
     snapshots.publish("game", membersWith(HOST_HEALTHY, HOST_HEALTHY), FAILED_AT_MS + 1000);
     expect(new HealthCheckDownPods(snapshots).current(FAILED_AT_MS + 1000)).toBeNull();
-    expect(new HealthCheckDownPods(snapshots).failingNow()).toBeNull();
+    expect(new HealthCheckDownPods(snapshots).failingNow(snapshots.failures())).toBeNull();
   });
 });

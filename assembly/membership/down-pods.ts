@@ -4,13 +4,14 @@
 // lately).
 import { FailedPods, DownPods } from "../table/failed-pods";
 import { SnapshotStore } from "./snapshots";
+import { PodTime } from "./pod-times";
 import { HOST_FAILING } from "./membership";
 
 /** How long a worker reuses the set it built (the snapshots change once per tick at most). */
 const VIEW_REFRESH_MS: u64 = 250;
 /**
- * A verdict counts for joins once a membership read at least this long after the failure still shows
- * it (the next tick's read, at the default tick). A pod that stalls for a moment (a garbage-collection
+ * A verdict counts for joins once a membership read at least this long after the first read that showed
+ * the pod failing still shows it (the next tick's read, at the default tick). A pod that stalls for a moment (a garbage-collection
  * pause) fails a check while its players play on, and passes the next one; moving its rooms then would
  * split them.
  */
@@ -29,17 +30,18 @@ export class HealthCheckDownPods extends DownPods {
     if (this.viewed && nowMs >= this.viewAtMs && nowMs - this.viewAtMs < VIEW_REFRESH_MS) return this.view;
     this.viewAtMs = nowMs;
     this.viewed = true;
-    this.view = this.build(true);
+    this.view = this.build(true, this.snapshots.failures());
     return this.view;
   }
 
   /**
    * The pods the checks fail now, however briefly, as the snapshots have them now: the sweep keeps its
    * pins to them (joins skip those once the verdict has held, and a pod that passes again keeps its
-   * rooms). Read afresh, right after the membership read that may have recorded a failure.
+   * rooms). Read afresh, right after the membership read that may have recorded a failure; `failures`
+   * is the list of pods that failed lately, as the caller just read it.
    */
-  failingNow(): FailedPods | null {
-    return this.build(false);
+  failingNow(failures: PodTime[]): FailedPods | null {
+    return this.build(false, failures);
   }
 
   /**
@@ -49,8 +51,7 @@ export class HealthCheckDownPods extends DownPods {
    * So is a pod of a cluster with no healthy pod left: a check that fails every pod says more about
    * the check, and joins withheld from their pods would have nowhere to go.
    */
-  private build(confirmed: bool): FailedPods | null {
-    const failures = this.snapshots.failures();
+  private build(confirmed: bool, failures: PodTime[]): FailedPods | null {
     if (failures.length == 0) return null;
     const clusters = this.snapshots.clusters();
     const down = new FailedPods();

@@ -149,7 +149,7 @@ export class PluginInstance {
     // Pins to a pod the health check fails now stay: once the verdict has held, a join skips them
     // (downPods) and its 101 moves the room off the pod, which the directory confirms. They go once the
     // pod passes again, maybe empty.
-    const down = this.downPods.failingNow();
+    const down = this.downPods.failingNow(list);
     const failed = new FailedPods();
     for (let i = 0; i < list.length; i++) {
       if (down == null || !down.has(list[i].address)) failed.add(list[i].address, <u32>(list[i].atMs / 1000));
