@@ -146,8 +146,8 @@ export function table(results: SettledResult[]): string {
 /** Per system and no-settle scenario: totals over the repetitions, and the worst single run. */
 export function liveTable(live: LiveResult[]): string {
   const rows = [
-    "| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins per run | dead pod's rooms together again after the death, p50/p99/max | longest close-to-rejoin of a room's players | not together | new rooms on draining |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| system | scenario | runs | rooms split (total; worst run) | moved | dropped | failed joins per run | dead pod's rooms together again after the death, p50/p99/max | longest close-to-rejoin of a room's players | longest handshake | not together | new rooms on draining |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const keys = [...new Set(live.map((r) => `${r.system}|${r.scenario}`))];
   for (const k of keys) {
@@ -160,8 +160,11 @@ export function liveTable(live: LiveResult[]): string {
     const failed = ok.map((r) => r.failedJoins).join(", ");
     const regroup = percentiles(ok.flatMap((r) => r.regroupMs ?? []));
     const fromClose = percentiles(ok.flatMap((r) => r.regroupFromCloseMs ?? []));
+    // Results written before the handshake was timed have none.
+    const timed = ok.filter((r) => r.longestHandshakeMs !== undefined);
+    const longest = timed.length ? `${Math.max(...timed.map((r) => r.longestHandshakeMs))} ms` : "-";
     rows.push(
-      `| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${failed} | ${regroup} | ${fromClose} | ${sum((r) => r.notRegrouped ?? 0)} | ${drain} |`,
+      `| ${runs[0].system} | ${runs[0].scenario} | ${runs.length}${errs ? ` (${errs} failed)` : ""} | ${sum((r) => r.split)}; ${worst} | ${sum((r) => r.moved)} | ${sum((r) => r.dropped)} | ${failed} | ${regroup} | ${fromClose} | ${longest} | ${sum((r) => r.notRegrouped ?? 0)} | ${drain} |`,
     );
   }
   return rows.join("\n");

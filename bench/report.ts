@@ -621,7 +621,9 @@ export function render(): string {
         `Each scenario ran ${l.reps} times per system on ${String(l.date).slice(0, 10)}, the systems interleaved in each round, ${hc}; plugin-x2 is two replicas with an etcd directory. Failed joins are attempts that`,
         "failed and were retried 50 ms later. The regroup columns cover the rooms of a pod that died: how long until all their",
         "players were on one live pod again after the death, and the longest a player of such a room took from its socket's",
-        "close to its rejoin (what the gateway adds to a client's reconnect). `npm run compare -- --no-health-checks --scenarios none",
+        "close to its rejoin (what the gateway adds to a client's reconnect). The longest handshake is the longest any join",
+        "attempt of any run waited for its answer, a 101 or a failure (the Envoy route's timeout for an upgrade is 5 s; the client gives up",
+        "then too). `npm run compare -- --no-health-checks --scenarios none",
         "--replicated none` fills the table without health checks; `npm run compare` the one with them.",
         "",
       );

@@ -98,6 +98,8 @@ export class LivePlayer {
   noHealthyUpstream = 0;
   /** Sockets dropped for silence. */
   silentDrops = 0;
+  /** The longest a join attempt waited for its answer (a 101 or a failure), in ms. */
+  longestHandshakeMs = 0;
   private ws: WebSocket | null = null;
   private current: Session | null = null;
   private stopped = false;
@@ -125,8 +127,10 @@ export class LivePlayer {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
+      const began = Date.now();
       try {
         const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 });
+        this.longestHandshakeMs = Math.max(this.longestHandshakeMs, Date.now() - began);
         if (this.stopped) {
           // stop() came while this join was in flight: nobody else would close this socket.
           j.ws.close();
@@ -151,6 +155,7 @@ export class LivePlayer {
         this.current = null;
         this.ws = null;
       } catch (e) {
+        this.longestHandshakeMs = Math.max(this.longestHandshakeMs, Date.now() - began);
         this.failed++;
         if (e instanceof HttpRejection && e.status === 503 && e.body.includes(ROOM_ELSEWHERE_BODY)) this.refusedElsewhere++;
         if (e instanceof HttpRejection && e.status === 503 && e.body.includes("no healthy upstream")) this.noHealthyUpstream++;

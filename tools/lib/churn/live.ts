@@ -55,6 +55,8 @@ export interface LiveResult extends ChurnResult {
   noHealthyUpstream: number;
   /** Sockets the players dropped because they heard nothing on them for 3 s. */
   silentDrops: number;
+  /** The longest any join attempt waited for its answer (a 101 or a failure), in ms. */
+  longestHandshakeMs: number;
   /** Successful joins during the run, after the first wave. */
   joins: number;
   /** Players still not connected when the run ended. */
@@ -166,6 +168,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
     refusedNewRoom: 0,
     noHealthyUpstream: 0,
     silentDrops: 0,
+    longestHandshakeMs: 0,
     joins: 0,
     unconnected: 0,
     examples: [],
@@ -352,6 +355,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
         if (newRoomOpenedAt.has(p.room)) r.refusedNewRoom += p.refusedElsewhere;
         r.noHealthyUpstream += p.noHealthyUpstream;
         r.silentDrops += p.silentDrops;
+        r.longestHandshakeMs = Math.max(r.longestHandshakeMs, p.longestHandshakeMs);
         for (const s of p.sessions) if (!s.ours && s.close !== Infinity && !deadAt.has(s.pod)) r.dropped++;
       }
       r.joins = all.reduce((n, p) => n + p.sessions.length, 0) - firstJoins;
@@ -373,7 +377,7 @@ export async function runLiveScenario(system: System, scenario: LiveScenario, o:
 /** One line per run for logs and reports. */
 export function describeLive(r: LiveResult): string {
   return (
-    `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.refusedNewRoom} of them new rooms, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, ` +
+    `${r.system} ${r.scenario}: split ${r.split}, moved ${r.moved}, dropped ${r.dropped}, failed joins ${r.failedJoins} (${r.refusedElsewhere} room elsewhere, ${r.refusedNewRoom} of them new rooms, ${r.noHealthyUpstream} no healthy upstream), silent sockets dropped ${r.silentDrops}, longest handshake ${r.longestHandshakeMs} ms, ` +
     `joins ${r.joins}, new rooms ${r.newRooms}${r.newOnDraining !== undefined ? `, new on draining ${r.newOnDraining}` : ""}, ` +
     `unconnected ${r.unconnected}` +
     (r.regroupMs.length + r.notRegrouped > 0
