@@ -130,17 +130,24 @@ class Sim {
 const roomsOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 const players = (rooms: string[], n: number) => rooms.flatMap((r) => Array(n).fill(r));
 
-async function run(
-  scenario: LiveScenario,
-  seed: number,
-): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number; retried: number; failedByDeadPod: number }> {
-  const sim = await Sim.start(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3, random(seed));
-  const proc = sim.proc;
+/**
+ * Two workers and `pods` pods, ROOMS rooms of PLAYERS players joined: the rooms' pods, rooms split
+ * already, and where each room's joins stand (the mark later joins are counted from).
+ */
+async function withRoomsOpen(pods: number, seed: number) {
+  const sim = await Sim.start(pods, random(seed));
   const old = roomsOf("r", ROOMS);
   sim.wave(players(old, PLAYERS));
   const split = sim.splitBetween(new Map());
   const home = new Map(old.map((r) => [r, sim.podOf(r)]));
-  const mark = sim.marks();
+  return { sim, proc: sim.proc, old, split, home, mark: sim.marks() };
+}
+
+async function run(
+  scenario: LiveScenario,
+  seed: number,
+): Promise<{ split: string[]; moved: string[]; newOnDraining: number; failed: number; retried: number; failedByDeadPod: number }> {
+  const { sim, proc, old, split, home, mark } = await withRoomsOpen(scenario === "scale-in" ? 5 : scenario === "drain" ? 4 : 3, seed);
   const gone = new Set<string>();
   const draining = new Set<string>();
   let fresh = 0;
@@ -250,13 +257,7 @@ async function runListed(
   healthChecks: boolean,
   seed: number,
 ): Promise<{ split: string[]; moved: string[]; apart: string[]; failed: number; retried: number; failedByDeadPod: number }> {
-  const sim = await Sim.start(3, random(seed));
-  const proc = sim.proc;
-  const old = roomsOf("r", ROOMS);
-  sim.wave(players(old, PLAYERS));
-  const split = sim.splitBetween(new Map());
-  const home = new Map(old.map((r) => [r, sim.podOf(r)]));
-  const mark = sim.marks();
+  const { sim, proc, old, split, home, mark } = await withRoomsOpen(3, seed);
   const victim = proc.hosts[1];
   const orphans = old.filter((r) => home.get(r) === victim.address);
   let fresh = 0;
