@@ -57,6 +57,8 @@ test("compare --smoke runs every system through membership changes, draining and
   const live = lines.filter((l) => l.startsWith("| plugin | pod-killed | 1 |"));
   assert.equal(live.length, 1, r.out);
   assert.match(live[0], /\| plugin \| pod-killed \| 1 \| 0; 0 \| 0 \| 0 \|/);
+  // The longest a join waited for its answer, then the rooms not together and new rooms on draining pods.
+  assert.match(live[0], /\| \d+ ms \| \d+ \| [-\d]+ \|$/, live[0]);
   const replicated = lines.filter((l) => l.startsWith("| plugin+directory |"));
   assert.equal(replicated.length, 1, r.out);
   assert.match(replicated[0], /\| plugin\+directory \| 0 \| 0 \| 0 \|/);
