@@ -86,4 +86,9 @@ if (require.main === module) {
     },
   );
   process.on("SIGTERM", () => process.exit(0));
+  // A pod whose runner died (an interrupted benchmark or test) exits rather than keep its port.
+  const runner = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== runner) process.exit(0);
+  }, 1000).unref();
 }
