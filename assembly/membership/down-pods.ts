@@ -10,10 +10,10 @@ import { HOST_FAILING } from "./membership";
 /** How long a worker reuses the set it built (the snapshots change once per tick at most). */
 const VIEW_REFRESH_MS: u64 = 250;
 /**
- * A verdict counts for joins once a membership read at least this long after the first read that showed
- * the pod failing still shows it (the next tick's read, at the default tick). A pod that stalls for a moment (a garbage-collection
- * pause) fails a check while its players play on, and passes the next one; moving its rooms then would
- * split them.
+ * A verdict counts for joins once a membership read at least this long after the first read that
+ * showed the pod failing still shows it (the next tick's read, at the default tick). A pod that stalls
+ * for a moment (a garbage-collection pause) fails a check while its players play on, and passes the
+ * next one; moving its rooms then would split them.
  */
 export const CONFIRMED_AFTER_MS: u64 = 900;
 

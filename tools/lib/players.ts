@@ -129,8 +129,9 @@ export class LivePlayer {
     while (!this.stopped) {
       const began = Date.now();
       try {
-        const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 });
-        this.longestHandshakeMs = Math.max(this.longestHandshakeMs, Date.now() - began);
+        const j = await join(this.url, { localAddress: this.localAddress, timeoutMs: 5000 }).finally(() => {
+          this.longestHandshakeMs = Math.max(this.longestHandshakeMs, Date.now() - began);
+        });
         if (this.stopped) {
           // stop() came while this join was in flight: nobody else would close this socket.
           j.ws.close();
@@ -155,7 +156,6 @@ export class LivePlayer {
         this.current = null;
         this.ws = null;
       } catch (e) {
-        this.longestHandshakeMs = Math.max(this.longestHandshakeMs, Date.now() - began);
         this.failed++;
         if (e instanceof HttpRejection && e.status === 503 && e.body.includes(ROOM_ELSEWHERE_BODY)) this.refusedElsewhere++;
         if (e instanceof HttpRejection && e.status === 503 && e.body.includes("no healthy upstream")) this.noHealthyUpstream++;
